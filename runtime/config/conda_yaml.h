@@ -1,0 +1,35 @@
+#ifndef ROBOTNI_RUNTIME_CONFIG_CONDA_YAML_H_
+#define ROBOTNI_RUNTIME_CONFIG_CONDA_YAML_H_
+
+// conda.yaml (rcc conda/condayaml.go). Nothing on Debian can solve or install it, so
+// robotni treats it as metadata: it is parsed, validated and checked against the
+// embedded Python (3.11); dependencies are reported, not installed.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "robotni/status.h"
+
+namespace robotni::config {
+
+struct CondaYaml {
+  std::filesystem::path path;
+  std::string name;                        // ignored by rcc, kept for messages
+  std::vector<std::string> channels;
+  std::vector<std::string> dependencies;   // conda specs, e.g. "python=3.11.2"
+  std::vector<std::string> pip;            // the `- pip: [...]` list
+  std::vector<std::string> rcc_post_install;
+  std::string python_spec;                 // version part of the python dependency, "" if none
+};
+
+StatusOr<CondaYaml> LoadCondaYaml(const std::filesystem::path& path);
+StatusOr<CondaYaml> ParseCondaYaml(const std::string& text, const std::filesystem::path& path);
+
+// Warnings (not errors) about what the embedded runtime will not honour: a python
+// spec that does not match 3.11, pip packages (not installed by robotni).
+std::vector<std::string> CondaWarnings(const CondaYaml& conda);
+
+}  // namespace robotni::config
+
+#endif  // ROBOTNI_RUNTIME_CONFIG_CONDA_YAML_H_

@@ -1,0 +1,74 @@
+#ifndef ROBOTNI_RUNTIME_CONFIG_ROBOT_YAML_H_
+#define ROBOTNI_RUNTIME_CONFIG_ROBOT_YAML_H_
+
+// The typed model of rcc's robot.yaml (robot/robot.go) plus robotni's own keys.
+// Thread-safety: plain values; loading touches no global state.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "robotni/status.h"
+
+namespace robotni::config {
+
+struct Task {
+  enum class Kind { kShell, kCommand, kRobotTaskName };
+  std::string name;
+  Kind kind = Kind::kShell;
+  // kShell: the `shell:` line split shell-style (not run through a shell);
+  // kCommand: the `command:` list as given; kRobotTaskName: empty.
+  std::vector<std::string> argv;
+  std::string robot_task_name;  // kRobotTaskName only
+  int line = 0;                 // 1-based line of the task's key in robot.yaml
+};
+
+struct RobotYaml {
+  std::filesystem::path path;  // absolute path of robot.yaml
+  std::filesystem::path root;  // its directory (ROBOT_ROOT)
+  std::vector<Task> tasks;     // `tasks:`, in file order
+  std::vector<Task> dev_tasks; // `devTasks:` (used with --dev)
+  std::string artifacts_dir;   // `artifactsDir:` as written (relative to root)
+  std::vector<std::string> path;        // `PATH:` entries as written
+  std::vector<std::string> pythonpath;  // `PYTHONPATH:` entries as written
+  std::vector<std::string> environment_configs;
+  std::string conda_config_file;  // deprecated `condaConfigFile:`
+  std::vector<std::string> pre_run_scripts;
+  std::vector<std::string> ignore_files;
+  // robotni extension, `isolation: subinterpreter | main`: where in-process Python
+  // tasks run. Default "subinterpreter".
+  std::string isolation = "subinterpreter";
+
+  std::filesystem::path ArtifactsPath() const { return root / artifacts_dir; }
+  // Absolute PATH / PYTHONPATH entries (relative ones resolved against root).
+  std::vector<std::filesystem::path> AbsolutePath() const;
+  std::vector<std::filesystem::path> AbsolutePythonPath() const;
+  // The conda.yaml to use: first existing environmentConfigs entry that fits this
+  // OS/arch (names like environment_linux_amd64_freeze.yaml), else condaConfigFile,
+  // else empty.
+  std::filesystem::path CondaConfigPath() const;
+};
+
+// Reads and parses robot.yaml. A missing/unreadable file is IOError, malformed YAML
+// or a wrong type is InvalidArgument; the message names file, line and field
+// ("robot.yaml:4: tasks.Producer.shell: expected a string"). rcc exit code 1.
+StatusOr<RobotYaml> LoadRobotYaml(const std::filesystem::path& path);
+StatusOr<RobotYaml> ParseRobotYaml(const std::string& text, const std::filesystem::path& path);
+
+// Semantic checks rcc makes (tasks non-empty, each task exactly one of shell /
+// command / robotTaskName, artifactsDir present, isolation value known...).
+// InvalidArgument naming file, line and field. rcc exit code 2.
+Status ValidateRobotYaml(const RobotYaml& robot);
+
+// rcc's task lookup: quotes trimmed, exact name, then case-insensitive; with an
+// empty name the sole task. NotFound lists the available task names.
+// `dev` selects devTasks.
+StatusOr<const Task*> FindTask(const RobotYaml& robot, const std::string& name, bool dev);
+
+// Splits a `shell:` line the way rcc does (whitespace, '...' and "..." quoting,
+// backslash escapes). InvalidArgument on an unterminated quote.
+StatusOr<std::vector<std::string>> SplitShellLine(const std::string& line);
+
+}  // namespace robotni::config
+
+#endif  // ROBOTNI_RUNTIME_CONFIG_ROBOT_YAML_H_

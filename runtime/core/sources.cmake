@@ -1,0 +1,2 @@
+target_sources(robotni_runtime PRIVATE
+  runtime/core/status.cc)

@@ -1,0 +1,200 @@
+#ifndef ROBOTNI_RUNTIME_STORE_STORE_H_
+#define ROBOTNI_RUNTIME_STORE_STORE_H_
+
+// WorkItemStore: the durable work-item queue. SQLite is the embedded default
+// (sqlite/sqlite_store.cc); PostgreSQL comes later behind the same interface.
+//
+// Invariants (DESIGN.md): every reserved item has a lease (owner + attempt + expiry);
+// completion and the outputs of that attempt commit in one transaction, fenced by
+// (id, lease owner, attempt); expired leases are reaped back to PENDING with
+// attempt+1 and backoff, or to FAILED after max_attempts.
+//
+// Thread-safety: all methods may be called from any thread concurrently. The SQLite
+// implementation funnels writes through one writer thread that group-commits.
+// Times are milliseconds since the Unix epoch (UTC).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "robotni/status.h"
+
+namespace robotni::store {
+
+enum class State { kPending, kReserved, kDone, kFailed, kCancelled };
+enum class ExceptionType { kNone, kBusiness, kApplication };
+
+const char* StateName(State s);               // "PENDING", "RESERVED", "DONE", ...
+std::optional<State> ParseState(std::string_view s);  // also accepts robocorp/Action Server names
+const char* ExceptionTypeName(ExceptionType t);  // "", "BUSINESS", "APPLICATION"
+
+struct FileRef {
+  std::string name;
+  int64_t size = 0;
+  std::string sha256;  // lowercase hex
+};
+
+struct NewFile {
+  std::string name;     // validated: no "..", no '/', no NUL, not empty, <= 255 bytes
+  std::string content;  // bytes
+};
+
+struct NewItem {
+  std::string queue;                 // queue or job type ("notify.email.v1")
+  std::string payload_json = "{}";   // any JSON value; validated
+  int priority = 0;                  // higher first
+  int64_t not_before_ms = 0;         // scheduled: not reservable before this time
+  int max_attempts = 3;
+  std::string parent_id;             // "" = none
+  std::string idempotency_key;       // "" = none; a second create returns the first item
+  std::vector<NewFile> files;
+};
+
+struct TimelineEntry {
+  int64_t at_ms = 0;
+  std::string event;    // "queued", "started", "progress", "finished", "retry", "cancel", ...
+  int attempt = 0;
+  std::string message;
+};
+
+struct Item {
+  std::string id;  // decimal text of an int64
+  std::string queue;
+  State state = State::kPending;
+  std::string payload_json;
+  int priority = 0;
+  int attempt = 0;  // attempts started so far
+  int max_attempts = 3;
+  std::string parent_id;
+  std::string idempotency_key;
+  std::string lease_owner;
+  int64_t lease_expires_ms = 0;
+  int64_t created_ms = 0, not_before_ms = 0, started_ms = 0, finished_ms = 0, updated_ms = 0;
+  std::string result_json;  // DONE: the result ("" = none)
+  ExceptionType exception_type = ExceptionType::kNone;
+  std::string error_code, error_message, traceback;
+  bool cancel_requested = false;
+  std::vector<FileRef> files;
+};
+
+struct Lease {
+  std::string item_id;
+  std::string owner;
+  int attempt = 0;
+};
+
+struct ReserveRequest {
+  std::vector<std::string> queues;  // exact queue names, or prefixes ending in '%' ("notify.%")
+  std::string owner;                // lease owner, e.g. "host:pid:executor"
+  int64_t lease_ms = 60000;
+  int max_items = 1;
+};
+
+struct Completion {
+  Lease lease;
+  bool ok = true;               // DONE, else FAILED
+  std::string result_json;      // DONE
+  ExceptionType exception_type = ExceptionType::kApplication;  // FAILED
+  std::string error_code, error_message, traceback;
+  std::optional<std::string> payload_json;  // the input's payload if the task changed it
+  std::vector<NewItem> outputs;  // created by this attempt; committed only if the fence holds
+};
+
+struct RetryPolicy {
+  int64_t base_delay_ms = 1000;   // delay before attempt n+1 = base * 2^(n-1), capped, jittered
+  int64_t max_delay_ms = 300000;
+  double jitter = 0.2;            // +-20%
+};
+
+struct QueueStats {
+  std::string queue;
+  int64_t pending = 0, scheduled = 0, reserved = 0, done = 0, failed = 0, cancelled = 0;
+};
+
+struct ListFilter {
+  std::string queue;                 // "" = all
+  std::optional<State> state;
+  int limit = 100;
+  int offset = 0;
+  bool newest_first = true;
+};
+
+struct StoreOptions {
+  std::string url;                   // "sqlite:///abs/path/workitems.db" or a plain path
+  std::string files_dir;             // "" = "<db dir>/work_item_files"
+  bool synchronous_full = false;     // SQLite synchronous=FULL (else NORMAL)
+  int64_t max_payload_bytes = 1 << 20;
+  int64_t max_file_bytes = 100 << 20;
+  int64_t group_commit_window_us = 0;  // extra wait to gather a batch; 0 = commit when idle
+  RetryPolicy retry;
+  bool read_only = false;
+};
+
+class WorkItemStore {
+ public:
+  // Opens (and creates / migrates) the store named by options.url. Errors: the path is
+  // not a database, is read-only, or has a newer schema version than this build.
+  static StatusOr<std::unique_ptr<WorkItemStore>> Open(const StoreOptions& options);
+  virtual ~WorkItemStore() = default;
+
+  virtual StatusOr<std::string> Create(const NewItem& item) = 0;
+  virtual StatusOr<std::vector<std::string>> CreateBatch(const std::vector<NewItem>& items) = 0;
+
+  // Highest priority, then oldest; skips scheduled and cancel-requested items. Sets
+  // RESERVED, lease owner + expiry, attempt+1, started time. Empty vector = nothing.
+  virtual StatusOr<std::vector<Item>> Reserve(const ReserveRequest& request) = 0;
+
+  // Extends the lease. Conflict when the lease is lost (expired and reaped, or
+  // re-reserved by someone else, or the item was finished).
+  virtual Status Heartbeat(const Lease& lease, int64_t lease_ms) = 0;
+  virtual Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) = 0;
+
+  // DONE or FAILED plus outputs, in one transaction, fenced. Conflict when the fence
+  // fails (outputs discarded). APPLICATION failures go back to PENDING with backoff
+  // while attempt < max_attempts; BUSINESS failures are final.
+  virtual Status Complete(const Completion& completion) = 0;
+  // Many completions in one transaction; one Status per completion.
+  virtual std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) = 0;
+
+  // Items created by a holder outside a Completion (e.g. an output made after its
+  // parent was released): committed at once.
+  virtual Status UpdatePayload(const Lease& lease, const std::string& payload_json) = 0;
+  virtual Status Progress(const Lease& lease, const std::string& message) = 0;
+
+  // Files of an item (input or output).
+  virtual Status AddFile(const std::string& item_id, const NewFile& file) = 0;
+  virtual Status RemoveFile(const std::string& item_id, const std::string& name) = 0;
+  virtual StatusOr<std::string> GetFile(const std::string& item_id, const std::string& name) = 0;
+
+  // PENDING -> CANCELLED; RESERVED -> cancel_requested (the task can read it).
+  virtual Status Cancel(const std::string& item_id) = 0;
+  virtual StatusOr<bool> IsCancelRequested(const Lease& lease) = 0;
+  // Cancels all PENDING items of a queue; returns how many.
+  virtual StatusOr<int64_t> Flush(const std::string& queue) = 0;
+  // FAILED or CANCELLED -> PENDING with attempt reset and max_attempts unchanged.
+  virtual Status Retry(const std::string& item_id) = 0;
+
+  virtual StatusOr<Item> Get(const std::string& item_id) = 0;
+  virtual StatusOr<std::vector<Item>> List(const ListFilter& filter) = 0;
+  virtual StatusOr<std::vector<QueueStats>> Stats(const std::string& queue) = 0;  // "" = all
+  virtual StatusOr<std::vector<TimelineEntry>> Timeline(const std::string& item_id) = 0;
+
+  // Expired leases -> PENDING (attempt < max) or FAILED; returns how many.
+  virtual StatusOr<int64_t> ReapExpired(int64_t now_ms) = 0;
+  // Deletes DONE/FAILED/CANCELLED items finished before the cutoff, with their files.
+  virtual StatusOr<int64_t> Prune(int64_t finished_before_ms) = 0;
+
+  // Blocks until every write accepted so far is committed.
+  virtual Status Sync() = 0;
+};
+
+// Checks a work-item file name: not empty, <= 255 bytes, no '/', '\\', NUL, not "."
+// or "..". InvalidArgument naming the problem.
+Status ValidateFileName(const std::string& name);
+
+}  // namespace robotni::store
+
+#endif  // ROBOTNI_RUNTIME_STORE_STORE_H_

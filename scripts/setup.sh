@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what robotni needs from Debian's packages, only what is missing.
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
+      libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
+      libcli11-dev libcurl4-openssl-dev node-llhttp libgtest-dev libgmock-dev
+      libbenchmark-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(python3-numpy sqlite3)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
