@@ -1,0 +1,2 @@
+# End-to-end tests that run the robotni binary on fixture robots.
+include(tests/integration/cli/tests.cmake OPTIONAL)

@@ -1,0 +1,1 @@
+robotni_test(core_test tests/unit/core/status_test.cc)
