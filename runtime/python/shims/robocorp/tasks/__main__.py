@@ -1,0 +1,5 @@
+import sys
+
+from robocorp.tasks.cli import main
+
+main(sys.argv[1:])

@@ -1,0 +1,299 @@
+"""``run`` and ``list`` commands (robocorp.tasks 4.1.1 behaviour)."""
+
+import argparse
+import inspect
+import json
+import os
+import sys
+import traceback
+import typing
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from ._protocols import Status
+
+_SUPPORTED = (str, int, float, bool)
+
+
+class _ArgsError(Exception):
+    pass
+
+
+class _TaskArgParser(argparse.ArgumentParser):
+    def error(self, message):  # never exit the process
+        raise _ArgsError(f"Error: {message}.")
+
+
+def _str_to_bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"Invalid value for boolean flag: {value}")
+
+
+_str_to_bool.__name__ = "bool"
+
+
+def _param_types(task) -> Dict[str, Any]:
+    try:
+        hints = typing.get_type_hints(task.method)
+    except Exception:
+        hints = dict(getattr(task.method, "__annotations__", {}) or {})
+    result = {}
+    for param in inspect.signature(task.method).parameters.values():
+        tp = hints.get(param.name, str)
+        if tp is inspect.Parameter.empty:
+            tp = str
+        result[param.name] = (tp, param)
+    return result
+
+
+def _check_supported(task, types) -> None:
+    for name, (tp, _param) in types.items():
+        if tp in _SUPPORTED or hasattr(tp, "model_validate"):
+            continue
+        raise RuntimeError(
+            f"Error. The param type '{getattr(tp, '__name__', tp)}' in '{task.name}' is not "
+            "supported. Supported parameter types: str, int, float, bool"
+        )
+
+
+def _kwargs_from_cli(console, task, task_args: Sequence[str]) -> Dict[str, Any]:
+    types = _param_types(task)
+    _check_supported(task, types)
+    parser = _TaskArgParser(prog=task.name, add_help=False, allow_abbrev=False)
+    for name, (tp, param) in types.items():
+        if tp is bool:
+            conv: Any = _str_to_bool
+        elif tp in _SUPPORTED:
+            conv = tp
+        else:
+            def conv(value, _tp=tp):
+                return _tp.model_validate_json(value)
+
+            conv.__name__ = getattr(tp, "__name__", "model")
+        required = param.default is inspect.Parameter.empty
+        kw: Dict[str, Any] = {"dest": name, "type": conv, "required": required}
+        if not required:
+            kw["default"] = param.default
+        parser.add_argument(f"--{name}", **kw)
+    try:
+        parsed = parser.parse_args(list(task_args))
+    except _ArgsError as e:
+        # Like upstream: report, then try the call without arguments (which
+        # then fails on the signature unless the task takes none).
+        console.show_error(str(e))
+        return {}
+    return dict(vars(parsed))
+
+
+def _kwargs_from_json(task, data: Any) -> Dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RuntimeError(
+            f"Error: the json input for task '{task.name}' must be a JSON object "
+            f"(found {type(data).__name__})."
+        )
+    types = _param_types(task)
+    _check_supported(task, types)
+    kwargs = {}
+    for name, (tp, _param) in types.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if hasattr(tp, "model_validate") and tp not in _SUPPORTED:
+            kwargs[name] = tp.model_validate(value)
+            continue
+        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        if tp is float and isinstance(value, int) and not isinstance(value, bool):
+            ok, value = True, float(value)
+        if not ok:
+            raise RuntimeError(
+                f"Error: the param '{name}' of task '{task.name}' expects a "
+                f"{tp.__name__} (found {type(value).__name__}: {value!r})."
+            )
+        kwargs[name] = value
+    return kwargs
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _trim_exc_info(exc_info):
+    """Hide this framework's own frames at the top of the traceback."""
+    etype, value, tb = exc_info
+    while tb is not None and tb.tb_next is not None and os.path.dirname(
+        os.path.abspath(tb.tb_frame.f_code.co_filename)
+    ) == _HERE:
+        tb = tb.tb_next
+    return (etype, value, tb)
+
+
+def _truthy_env(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _call_fixture_hook(hook, arg, skip_fixtures: bool) -> None:
+    from . import _hooks
+
+    if not skip_fixtures:
+        hook(arg)
+        return
+    fixture_ids = set(_hooks._fixture_modules)
+    saved = hook.callbacks
+    try:
+        hook._callbacks = tuple(c for c in saved if id(c) not in fixture_ids)
+        hook(arg)
+    finally:
+        kept = set(map(id, hook._callbacks))
+        # keep unregistrations done while running (e.g. caches clearing)
+        hook._callbacks = tuple(
+            c for c in saved if id(c) in fixture_ids or id(c) in kept
+        )
+
+
+def run(
+    path: str = ".",
+    task_names: Sequence[str] = (),
+    output_dir: str = "",
+    glob: Optional[str] = None,
+    json_input: Optional[str] = None,
+    preload_modules: Sequence[str] = (),
+    no_status_rc: bool = False,
+    console_colors: str = "auto",
+    task_args: Sequence[str] = (),
+) -> int:
+    """Collect and run tasks. Returns 0, or 1 when a task failed or
+    collection failed."""
+    import importlib
+
+    from . import _hooks
+    from ._collect_tasks import RobocorpTasksCollectError, collect_tasks
+    from ._config import RunConfig, set_config
+    from ._task import Console, set_current_task
+
+    colors = "ansi" if console_colors == "ansi" else "plain"
+    console = Console(colors)
+
+    if not output_dir:
+        output_dir = os.environ.get("ROBOT_ARTIFACTS", "") or "./output"
+
+    p = Path(path).absolute()
+    if not p.exists():
+        console.show_error(f"Path: {path} does not exist")
+        return 1
+
+    for mod in preload_modules:
+        importlib.import_module(mod)
+
+    task_names = [str(t) for t in (task_names or [])]
+    if not task_names:
+        names_msg = "tasks"
+    elif len(task_names) == 1:
+        names_msg = f"task {task_names[0]}"
+    else:
+        names_msg = "tasks " + ", ".join(task_names)
+
+    output_dir_path = Path(output_dir).absolute()
+    output_dir_path.mkdir(parents=True, exist_ok=True)
+
+    json_kwargs_data: Any = None
+    if json_input:
+        try:
+            with open(json_input, "r", encoding="utf-8") as fd:
+                json_kwargs_data = json.load(fd)
+        except Exception as e:
+            console.show_error(f"Error reading json input {json_input}: {e}")
+            return 1
+
+    set_config(RunConfig(output_dir_path, p, task_names, colors, no_status_rc))
+    try:
+        with console.register_lifecycle_prints():
+            console.show(f"\nCollecting {names_msg} from: {path}")
+            try:
+                tasks: List = list(collect_tasks(p, task_names, glob))
+                if not tasks:
+                    raise RobocorpTasksCollectError(f"Did not find any tasks in: {path}")
+            except Exception as e:
+                if isinstance(e, RobocorpTasksCollectError):
+                    console.show_error(str(e))
+                else:
+                    traceback.print_exc()
+                return 1
+
+            returncode = 0
+            _call_fixture_hook(
+                _hooks.before_all_tasks_run, tasks, _truthy_env("RC_TASKS_SKIP_SESSION_SETUP")
+            )
+            try:
+                for task in tasks:
+                    set_current_task(task)
+                    _hooks.before_task_run(task)
+                    try:
+                        if json_kwargs_data is not None:
+                            kwargs = _kwargs_from_json(task, json_kwargs_data)
+                        elif task_args:
+                            kwargs = _kwargs_from_cli(console, task, task_args)
+                        else:
+                            kwargs = {}
+                        task.result = task.run(**kwargs)
+                        task.status = Status.PASS
+                    except BaseException as e:
+                        # Exception => task failure; BaseException (timeouts,
+                        # KeyboardInterrupt, SystemExit) also fail the task,
+                        # but keep propagating after the teardown.
+                        task.status = Status.FAIL
+                        task.message = str(e) or e.__class__.__name__
+                        task.exc_info = _trim_exc_info(sys.exc_info())
+                        if not no_status_rc:
+                            returncode = 1
+                        if not isinstance(e, Exception):
+                            raise
+                    finally:
+                        try:
+                            _hooks.after_task_run(task)
+                        finally:
+                            set_current_task(None)
+            finally:
+                _call_fixture_hook(
+                    _hooks.after_all_tasks_run,
+                    tasks,
+                    _truthy_env("RC_TASKS_SKIP_SESSION_TEARDOWN"),
+                )
+            return returncode
+    finally:
+        set_config(None)
+
+
+def list_tasks(path: str = ".", glob: Optional[str] = None) -> int:
+    """Print the tasks at ``path`` as JSON to stdout."""
+    from contextlib import redirect_stdout
+
+    from ._collect_tasks import collect_tasks
+    from ._task import Console
+
+    p = Path(path)
+    if not p.exists():
+        Console().show_error(f"Path: {path} does not exist")
+        return 1
+
+    original_stdout = sys.stdout
+    with redirect_stdout(sys.stderr):
+        found = []
+        for task in collect_tasks(p, (), glob):
+            found.append(
+                {
+                    "name": task.name,
+                    "line": task.lineno,
+                    "file": task.filename,
+                    "docs": getattr(task.method, "__doc__") or "",
+                    "input_schema": task.input_schema,
+                    "output_schema": task.output_schema,
+                    "managed_params_schema": task.managed_params_schema,
+                    "options": task.options,
+                }
+            )
+    original_stdout.write(json.dumps(found))
+    original_stdout.flush()
+    return 0

@@ -1,0 +1,36 @@
+import enum
+import typing
+from typing import Any, Optional, Protocol
+
+
+class Status(str, enum.Enum):
+    NOT_RUN = "NOT_RUN"
+    PASS = "PASS"
+    FAIL = "FAIL"
+
+    def __str__(self):
+        return self.value
+
+
+class ITask(Protocol):
+    module_name: str
+    filename: str
+    method: typing.Callable
+    message: str
+    exc_info: Optional[tuple]
+    result: Any
+    options: Optional[dict]
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def lineno(self) -> int: ...
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    def run(self, **kwargs) -> Any: ...

@@ -1,0 +1,96 @@
+"""Adapter onto robotni's native work item store (the ``_robotni`` module).
+
+``_robotni`` is imported lazily: outside robotni it does not exist.
+"""
+
+import json
+from enum import Enum
+from typing import Optional
+
+from .._exceptions import EmptyQueue
+from .._types import JSONType, State
+from ._base import BaseAdapter
+
+
+def native():
+    """Return the ``_robotni`` module, or None when not running inside robotni."""
+    try:
+        import _robotni  # type: ignore
+    except ImportError:
+        return None
+    return _robotni
+
+
+def has_store() -> bool:
+    mod = native()
+    if mod is None:
+        return False
+    try:
+        return bool(mod.has_store())
+    except Exception:
+        return False
+
+
+def _plain(value):
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+class RobotniAdapter(BaseAdapter):
+    """Work items of the robotni store bound to the current run."""
+
+    def __init__(self, module=None):
+        mod = module if module is not None else native()
+        if mod is None:
+            raise RuntimeError(
+                "RobotniAdapter needs the _robotni module, which only exists inside robotni"
+            )
+        self._rt = mod
+
+    def reserve_input(self) -> str:
+        item_id = self._rt.reserve_input()
+        if item_id is None:
+            raise EmptyQueue("No work items in the input queue")
+        return str(item_id)
+
+    def release_input(self, item_id: str, state: State, exception: Optional[dict] = None):
+        exc = None
+        if exception is not None:
+            exc = {
+                "type": _plain(exception.get("type")),
+                "code": None if exception.get("code") is None else str(exception.get("code")),
+                "message": None
+                if exception.get("message") is None
+                else str(exception.get("message")),
+            }
+        self._rt.release_input(item_id, str(_plain(state)), exc)
+
+    def create_output(self, parent_id: str, payload: Optional[JSONType] = None) -> str:
+        return str(self._rt.create_output(parent_id, json.dumps(payload, ensure_ascii=False)))
+
+    def load_payload(self, item_id: str) -> JSONType:
+        text = self._rt.load_payload(item_id)
+        if text is None or text == "":
+            return None
+        return json.loads(text)
+
+    def save_payload(self, item_id: str, payload: JSONType):
+        self._rt.save_payload(item_id, json.dumps(payload, ensure_ascii=False))
+
+    def list_files(self, item_id: str) -> list:
+        return list(self._rt.list_files(item_id))
+
+    def get_file(self, item_id: str, name: str) -> bytes:
+        return bytes(self._rt.get_file(item_id, name))
+
+    def add_file(self, item_id: str, name: str, content: bytes):
+        self._rt.add_file(item_id, name, bytes(content))
+
+    def remove_file(self, item_id: str, name: str):
+        self._rt.remove_file(item_id, name)
+
+    def flush(self):
+        flush = getattr(self._rt, "flush", None)
+        if flush is not None:
+            flush()

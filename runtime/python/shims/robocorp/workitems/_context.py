@@ -1,0 +1,61 @@
+from typing import Optional
+
+from ._adapters import BaseAdapter, create_adapter
+from ._workitem import Input
+
+
+class Context:
+    """Work item state of one task: the adapter, reserved inputs and their outputs."""
+
+    input_class = Input
+
+    def __init__(self, adapter: Optional[BaseAdapter] = None, adapter_factory=None) -> None:
+        self._inputs: list = []
+        self._adapter: Optional[BaseAdapter] = adapter
+        self._adapter_factory = adapter_factory or create_adapter
+
+    @property
+    def inputs(self) -> list:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list:
+        items = []
+        for item in self._inputs:
+            items.extend(item.outputs)
+        return items
+
+    @property
+    def adapter(self) -> BaseAdapter:
+        if self._adapter is None:
+            self._adapter = self._adapter_factory()
+        return self._adapter
+
+    @property
+    def current_input(self) -> Optional[Input]:
+        if not self._inputs:
+            return None
+        return self._inputs[-1]
+
+    def reserve_input(self) -> Input:
+        current = self.current_input
+        if current is not None and not current.released:
+            raise RuntimeError("Previous input not released")
+
+        item_id = self.adapter.reserve_input()
+        item = self.input_class(adapter=self.adapter, item_id=item_id)
+        item.load()
+        self._inputs.append(item)
+        return item
+
+    def create_output(self):
+        parent = self.current_input
+        if parent is None:
+            raise RuntimeError("Unable to create output without an input item")
+        return parent.create_output()
+
+    def flush(self):
+        adapter = self._adapter
+        flush = getattr(adapter, "flush", None) if adapter is not None else None
+        if flush is not None:
+            flush()
