@@ -155,6 +155,7 @@ class Input(WorkItem):
     # Exceptions swallowed by ``with item:`` and the classifier used on failure.
     _suppressed_exceptions: tuple = (ApplicationException, BusinessException)
     _to_exception_type = staticmethod(to_exception_type)
+    _State = State
 
     def __init__(self, adapter, item_id: str):
         super().__init__(adapter, item_id=item_id)
@@ -323,7 +324,7 @@ class Input(WorkItem):
         assert self.id is not None
         if self._state is not None:
             raise RuntimeError("Work item already released")
-        state = State.DONE
+        state = self._State.DONE
         self._adapter.release_input(self.id, state, exception=None)
         self._state = state
 
@@ -345,7 +346,7 @@ class Input(WorkItem):
         )
         exception = {"type": type_.value, "code": code, "message": message}
 
-        state = State.FAILED
+        state = self._State.FAILED
         self._adapter.release_input(self.id, state, exception=exception)
         self._state = state
         self._exception = exception
