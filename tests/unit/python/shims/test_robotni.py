@@ -1,0 +1,144 @@
+"""robotni job API and the RobotniAdapter (with a fake ``_robotni``)."""
+
+import json
+import sys
+import unittest
+
+import fake_robotni
+from wi_helpers import env, run_task
+
+
+class TestJobApiOutsideJob(unittest.TestCase):
+    def test_outside_robotni(self):
+        sys.modules.pop("_robotni", None)
+        from robotni import run
+
+        for attr in ("id", "type", "payload", "attempt", "max_attempts"):
+            with self.assertRaisesRegex(RuntimeError, "not running inside a robotni job"):
+                getattr(run, attr)
+        for call in (lambda: run.heartbeat(5), run.is_cancelled, lambda: run.progress("x")):
+            with self.assertRaisesRegex(RuntimeError, "not running inside a robotni job"):
+                call()
+        self.assertFalse(run.active)
+
+    def test_inside_robotni_but_no_job(self):
+        from robotni import run
+
+        with fake_robotni.installed(fake_robotni.make(job=None)):
+            with self.assertRaisesRegex(RuntimeError, "not running inside a robotni job"):
+                run.payload  # noqa: B018
+
+    def test_inside_job(self):
+        from robotni import run
+
+        job = {"id": "j-1", "type": "orders.consume", "payload": '{"order": 7}',
+               "attempt": 2, "max_attempts": 5}
+        with fake_robotni.installed(fake_robotni.make(job=job)) as mod:
+            self.assertEqual(run.id, "j-1")
+            self.assertEqual(run.type, "orders.consume")
+            self.assertEqual(run.payload, {"order": 7})
+            self.assertEqual(run.attempt, 2)
+            self.assertEqual(run.max_attempts, 5)
+            run.heartbeat(30)
+            run.progress("half way")
+            self.assertFalse(run.is_cancelled())
+            mod.state["cancelled"] = True
+            self.assertTrue(run.is_cancelled())
+            self.assertEqual(mod.state["heartbeats"], [30.0])
+            self.assertEqual(mod.state["progress"], ["half way"])
+            mod.state["job"] = dict(job, id="j-2", payload='{"order": 8}')
+            self.assertEqual(run.payload, {"order": 8})
+
+
+class TestRobotniAdapter(unittest.TestCase):
+    def test_selected_when_store_bound(self):
+        from robocorp import workitems
+        from robocorp.workitems import RobotniAdapter
+        from robocorp.workitems._adapters import create_adapter
+
+        mod = fake_robotni.make(items=[({"n": 1}, {"a.txt": b"A"}), ({"n": 2}, {})])
+        with fake_robotni.installed(mod), env():
+            self.assertIsInstance(create_adapter(), RobotniAdapter)
+
+            def t():
+                for item in workitems.inputs:
+                    with item:
+                        if item.payload["n"] == 2:
+                            raise workitems.BusinessException(code="B", message="two")
+                        self.assertEqual(item.files, ["a.txt"])
+                        out = workitems.outputs.create({"double": 2})
+                        out.add_file
+                        item.payload = {"n": 1, "seen": True}
+                        item.save()
+
+            task = run_task(t)
+            if task.exc_info:
+                raise task.exc_info[1]
+        st = mod.state
+        self.assertEqual(st["releases"], [
+            ("in-1", "COMPLETED", None),
+            ("in-2", "FAILED", {"type": "BUSINESS", "code": "B", "message": "two"}),
+        ])
+        self.assertEqual(st["outputs"], [("in-1", "out-3")])
+        self.assertEqual(json.loads(st["data"]["out-3"]), {"double": 2})
+        self.assertEqual(json.loads(st["data"]["in-1"]), {"n": 1, "seen": True})
+        self.assertEqual(st["flushes"], 1)  # flushed at task end
+
+    def test_env_overrides_store(self):
+        from robocorp.workitems import FileAdapter
+        from robocorp.workitems._adapters import create_adapter
+
+        with fake_robotni.installed(fake_robotni.make()), env(RC_WORKITEM_ADAPTER="FileAdapter"):
+            import tempfile, os
+
+            with tempfile.TemporaryDirectory() as tmp:
+                os.environ["ROBOT_ARTIFACTS"] = tmp
+                self.assertIsInstance(create_adapter(), FileAdapter)
+
+    def test_no_store_falls_back(self):
+        from robocorp.workitems._adapters import create_adapter
+        from robocorp.workitems import FileAdapter
+        import tempfile
+
+        with fake_robotni.installed(fake_robotni.make(store=False)):
+            with tempfile.TemporaryDirectory() as tmp, env(ROBOT_ARTIFACTS=tmp):
+                with self.assertLogs("robocorp.workitems", "WARNING"):
+                    self.assertIsInstance(create_adapter(), FileAdapter)
+
+    def test_task_timeout_fails_item(self):
+        from robocorp import workitems
+
+        mod = fake_robotni.make(items=[({"n": 1}, {})])
+        with fake_robotni.installed(mod), env():
+            def t():
+                workitems.inputs.current  # noqa: B018
+                raise mod.TaskTimeout("timed out")
+
+            with self.assertRaises(mod.TaskTimeout):
+                run_task_base(t)
+        self.assertEqual(mod.state["releases"],
+                         [("in-1", "FAILED",
+                           {"type": "APPLICATION", "code": None, "message": "timed out"})])
+
+
+def run_task_base(func):
+    """Like wi_helpers.run_task but records BaseExceptions as the runner does."""
+    from robocorp.tasks import Status, _hooks
+    from robocorp.tasks._task import Task, set_current_task
+
+    task = Task(func.__module__, "f", func)
+    set_current_task(task)
+    try:
+        func()
+    except BaseException as e:
+        task.status = Status.FAIL
+        task.message = str(e)
+        task.exc_info = sys.exc_info()
+        raise
+    finally:
+        _hooks.after_task_run(task)
+        set_current_task(None)
+
+
+if __name__ == "__main__":
+    unittest.main()

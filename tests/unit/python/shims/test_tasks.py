@@ -1,0 +1,539 @@
+"""robocorp.tasks shim: CLI, console lines, exit codes, lifecycle, fixtures,
+arguments, listing, and warm re-runs in one interpreter (spec §5, §6.22)."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from contextlib import redirect_stdout, redirect_stderr
+from pathlib import Path
+
+from robocorp.tasks import Status, get_current_task, get_output_dir
+from robocorp.tasks.cli import main
+
+SHIMS = os.environ.get("ROBOTNI_SHIMS_DIR") or str(
+    Path(__file__).resolve().parents[4] / "runtime" / "python" / "shims")
+
+
+def cli(args, cwd=None):
+    """Run the CLI in-process; returns (rc from SystemExit, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as e:
+                rc = e.code
+            else:  # pragma: no cover
+                raise AssertionError("cli.main did not raise SystemExit")
+    finally:
+        os.chdir(old)
+    return rc, out.getvalue(), err.getvalue()
+
+
+class TasksCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        self._env = dict(os.environ)
+        os.environ.pop("ROBOT_ARTIFACTS", None)
+        sys.__dict__.setdefault("_shim_test_events", [])
+        sys._shim_test_events.clear()
+
+    def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self._env)
+        self.tmp.cleanup()
+
+    @property
+    def events(self):
+        return sys._shim_test_events
+
+    def write(self, rel, text):
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+
+class TestConsoleAndExitCodes(TasksCase):
+    TASKS = """
+        from robocorp.tasks import task
+
+        @task
+        def task_ok():
+            print("hello from ok")
+
+        @task
+        def task_fail():
+            raise ValueError("it broke")
+    """
+
+    def test_console_lines_and_rc(self):
+        self.write("tasks.py", self.TASKS)
+        rc, out, _ = cli(["run", "tasks.py", "-t", "task_ok", "-t", "task_fail",
+                          "--console-colors=plain"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "")
+        self.assertEqual(lines[1], "Collecting tasks task_ok, task_fail from: tasks.py")
+        self.assertEqual(lines[2], "=" * 31 + " Running: task_ok " + "=" * 31)
+        self.assertEqual(len(lines[2]), 80)
+        self.assertEqual(lines[3], "hello from ok")
+        self.assertEqual(lines[4], "task_ok status: PASS")
+        self.assertEqual(lines[5], "=" * 80)
+        self.assertEqual(lines[6], "=" * 30 + " Running: task_fail " + "=" * 30)
+        self.assertEqual(lines[7], "task_fail status: FAIL")
+        self.assertEqual(lines[8], "")
+        self.assertEqual(lines[9], "it broke")
+        self.assertEqual(lines[10], "=" * 22 + " Full Traceback (running task_fail) " + "=" * 22)
+        self.assertEqual(lines[11], "Traceback (most recent call last):")
+        self.assertIn('tasks.py", line 10, in task_fail', lines[12])
+        self.assertIn("ValueError: it broke", out)
+        self.assertEqual(lines[-1], "=" * 80)
+
+    def test_single_task_and_all_tasks_headers(self):
+        self.write("tasks.py", self.TASKS)
+        rc, out, _ = cli(["run", "tasks.py", "-t", "task_ok"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        self.assertIn("\nCollecting task task_ok from: tasks.py\n", out)
+        self.assertNotIn("task_fail", out)
+        rc, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertIn("\nCollecting tasks from: tasks.py\n", out)
+
+    def test_no_status_rc(self):
+        self.write("tasks.py", self.TASKS)
+        rc, out, _ = cli(["run", "tasks.py", "-t", "task_fail", "--no-status-rc"],
+                         cwd=self.root)
+        self.assertEqual(rc, 0)
+        self.assertIn("task_fail status: FAIL", out)
+
+    def test_path_not_there(self):  # §6.22
+        rc, out, _ = cli(["run", "dir_not_there"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertIn("Path: dir_not_there does not exist", out)
+
+    def test_no_tasks_found(self):
+        self.write("tasks.py", "X = 1\n")
+        rc, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertIn("Did not find any tasks in: tasks.py", out)
+        self.write("tasks.py", self.TASKS)
+        rc, out, _ = cli(["run", "tasks.py", "-t", "nope"], cwd=self.root)
+        self.assertEqual(rc, 1)
+
+    def test_run_main_output_dir(self):  # §6.22 (-t main -> rc 0, output dir)
+        self.write("tasks.py", """
+            from robocorp.tasks import task, get_output_dir
+            import sys
+
+            @task
+            def main():
+                sys._shim_test_events.append(str(get_output_dir()))
+        """)
+        rc, _, _ = cli(["run", "-t", "main"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        self.assertTrue((self.root / "output").is_dir())
+        self.assertEqual(self.events, [str((self.root / "output").absolute())])
+        self.assertIsNone(get_output_dir())
+        os.environ["ROBOT_ARTIFACTS"] = str(self.root / "artifacts")
+        self.assertEqual(cli(["run", "-t", "main"], cwd=self.root)[0], 0)
+        self.assertEqual(self.events[-1], str(self.root / "artifacts"))
+        self.assertEqual(cli(["run", "-t", "main", "-o", "o2"], cwd=self.root)[0], 0)
+        self.assertEqual(self.events[-1], str((self.root / "o2").absolute()))
+
+    def test_import_error(self):
+        self.write("tasks.py", "import does_not_exist_mod\n")
+        rc, out, err = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertIn("ModuleNotFoundError", err)
+
+    def test_duplicate_task_name(self):
+        self.write("tasks.py", """
+            from robocorp.tasks import task
+
+            @task
+            def dup():
+                pass
+
+            @task
+            def dup():
+                pass
+        """)
+        rc, _, err = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertIn("a task with the name 'dup' was already found", err)
+
+    def test_base_exception_propagates_after_teardown(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task, teardown
+
+            @teardown(scope="task")
+            def td(task):
+                sys._shim_test_events.append((task.name, task.status.value, task.message))
+
+            @task
+            def interrupted():
+                raise KeyboardInterrupt()
+        """)
+        with self.assertRaises(KeyboardInterrupt):
+            with redirect_stdout(io.StringIO()):
+                main(["run", str(self.root / "tasks.py")])
+        self.assertEqual(self.events, [("interrupted", "FAIL", "KeyboardInterrupt")])
+        self.assertIsNone(get_current_task())
+
+    def test_python_dash_m_subprocess(self):
+        self.write("tasks.py", self.TASKS)
+        code = ("import sys, runpy; sys.path.insert(0, %r); "
+                "sys.argv = ['robocorp.tasks'] + sys.argv[1:]; "
+                "runpy.run_module('robocorp.tasks', run_name='__main__', alter_sys=True)" % SHIMS)
+        proc = subprocess.run([sys.executable, "-I", "-c", code, "run", "tasks.py",
+                               "-t", "task_fail"], cwd=self.root, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("task_fail status: FAIL", proc.stdout)
+        proc = subprocess.run([sys.executable, "-I", "-c", code, "run", "tasks.py",
+                               "-t=task_ok"], cwd=self.root, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
+class TestLifecycle(TasksCase):
+    def test_task_cache_per_task(self):  # §6.22 test_lifecycle
+        self.write("tasks.py", """
+            from robocorp.tasks import task, task_cache
+            import itertools
+
+            _counter = itertools.count()
+
+            @task_cache
+            def new_obj():
+                return next(_counter)
+
+            @task
+            def task1():
+                assert new_obj() == 0
+                assert new_obj() == 0
+
+            @task
+            def task2():
+                assert new_obj() == 1
+                assert new_obj() == 1
+        """)
+        rc, out, _ = cli(["run", "-t", "task1", "-t", "task2"], cwd=self.root)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("task1 status: PASS", out)
+        self.assertIn("task2 status: PASS", out)
+
+    def test_generator_caches_fixtures_and_order(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import (task, task_cache, session_cache, setup, teardown,
+                                        get_current_task)
+            ev = sys._shim_test_events
+
+            @task_cache
+            def resource():
+                ev.append("cache-open")
+                yield "R"
+                t = get_current_task()
+                ev.append(("cache-close", t.name, t.exc_info is not None))
+
+            @session_cache
+            def session_res():
+                ev.append("session-open")
+                yield "S"
+                ev.append("session-close")
+
+            @setup
+            def before_all(tasks):
+                ev.append(("setup-session", [t.name for t in tasks]))
+
+            @setup(scope="task")
+            def before_each(task):
+                ev.append(("setup", task.name))
+
+            @teardown(scope="task")
+            def after_each(task):
+                ev.append(("teardown", task.name, task.status.value))
+
+            @teardown(scope="session")
+            def after_all(tasks):
+                ev.append(("teardown-session", [t.status.value for t in tasks]))
+
+            @task
+            def first():
+                assert resource() == "R" and resource() == "R"
+                assert session_res() == "S"
+                cur = get_current_task()
+                ev.append(("in", cur.name, cur.module_name, cur.status.value,
+                           cur.filename.endswith("tasks.py"), cur.method.__name__))
+                return 42
+
+            @task(owner="team-a", timeout=5)
+            def second():
+                resource()
+                session_res()
+                raise RuntimeError("fail second")
+        """)
+        rc, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        self.assertEqual(self.events, [
+            ("setup-session", ["first", "second"]),
+            ("setup", "first"),
+            "cache-open",
+            "session-open",
+            ("in", "first", "tasks", "NOT_RUN", True, "first"),
+            # after_task_run runs in reverse registration order:
+            ("cache-close", "first", False),
+            ("teardown", "first", "PASS"),
+            ("setup", "second"),
+            "cache-open",
+            ("cache-close", "second", True),
+            ("teardown", "second", "FAIL"),
+            "session-close",
+            ("teardown-session", ["PASS", "FAIL"]),
+        ])
+
+    def test_status_and_task_object(self):
+        from robocorp.tasks import _hooks
+
+        seen = []
+
+        def grab(task):
+            seen.append(task)
+
+        self.write("tasks.py", """
+            from robocorp.tasks import task
+
+            @task(owner="me")
+            def t_ok():
+                return {"x": 1}
+
+            @task
+            def t_bad():
+                raise Exception()
+        """)
+        with _hooks.after_task_run.register(grab):
+            rc, _, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 1)
+        ok, bad = seen
+        self.assertEqual(ok.status, Status.PASS)
+        self.assertEqual(ok.result, {"x": 1})
+        self.assertEqual(ok.options, {"owner": "me"})
+        self.assertFalse(ok.failed)
+        self.assertIsNone(ok.exc_info)
+        self.assertEqual(bad.status, Status.FAIL)
+        self.assertTrue(bad.failed)
+        self.assertEqual(bad.message, "Exception")
+        self.assertIs(bad.exc_info[0], Exception)
+        self.assertEqual(str(Status.NOT_RUN.value), "NOT_RUN")
+
+
+class TestArguments(TasksCase):
+    TASKS = """
+        from robocorp.tasks import task
+        import sys
+
+        @task
+        def return_tuple(a: str, b: int, c: str = "") -> tuple:
+            assert isinstance(a, str)
+            assert isinstance(b, int)
+            sys._shim_test_events.append((a, b, c))
+            return a, b
+
+        @task
+        def something_else(f: list) -> None:
+            pass
+
+        @task
+        def bool_true(b: bool) -> None:
+            assert b is True
+
+        @task
+        def bool_false(b: bool) -> None:
+            assert b is False
+
+        @task
+        def accept_str(s) -> None:
+            assert isinstance(s, str)
+    """
+
+    def check(self, args, msg="", returncode=1):
+        rc, out, _ = cli(["run", "--console-colors=plain"] + args, cwd=self.root)
+        self.assertEqual(rc, returncode, out)
+        self.assertIn(msg, out)
+
+    def test_arguments(self):
+        self.write("tasks.py", self.TASKS)
+        self.check(["-t=accept_str", "--", "--s=1"], returncode=0)
+        sig = ("It's not possible to call the task: 'return_tuple' because the passed "
+               "arguments don't match the task signature.")
+        self.check(["-t=return_tuple"], sig)
+        self.check(["-t=return_tuple", "--", "a=2"], sig)
+        self.check(["-t=return_tuple", "--", "a=2"],
+                   "Error: the following arguments are required: --a, --b.")
+        self.check(["-t=return_tuple", "--", "--a", "a", "--b", "a"],
+                   "argument --b: invalid int value: 'a'.")
+        self.check(["-t=return_tuple", "--", "--a", "2", "--b", "3"], returncode=0)
+        self.assertEqual(self.events[-1], ("2", 3, ""))
+        self.check(["-t=something_else", "--", "--f=a,b"],
+                   "Error. The param type 'list' in 'something_else' is not supported. "
+                   "Supported parameter types: str, int, float, bool")
+        for v in ("true", "1", "True"):
+            self.check(["-t=bool_true", "--", f"--b={v}"], returncode=0)
+        for v in ("false", "0", "False"):
+            self.check(["-t=bool_false", "--", f"--b={v}"], returncode=0)
+        self.check(["-t=bool_false", "--", "--b=invalid"],
+                   "Error: argument --b: Invalid value for boolean flag: invalid.")
+
+    def test_json_input(self):  # §6.22 test_tasks_arguments json-input
+        self.write("tasks.py", self.TASKS)
+        self.write("bad.json", '{"s": 1}')
+        self.check(["-t=accept_str", "--json-input", "bad.json"], "expects a str")
+        self.write("good.json", '{"s": "1"}')
+        self.check(["-t=accept_str", "--json-input", "good.json"], returncode=0)
+        self.write("tuple.json", '{"a": "x", "b": 7}')
+        self.check(["-t=return_tuple", "--json-input", "tuple.json"], returncode=0)
+        self.assertEqual(self.events[-1], ("x", 7, ""))
+
+
+class TestDiscoveryAndList(TasksCase):
+    def test_directory_discovery_and_glob(self):
+        self.write("proj/sub/my_task.py", """
+            from robocorp.tasks import task
+
+            @task
+            def in_sub():
+                pass
+        """)
+        self.write("proj/other.py", """
+            from robocorp.tasks import task
+
+            @task
+            def in_other():
+                pass
+        """)
+        rc, out, _ = cli(["list", "proj"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        self.assertEqual([t["name"] for t in json.loads(out)], ["in_sub"])
+        rc, out, _ = cli(["list", "proj", "--glob", "*other*.py|*task*.py"], cwd=self.root)
+        self.assertEqual(sorted(t["name"] for t in json.loads(out)), ["in_other", "in_sub"])
+        rc, out, _ = cli(["run", "proj"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        self.assertIn("in_sub status: PASS", out)
+
+    def test_list_json(self):
+        self.write("tasks.py", '''
+            from robocorp.tasks import task
+
+            @task(owner="ops")
+            def documented(count: int, name: str = "x") -> str:
+                """Does things."""
+                return name * count
+        ''')
+        rc, out, _ = cli(["list", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        (info,) = json.loads(out)
+        self.assertEqual(info["name"], "documented")
+        self.assertEqual(info["line"], 4)
+        self.assertTrue(info["file"].endswith("tasks.py"))
+        self.assertEqual(info["docs"], "Does things.")
+        self.assertEqual(info["options"], {"owner": "ops"})
+        self.assertEqual(info["input_schema"]["required"], ["count"])
+        self.assertEqual(info["input_schema"]["properties"]["count"]["type"], "integer")
+        self.assertEqual(info["input_schema"]["properties"]["name"]["default"], "x")
+        self.assertEqual(info["output_schema"]["type"], "string")
+        for key in ("managed_params_schema",):
+            self.assertIn(key, info)
+        rc, _, _ = cli(["list", "nothing_here"], cwd=self.root)
+        self.assertEqual(rc, 1)
+
+
+class TestWarmReRun(TasksCase):
+    """robotni runs `run` many times in one interpreter: each run starts from a
+    clean registry and re-imports the task module; helper modules stay cached."""
+
+    def test_rerun_twice_in_one_process(self):
+        self.write("helper_mod_for_rerun.py", """
+            import sys
+            sys._shim_test_events.append("helper-imported")
+            from robocorp.tasks import setup
+
+            @setup(scope="task")
+            def helper_setup(task):
+                sys._shim_test_events.append(("helper-setup", task.name))
+
+            def value():
+                return 10
+        """)
+        self.write("tasks.py", """
+            import sys
+            import helper_mod_for_rerun
+            from robocorp.tasks import task, setup, session_cache
+            sys._shim_test_events.append("tasks-imported")
+
+            STATE = []
+
+            @setup
+            def once(tasks):
+                sys._shim_test_events.append("session-setup")
+
+            @session_cache
+            def counter():
+                return []
+
+            @task
+            def one():
+                STATE.append(1)
+                counter().append(1)
+                sys._shim_test_events.append(("one", len(STATE), len(counter()),
+                                              helper_mod_for_rerun.value()))
+        """)
+        sys.modules.pop("helper_mod_for_rerun", None)
+        for _ in range(2):
+            rc, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(out.count("one status: PASS"), 1)
+        self.assertEqual(self.events.count("helper-imported"), 1)
+        self.assertEqual(self.events.count("tasks-imported"), 2)
+        self.assertEqual(self.events.count("session-setup"), 2)
+        self.assertEqual([e for e in self.events if e[0] == "one"],
+                         [("one", 1, 1, 10), ("one", 1, 1, 10)])
+        self.assertEqual(self.events.count(("helper-setup", "one")), 2)
+        self.assertIn("helper_mod_for_rerun", sys.modules)
+        sys.modules.pop("helper_mod_for_rerun", None)
+
+    def test_rerun_edited_module(self):
+        path = self.write("tasks.py", """
+            from robocorp.tasks import task
+
+            @task
+            def v1():
+                pass
+        """)
+        self.assertIn("v1 status: PASS", cli(["run", "tasks.py"], cwd=self.root)[1])
+        path.write_text(textwrap.dedent("""
+            from robocorp.tasks import task
+
+            @task
+            def v2():
+                pass
+        """))
+        os.utime(path, (1, 1))  # defeat mtime-based pyc caching
+        _, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertIn("v2 status: PASS", out)
+        self.assertNotIn("v1", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
