@@ -1,1 +1,6 @@
 # sources of runtime/store
+target_sources(robotni_runtime PRIVATE
+  runtime/store/store.cc
+  runtime/store/sha256.cc
+  runtime/store/sqlite/schema.cc
+  runtime/store/sqlite/sqlite_store.cc)

@@ -27,9 +27,9 @@ namespace robotni::store {
 enum class State { kPending, kReserved, kDone, kFailed, kCancelled };
 enum class ExceptionType { kNone, kBusiness, kApplication };
 
-const char* StateName(State s);               // "PENDING", "RESERVED", "DONE", ...
+const char* StateName(State s);                       // "PENDING", "RESERVED", "DONE", ...
 std::optional<State> ParseState(std::string_view s);  // also accepts robocorp/Action Server names
-const char* ExceptionTypeName(ExceptionType t);  // "", "BUSINESS", "APPLICATION"
+const char* ExceptionTypeName(ExceptionType t);       // "", "BUSINESS", "APPLICATION"
 
 struct FileRef {
   std::string name;
@@ -43,19 +43,19 @@ struct NewFile {
 };
 
 struct NewItem {
-  std::string queue;                 // queue or job type ("notify.email.v1")
-  std::string payload_json = "{}";   // any JSON value; validated
-  int priority = 0;                  // higher first
-  int64_t not_before_ms = 0;         // scheduled: not reservable before this time
+  std::string queue;                // queue or job type ("notify.email.v1")
+  std::string payload_json = "{}";  // any JSON value; validated
+  int priority = 0;                 // higher first
+  int64_t not_before_ms = 0;        // scheduled: not reservable before this time
   int max_attempts = 3;
-  std::string parent_id;             // "" = none
-  std::string idempotency_key;       // "" = none; a second create returns the first item
+  std::string parent_id;        // "" = none
+  std::string idempotency_key;  // "" = none; a second create returns the first item
   std::vector<NewFile> files;
 };
 
 struct TimelineEntry {
   int64_t at_ms = 0;
-  std::string event;    // "queued", "started", "progress", "finished", "retry", "cancel", ...
+  std::string event;  // "queued", "started", "progress", "finished", "retry", "cancel", ...
   int attempt = 0;
   std::string message;
 };
@@ -95,8 +95,8 @@ struct ReserveRequest {
 
 struct Completion {
   Lease lease;
-  bool ok = true;               // DONE, else FAILED
-  std::string result_json;      // DONE
+  bool ok = true;                                              // DONE, else FAILED
+  std::string result_json;                                     // DONE
   ExceptionType exception_type = ExceptionType::kApplication;  // FAILED
   std::string error_code, error_message, traceback;
   std::optional<std::string> payload_json;  // the input's payload if the task changed it
@@ -104,9 +104,9 @@ struct Completion {
 };
 
 struct RetryPolicy {
-  int64_t base_delay_ms = 1000;   // delay before attempt n+1 = base * 2^(n-1), capped, jittered
+  int64_t base_delay_ms = 1000;  // delay before attempt n+1 = base * 2^(n-1), capped, jittered
   int64_t max_delay_ms = 300000;
-  double jitter = 0.2;            // +-20%
+  double jitter = 0.2;  // +-20%
 };
 
 struct QueueStats {
@@ -115,7 +115,7 @@ struct QueueStats {
 };
 
 struct ListFilter {
-  std::string queue;                 // "" = all
+  std::string queue;  // "" = all
   std::optional<State> state;
   int limit = 100;
   int offset = 0;
@@ -123,14 +123,19 @@ struct ListFilter {
 };
 
 struct StoreOptions {
-  std::string url;                   // "sqlite:///abs/path/workitems.db" or a plain path
-  std::string files_dir;             // "" = "<db dir>/work_item_files"
-  bool synchronous_full = false;     // SQLite synchronous=FULL (else NORMAL)
+  std::string url;                // "sqlite:///abs/path/workitems.db" or a plain path
+  std::string files_dir;          // "" = "<db dir>/work_item_files"
+  bool synchronous_full = false;  // SQLite synchronous=FULL (else NORMAL)
   int64_t max_payload_bytes = 1 << 20;
   int64_t max_file_bytes = 100 << 20;
   int64_t group_commit_window_us = 0;  // extra wait to gather a batch; 0 = commit when idle
   RetryPolicy retry;
   bool read_only = false;
+  // Operations per group-commit transaction at most (the writer commits earlier when
+  // its queue drains).
+  int max_batch_ops = 1000;
+  // Clock in ms since the epoch; empty = the system clock. Tests inject time here.
+  std::function<int64_t()> now_ms;
 };
 
 class WorkItemStore {

@@ -1,0 +1,132 @@
+#include "store/sqlite/schema.h"
+
+#include <string>
+
+#include "store/sqlite/sqlite_util.h"
+
+namespace robotni::store::sqlite {
+namespace {
+
+// kMigrations[i] brings the schema from version i to version i+1. Append only.
+const char* const kMigrations[] = {
+    // 1: items, files, timeline.
+    R"sql(
+CREATE TABLE items(
+  id INTEGER PRIMARY KEY,
+  queue TEXT NOT NULL,
+  state TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  parent_id INTEGER,
+  idempotency_key TEXT,
+  lease_owner TEXT,
+  lease_expires INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  not_before INTEGER NOT NULL DEFAULT 0,
+  started INTEGER NOT NULL DEFAULT 0,
+  finished INTEGER NOT NULL DEFAULT 0,
+  updated INTEGER NOT NULL,
+  result TEXT,
+  exception_type TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  traceback TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+-- Reserve: index-only seek per queue in (priority DESC, id) order; not_before and
+-- cancel_requested are filtered from the index without touching the table.
+CREATE INDEX items_ready ON items(queue, priority DESC, id, not_before, cancel_requested)
+  WHERE state = 'PENDING';
+CREATE UNIQUE INDEX items_idempotency ON items(idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+-- Reaper: expired leases only.
+CREATE INDEX items_lease ON items(lease_expires) WHERE state = 'RESERVED';
+-- Prune: finished rows by finish time.
+CREATE INDEX items_finished ON items(finished)
+  WHERE state IN ('DONE', 'FAILED', 'CANCELLED');
+-- Stats and List by queue/state: index-only counts.
+CREATE INDEX items_queue_state ON items(queue, state, not_before);
+CREATE TABLE files(
+  item_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY(item_id, name)
+) WITHOUT ROWID;
+CREATE TABLE timeline(
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX timeline_item ON timeline(item_id, id);
+)sql",
+};
+
+constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+}  // namespace
+
+int CurrentSchemaVersion() { return kNumMigrations; }
+
+StatusOr<int> ReadSchemaVersion(sqlite3* db) {
+  Stmt exists;
+  ROBOTNI_RETURN_IF_ERROR(exists.Prepare(
+      db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"));
+  {
+    StmtUse u(exists);
+    int rc = u.Step();
+    if (rc == SQLITE_DONE) return 0;
+    if (rc != SQLITE_ROW) return u.Error(rc, "reading the schema");
+  }
+  Stmt version;
+  ROBOTNI_RETURN_IF_ERROR(version.Prepare(db, "SELECT max(version) FROM schema_version"));
+  StmtUse u(version);
+  int rc = u.Step();
+  if (rc != SQLITE_ROW) return u.Error(rc, "reading schema_version");
+  return static_cast<int>(u.Int(0));
+}
+
+Status Migrate(sqlite3* db, const std::string& path) {
+  StatusOr<int> v = ReadSchemaVersion(db);
+  if (!v.ok()) return v.status();
+  if (*v > kNumMigrations) {
+    return Status::InvalidArgument(path + " was written by a newer robotni (schema " +
+                                   std::to_string(*v) + ", this build knows " +
+                                   std::to_string(kNumMigrations) + ")");
+  }
+  for (int from = *v; from < kNumMigrations; ++from) {
+    ROBOTNI_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    // Re-check inside the write lock: another process may have migrated meanwhile.
+    StatusOr<int> now = ReadSchemaVersion(db);
+    if (!now.ok() || *now != from) {
+      Exec(db, "ROLLBACK");
+      if (!now.ok()) return now.status();
+      if (*now > kNumMigrations) return Migrate(db, path);
+      from = *now - 1;
+      continue;
+    }
+    Status s = Exec(db, kMigrations[from]);
+    if (s.ok() && from == 0) {
+      s = Exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL)");
+    }
+    if (s.ok()) {
+      s = Exec(db, ("DELETE FROM schema_version; INSERT INTO schema_version VALUES(" +
+                    std::to_string(from + 1) + ")")
+                       .c_str());
+    }
+    if (s.ok()) s = Exec(db, "COMMIT");
+    if (!s.ok()) {
+      Exec(db, "ROLLBACK");
+      return Status::IOError(path + ": schema migration to version " + std::to_string(from + 1) +
+                             " failed: " + s.message());
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace robotni::store::sqlite

@@ -1,0 +1,1379 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "store/sha256.h"
+#include "store/sqlite/schema.h"
+
+namespace robotni::store::sqlite {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kItemCols[] =
+    "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
+    "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
+    "exception_type, error_code, error_message, traceback, cancel_requested";
+
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::string s;
+  for (auto p : parts) s += p;
+  return s;
+}
+
+ExceptionType ParseExceptionType(const std::string& s) {
+  if (s == "BUSINESS") return ExceptionType::kBusiness;
+  if (s == "APPLICATION") return ExceptionType::kApplication;
+  return ExceptionType::kNone;
+}
+
+Item RowToItem(const StmtUse& u) {
+  Item it;
+  it.id = std::to_string(u.Int(0));
+  it.queue = u.Text(1);
+  it.state = ParseState(u.Text(2)).value_or(State::kPending);
+  it.payload_json = u.Text(3);
+  it.priority = static_cast<int>(u.Int(4));
+  it.attempt = static_cast<int>(u.Int(5));
+  it.max_attempts = static_cast<int>(u.Int(6));
+  if (!u.IsNull(7)) it.parent_id = std::to_string(u.Int(7));
+  it.idempotency_key = u.Text(8);
+  it.lease_owner = u.Text(9);
+  it.lease_expires_ms = u.Int(10);
+  it.created_ms = u.Int(11);
+  it.not_before_ms = u.Int(12);
+  it.started_ms = u.Int(13);
+  it.finished_ms = u.Int(14);
+  it.updated_ms = u.Int(15);
+  it.result_json = u.Text(16);
+  it.exception_type = ParseExceptionType(u.Text(17));
+  it.error_code = u.Text(18);
+  it.error_message = u.Text(19);
+  it.traceback = u.Text(20);
+  it.cancel_requested = u.Int(21) != 0;
+  return it;
+}
+
+std::optional<int64_t> ParseId(const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+Status NoItem(const std::string& id) { return Status::NotFound("no work item '" + id + "'"); }
+
+Status LeaseLost(const Lease& l) {
+  return Status::Conflict("lease lost: work item " + l.item_id + " attempt " +
+                          std::to_string(l.attempt) + " is no longer held by '" + l.owner + "'");
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// Writes content to path with O_EXCL; fsyncs when asked.
+Status WriteNewFile(const std::string& path, std::string_view content, bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + ErrnoText());
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IOError("cannot write " + path + ": " + ErrnoText());
+      ::close(fd);
+      ::unlink(path.c_str());
+      return s;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (sync && ::fsync(fd) != 0) {
+    Status s = Status::IOError("cannot fsync " + path + ": " + ErrnoText());
+    ::close(fd);
+    ::unlink(path.c_str());
+    return s;
+  }
+  if (::close(fd) != 0) return Status::IOError("cannot close " + path + ": " + ErrnoText());
+  return Status::OK();
+}
+
+std::atomic<uint64_t> g_stage_counter{0};
+
+}  // namespace
+
+struct SqliteStore::Op {
+  std::function<Status()> fn;
+  std::promise<Status> done;
+};
+
+struct SqliteStore::StagedFile {
+  std::string name;
+  std::string tmp_path;
+  int64_t size = 0;
+  std::string sha256;
+};
+
+// The write connection and its statements (writer thread only).
+struct SqliteStore::WriterConn {
+  DbPtr db;
+  Stmt begin, commit, rollback, savepoint, release, rollback_to;
+  Stmt find_key, insert_item, insert_timeline, insert_file;
+  Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
+  Stmt fenced_row, finish, heartbeat, set_payload, touch;
+  Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
+  Stmt expired, prune_select, delete_files, delete_timeline, delete_item;
+  Stmt item_exists, delete_file;
+
+  Status Prepare() {
+    sqlite3* d = db.get();
+    const std::string cols = kItemCols;
+    ROBOTNI_RETURN_IF_ERROR(begin.Prepare(d, "BEGIN IMMEDIATE"));
+    ROBOTNI_RETURN_IF_ERROR(commit.Prepare(d, "COMMIT"));
+    ROBOTNI_RETURN_IF_ERROR(rollback.Prepare(d, "ROLLBACK"));
+    ROBOTNI_RETURN_IF_ERROR(savepoint.Prepare(d, "SAVEPOINT op"));
+    ROBOTNI_RETURN_IF_ERROR(release.Prepare(d, "RELEASE op"));
+    ROBOTNI_RETURN_IF_ERROR(rollback_to.Prepare(d, "ROLLBACK TO op"));
+    ROBOTNI_RETURN_IF_ERROR(find_key.Prepare(d, "SELECT id FROM items WHERE idempotency_key = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(insert_item.Prepare(
+        d,
+        "INSERT INTO items(queue, state, payload, priority, max_attempts, parent_id, "
+        "idempotency_key, created, not_before, updated) "
+        "VALUES(?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)"));
+    ROBOTNI_RETURN_IF_ERROR(insert_timeline.Prepare(
+        d, "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES(?1,?2,?3,?4,?5)"));
+    ROBOTNI_RETURN_IF_ERROR(insert_file.Prepare(
+        d, "INSERT OR REPLACE INTO files(item_id, name, size, sha256) VALUES(?1,?2,?3,?4)"));
+    // ?1 owner, ?2 lease expiry, ?3 now, ?4 queue, ?5 limit.
+    ROBOTNI_RETURN_IF_ERROR(claim_one_queue.Prepare(
+        d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
+                "attempt = attempt + 1, started = ?3, updated = ?3 "
+                "WHERE id IN (SELECT id FROM items WHERE state = 'PENDING' AND queue = ?4 "
+                "AND not_before <= ?3 AND cancel_requested = 0 "
+                "ORDER BY priority DESC, id LIMIT ?5) RETURNING ",
+                cols})
+               .c_str()));
+    ROBOTNI_RETURN_IF_ERROR(candidates.Prepare(
+        d,
+        "SELECT id, priority FROM items WHERE state = 'PENDING' AND queue = ?1 "
+        "AND not_before <= ?2 AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT ?3"));
+    ROBOTNI_RETURN_IF_ERROR(claim_by_id.Prepare(
+        d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
+                "attempt = attempt + 1, started = ?3, updated = ?3 "
+                "WHERE id = ?4 AND state = 'PENDING' RETURNING ",
+                cols})
+               .c_str()));
+    ROBOTNI_RETURN_IF_ERROR(
+        next_queue_ge.Prepare(d,
+                              "SELECT queue FROM items WHERE state = 'PENDING' AND queue >= ?1 "
+                              "ORDER BY queue LIMIT 1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        next_queue_gt.Prepare(d,
+                              "SELECT queue FROM items WHERE state = 'PENDING' AND queue > ?1 "
+                              "ORDER BY queue LIMIT 1"));
+    ROBOTNI_RETURN_IF_ERROR(item_files.Prepare(
+        d, "SELECT name, size, sha256 FROM files WHERE item_id = ?1 ORDER BY name"));
+    ROBOTNI_RETURN_IF_ERROR(fenced_row.Prepare(
+        d,
+        "SELECT attempt, max_attempts, cancel_requested FROM items "
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+    // ?1 id, ?2 state, ?3 result, ?4 exception type, ?5 code, ?6 message, ?7 traceback,
+    // ?8 finished, ?9 not_before (NULL = keep), ?10 now, ?11 payload (NULL = keep).
+    ROBOTNI_RETURN_IF_ERROR(finish.Prepare(
+        d,
+        "UPDATE items SET state = ?2, result = ?3, exception_type = ?4, error_code = ?5, "
+        "error_message = ?6, traceback = ?7, finished = ?8, "
+        "not_before = coalesce(?9, not_before), updated = ?10, lease_expires = 0, "
+        "lease_owner = CASE WHEN ?2 = 'PENDING' THEN NULL ELSE lease_owner END, "
+        "payload = coalesce(?11, payload) WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        heartbeat.Prepare(d,
+                          "UPDATE items SET lease_expires = ?5, updated = ?4 WHERE id = ?1 AND "
+                          "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+    ROBOTNI_RETURN_IF_ERROR(
+        set_payload.Prepare(d,
+                            "UPDATE items SET payload = ?5, updated = ?4 WHERE id = ?1 AND "
+                            "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+    ROBOTNI_RETURN_IF_ERROR(
+        touch.Prepare(d,
+                      "UPDATE items SET updated = ?4 WHERE id = ?1 AND "
+                      "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+    ROBOTNI_RETURN_IF_ERROR(
+        item_state.Prepare(d, "SELECT state, attempt FROM items WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        cancel_pending.Prepare(d,
+                               "UPDATE items SET state = 'CANCELLED', finished = ?2, updated = ?2 "
+                               "WHERE id = ?1 AND state = 'PENDING'"));
+    ROBOTNI_RETURN_IF_ERROR(
+        request_cancel.Prepare(d,
+                               "UPDATE items SET cancel_requested = 1, updated = ?2 "
+                               "WHERE id = ?1 AND state = 'RESERVED'"));
+    ROBOTNI_RETURN_IF_ERROR(
+        flush_timeline.Prepare(d,
+                               "INSERT INTO timeline(item_id, at, event, attempt, message) "
+                               "SELECT id, ?2, 'cancelled', attempt, 'flushed' FROM items "
+                               "WHERE state = 'PENDING' AND queue = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        flush.Prepare(d,
+                      "UPDATE items SET state = 'CANCELLED', finished = ?2, updated = ?2 "
+                      "WHERE state = 'PENDING' AND queue = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(retry.Prepare(
+        d,
+        "UPDATE items SET state = 'PENDING', attempt = 0, not_before = 0, started = 0, "
+        "finished = 0, updated = ?2, lease_owner = NULL, lease_expires = 0, result = NULL, "
+        "exception_type = NULL, error_code = NULL, error_message = NULL, traceback = NULL, "
+        "cancel_requested = 0 WHERE id = ?1 AND state IN ('FAILED', 'CANCELLED')"));
+    ROBOTNI_RETURN_IF_ERROR(
+        expired.Prepare(d,
+                        "SELECT id, attempt, max_attempts, cancel_requested FROM items "
+                        "WHERE state = 'RESERVED' AND lease_expires <= ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        prune_select.Prepare(d,
+                             "SELECT id FROM items WHERE state IN ('DONE', 'FAILED', 'CANCELLED') "
+                             "AND finished < ?1"));
+    ROBOTNI_RETURN_IF_ERROR(delete_files.Prepare(d, "DELETE FROM files WHERE item_id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(delete_timeline.Prepare(d, "DELETE FROM timeline WHERE item_id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(delete_item.Prepare(d, "DELETE FROM items WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(item_exists.Prepare(d, "SELECT 1 FROM items WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        delete_file.Prepare(d, "DELETE FROM files WHERE item_id = ?1 AND name = ?2"));
+    return Status::OK();
+  }
+};
+
+// A read connection and its statements.
+struct SqliteStore::Reader {
+  DbPtr db;
+  Stmt get_item, item_files, timeline, item_exists, file_row, list_desc, list_asc, stats, lease_row;
+
+  Status Prepare() {
+    sqlite3* d = db.get();
+    const std::string cols = kItemCols;
+    ROBOTNI_RETURN_IF_ERROR(
+        get_item.Prepare(d, Cat({"SELECT ", cols, " FROM items WHERE id = ?1"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(item_files.Prepare(
+        d, "SELECT name, size, sha256 FROM files WHERE item_id = ?1 ORDER BY name"));
+    ROBOTNI_RETURN_IF_ERROR(timeline.Prepare(
+        d, "SELECT at, event, attempt, message FROM timeline WHERE item_id = ?1 ORDER BY id"));
+    ROBOTNI_RETURN_IF_ERROR(item_exists.Prepare(d, "SELECT 1 FROM items WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        file_row.Prepare(d, "SELECT size FROM files WHERE item_id = ?1 AND name = ?2"));
+    const std::string where =
+        " FROM items WHERE (?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) ";
+    ROBOTNI_RETURN_IF_ERROR(list_desc.Prepare(
+        d, Cat({"SELECT ", cols, where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(list_asc.Prepare(
+        d, Cat({"SELECT ", cols, where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(
+        stats.Prepare(d,
+                      "SELECT queue, state, sum(not_before > ?1), count(*) FROM items "
+                      "WHERE (?2 = '' OR queue = ?2) GROUP BY queue, state ORDER BY queue"));
+    ROBOTNI_RETURN_IF_ERROR(lease_row.Prepare(
+        d, "SELECT state, lease_owner, attempt, cancel_requested FROM items WHERE id = ?1"));
+    return Status::OK();
+  }
+};
+
+// Returns a reader to the pool when it goes out of scope.
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* s, std::unique_ptr<Reader> r) : s_(s), r_(std::move(r)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!r_) return;
+    std::lock_guard<std::mutex> lk(s_->readers_mu_);
+    s_->readers_.push_back(std::move(r_));
+  }
+  Reader* operator->() { return r_.get(); }
+
+ private:
+  SqliteStore* s_;
+  std::unique_ptr<Reader> r_;
+};
+
+// ---------------------------------------------------------------------------------
+// Opening
+
+namespace {
+
+// Refuses paths SQLite must not touch: directories, non-database files, read-only
+// files or directories. Never writes anything.
+Status CheckPath(const std::string& path, bool read_only) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return Status::IOError(path + " is a directory, not a SQLite database file");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::InvalidArgument(path + " is not a regular file");
+    }
+    if (st.st_size > 0) {
+      char header[16] = {};
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return Status::IOError("cannot open " + path + ": " + ErrnoText());
+      ssize_t n = ::read(fd, header, sizeof(header));
+      ::close(fd);
+      if (n != static_cast<ssize_t>(sizeof(header)) ||
+          std::memcmp(header, "SQLite format 3\0", 16) != 0) {
+        return Status::InvalidArgument(path +
+                                       " is not a SQLite database (bad file header); "
+                                       "refusing to open it as a work-item store");
+      }
+    }
+    if (!read_only && (::access(path.c_str(), W_OK) != 0 || (st.st_mode & 0222) == 0)) {
+      return Status::IOError(path +
+                             " is read-only; the work-item store needs write access "
+                             "(or open it with read_only)");
+    }
+  } else if (errno != ENOENT) {
+    return Status::IOError("cannot stat " + path + ": " + ErrnoText());
+  } else if (read_only) {
+    return Status::NotFound(path + " does not exist (opened read-only)");
+  }
+  if (read_only) return Status::OK();
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
+  if (::stat(dir.c_str(), &st) != 0) {
+    return Status::IOError("cannot stat " + dir + ": " + ErrnoText());
+  }
+  if (::access(dir.c_str(), W_OK) != 0 || (st.st_mode & 0222) == 0) {
+    return Status::IOError("directory " + dir + " is read-only; SQLite needs to create " + path +
+                           "-wal there");
+  }
+  return Status::OK();
+}
+
+StatusOr<DbPtr> OpenConnection(const std::string& path, bool read_only, bool full_sync) {
+  sqlite3* raw = nullptr;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) return SqlError(db.get(), rc, "cannot open " + path);
+  sqlite3_busy_timeout(db.get(), 10000);
+  if (!read_only && sqlite3_db_readonly(db.get(), "main") == 1) {
+    return Status::IOError(path + " opened read-only; the work-item store needs write access");
+  }
+  std::string pragmas = std::string("PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") +
+                        "; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
+  Status s = Exec(db.get(), pragmas.c_str());
+  if (!s.ok()) return Status::IOError(path + ": " + s.message());
+  return db;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const StoreOptions& options, std::string path)
+    : options_(options), path_(std::move(path)), rng_(std::random_device{}()) {}
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options,
+                                                         const std::string& path) {
+  std::error_code ec;
+  std::string abs = fs::absolute(path, ec).lexically_normal().string();
+  if (ec) return Status::IOError("bad store path " + path + ": " + ec.message());
+  ROBOTNI_RETURN_IF_ERROR(CheckPath(abs, options.read_only));
+  std::unique_ptr<SqliteStore> s(new SqliteStore(options, abs));
+  ROBOTNI_RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+Status SqliteStore::Init() {
+  files_dir_ = options_.files_dir.empty()
+                   ? (fs::path(path_).parent_path() / "work_item_files").string()
+                   : fs::absolute(options_.files_dir).lexically_normal().string();
+  staging_dir_ = (fs::path(files_dir_) / ".staging").string();
+
+  StatusOr<DbPtr> db = OpenConnection(path_, options_.read_only, options_.synchronous_full);
+  if (!db.ok()) return db.status();
+  // Read the version before anything writes (journal_mode=WAL writes the header).
+  StatusOr<int> version = ReadSchemaVersion(db->get());
+  if (!version.ok()) {
+    return Status(version.status().code() == Status::Code::kInvalidArgument
+                      ? Status::InvalidArgument(path_ + ": " + version.status().message())
+                      : Status::IOError(path_ + ": " + version.status().message()));
+  }
+  if (*version > CurrentSchemaVersion()) {
+    return Status::InvalidArgument(path_ + " was written by a newer robotni (schema " +
+                                   std::to_string(*version) + ", this build knows " +
+                                   std::to_string(CurrentSchemaVersion()) + ")");
+  }
+  if (options_.read_only) {
+    if (*version != CurrentSchemaVersion()) {
+      return Status::InvalidArgument(
+          path_ + " has schema " + std::to_string(*version) + " and needs a migration to " +
+          std::to_string(CurrentSchemaVersion()) + "; open it once without read_only");
+    }
+    std::lock_guard<std::mutex> lk(readers_mu_);
+    auto r = std::make_unique<Reader>();
+    r->db = std::move(db).value();
+    ROBOTNI_RETURN_IF_ERROR(r->Prepare());
+    readers_.push_back(std::move(r));
+    return Status::OK();
+  }
+  {
+    Stmt wal;
+    ROBOTNI_RETURN_IF_ERROR(wal.Prepare(db->get(), "PRAGMA journal_mode=WAL"));
+    StmtUse u(wal);
+    int rc = u.Step();
+    if (rc != SQLITE_ROW) return Status::IOError(path_ + ": " + u.Error(rc, "WAL").message());
+    if (u.Text(0) != "wal") {
+      return Status::IOError(path_ + ": cannot switch to WAL mode (got " + u.Text(0) + ")");
+    }
+  }
+  ROBOTNI_RETURN_IF_ERROR(Migrate(db->get(), path_));
+  writer_ = std::make_unique<WriterConn>();
+  writer_->db = std::move(db).value();
+  ROBOTNI_RETURN_IF_ERROR(writer_->Prepare());
+  thread_ = std::thread([this] { WriterLoop(); });
+  return Status::OK();
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  readers_.clear();
+  writer_.reset();
+}
+
+int64_t SqliteStore::Now() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------------
+// Writer thread and group commit
+
+Status SqliteStore::Submit(std::function<Status()> fn) {
+  if (!writer_) return Status::InvalidArgument(path_ + " is opened read-only");
+  Op op;
+  op.fn = std::move(fn);
+  std::future<Status> f = op.done.get_future();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stop_) return Status::Cancelled("store is closing");
+    queue_.push_back(&op);
+  }
+  cv_.notify_one();
+  return f.get();
+}
+
+Status SqliteStore::RunInSavepoint(const std::function<Status()>& fn) {
+  {
+    StmtUse u(writer_->savepoint);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("SAVEPOINT"));
+  }
+  Status s = fn();
+  if (!s.ok()) {
+    StmtUse u(writer_->rollback_to);
+    Status r = u.Run("ROLLBACK TO");
+    if (!r.ok()) return r;
+  }
+  StmtUse u(writer_->release);
+  Status r = u.Run("RELEASE");
+  return s.ok() ? r : s;
+}
+
+void SqliteStore::WriterLoop() {
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch_ops));
+  std::unique_lock<std::mutex> lk(mu_);
+  while (true) {
+    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stop_ and drained
+    lk.unlock();
+
+    Status begin;
+    {
+      StmtUse u(writer_->begin);
+      begin = u.Run("BEGIN IMMEDIATE");
+    }
+    std::vector<std::pair<Op*, Status>> batch;
+    bool waited = false;
+    while (batch.size() < max_batch) {
+      lk.lock();
+      if (queue_.empty() && options_.group_commit_window_us > 0 && !waited && !stop_) {
+        waited = true;
+        cv_.wait_for(lk, std::chrono::microseconds(options_.group_commit_window_us),
+                     [&] { return stop_ || !queue_.empty(); });
+      }
+      if (queue_.empty()) {
+        lk.unlock();
+        break;
+      }
+      Op* op = queue_.front();
+      queue_.pop_front();
+      lk.unlock();
+      Status s = begin.ok() ? RunInSavepoint(op->fn) : begin;
+      batch.emplace_back(op, std::move(s));
+    }
+    Status commit = begin;
+    if (begin.ok()) {
+      StmtUse u(writer_->commit);
+      commit = u.Run("COMMIT");
+      if (!commit.ok()) {
+        StmtUse r(writer_->rollback);
+        (void)r.Run("ROLLBACK");
+      }
+    }
+    {
+      std::lock_guard<std::mutex> slk(stats_mu_);
+      if (commit.ok()) ++stats_.commits;
+      stats_.ops += static_cast<int64_t>(batch.size());
+      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, batch.size());
+    }
+    for (auto& [op, s] : batch) {
+      op->done.set_value(commit.ok() ? std::move(s)
+                                     : Status::IOError(path_ + ": " + commit.message()));
+    }
+    lk.lock();
+  }
+}
+
+SqliteStore::WriterStats SqliteStore::TEST_WriterStats() const {
+  std::lock_guard<std::mutex> lk(stats_mu_);
+  return stats_;
+}
+
+Status SqliteStore::Sync() {
+  return Submit([] { return Status::OK(); });
+}
+
+// ---------------------------------------------------------------------------------
+// Validation and files
+
+Status SqliteStore::ValidateJson(const std::string& json, const std::string& what) const {
+  if (static_cast<int64_t>(json.size()) > options_.max_payload_bytes) {
+    return Status::InvalidArgument(what + " is " + std::to_string(json.size()) +
+                                   " bytes, the limit is " +
+                                   std::to_string(options_.max_payload_bytes));
+  }
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument(what + " is not valid JSON");
+  return Status::OK();
+}
+
+Status SqliteStore::ValidateNewItem(const NewItem& item, const std::string& where) const {
+  if (item.queue.empty()) return Status::InvalidArgument(where + ": queue is empty");
+  if (item.queue.find('%') != std::string::npos) {
+    return Status::InvalidArgument(where + ": queue name '" + item.queue +
+                                   "' must not contain '%'");
+  }
+  ROBOTNI_RETURN_IF_ERROR(ValidateJson(item.payload_json, where + ": payload"));
+  if (item.max_attempts < 1) {
+    return Status::InvalidArgument(where + ": max_attempts must be >= 1");
+  }
+  if (!item.parent_id.empty() && !ParseId(item.parent_id)) {
+    return Status::InvalidArgument(where + ": parent_id '" + item.parent_id +
+                                   "' is not an item id");
+  }
+  std::set<std::string> names;
+  for (const NewFile& f : item.files) {
+    Status s = ValidateFileName(f.name);
+    if (!s.ok()) return Status::InvalidArgument(where + ": " + s.message());
+    if (!names.insert(f.name).second) {
+      return Status::InvalidArgument(where + ": file '" + f.name + "' given twice");
+    }
+    if (static_cast<int64_t>(f.content.size()) > options_.max_file_bytes) {
+      return Status::InvalidArgument(where + ": file '" + f.name + "' is " +
+                                     std::to_string(f.content.size()) + " bytes, the limit is " +
+                                     std::to_string(options_.max_file_bytes));
+    }
+  }
+  return Status::OK();
+}
+
+StatusOr<SqliteStore::StagedFile> SqliteStore::StageFile(const NewFile& file) {
+  ROBOTNI_RETURN_IF_ERROR(ValidateFileName(file.name));
+  if (static_cast<int64_t>(file.content.size()) > options_.max_file_bytes) {
+    return Status::InvalidArgument("file '" + file.name + "' is " +
+                                   std::to_string(file.content.size()) + " bytes, the limit is " +
+                                   std::to_string(options_.max_file_bytes));
+  }
+  std::error_code ec;
+  fs::create_directories(staging_dir_, ec);
+  if (ec) return Status::IOError("cannot create " + staging_dir_ + ": " + ec.message());
+  StagedFile st;
+  st.name = file.name;
+  st.size = static_cast<int64_t>(file.content.size());
+  st.sha256 = Sha256Hex(file.content);
+  st.tmp_path = staging_dir_ + "/" + std::to_string(::getpid()) + "-" +
+                std::to_string(g_stage_counter.fetch_add(1)) + ".tmp";
+  ROBOTNI_RETURN_IF_ERROR(WriteNewFile(st.tmp_path, file.content, options_.synchronous_full));
+  return st;
+}
+
+std::string SqliteStore::ItemDir(int64_t id) const { return files_dir_ + "/" + std::to_string(id); }
+
+Status SqliteStore::CommitStagedFile(int64_t id, const StagedFile& f) {
+  std::string dir = ItemDir(id);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  std::string dest = dir + "/" + f.name;
+  if (::rename(f.tmp_path.c_str(), dest.c_str()) != 0) {
+    return Status::IOError("cannot move " + f.tmp_path + " to " + dest + ": " + ErrnoText());
+  }
+  StmtUse u(writer_->insert_file);
+  u.Bind(1, id).Bind(2, f.name).Bind(3, f.size).Bind(4, f.sha256);
+  return u.Run("recording file " + dest);
+}
+
+// ---------------------------------------------------------------------------------
+// Writer-side helpers
+
+Status SqliteStore::AddTimeline(int64_t id, int64_t at, const char* event, int attempt,
+                                const std::string& message) {
+  StmtUse u(writer_->insert_timeline);
+  u.Bind(1, id).Bind(2, at).Bind(3, event).Bind(4, attempt).Bind(5, message);
+  return u.Run("timeline");
+}
+
+int64_t SqliteStore::BackoffMs(int attempt) {
+  const RetryPolicy& p = options_.retry;
+  double d = static_cast<double>(std::max<int64_t>(0, p.base_delay_ms));
+  for (int i = 1; i < attempt && d < static_cast<double>(p.max_delay_ms); ++i) d *= 2;
+  d = std::min(d, static_cast<double>(p.max_delay_ms));
+  if (p.jitter > 0) {
+    std::uniform_real_distribution<double> u(-p.jitter, p.jitter);
+    d *= 1.0 + u(rng_);
+  }
+  return std::max<int64_t>(0, std::llround(d));
+}
+
+Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
+                               const std::string& default_parent, int64_t now, int64_t* id) {
+  if (!item.idempotency_key.empty()) {
+    StmtUse u(writer_->find_key);
+    u.Bind(1, item.idempotency_key);
+    int rc = u.Step();
+    if (rc == SQLITE_ROW) {
+      *id = u.Int(0);
+      return Status::OK();
+    }
+    if (rc != SQLITE_DONE) return u.Error(rc, "idempotency lookup");
+  }
+  const std::string& parent = item.parent_id.empty() ? default_parent : item.parent_id;
+  {
+    StmtUse u(writer_->insert_item);
+    u.Bind(1, item.queue).Bind(2, item.payload_json).Bind(3, item.priority);
+    u.Bind(4, item.max_attempts);
+    if (auto p = ParseId(parent)) u.Bind(5, *p);
+    u.BindOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("insert work item"));
+  }
+  *id = sqlite3_last_insert_rowid(writer_->db.get());
+  ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "queued", 0, ""));
+  for (const StagedFile& f : files) ROBOTNI_RETURN_IF_ERROR(CommitStagedFile(*id, f));
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------
+// Create
+
+namespace {
+
+// Removes staged temp files an operation did not move (failure, duplicate key).
+template <typename F>
+void RemoveTmp(const std::vector<F>& files) {
+  for (const auto& f : files) ::unlink(f.tmp_path.c_str());
+}
+
+}  // namespace
+
+StatusOr<std::string> SqliteStore::Create(const NewItem& item) {
+  auto ids = CreateBatch({item});
+  if (!ids.ok()) return ids.status();
+  return std::move(ids->front());
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::CreateBatch(const std::vector<NewItem>& items) {
+  const bool single = items.size() == 1;
+  for (size_t i = 0; i < items.size(); ++i) {
+    ROBOTNI_RETURN_IF_ERROR(
+        ValidateNewItem(items[i], single ? "work item" : "items[" + std::to_string(i) + "]"));
+  }
+  std::vector<std::vector<StagedFile>> staged(items.size());
+  auto cleanup = [&] {
+    for (auto& v : staged) RemoveTmp(v);
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (const NewFile& f : items[i].files) {
+      auto st = StageFile(f);
+      if (!st.ok()) {
+        cleanup();
+        return st.status();
+      }
+      staged[i].push_back(std::move(st).value());
+    }
+  }
+  std::vector<int64_t> ids(items.size());
+  Status s = Submit([&] {
+    int64_t now = Now();
+    for (size_t i = 0; i < items.size(); ++i) {
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], staged[i], "", now, &ids[i]));
+    }
+    return Status::OK();
+  });
+  cleanup();
+  if (!s.ok()) return s;
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (int64_t id : ids) out.push_back(std::to_string(id));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// Reserve
+
+StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
+  if (req.queues.empty()) return Status::InvalidArgument("reserve: no queues given");
+  if (req.owner.empty()) return Status::InvalidArgument("reserve: lease owner is empty");
+  if (req.max_items < 1) return Status::InvalidArgument("reserve: max_items must be >= 1");
+  if (req.lease_ms <= 0) return Status::InvalidArgument("reserve: lease_ms must be > 0");
+  for (const std::string& q : req.queues) {
+    auto pct = q.find('%');
+    if (q.empty() || (pct != std::string::npos && pct != q.size() - 1)) {
+      return Status::InvalidArgument("reserve: queue '" + q +
+                                     "' must be a name or a prefix ending in '%'");
+    }
+  }
+  std::vector<Item> items;
+  Status s = Submit([&] {
+    items.clear();
+    WriterConn& w = *writer_;
+    const int64_t now = Now();
+    const int64_t expires = now + req.lease_ms;
+    // Expand prefixes into the queues that have pending items (index skip-scan).
+    std::vector<std::string> queues;
+    std::set<std::string> seen;
+    for (const std::string& spec : req.queues) {
+      if (spec.back() != '%') {
+        if (seen.insert(spec).second) queues.push_back(spec);
+        continue;
+      }
+      const std::string prefix = spec.substr(0, spec.size() - 1);
+      std::string cur = prefix;
+      bool first = true;
+      while (true) {
+        StmtUse u(first ? w.next_queue_ge : w.next_queue_gt);
+        u.Bind(1, cur);
+        int rc = u.Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return u.Error(rc, "reserve: listing queues");
+        cur = u.Text(0);
+        first = false;
+        if (cur.compare(0, prefix.size(), prefix) != 0) break;
+        if (seen.insert(cur).second) queues.push_back(cur);
+      }
+    }
+    if (queues.size() == 1) {
+      StmtUse u(w.claim_one_queue);
+      u.Bind(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, queues[0]);
+      u.Bind(5, req.max_items);
+      int rc;
+      while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
+      if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
+    } else if (queues.size() > 1) {
+      // Top candidates of each queue, merged by (priority DESC, id).
+      std::vector<std::pair<int64_t, int64_t>> cand;  // (-priority, id)
+      for (const std::string& q : queues) {
+        StmtUse u(w.candidates);
+        u.Bind(1, q).Bind(2, now).Bind(3, req.max_items);
+        int rc;
+        while ((rc = u.Step()) == SQLITE_ROW) cand.emplace_back(-u.Int(1), u.Int(0));
+        if (rc != SQLITE_DONE) return u.Error(rc, "reserve candidates");
+      }
+      std::sort(cand.begin(), cand.end());
+      if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
+      for (const auto& c : cand) {
+        StmtUse u(w.claim_by_id);
+        u.Bind(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
+        int rc;
+        while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
+        if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
+      }
+    }
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+      if (a.priority != b.priority) return a.priority > b.priority;
+      return std::stoll(a.id) < std::stoll(b.id);
+    });
+    for (Item& it : items) {
+      int64_t id = std::stoll(it.id);
+      ROBOTNI_RETURN_IF_ERROR(AddTimeline(id, now, "started", it.attempt, req.owner));
+      StmtUse u(w.item_files);
+      u.Bind(1, id);
+      int rc;
+      while ((rc = u.Step()) == SQLITE_ROW) it.files.push_back({u.Text(0), u.Int(1), u.Text(2)});
+      if (rc != SQLITE_DONE) return u.Error(rc, "reserve: files");
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return items;
+}
+
+// ---------------------------------------------------------------------------------
+// Leases
+
+Status SqliteStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
+  return HeartbeatBatch({lease}, lease_ms);
+}
+
+Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) {
+  if (lease_ms <= 0) return Status::InvalidArgument("heartbeat: lease_ms must be > 0");
+  std::string lost;
+  Status s = Submit([&] {
+    lost.clear();
+    const int64_t now = Now();
+    for (const Lease& l : leases) {
+      auto id = ParseId(l.item_id);
+      int changes = 0;
+      if (id) {
+        StmtUse u(writer_->heartbeat);
+        u.Bind(1, *id).Bind(2, l.owner).Bind(3, l.attempt).Bind(4, now).Bind(5, now + lease_ms);
+        ROBOTNI_RETURN_IF_ERROR(u.Run("heartbeat"));
+        changes = u.Changes();
+      }
+      if (changes == 0) lost += (lost.empty() ? "" : ", ") + l.item_id;
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  if (!lost.empty()) {
+    if (leases.size() == 1) return LeaseLost(leases[0]);
+    return Status::Conflict("lease lost for work items " + lost);
+  }
+  return Status::OK();
+}
+
+// Fenced: the lease must still hold (id, owner, attempt, RESERVED).
+Status SqliteStore::CompleteOne(const Completion& c,
+                                const std::vector<std::vector<StagedFile>>& files, int64_t now) {
+  WriterConn& w = *writer_;
+  auto id = ParseId(c.lease.item_id);
+  if (!id) return NoItem(c.lease.item_id);
+  int attempt = 0, max_attempts = 0;
+  bool cancel = false;
+  {
+    StmtUse u(w.fenced_row);
+    u.Bind(1, *id).Bind(2, c.lease.owner).Bind(3, c.lease.attempt);
+    int rc = u.Step();
+    if (rc == SQLITE_DONE) return LeaseLost(c.lease);
+    if (rc != SQLITE_ROW) return u.Error(rc, "complete");
+    attempt = static_cast<int>(u.Int(0));
+    max_attempts = static_cast<int>(u.Int(1));
+    cancel = u.Int(2) != 0;
+  }
+  StmtUse u(w.finish);
+  u.Bind(1, *id).Bind(10, now);
+  if (c.payload_json) u.Bind(11, *c.payload_json);
+  if (c.ok) {
+    u.Bind(2, "DONE").BindOrNull(3, c.result_json).Bind(8, now);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
+    ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "finished", attempt, "DONE"));
+  } else {
+    ExceptionType type =
+        c.exception_type == ExceptionType::kNone ? ExceptionType::kApplication : c.exception_type;
+    u.Bind(4, ExceptionTypeName(type)).BindOrNull(5, c.error_code);
+    u.BindOrNull(6, c.error_message).BindOrNull(7, c.traceback);
+    std::string what = std::string(ExceptionTypeName(type)) +
+                       (c.error_code.empty() ? "" : " " + c.error_code) + ": " + c.error_message;
+    bool final = type == ExceptionType::kBusiness || attempt >= max_attempts || cancel;
+    if (final) {
+      const char* state = cancel ? "CANCELLED" : "FAILED";
+      u.Bind(2, state).Bind(8, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
+      ROBOTNI_RETURN_IF_ERROR(
+          AddTimeline(*id, now, "finished", attempt, std::string(state) + " " + what));
+    } else {
+      int64_t delay = BackoffMs(attempt);
+      u.Bind(2, "PENDING").Bind(8, int64_t{0}).Bind(9, now + delay);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
+      ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "retry", attempt,
+                                          "attempt " + std::to_string(attempt) + " failed (" +
+                                              what + "); retry in " + std::to_string(delay) +
+                                              " ms"));
+    }
+  }
+  for (size_t i = 0; i < c.outputs.size(); ++i) {
+    int64_t out_id = 0;
+    ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], files[i], c.lease.item_id, now, &out_id));
+  }
+  return Status::OK();
+}
+
+Status SqliteStore::Complete(const Completion& completion) {
+  return CompleteBatch({completion}).front();
+}
+
+std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& completions) {
+  const size_t n = completions.size();
+  std::vector<Status> results(n);
+  std::vector<std::vector<std::vector<StagedFile>>> staged(n);
+  std::vector<bool> valid(n, true);
+  for (size_t i = 0; i < n; ++i) {
+    const Completion& c = completions[i];
+    Status s;
+    if (c.ok && !c.result_json.empty()) s = ValidateJson(c.result_json, "result");
+    if (s.ok() && c.payload_json) s = ValidateJson(*c.payload_json, "payload");
+    for (size_t k = 0; s.ok() && k < c.outputs.size(); ++k) {
+      s = ValidateNewItem(c.outputs[k], "outputs[" + std::to_string(k) + "]");
+    }
+    staged[i].resize(c.outputs.size());
+    for (size_t k = 0; s.ok() && k < c.outputs.size(); ++k) {
+      for (const NewFile& f : c.outputs[k].files) {
+        auto st = StageFile(f);
+        if (!st.ok()) {
+          s = st.status();
+          break;
+        }
+        staged[i][k].push_back(std::move(st).value());
+      }
+    }
+    if (!s.ok()) {
+      results[i] = s;
+      valid[i] = false;
+    }
+  }
+  std::vector<Status> inner(n);
+  Status s = Submit([&] {
+    const int64_t now = Now();
+    for (size_t i = 0; i < n; ++i) {
+      if (!valid[i]) continue;
+      inner[i] = RunInSavepoint([&] { return CompleteOne(completions[i], staged[i], now); });
+    }
+    return Status::OK();
+  });
+  for (size_t i = 0; i < n; ++i) {
+    for (auto& v : staged[i]) RemoveTmp(v);
+    if (valid[i]) results[i] = s.ok() ? inner[i] : s;
+  }
+  return results;
+}
+
+Status SqliteStore::UpdatePayload(const Lease& lease, const std::string& payload_json) {
+  ROBOTNI_RETURN_IF_ERROR(ValidateJson(payload_json, "payload"));
+  auto id = ParseId(lease.item_id);
+  if (!id) return NoItem(lease.item_id);
+  return Submit([&] {
+    StmtUse u(writer_->set_payload);
+    u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, Now());
+    u.Bind(5, payload_json);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("update payload"));
+    return u.Changes() == 0 ? LeaseLost(lease) : Status::OK();
+  });
+}
+
+Status SqliteStore::Progress(const Lease& lease, const std::string& message) {
+  auto id = ParseId(lease.item_id);
+  if (!id) return NoItem(lease.item_id);
+  return Submit([&] {
+    const int64_t now = Now();
+    {
+      StmtUse u(writer_->touch);
+      u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("progress"));
+      if (u.Changes() == 0) return LeaseLost(lease);
+    }
+    return AddTimeline(*id, now, "progress", lease.attempt, message);
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// Files
+
+Status SqliteStore::AddFile(const std::string& item_id, const NewFile& file) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  auto st = StageFile(file);
+  if (!st.ok()) return st.status();
+  Status s = Submit([&] {
+    {
+      StmtUse u(writer_->item_exists);
+      u.Bind(1, *id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "add file");
+    }
+    return CommitStagedFile(*id, *st);
+  });
+  ::unlink(st->tmp_path.c_str());
+  return s;
+}
+
+Status SqliteStore::RemoveFile(const std::string& item_id, const std::string& name) {
+  ROBOTNI_RETURN_IF_ERROR(ValidateFileName(name));
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  Status s = Submit([&] {
+    StmtUse u(writer_->delete_file);
+    u.Bind(1, *id).Bind(2, name);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("remove file"));
+    if (u.Changes() == 0) {
+      return Status::NotFound("work item " + item_id + " has no file '" + name + "'");
+    }
+    return Status::OK();
+  });
+  if (s.ok()) ::unlink((ItemDir(*id) + "/" + name).c_str());
+  return s;
+}
+
+StatusOr<std::string> SqliteStore::GetFile(const std::string& item_id, const std::string& name) {
+  ROBOTNI_RETURN_IF_ERROR(ValidateFileName(name));
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  {
+    auto r = AcquireReader();
+    if (!r.ok()) return r.status();
+    StmtUse u((*r)->file_row);
+    u.Bind(1, *id).Bind(2, name);
+    int rc = u.Step();
+    if (rc == SQLITE_DONE) {
+      return Status::NotFound("work item " + item_id + " has no file '" + name + "'");
+    }
+    if (rc != SQLITE_ROW) return u.Error(rc, "get file");
+  }
+  std::string path = ItemDir(*id) + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path + ": " + ErrnoText());
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError("cannot read " + path);
+  return data;
+}
+
+// ---------------------------------------------------------------------------------
+// Cancel, flush, retry
+
+Status SqliteStore::Cancel(const std::string& item_id) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  return Submit([&] {
+    WriterConn& w = *writer_;
+    const int64_t now = Now();
+    std::string state;
+    int attempt = 0;
+    {
+      StmtUse u(w.item_state);
+      u.Bind(1, *id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "cancel");
+      state = u.Text(0);
+      attempt = static_cast<int>(u.Int(1));
+    }
+    if (state == "PENDING") {
+      StmtUse u(w.cancel_pending);
+      u.Bind(1, *id).Bind(2, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("cancel"));
+      return AddTimeline(*id, now, "cancelled", attempt, "");
+    }
+    if (state == "RESERVED") {
+      StmtUse u(w.request_cancel);
+      u.Bind(1, *id).Bind(2, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("cancel"));
+      return AddTimeline(*id, now, "cancel", attempt, "cancel requested");
+    }
+    if (state == "CANCELLED") return Status::OK();
+    return Status::Conflict("work item " + item_id + " is already " + state);
+  });
+}
+
+StatusOr<bool> SqliteStore::IsCancelRequested(const Lease& lease) {
+  auto id = ParseId(lease.item_id);
+  if (!id) return NoItem(lease.item_id);
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  StmtUse u((*r)->lease_row);
+  u.Bind(1, *id);
+  int rc = u.Step();
+  if (rc == SQLITE_DONE) return NoItem(lease.item_id);
+  if (rc != SQLITE_ROW) return u.Error(rc, "is cancel requested");
+  if (u.Text(0) == "CANCELLED") return true;
+  if (u.Text(0) != "RESERVED" || u.Text(1) != lease.owner || u.Int(2) != lease.attempt) {
+    return LeaseLost(lease);
+  }
+  return u.Int(3) != 0;
+}
+
+StatusOr<int64_t> SqliteStore::Flush(const std::string& queue) {
+  if (queue.empty()) return Status::InvalidArgument("flush: queue is empty");
+  int64_t n = 0;
+  Status s = Submit([&] {
+    const int64_t now = Now();
+    {
+      StmtUse u(writer_->flush_timeline);
+      u.Bind(1, queue).Bind(2, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("flush"));
+    }
+    StmtUse u(writer_->flush);
+    u.Bind(1, queue).Bind(2, now);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("flush"));
+    n = u.Changes();
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
+Status SqliteStore::Retry(const std::string& item_id) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  return Submit([&] {
+    WriterConn& w = *writer_;
+    const int64_t now = Now();
+    std::string state;
+    {
+      StmtUse u(w.item_state);
+      u.Bind(1, *id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "retry");
+      state = u.Text(0);
+    }
+    if (state != "FAILED" && state != "CANCELLED") {
+      return Status::Conflict("work item " + item_id + " is " + state +
+                              "; only FAILED or CANCELLED items can be retried");
+    }
+    StmtUse u(w.retry);
+    u.Bind(1, *id).Bind(2, now);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("retry"));
+    return AddTimeline(*id, now, "retry", 0, "retried from " + state);
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// Reaper and pruning
+
+StatusOr<int64_t> SqliteStore::ReapExpired(int64_t now_ms) {
+  int64_t n = 0;
+  Status s = Submit([&] {
+    n = 0;
+    WriterConn& w = *writer_;
+    struct Row {
+      int64_t id;
+      int attempt, max_attempts;
+      bool cancel;
+    };
+    std::vector<Row> rows;
+    {
+      StmtUse u(w.expired);
+      u.Bind(1, now_ms);
+      int rc;
+      while ((rc = u.Step()) == SQLITE_ROW) {
+        rows.push_back(
+            {u.Int(0), static_cast<int>(u.Int(1)), static_cast<int>(u.Int(2)), u.Int(3) != 0});
+      }
+      if (rc != SQLITE_DONE) return u.Error(rc, "reap");
+    }
+    for (const Row& r : rows) {
+      StmtUse u(w.finish);
+      u.Bind(1, r.id).Bind(10, now_ms);
+      u.Bind(4, "APPLICATION").Bind(5, "LEASE_EXPIRED").Bind(6, "lease expired");
+      std::string msg;
+      if (r.cancel) {
+        u.Bind(2, "CANCELLED").Bind(8, now_ms);
+        msg = "lease expired; cancelled";
+      } else if (r.attempt < r.max_attempts) {
+        int64_t delay = BackoffMs(r.attempt);
+        u.Bind(2, "PENDING").Bind(8, int64_t{0}).Bind(9, now_ms + delay);
+        msg = "lease expired; retry in " + std::to_string(delay) + " ms";
+      } else {
+        u.Bind(2, "FAILED").Bind(8, now_ms);
+        msg = "lease expired; attempts exhausted";
+      }
+      ROBOTNI_RETURN_IF_ERROR(u.Run("reap"));
+      ROBOTNI_RETURN_IF_ERROR(AddTimeline(r.id, now_ms, "reaped", r.attempt, msg));
+      ++n;
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
+StatusOr<int64_t> SqliteStore::Prune(int64_t finished_before_ms) {
+  std::vector<int64_t> ids;
+  Status s = Submit([&] {
+    ids.clear();
+    WriterConn& w = *writer_;
+    {
+      StmtUse u(w.prune_select);
+      u.Bind(1, finished_before_ms);
+      int rc;
+      while ((rc = u.Step()) == SQLITE_ROW) ids.push_back(u.Int(0));
+      if (rc != SQLITE_DONE) return u.Error(rc, "prune");
+    }
+    for (int64_t id : ids) {
+      for (Stmt* st : {&w.delete_files, &w.delete_timeline, &w.delete_item}) {
+        StmtUse u(*st);
+        u.Bind(1, id);
+        ROBOTNI_RETURN_IF_ERROR(u.Run("prune"));
+      }
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  for (int64_t id : ids) {
+    std::error_code ec;
+    fs::remove_all(ItemDir(id), ec);
+  }
+  return static_cast<int64_t>(ids.size());
+}
+
+// ---------------------------------------------------------------------------------
+// Reads
+
+StatusOr<std::unique_ptr<SqliteStore::Reader>> SqliteStore::OpenReader() {
+  auto db = OpenConnection(path_, options_.read_only, options_.synchronous_full);
+  if (!db.ok()) return db.status();
+  ROBOTNI_RETURN_IF_ERROR(Exec(db->get(), "PRAGMA query_only=1"));
+  auto r = std::make_unique<Reader>();
+  r->db = std::move(db).value();
+  ROBOTNI_RETURN_IF_ERROR(r->Prepare());
+  return r;
+}
+
+StatusOr<SqliteStore::ReaderLease> SqliteStore::AcquireReader() {
+  {
+    std::lock_guard<std::mutex> lk(readers_mu_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return ReaderLease(this, std::move(r));
+    }
+  }
+  auto r = OpenReader();
+  if (!r.ok()) return r.status();
+  return ReaderLease(this, std::move(r).value());
+}
+
+namespace {
+
+Status ReadFiles(Stmt& files, int64_t id, std::vector<FileRef>* out) {
+  StmtUse u(files);
+  u.Bind(1, id);
+  int rc;
+  while ((rc = u.Step()) == SQLITE_ROW) out->push_back({u.Text(0), u.Int(1), u.Text(2)});
+  if (rc != SQLITE_DONE) return u.Error(rc, "files");
+  return Status::OK();
+}
+
+}  // namespace
+
+StatusOr<Item> SqliteStore::Get(const std::string& item_id) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  Item it;
+  {
+    StmtUse u((*r)->get_item);
+    u.Bind(1, *id);
+    int rc = u.Step();
+    if (rc == SQLITE_DONE) return NoItem(item_id);
+    if (rc != SQLITE_ROW) return u.Error(rc, "get");
+    it = RowToItem(u);
+  }
+  ROBOTNI_RETURN_IF_ERROR(ReadFiles((*r)->item_files, *id, &it.files));
+  return it;
+}
+
+StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  std::vector<Item> items;
+  {
+    StmtUse u(filter.newest_first ? (*r)->list_desc : (*r)->list_asc);
+    u.Bind(1, filter.queue);
+    if (filter.state) u.Bind(2, StateName(*filter.state));
+    u.Bind(3, std::max(0, filter.limit)).Bind(4, std::max(0, filter.offset));
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
+    if (rc != SQLITE_DONE) return u.Error(rc, "list");
+  }
+  for (Item& it : items) {
+    ROBOTNI_RETURN_IF_ERROR(ReadFiles((*r)->item_files, std::stoll(it.id), &it.files));
+  }
+  return items;
+}
+
+StatusOr<std::vector<QueueStats>> SqliteStore::Stats(const std::string& queue) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  std::vector<QueueStats> out;
+  StmtUse u((*r)->stats);
+  u.Bind(1, Now()).Bind(2, queue);
+  int rc;
+  while ((rc = u.Step()) == SQLITE_ROW) {
+    std::string q = u.Text(0);
+    if (out.empty() || out.back().queue != q) {
+      out.emplace_back();
+      out.back().queue = q;
+    }
+    QueueStats& qs = out.back();
+    std::string state = u.Text(1);
+    int64_t scheduled = u.Int(2), count = u.Int(3);
+    if (state == "PENDING") {
+      qs.scheduled = scheduled;
+      qs.pending = count - scheduled;
+    } else if (state == "RESERVED") {
+      qs.reserved = count;
+    } else if (state == "DONE") {
+      qs.done = count;
+    } else if (state == "FAILED") {
+      qs.failed = count;
+    } else if (state == "CANCELLED") {
+      qs.cancelled = count;
+    }
+  }
+  if (rc != SQLITE_DONE) return u.Error(rc, "stats");
+  return out;
+}
+
+StatusOr<std::vector<TimelineEntry>> SqliteStore::Timeline(const std::string& item_id) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  {
+    StmtUse u((*r)->item_exists);
+    u.Bind(1, *id);
+    int rc = u.Step();
+    if (rc == SQLITE_DONE) return NoItem(item_id);
+    if (rc != SQLITE_ROW) return u.Error(rc, "timeline");
+  }
+  std::vector<TimelineEntry> out;
+  StmtUse u((*r)->timeline);
+  u.Bind(1, *id);
+  int rc;
+  while ((rc = u.Step()) == SQLITE_ROW) {
+    out.push_back({u.Int(0), u.Text(1), static_cast<int>(u.Int(2)), u.Text(3)});
+  }
+  if (rc != SQLITE_DONE) return u.Error(rc, "timeline");
+  return out;
+}
+
+}  // namespace robotni::store::sqlite

@@ -1,0 +1,987 @@
+// Tests for the SQLite work-item store on real files in a temp directory.
+
+#include "store/sqlite/sqlite_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sha256.h"
+#include "store/sqlite/schema.h"
+#include "store/store.h"
+
+namespace robotni::store {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+#define ASSERT_ROBOTNI_OK(expr)                      \
+  do {                                               \
+    const auto& _s = (expr);                         \
+    ASSERT_TRUE(_s.ok()) << StatusOf(_s).ToString(); \
+  } while (0)
+#define EXPECT_ROBOTNI_OK(expr)                      \
+  do {                                               \
+    const auto& _s = (expr);                         \
+    EXPECT_TRUE(_s.ok()) << StatusOf(_s).ToString(); \
+  } while (0)
+
+inline const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& s) {
+  return s.status();
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/robotni_store_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    db_path_ = dir_ + "/workitems.db";
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(dir_, ec);
+  }
+
+  StoreOptions Options() {
+    StoreOptions o;
+    o.url = "sqlite://" + db_path_;
+    o.now_ms = [this] { return now_.load(); };
+    o.retry.base_delay_ms = 1000;
+    o.retry.max_delay_ms = 60000;
+    o.retry.jitter = 0.2;
+    return o;
+  }
+
+  void OpenStore(StoreOptions o) {
+    auto s = sqlite::SqliteStore::Open(o, db_path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void OpenStore() { OpenStore(Options()); }
+
+  std::string MustCreate(NewItem item) {
+    auto id = store_->Create(item);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+  std::string MustCreate(const std::string& queue, const std::string& payload = "{}",
+                         int priority = 0) {
+    NewItem it;
+    it.queue = queue;
+    it.payload_json = payload;
+    it.priority = priority;
+    return MustCreate(it);
+  }
+
+  std::vector<Item> ReserveN(std::vector<std::string> queues, int n,
+                             const std::string& owner = "w1", int64_t lease_ms = 30000) {
+    ReserveRequest r;
+    r.queues = std::move(queues);
+    r.owner = owner;
+    r.max_items = n;
+    r.lease_ms = lease_ms;
+    auto items = store_->Reserve(r);
+    EXPECT_TRUE(items.ok()) << items.status().ToString();
+    return items.ok() ? *items : std::vector<Item>{};
+  }
+  std::optional<Item> ReserveOne(const std::string& queue, const std::string& owner = "w1",
+                                 int64_t lease_ms = 30000) {
+    auto v = ReserveN({queue}, 1, owner, lease_ms);
+    if (v.empty()) return std::nullopt;
+    return v[0];
+  }
+  static Lease LeaseOf(const Item& it) { return Lease{it.id, it.lease_owner, it.attempt}; }
+
+  Item MustGet(const std::string& id) {
+    auto it = store_->Get(id);
+    EXPECT_TRUE(it.ok()) << it.status().ToString();
+    return it.ok() ? *it : Item{};
+  }
+  std::vector<std::string> Events(const std::string& id) {
+    std::vector<std::string> out;
+    auto tl = store_->Timeline(id);
+    EXPECT_TRUE(tl.ok());
+    if (tl.ok())
+      for (auto& e : *tl) out.push_back(e.event);
+    return out;
+  }
+
+  std::string dir_, db_path_;
+  std::atomic<int64_t> now_{1'700'000'000'000};
+  std::unique_ptr<sqlite::SqliteStore> store_;
+};
+
+// ----------------------------------------------------------------------------- names
+
+TEST(StoreNamesTest, StateNamesRoundTripAndAliases) {
+  for (State s :
+       {State::kPending, State::kReserved, State::kDone, State::kFailed, State::kCancelled}) {
+    EXPECT_EQ(ParseState(StateName(s)), s);
+  }
+  EXPECT_EQ(ParseState("IN_PROGRESS"), State::kReserved);
+  EXPECT_EQ(ParseState("inprogress"), State::kReserved);
+  EXPECT_EQ(ParseState("success"), State::kDone);
+  EXPECT_EQ(ParseState("revoked"), State::kCancelled);
+  EXPECT_EQ(ParseState("scheduled"), State::kPending);
+  EXPECT_EQ(ParseState("bogus"), std::nullopt);
+  EXPECT_STREQ(ExceptionTypeName(ExceptionType::kBusiness), "BUSINESS");
+  EXPECT_STREQ(ExceptionTypeName(ExceptionType::kNone), "");
+}
+
+TEST(StoreNamesTest, FileNameValidationTable) {
+  struct Case {
+    std::string name;
+    bool ok;
+  } cases[] = {
+      {"report.pdf", true},
+      {"a", true},
+      {"..hidden", true},
+      {"with space.txt", true},
+      {std::string(255, 'x'), true},
+      {"", false},
+      {".", false},
+      {"..", false},
+      {"a/b", false},
+      {"/etc/passwd", false},
+      {"../escape", false},
+      {"a\\b", false},
+      {std::string("a\0b", 3), false},
+      {std::string(256, 'x'), false},
+  };
+  for (const Case& c : cases) {
+    Status s = ValidateFileName(c.name);
+    EXPECT_EQ(s.ok(), c.ok) << "'" << c.name << "': " << s.ToString();
+    if (!c.ok) EXPECT_TRUE(s.IsInvalidArgument());
+  }
+}
+
+// ----------------------------------------------------------------------------- open
+
+TEST_F(SqliteStoreTest, OpenByUrlCreatesDatabaseAndReopens) {
+  StoreOptions o = Options();
+  auto s = WorkItemStore::Open(o);
+  ASSERT_ROBOTNI_OK(s);
+  auto id = (*s)->Create(NewItem{.queue = "q", .payload_json = R"({"a":1})"});
+  ASSERT_ROBOTNI_OK(id);
+  s->reset();
+  EXPECT_TRUE(fs::exists(db_path_));
+  // Plain path works too, and the item survived the restart.
+  o.url = db_path_;
+  auto again = WorkItemStore::Open(o);
+  ASSERT_ROBOTNI_OK(again);
+  auto it = (*again)->Get(*id);
+  ASSERT_ROBOTNI_OK(it);
+  EXPECT_EQ(it->payload_json, R"({"a":1})");
+}
+
+TEST_F(SqliteStoreTest, OpenRejectsBadUrls) {
+  StoreOptions o;
+  o.url = "sqlite://relative.db";
+  EXPECT_TRUE(WorkItemStore::Open(o).status().IsInvalidArgument());
+  o.url = "redis://localhost";
+  EXPECT_TRUE(WorkItemStore::Open(o).status().IsInvalidArgument());
+  o.url = "";
+  EXPECT_TRUE(WorkItemStore::Open(o).status().IsInvalidArgument());
+}
+
+TEST_F(SqliteStoreTest, NotADatabaseFileIsRefusedAndLeftUntouched) {
+  const std::string content = "name,amount\nalice,10\nthis is a CSV, not SQLite\n";
+  { std::ofstream(db_path_, std::ios::binary) << content; }
+  auto s = sqlite::SqliteStore::Open(Options(), db_path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsInvalidArgument()) << s.status().ToString();
+  EXPECT_THAT(s.status().message(), HasSubstr(db_path_));
+  EXPECT_THAT(s.status().message(), HasSubstr("not a SQLite database"));
+  EXPECT_EQ(ReadAll(db_path_), content);
+  EXPECT_FALSE(fs::exists(db_path_ + "-wal"));
+  EXPECT_FALSE(fs::exists(db_path_ + "-journal"));
+}
+
+TEST_F(SqliteStoreTest, DirectoryPathIsRefused) {
+  fs::create_directories(db_path_);
+  auto s = sqlite::SqliteStore::Open(Options(), db_path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr(db_path_));
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyFileIsRefusedWithIOError) {
+  OpenStore();
+  MustCreate("q");
+  store_.reset();
+  fs::remove(db_path_ + "-wal");
+  fs::remove(db_path_ + "-shm");
+  std::string before = ReadAll(db_path_);
+  ASSERT_EQ(chmod(db_path_.c_str(), 0444), 0);
+  auto s = sqlite::SqliteStore::Open(Options(), db_path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kIOError) << s.status().ToString();
+  EXPECT_THAT(s.status().message(), HasSubstr(db_path_));
+  EXPECT_EQ(ReadAll(db_path_), before);
+  // read_only opens it for reading.
+  StoreOptions o = Options();
+  o.read_only = true;
+  auto ro = sqlite::SqliteStore::Open(o, db_path_);
+  ASSERT_ROBOTNI_OK(ro);
+  auto st = (*ro)->Stats("");
+  ASSERT_ROBOTNI_OK(st);
+  ASSERT_EQ(st->size(), 1u);
+  EXPECT_EQ((*st)[0].pending, 1);
+  EXPECT_FALSE((*ro)->Create(NewItem{.queue = "q"}).ok());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyDirectoryIsRefusedWithIOError) {
+  std::string ro_dir = dir_ + "/ro";
+  fs::create_directories(ro_dir);
+  ASSERT_EQ(chmod(ro_dir.c_str(), 0555), 0);
+  std::string path = ro_dir + "/workitems.db";
+  auto s = sqlite::SqliteStore::Open(Options(), path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kIOError) << s.status().ToString();
+  EXPECT_THAT(s.status().message(), HasSubstr(ro_dir));
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefusedAndLeftIntact) {
+  OpenStore();
+  std::string id = MustCreate("q", R"({"keep":true})");
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = sqlite::SqliteStore::Open(Options(), db_path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsInvalidArgument());
+  EXPECT_THAT(s.status().message(), HasSubstr("was written by a newer robotni (schema 99"));
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("this build knows " + std::to_string(sqlite::CurrentSchemaVersion())));
+
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT version FROM schema_version), "
+                               "(SELECT payload FROM items WHERE id = 1)",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 99);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)), R"({"keep":true})");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// ----------------------------------------------------------------------------- create
+
+TEST_F(SqliteStoreTest, CreateAndGet) {
+  OpenStore();
+  NewItem n;
+  n.queue = "invoices";
+  n.payload_json = R"({"invoice":42})";
+  n.priority = 5;
+  n.max_attempts = 4;
+  std::string id = MustCreate(n);
+  EXPECT_EQ(id, "1");
+  Item it = MustGet(id);
+  EXPECT_EQ(it.queue, "invoices");
+  EXPECT_EQ(it.state, State::kPending);
+  EXPECT_EQ(it.payload_json, R"({"invoice":42})");
+  EXPECT_EQ(it.priority, 5);
+  EXPECT_EQ(it.max_attempts, 4);
+  EXPECT_EQ(it.attempt, 0);
+  EXPECT_EQ(it.created_ms, now_.load());
+  EXPECT_EQ(Events(id), std::vector<std::string>{"queued"});
+  EXPECT_TRUE(store_->Get("999").status().IsNotFound());
+  EXPECT_TRUE(store_->Get("abc").status().IsNotFound());
+}
+
+TEST_F(SqliteStoreTest, CreateRejectsInvalidPayload) {
+  OpenStore();
+  for (const char* bad : {"", "{", "{'a':1}", "[1,2", "nope"}) {
+    auto s = store_->Create(NewItem{.queue = "q", .payload_json = bad});
+    EXPECT_TRUE(s.status().IsInvalidArgument()) << bad;
+    EXPECT_THAT(s.status().message(), HasSubstr("not valid JSON"));
+  }
+  EXPECT_TRUE(store_->Create(NewItem{.queue = ""}).status().IsInvalidArgument());
+  EXPECT_TRUE(
+      store_->Create(NewItem{.queue = "q", .max_attempts = 0}).status().IsInvalidArgument());
+  for (const char* good : {"{}", "[]", "1", "\"s\"", "null"}) {
+    EXPECT_ROBOTNI_OK(store_->Create(NewItem{.queue = "q", .payload_json = good}));
+  }
+}
+
+TEST_F(SqliteStoreTest, PayloadTooLargeIsRefused) {
+  StoreOptions o = Options();
+  o.max_payload_bytes = 100;
+  OpenStore(o);
+  std::string big = "\"" + std::string(200, 'x') + "\"";
+  auto s = store_->Create(NewItem{.queue = "q", .payload_json = big});
+  EXPECT_TRUE(s.status().IsInvalidArgument());
+  EXPECT_THAT(s.status().message(), HasSubstr("limit is 100"));
+  auto st = store_->Stats("");
+  ASSERT_ROBOTNI_OK(st);
+  EXPECT_TRUE(st->empty());
+}
+
+TEST_F(SqliteStoreTest, CreateBatchIsAllOrNothing) {
+  OpenStore();
+  std::vector<NewItem> items(5, NewItem{.queue = "q"});
+  auto ids = store_->CreateBatch(items);
+  ASSERT_ROBOTNI_OK(ids);
+  EXPECT_EQ(*ids, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  items[3].payload_json = "{broken";
+  auto bad = store_->CreateBatch(items);
+  EXPECT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_THAT(bad.status().message(), HasSubstr("items[3]"));
+  auto st = store_->Stats("q");
+  ASSERT_ROBOTNI_OK(st);
+  EXPECT_EQ((*st)[0].pending, 5);
+}
+
+TEST_F(SqliteStoreTest, IdempotencyKeyReturnsTheFirstItem) {
+  OpenStore();
+  NewItem n{.queue = "q", .payload_json = R"({"v":1})", .idempotency_key = "order-7"};
+  std::string first = MustCreate(n);
+  n.payload_json = R"({"v":2})";
+  EXPECT_EQ(MustCreate(n), first);
+  EXPECT_EQ(MustGet(first).payload_json, R"({"v":1})");
+  EXPECT_EQ(MustGet(first).idempotency_key, "order-7");
+  // Same key twice inside one batch, and a fresh key.
+  auto ids = store_->CreateBatch({NewItem{.queue = "q", .idempotency_key = "k2"},
+                                  NewItem{.queue = "q", .idempotency_key = "k2"},
+                                  NewItem{.queue = "q", .idempotency_key = "order-7"}});
+  ASSERT_ROBOTNI_OK(ids);
+  EXPECT_EQ((*ids)[0], (*ids)[1]);
+  EXPECT_EQ((*ids)[2], first);
+  auto st = store_->Stats("q");
+  EXPECT_EQ((*st)[0].pending, 2);
+}
+
+// ----------------------------------------------------------------------------- reserve
+
+TEST_F(SqliteStoreTest, ReserveHighestPriorityThenOldest) {
+  OpenStore();
+  std::string low1 = MustCreate("q", "{}", 0);
+  std::string high1 = MustCreate("q", "{}", 10);
+  std::string low2 = MustCreate("q", "{}", 0);
+  std::string high2 = MustCreate("q", "{}", 10);
+  std::string mid = MustCreate("q", "{}", 5);
+  std::vector<std::string> order;
+  while (auto it = ReserveOne("q")) order.push_back(it->id);
+  EXPECT_EQ(order, (std::vector<std::string>{high1, high2, mid, low1, low2}));
+}
+
+TEST_F(SqliteStoreTest, ReserveSetsLeaseAttemptAndTimeline) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto it = ReserveOne("q", "host:1:exec", 5000);
+  ASSERT_TRUE(it);
+  EXPECT_EQ(it->id, id);
+  EXPECT_EQ(it->state, State::kReserved);
+  EXPECT_EQ(it->lease_owner, "host:1:exec");
+  EXPECT_EQ(it->attempt, 1);
+  EXPECT_EQ(it->lease_expires_ms, now_.load() + 5000);
+  EXPECT_EQ(it->started_ms, now_.load());
+  EXPECT_EQ(Events(id), (std::vector<std::string>{"queued", "started"}));
+  EXPECT_FALSE(ReserveOne("q"));
+}
+
+TEST_F(SqliteStoreTest, ReserveBatchTakesUpToMaxItemsInOrder) {
+  OpenStore();
+  for (int i = 0; i < 10; ++i) MustCreate("q", "{}", i % 3);
+  auto items = ReserveN({"q"}, 4);
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].priority, 2);
+  EXPECT_EQ(items[3].priority, 1);
+  for (size_t i = 1; i < items.size(); ++i) {
+    EXPECT_TRUE(items[i - 1].priority > items[i].priority ||
+                std::stoll(items[i - 1].id) < std::stoll(items[i].id));
+  }
+  EXPECT_EQ(ReserveN({"q"}, 100).size(), 6u);
+}
+
+TEST_F(SqliteStoreTest, ReservePrefixRouting) {
+  OpenStore();
+  std::string email = MustCreate("notify.email", "{}", 1);
+  std::string sms = MustCreate("notify.sms", "{}", 5);
+  std::string other = MustCreate("notifyx", "{}", 9);
+  std::string billing = MustCreate("billing", "{}", 9);
+  auto items = ReserveN({"notify.%"}, 10);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, sms);  // higher priority first across queues
+  EXPECT_EQ(items[1].id, email);
+  // Mixed exact names and prefixes; '%' alone matches every queue.
+  auto rest = ReserveN({"billing", "notify%"}, 10);
+  ASSERT_EQ(rest.size(), 2u);
+  std::set<std::string> got{rest[0].id, rest[1].id};
+  EXPECT_EQ(got, (std::set<std::string>{other, billing}));
+  MustCreate("zzz");
+  EXPECT_EQ(ReserveN({"%"}, 10).size(), 1u);
+  ReserveRequest bad{.queues = {"no%tprefix"}, .owner = "w"};
+  EXPECT_TRUE(store_->Reserve(bad).status().IsInvalidArgument());
+}
+
+TEST_F(SqliteStoreTest, ScheduledItemsAreSkippedUntilDue) {
+  OpenStore();
+  NewItem later{.queue = "q", .priority = 100, .not_before_ms = now_ + 60000};
+  std::string sched = MustCreate(later);
+  std::string now_item = MustCreate("q");
+  auto st = store_->Stats("q");
+  ASSERT_ROBOTNI_OK(st);
+  EXPECT_EQ((*st)[0].pending, 1);
+  EXPECT_EQ((*st)[0].scheduled, 1);
+  auto a = ReserveOne("q");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, now_item);
+  EXPECT_FALSE(ReserveOne("q"));
+  now_ += 60000;
+  auto b = ReserveOne("q");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->id, sched);
+}
+
+// ----------------------------------------------------------------------------- leases
+
+TEST_F(SqliteStoreTest, HeartbeatExtendsLeaseAndConflictsWhenLost) {
+  OpenStore();
+  MustCreate("q");
+  auto it = ReserveOne("q", "w1", 1000);
+  ASSERT_TRUE(it);
+  now_ += 900;
+  ASSERT_ROBOTNI_OK(store_->Heartbeat(LeaseOf(*it), 1000));
+  EXPECT_EQ(MustGet(it->id).lease_expires_ms, now_.load() + 1000);
+  now_ += 500;
+  auto reaped = store_->ReapExpired(now_);
+  ASSERT_ROBOTNI_OK(reaped);
+  EXPECT_EQ(*reaped, 0);  // heartbeat kept it alive
+  Lease wrong = LeaseOf(*it);
+  wrong.owner = "w2";
+  EXPECT_TRUE(store_->Heartbeat(wrong, 1000).IsConflict());
+  wrong = LeaseOf(*it);
+  wrong.attempt = 7;
+  EXPECT_TRUE(store_->Heartbeat(wrong, 1000).IsConflict());
+  now_ += 2000;
+  EXPECT_EQ(*store_->ReapExpired(now_), 1);
+  EXPECT_TRUE(store_->Heartbeat(LeaseOf(*it), 1000).IsConflict());
+  Status batch = store_->HeartbeatBatch({LeaseOf(*it)}, 1000);
+  EXPECT_TRUE(batch.IsConflict());
+}
+
+TEST_F(SqliteStoreTest, CompleteDoneCommitsResultAndOutputs) {
+  OpenStore();
+  std::string id = MustCreate("in");
+  auto it = ReserveOne("in");
+  ASSERT_TRUE(it);
+  Completion c;
+  c.lease = LeaseOf(*it);
+  c.ok = true;
+  c.result_json = R"({"sum":3})";
+  c.payload_json = R"({"changed":true})";
+  c.outputs.push_back(
+      NewItem{.queue = "out", .payload_json = R"({"n":1})", .files = {NewFile{"o.txt", "output"}}});
+  c.outputs.push_back(NewItem{.queue = "out", .payload_json = R"({"n":2})"});
+  ASSERT_ROBOTNI_OK(store_->Complete(c));
+  Item done = MustGet(id);
+  EXPECT_EQ(done.state, State::kDone);
+  EXPECT_EQ(done.result_json, R"({"sum":3})");
+  EXPECT_EQ(done.payload_json, R"({"changed":true})");
+  EXPECT_EQ(done.finished_ms, now_.load());
+  EXPECT_EQ(Events(id), (std::vector<std::string>{"queued", "started", "finished"}));
+  auto outs = ReserveN({"out"}, 10);
+  ASSERT_EQ(outs.size(), 2u);
+  EXPECT_EQ(outs[0].parent_id, id);
+  ASSERT_EQ(outs[0].files.size(), 1u);
+  EXPECT_EQ(outs[0].files[0].sha256, Sha256Hex("output"));
+  EXPECT_EQ(*store_->GetFile(outs[0].id, "o.txt"), "output");
+  // Completing twice is a lost lease.
+  EXPECT_TRUE(store_->Complete(c).IsConflict());
+}
+
+TEST_F(SqliteStoreTest, StaleHolderIsFencedAfterReapAndReReserve) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto first = ReserveOne("q", "w1", 1000);
+  ASSERT_TRUE(first);
+  now_ += 5000;
+  ASSERT_EQ(*store_->ReapExpired(now_), 1);
+  Item reaped = MustGet(id);
+  EXPECT_EQ(reaped.state, State::kPending);
+  EXPECT_GT(reaped.not_before_ms, now_.load());
+  now_ = reaped.not_before_ms;
+  auto second = ReserveOne("q", "w1", 1000);  // same owner name, new attempt
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->attempt, 2);
+
+  Completion stale;
+  stale.lease = LeaseOf(*first);
+  stale.outputs.push_back(NewItem{.queue = "out", .files = {NewFile{"f.bin", "x"}}});
+  Status s = store_->Complete(stale);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_TRUE(store_->UpdatePayload(LeaseOf(*first), "{}").IsConflict());
+  EXPECT_TRUE(store_->Progress(LeaseOf(*first), "50%").IsConflict());
+  EXPECT_TRUE(store_->Stats("out")->empty());  // outputs not written
+  EXPECT_EQ(MustGet(id).state, State::kReserved);
+
+  Completion fresh;
+  fresh.lease = LeaseOf(*second);
+  fresh.outputs.push_back(NewItem{.queue = "out"});
+  ASSERT_ROBOTNI_OK(store_->Complete(fresh));
+  EXPECT_EQ((*store_->Stats("out"))[0].pending, 1);
+  EXPECT_THAT(Events(id),
+              ::testing::ElementsAre("queued", "started", "reaped", "started", "finished"));
+  // No staged temp files left behind.
+  EXPECT_TRUE(fs::is_empty(store_->files_dir() + "/.staging"));
+}
+
+TEST_F(SqliteStoreTest, BusinessFailureIsFinal) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto it = ReserveOne("q");
+  Completion c{.lease = LeaseOf(*it),
+               .ok = false,
+               .exception_type = ExceptionType::kBusiness,
+               .error_code = "BAD_DATA",
+               .error_message = "missing field",
+               .traceback = "Traceback..."};
+  ASSERT_ROBOTNI_OK(store_->Complete(c));
+  Item f = MustGet(id);
+  EXPECT_EQ(f.state, State::kFailed);
+  EXPECT_EQ(f.exception_type, ExceptionType::kBusiness);
+  EXPECT_EQ(f.error_code, "BAD_DATA");
+  EXPECT_EQ(f.error_message, "missing field");
+  EXPECT_EQ(f.traceback, "Traceback...");
+  EXPECT_EQ(f.attempt, 1);
+  now_ += 1'000'000;
+  EXPECT_FALSE(ReserveOne("q"));
+}
+
+TEST_F(SqliteStoreTest, ApplicationFailureRetriesWithBoundedBackoff) {
+  OpenStore();  // base 1000 ms, jitter 20%, max 60 s
+  // Many items so jitter bounds are exercised on both sides.
+  for (int i = 0; i < 50; ++i) MustCreate("q");
+  int64_t lo = INT64_MAX, hi = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto it = ReserveOne("q");
+    ASSERT_TRUE(it);
+    Completion c{.lease = LeaseOf(*it), .ok = false, .error_message = "flaky"};
+    ASSERT_ROBOTNI_OK(store_->Complete(c));
+    Item p = MustGet(it->id);
+    ASSERT_EQ(p.state, State::kPending);
+    EXPECT_EQ(p.exception_type, ExceptionType::kApplication);
+    EXPECT_EQ(p.lease_owner, "");
+    int64_t d = p.not_before_ms - now_;
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  EXPECT_GE(lo, 800);
+  EXPECT_LE(hi, 1200);
+  EXPECT_LT(lo, hi);  // jittered
+  // Second attempt doubles: 2000 +- 20%.
+  now_ += 1200;
+  auto again = ReserveOne("q");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->attempt, 2);
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*again), .ok = false}));
+  int64_t d2 = MustGet(again->id).not_before_ms - now_;
+  EXPECT_GE(d2, 1600);
+  EXPECT_LE(d2, 2400);
+  EXPECT_THAT(Events(again->id),
+              ::testing::ElementsAre("queued", "started", "retry", "started", "retry"));
+}
+
+TEST_F(SqliteStoreTest, BackoffIsCappedAtMaxDelay) {
+  StoreOptions o = Options();
+  o.retry = RetryPolicy{.base_delay_ms = 1000, .max_delay_ms = 3000, .jitter = 0};
+  OpenStore(o);
+  MustCreate(NewItem{.queue = "q", .max_attempts = 10});
+  std::vector<int64_t> delays;
+  for (int i = 0; i < 5; ++i) {
+    auto it = ReserveOne("q");
+    ASSERT_TRUE(it);
+    ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it), .ok = false}));
+    Item p = MustGet(it->id);
+    delays.push_back(p.not_before_ms - now_);
+    now_ = p.not_before_ms;
+  }
+  EXPECT_EQ(delays, (std::vector<int64_t>{1000, 2000, 3000, 3000, 3000}));
+}
+
+TEST_F(SqliteStoreTest, MaxAttemptsExhaustedEndsFailed) {
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .max_attempts = 2});
+  auto a1 = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*a1), .ok = false}));
+  now_ += 10'000;
+  auto a2 = ReserveOne("q");
+  ASSERT_TRUE(a2);
+  ASSERT_ROBOTNI_OK(store_->Complete(
+      Completion{.lease = LeaseOf(*a2), .ok = false, .error_message = "still broken"}));
+  Item f = MustGet(id);
+  EXPECT_EQ(f.state, State::kFailed);
+  EXPECT_EQ(f.attempt, 2);
+  EXPECT_EQ(f.error_message, "still broken");
+  now_ += 1'000'000;
+  EXPECT_FALSE(ReserveOne("q"));
+}
+
+TEST_F(SqliteStoreTest, ReapExpiredFailsAfterMaxAttempts) {
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .max_attempts = 2});
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto it = ReserveOne("q", "w", 100);
+    ASSERT_TRUE(it) << attempt;
+    now_ += 100;                                   // exactly at expiry
+    EXPECT_EQ(*store_->ReapExpired(now_ - 1), 0);  // not yet expired at expiry - 1
+    EXPECT_EQ(*store_->ReapExpired(now_), 1);
+    now_ += 10'000;
+  }
+  Item f = MustGet(id);
+  EXPECT_EQ(f.state, State::kFailed);
+  EXPECT_EQ(f.exception_type, ExceptionType::kApplication);
+  EXPECT_EQ(f.error_message, "lease expired");
+}
+
+TEST_F(SqliteStoreTest, CompleteBatchReportsEachCompletion) {
+  OpenStore();
+  for (int i = 0; i < 3; ++i) MustCreate("q");
+  auto items = ReserveN({"q"}, 3);
+  ASSERT_EQ(items.size(), 3u);
+  std::vector<Completion> cs;
+  for (auto& it : items) cs.push_back(Completion{.lease = LeaseOf(it), .result_json = "1"});
+  cs[1].lease.attempt = 9;          // stale
+  cs[2].result_json = "{not json";  // invalid
+  auto res = store_->CompleteBatch(cs);
+  ASSERT_EQ(res.size(), 3u);
+  EXPECT_ROBOTNI_OK(res[0]);
+  EXPECT_TRUE(res[1].IsConflict());
+  EXPECT_TRUE(res[2].IsInvalidArgument());
+  EXPECT_EQ(MustGet(items[0].id).state, State::kDone);
+  EXPECT_EQ(MustGet(items[1].id).state, State::kReserved);
+  EXPECT_EQ(MustGet(items[2].id).state, State::kReserved);
+}
+
+TEST_F(SqliteStoreTest, UpdatePayloadAndProgress) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto it = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->UpdatePayload(LeaseOf(*it), R"({"step":2})"));
+  EXPECT_TRUE(store_->UpdatePayload(LeaseOf(*it), "{bad").IsInvalidArgument());
+  ASSERT_ROBOTNI_OK(store_->Progress(LeaseOf(*it), "half way"));
+  EXPECT_EQ(MustGet(id).payload_json, R"({"step":2})");
+  auto tl = store_->Timeline(id);
+  ASSERT_ROBOTNI_OK(tl);
+  ASSERT_EQ(tl->size(), 3u);
+  EXPECT_EQ((*tl)[2].event, "progress");
+  EXPECT_EQ((*tl)[2].message, "half way");
+  EXPECT_EQ((*tl)[2].attempt, 1);
+  EXPECT_TRUE(store_->Timeline("12345").status().IsNotFound());
+}
+
+// ----------------------------------------------------------------------------- cancel
+
+TEST_F(SqliteStoreTest, CancelPendingAndRequestCancelOfReserved) {
+  OpenStore();
+  std::string pending = MustCreate("q");
+  std::string running = MustCreate("q");
+  auto it = ReserveOne("q");
+  ASSERT_TRUE(it);
+  ASSERT_EQ(it->id, pending);
+  // it holds `pending`; cancel the other one while it waits.
+  ASSERT_ROBOTNI_OK(store_->Cancel(running));
+  EXPECT_EQ(MustGet(running).state, State::kCancelled);
+  EXPECT_FALSE(ReserveOne("q"));
+  EXPECT_EQ(*store_->IsCancelRequested(LeaseOf(*it)), false);
+  ASSERT_ROBOTNI_OK(store_->Cancel(pending));
+  Item r = MustGet(pending);
+  EXPECT_EQ(r.state, State::kReserved);
+  EXPECT_TRUE(r.cancel_requested);
+  EXPECT_EQ(*store_->IsCancelRequested(LeaseOf(*it)), true);
+  // An APPLICATION failure after a cancel request is not retried.
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it), .ok = false}));
+  EXPECT_EQ(MustGet(pending).state, State::kCancelled);
+  EXPECT_TRUE(store_->Cancel("777").IsNotFound());
+  EXPECT_ROBOTNI_OK(store_->Cancel(running));  // idempotent
+  std::string done = MustCreate("d");
+  auto d = ReserveOne("d");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*d)}));
+  EXPECT_TRUE(store_->Cancel(done).IsConflict());
+}
+
+TEST_F(SqliteStoreTest, FlushCancelsPendingOfOneQueue) {
+  OpenStore();
+  for (int i = 0; i < 5; ++i) MustCreate("a");
+  MustCreate("b");
+  auto held = ReserveOne("a");
+  auto n = store_->Flush("a");
+  ASSERT_ROBOTNI_OK(n);
+  EXPECT_EQ(*n, 4);
+  auto st = store_->Stats("");
+  ASSERT_EQ(st->size(), 2u);
+  EXPECT_EQ((*st)[0].queue, "a");
+  EXPECT_EQ((*st)[0].cancelled, 4);
+  EXPECT_EQ((*st)[0].reserved, 1);
+  EXPECT_EQ((*st)[1].pending, 1);
+  EXPECT_EQ(Events("2").back(), "cancelled");
+}
+
+TEST_F(SqliteStoreTest, RetryResetsFailedAndCancelled) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto it = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->Complete(
+      Completion{.lease = LeaseOf(*it), .ok = false, .exception_type = ExceptionType::kBusiness}));
+  ASSERT_ROBOTNI_OK(store_->Retry(id));
+  Item p = MustGet(id);
+  EXPECT_EQ(p.state, State::kPending);
+  EXPECT_EQ(p.attempt, 0);
+  EXPECT_EQ(p.exception_type, ExceptionType::kNone);
+  EXPECT_TRUE(store_->Retry(id).IsConflict());  // PENDING cannot be retried
+  auto again = ReserveOne("q");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->attempt, 1);
+}
+
+// ----------------------------------------------------------------------------- files
+
+TEST_F(SqliteStoreTest, FilesAddGetRemove) {
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .files = {NewFile{"in.csv", "a,b\n1,2\n"}}});
+  Item it = MustGet(id);
+  ASSERT_EQ(it.files.size(), 1u);
+  EXPECT_EQ(it.files[0].name, "in.csv");
+  EXPECT_EQ(it.files[0].size, 8);
+  EXPECT_EQ(it.files[0].sha256, Sha256Hex("a,b\n1,2\n"));
+  std::string on_disk = store_->files_dir() + "/" + id + "/in.csv";
+  EXPECT_EQ(store_->files_dir(), dir_ + "/work_item_files");
+  EXPECT_EQ(ReadAll(on_disk), "a,b\n1,2\n");
+
+  std::string bin("\0\x01\xff", 3);
+  ASSERT_ROBOTNI_OK(store_->AddFile(id, NewFile{"blob.bin", bin}));
+  EXPECT_EQ(*store_->GetFile(id, "blob.bin"), bin);
+  ASSERT_ROBOTNI_OK(store_->AddFile(id, NewFile{"blob.bin", "replaced"}));
+  EXPECT_EQ(*store_->GetFile(id, "blob.bin"), "replaced");
+  EXPECT_EQ(MustGet(id).files.size(), 2u);
+
+  EXPECT_TRUE(store_->AddFile(id, NewFile{"../x", "evil"}).IsInvalidArgument());
+  EXPECT_TRUE(store_->AddFile(id, NewFile{"a/b", "evil"}).IsInvalidArgument());
+  EXPECT_FALSE(fs::exists(dir_ + "/work_item_files/x"));
+  EXPECT_TRUE(store_->AddFile("4242", NewFile{"f", "x"}).IsNotFound());
+  EXPECT_TRUE(store_->GetFile(id, "missing").status().IsNotFound());
+  EXPECT_TRUE(store_->GetFile(id, "..").status().IsInvalidArgument());
+
+  ASSERT_ROBOTNI_OK(store_->RemoveFile(id, "in.csv"));
+  EXPECT_FALSE(fs::exists(on_disk));
+  EXPECT_TRUE(store_->RemoveFile(id, "in.csv").IsNotFound());
+  EXPECT_EQ(MustGet(id).files.size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, FileTooLargeIsRefused) {
+  StoreOptions o = Options();
+  o.max_file_bytes = 10;
+  OpenStore(o);
+  std::string id = MustCreate("q");
+  Status s = store_->AddFile(id, NewFile{"big", std::string(11, 'x')});
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_THAT(s.message(), HasSubstr("limit is 10"));
+  EXPECT_TRUE(store_->Create(NewItem{.queue = "q", .files = {{"big", std::string(11, 'x')}}})
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_ROBOTNI_OK(store_->AddFile(id, NewFile{"ok", std::string(10, 'x')}));
+}
+
+TEST_F(SqliteStoreTest, CustomFilesDir) {
+  StoreOptions o = Options();
+  o.files_dir = dir_ + "/elsewhere";
+  OpenStore(o);
+  std::string id = MustCreate(NewItem{.queue = "q", .files = {{"f.txt", "hi"}}});
+  EXPECT_EQ(ReadAll(dir_ + "/elsewhere/" + id + "/f.txt"), "hi");
+}
+
+// ----------------------------------------------------------------------------- admin
+
+TEST_F(SqliteStoreTest, PruneRemovesFinishedItemsAndTheirFiles) {
+  OpenStore();
+  std::string old_done = MustCreate(NewItem{.queue = "q", .files = {{"a.txt", "a"}}});
+  std::string old_cancel = MustCreate("q");
+  std::string keep_pending = MustCreate(NewItem{.queue = "p", .files = {{"b.txt", "b"}}});
+  auto it = ReserveOne("q");
+  ASSERT_EQ(it->id, old_done);
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it)}));
+  ASSERT_ROBOTNI_OK(store_->Cancel(old_cancel));
+  int64_t cutoff = now_ + 1;
+  now_ += 10;
+  std::string recent = MustCreate("q");
+  auto r = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*r)}));
+
+  auto n = store_->Prune(cutoff);
+  ASSERT_ROBOTNI_OK(n);
+  EXPECT_EQ(*n, 2);
+  EXPECT_TRUE(store_->Get(old_done).status().IsNotFound());
+  EXPECT_TRUE(store_->Get(old_cancel).status().IsNotFound());
+  EXPECT_FALSE(fs::exists(store_->files_dir() + "/" + old_done));
+  EXPECT_TRUE(fs::exists(store_->files_dir() + "/" + keep_pending + "/b.txt"));
+  EXPECT_ROBOTNI_OK(store_->Get(recent));
+  EXPECT_ROBOTNI_OK(store_->Get(keep_pending));
+}
+
+TEST_F(SqliteStoreTest, ListFiltersAndPages) {
+  OpenStore();
+  for (int i = 0; i < 5; ++i) MustCreate("a");
+  for (int i = 0; i < 3; ++i) MustCreate("b");
+  ReserveOne("a");
+  auto all = store_->List(ListFilter{});
+  ASSERT_ROBOTNI_OK(all);
+  ASSERT_EQ(all->size(), 8u);
+  EXPECT_EQ(all->front().id, "8");  // newest first
+  auto a_pending = store_->List(ListFilter{.queue = "a", .state = State::kPending});
+  EXPECT_EQ(a_pending->size(), 4u);
+  auto page = store_->List(ListFilter{.limit = 2, .offset = 1, .newest_first = false});
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "2");
+  EXPECT_EQ((*page)[1].id, "3");
+  auto reserved = store_->List(ListFilter{.state = State::kReserved});
+  ASSERT_EQ(reserved->size(), 1u);
+  EXPECT_EQ((*reserved)[0].id, "1");
+}
+
+TEST_F(SqliteStoreTest, StatsPerQueueAndState) {
+  OpenStore();
+  MustCreate("a");
+  MustCreate("a");
+  MustCreate(NewItem{.queue = "a", .not_before_ms = now_ + 1000});
+  MustCreate("b");
+  auto it = ReserveOne("b");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it)}));
+  MustCreate("b");
+  auto f = ReserveOne("b");
+  ASSERT_ROBOTNI_OK(store_->Complete(
+      Completion{.lease = LeaseOf(*f), .ok = false, .exception_type = ExceptionType::kBusiness}));
+  auto st = store_->Stats("");
+  ASSERT_ROBOTNI_OK(st);
+  ASSERT_EQ(st->size(), 2u);
+  EXPECT_EQ((*st)[0].queue, "a");
+  EXPECT_EQ((*st)[0].pending, 2);
+  EXPECT_EQ((*st)[0].scheduled, 1);
+  EXPECT_EQ((*st)[1].done, 1);
+  EXPECT_EQ((*st)[1].failed, 1);
+  auto only_b = store_->Stats("b");
+  ASSERT_EQ(only_b->size(), 1u);
+  EXPECT_EQ((*only_b)[0].queue, "b");
+}
+
+// ----------------------------------------------------------------------------- concurrency
+
+TEST_F(SqliteStoreTest, ConcurrentCreateAndReserveEachItemOnce) {
+  OpenStore();
+  constexpr int kThreads = 4;
+  constexpr int kItems = 10000;
+  std::atomic<int> created{0};
+  std::mutex mu;
+  std::vector<std::string> reserved;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::string> mine;
+      const int per = kItems / kThreads;
+      for (int i = 0; i < per; i += 10) {
+        std::vector<NewItem> batch;
+        for (int k = 0; k < 10; ++k) batch.push_back(NewItem{.queue = "c"});
+        if (i % 20 == 0) {
+          ASSERT_ROBOTNI_OK(store_->CreateBatch(batch));
+        } else {
+          for (auto& b : batch) ASSERT_ROBOTNI_OK(store_->Create(b));
+        }
+        created += 10;
+        ReserveRequest r{
+            .queues = {"c"}, .owner = "t" + std::to_string(t), .max_items = (i / 10) % 2 ? 1 : 7};
+        auto got = store_->Reserve(r);
+        ASSERT_ROBOTNI_OK(got);
+        for (auto& it : *got) mine.push_back(it.id);
+      }
+      // Drain what is left.
+      while (true) {
+        ReserveRequest r{.queues = {"c"}, .owner = "t" + std::to_string(t), .max_items = 50};
+        auto got = store_->Reserve(r);
+        ASSERT_ROBOTNI_OK(got);
+        if (got->empty() && created.load() == kItems) break;
+        for (auto& it : *got) mine.push_back(it.id);
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      reserved.insert(reserved.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> unique(reserved.begin(), reserved.end());
+  EXPECT_EQ(reserved.size(), static_cast<size_t>(kItems));
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kItems));
+  auto st = store_->Stats("c");
+  EXPECT_EQ((*st)[0].reserved, kItems);
+  EXPECT_EQ((*st)[0].pending, 0);
+}
+
+TEST_F(SqliteStoreTest, GroupCommitBatchesConcurrentWrites) {
+  StoreOptions o = Options();
+  o.synchronous_full = true;
+  o.group_commit_window_us = 2000;
+  OpenStore(o);
+  auto before = store_->TEST_WriterStats();
+  constexpr int kThreads = 8, kPer = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPer; ++i) ASSERT_ROBOTNI_OK(store_->Create(NewItem{.queue = "g"}));
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto after = store_->TEST_WriterStats();
+  int64_t ops = after.ops - before.ops, commits = after.commits - before.commits;
+  EXPECT_EQ(ops, kThreads * kPer);
+  EXPECT_LT(commits, ops / 2) << "commits=" << commits << " ops=" << ops;
+  EXPECT_GT(after.largest_batch, 1);
+  EXPECT_EQ((*store_->Stats("g"))[0].pending, kThreads * kPer);
+}
+
+TEST_F(SqliteStoreTest, SyncAndMaxBatchOps) {
+  StoreOptions o = Options();
+  o.max_batch_ops = 1;
+  OpenStore(o);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) ASSERT_ROBOTNI_OK(store_->Create(NewItem{.queue = "q"}));
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_ROBOTNI_OK(store_->Sync());
+  auto s = store_->TEST_WriterStats();
+  EXPECT_EQ(s.largest_batch, 1);
+  EXPECT_EQ(s.commits, s.ops);
+}
+
+}  // namespace
+}  // namespace robotni::store
