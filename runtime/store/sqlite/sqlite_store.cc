@@ -163,14 +163,16 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(claim_one_queue.Prepare(
         d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
                 "attempt = attempt + 1, started = ?3, updated = ?3 "
-                "WHERE id IN (SELECT id FROM items WHERE state = 'PENDING' AND queue = ?4 "
+                "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
+                "AND queue = ?4 "
                 "AND not_before <= ?3 AND cancel_requested = 0 "
                 "ORDER BY priority DESC, id LIMIT ?5) RETURNING ",
                 cols})
                .c_str()));
     ROBOTNI_RETURN_IF_ERROR(candidates.Prepare(
         d,
-        "SELECT id, priority FROM items WHERE state = 'PENDING' AND queue = ?1 "
+        "SELECT id, priority FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue = "
+        "?1 "
         "AND not_before <= ?2 AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT ?3"));
     ROBOTNI_RETURN_IF_ERROR(claim_by_id.Prepare(
         d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
@@ -178,14 +180,14 @@ struct SqliteStore::WriterConn {
                 "WHERE id = ?4 AND state = 'PENDING' RETURNING ",
                 cols})
                .c_str()));
-    ROBOTNI_RETURN_IF_ERROR(
-        next_queue_ge.Prepare(d,
-                              "SELECT queue FROM items WHERE state = 'PENDING' AND queue >= ?1 "
-                              "ORDER BY queue LIMIT 1"));
-    ROBOTNI_RETURN_IF_ERROR(
-        next_queue_gt.Prepare(d,
-                              "SELECT queue FROM items WHERE state = 'PENDING' AND queue > ?1 "
-                              "ORDER BY queue LIMIT 1"));
+    ROBOTNI_RETURN_IF_ERROR(next_queue_ge.Prepare(
+        d,
+        "SELECT queue FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue >= ?1 "
+        "ORDER BY queue LIMIT 1"));
+    ROBOTNI_RETURN_IF_ERROR(next_queue_gt.Prepare(
+        d,
+        "SELECT queue FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue > ?1 "
+        "ORDER BY queue LIMIT 1"));
     ROBOTNI_RETURN_IF_ERROR(item_files.Prepare(
         d, "SELECT name, size, sha256 FROM files WHERE item_id = ?1 ORDER BY name"));
     ROBOTNI_RETURN_IF_ERROR(fenced_row.Prepare(

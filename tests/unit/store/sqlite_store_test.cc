@@ -174,7 +174,9 @@ TEST(StoreNamesTest, FileNameValidationTable) {
   for (const Case& c : cases) {
     Status s = ValidateFileName(c.name);
     EXPECT_EQ(s.ok(), c.ok) << "'" << c.name << "': " << s.ToString();
-    if (!c.ok) EXPECT_TRUE(s.IsInvalidArgument());
+    if (!c.ok) {
+      EXPECT_TRUE(s.IsInvalidArgument());
+    }
   }
 }
 
@@ -892,6 +894,44 @@ TEST_F(SqliteStoreTest, StatsPerQueueAndState) {
   auto only_b = store_->Stats("b");
   ASSERT_EQ(only_b->size(), 1u);
   EXPECT_EQ((*only_b)[0].queue, "b");
+}
+
+TEST_F(SqliteStoreTest, ReserveStaysIndexOnlyAsFinishedRowsGrow) {
+  OpenStore();
+  std::vector<NewItem> batch(2000, NewItem{.queue = "q"});
+  ASSERT_ROBOTNI_OK(store_->CreateBatch(batch));
+  while (true) {
+    auto items = ReserveN({"q"}, 500);
+    if (items.empty()) break;
+    std::vector<Completion> cs;
+    for (auto& it : items) cs.push_back(Completion{.lease = LeaseOf(it)});
+    for (auto& s : store_->CompleteBatch(cs)) ASSERT_ROBOTNI_OK(s);
+  }
+  MustCreate("q");
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ANALYZE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id FROM items INDEXED BY items_ready "
+                               "WHERE state = 'PENDING' AND queue = 'q' AND not_before <= 1 "
+                               "AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT 1",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_THAT(plan, HasSubstr("COVERING INDEX items_ready"));
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE")));
+  OpenStore();
+  auto it = ReserveOne("q");
+  ASSERT_TRUE(it);
+  EXPECT_EQ(it->id, "2001");
 }
 
 // ----------------------------------------------------------------------------- concurrency
