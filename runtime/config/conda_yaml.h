@@ -15,12 +15,19 @@ namespace robotni::config {
 
 struct CondaYaml {
   std::filesystem::path path;
-  std::string name;                        // ignored by rcc, kept for messages
+  std::string name;  // ignored by rcc, kept for messages
   std::vector<std::string> channels;
-  std::vector<std::string> dependencies;   // conda specs, e.g. "python=3.11.2"
-  std::vector<std::string> pip;            // the `- pip: [...]` list
+  std::vector<std::string> dependencies;  // conda specs, e.g. "python=3.11.2"
+  std::vector<std::string> pip;           // the `- pip: [...]` list
   std::vector<std::string> rcc_post_install;
-  std::string python_spec;                 // version part of the python dependency, "" if none
+  // Version part of the python dependency, "" if none: the operator and version with
+  // conda's fuzzy "=" dropped: "python=3.11.2" -> "3.11.2", "python==3.11" -> "==3.11",
+  // "python>=3.10,<3.12" -> ">=3.10,<3.12", "python" -> "".
+  std::string python_spec;
+
+  // Additions (filled by ParseCondaYaml): entries rcc silently ignores, e.g. a
+  // `- conda: [...]` map in dependencies or `prefix:`. "file:line: field: text".
+  std::vector<std::string> notes;
 };
 
 StatusOr<CondaYaml> LoadCondaYaml(const std::filesystem::path& path);
@@ -28,7 +35,13 @@ StatusOr<CondaYaml> ParseCondaYaml(const std::string& text, const std::filesyste
 
 // Warnings (not errors) about what the embedded runtime will not honour: a python
 // spec that does not match 3.11, pip packages (not installed by robotni).
+// Also repeats `notes` and mentions rccPostInstall (robotni does not run it).
 std::vector<std::string> CondaWarnings(const CondaYaml& conda);
+
+// Whether a conda/pip version spec (python_spec syntax: "3.11", "3.11.*", "==3.11.2",
+// ">=3.10,<3.12", "3.10|3.11", "~=3.11.0") admits version major.minor.micro.
+// InvalidArgument when the spec cannot be understood.
+StatusOr<bool> VersionSpecAllows(const std::string& spec, int major, int minor, int micro);
 
 }  // namespace robotni::config
 

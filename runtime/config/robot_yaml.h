@@ -21,15 +21,24 @@ struct Task {
   std::vector<std::string> argv;
   std::string robot_task_name;  // kRobotTaskName only
   int line = 0;                 // 1-based line of the task's key in robot.yaml
+
+  // Additions for validation and messages (filled by ParseRobotYaml).
+  std::string shell_line;  // kShell: the `shell:` line as written
+  // Which of "robotTaskName", "shell", "command" were given non-empty, in file order.
+  // ValidateRobotYaml requires exactly one; when several are given, kind follows
+  // rcc's precedence: robotTaskName, then shell, then command.
+  std::vector<std::string> definitions;
+  std::vector<std::string> unknown_keys;  // other keys in the task body (rcc ignores them)
 };
 
 struct RobotYaml {
-  std::filesystem::path path;  // absolute path of robot.yaml
-  std::filesystem::path root;  // its directory (ROBOT_ROOT)
-  std::vector<Task> tasks;     // `tasks:`, in file order
-  std::vector<Task> dev_tasks; // `devTasks:` (used with --dev)
-  std::string artifacts_dir;   // `artifactsDir:` as written (relative to root)
-  std::vector<std::string> path;        // `PATH:` entries as written
+  std::filesystem::path path;   // absolute path of robot.yaml
+  std::filesystem::path root;   // its directory (ROBOT_ROOT)
+  std::vector<Task> tasks;      // `tasks:`, in file order
+  std::vector<Task> dev_tasks;  // `devTasks:` (used with --dev)
+  std::string artifacts_dir;    // `artifactsDir:` as written (relative to root)
+  // `PATH:` entries as written. (Named path_entries: `path` is robot.yaml itself.)
+  std::vector<std::string> path_entries;
   std::vector<std::string> pythonpath;  // `PYTHONPATH:` entries as written
   std::vector<std::string> environment_configs;
   std::string conda_config_file;  // deprecated `condaConfigFile:`
@@ -38,6 +47,16 @@ struct RobotYaml {
   // robotni extension, `isolation: subinterpreter | main`: where in-process Python
   // tasks run. Default "subinterpreter".
   std::string isolation = "subinterpreter";
+
+  // Additions for validation and messages (filled by ParseRobotYaml). A line is 0
+  // when the key is absent.
+  int tasks_line = 0;
+  int dev_tasks_line = 0;
+  int artifacts_dir_line = 0;
+  int isolation_line = 0;
+  // Things rcc silently accepts but that are probably mistakes: unknown top-level
+  // keys, duplicate keys (the last one wins, as in rcc). "file:line: field: text".
+  std::vector<std::string> warnings;
 
   std::filesystem::path ArtifactsPath() const { return root / artifacts_dir; }
   // Absolute PATH / PYTHONPATH entries (relative ones resolved against root).
@@ -48,6 +67,15 @@ struct RobotYaml {
   // else empty.
   std::filesystem::path CondaConfigPath() const;
 };
+
+// The OS/arch names robotni matches environmentConfigs entries against ("linux",
+// "amd64" on this build).
+const char* PlatformOs();
+const char* PlatformArch();
+
+// rcc's rule for one environmentConfigs entry: a name with more than two '_' or with
+// "freeze" must contain "<os>_<arch>"; an os or arch word in the name must be ours.
+bool EnvironmentConfigFits(const std::string& name, const std::string& os, const std::string& arch);
 
 // Reads and parses robot.yaml. A missing/unreadable file is IOError, malformed YAML
 // or a wrong type is InvalidArgument; the message names file, line and field

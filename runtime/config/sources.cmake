@@ -1,1 +1,6 @@
 # sources of runtime/config
+target_sources(robotni_runtime PRIVATE
+  runtime/config/conda_yaml.cc
+  runtime/config/env_json.cc
+  runtime/config/robot_yaml.cc
+  runtime/config/yaml_util.cc)
