@@ -11,8 +11,9 @@ namespace {
 const char* const kMigrations[] = {
     // 1: items, files, timeline.
     R"sql(
+-- AUTOINCREMENT: ids are never reused, also after Prune deleted the newest rows.
 CREATE TABLE items(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   queue TEXT NOT NULL,
   state TEXT NOT NULL,
   payload TEXT NOT NULL,

@@ -560,6 +560,7 @@ SqliteStore::WriterStats SqliteStore::TEST_WriterStats() const {
 }
 
 Status SqliteStore::Sync() {
+  if (!writer_) return Status::OK();  // read-only: nothing to commit
   return Submit([] { return Status::OK(); });
 }
 
@@ -572,8 +573,8 @@ Status SqliteStore::ValidateJson(const std::string& json, const std::string& wha
                                    " bytes, the limit is " +
                                    std::to_string(options_.max_payload_bytes));
   }
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded()) return Status::InvalidArgument(what + " is not valid JSON");
+  // accept() validates without building a DOM (parse(s, nullptr, false) would build one).
+  if (!nlohmann::json::accept(json)) return Status::InvalidArgument(what + " is not valid JSON");
   return Status::OK();
 }
 

@@ -851,6 +851,18 @@ TEST_F(SqliteStoreTest, PruneRemovesFinishedItemsAndTheirFiles) {
   EXPECT_ROBOTNI_OK(store_->Get(keep_pending));
 }
 
+TEST_F(SqliteStoreTest, IdsAreNeverReusedAfterPrune) {
+  OpenStore();
+  MustCreate("q");
+  std::string last = MustCreate("q");
+  ASSERT_ROBOTNI_OK(store_->Flush("q"));
+  now_ += 10;
+  ASSERT_EQ(*store_->Prune(now_), 2);
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(MustCreate("q"), std::to_string(std::stoll(last) + 1));
+}
+
 TEST_F(SqliteStoreTest, ListFiltersAndPages) {
   OpenStore();
   for (int i = 0; i < 5; ++i) MustCreate("a");
