@@ -1,1 +1,4 @@
-# sources of runtime/python
+target_sources(robotni_runtime PRIVATE
+  runtime/python/interpreter.cc
+  runtime/python/robotni_module.cc
+  runtime/python/watchdog.cc)

@@ -1,0 +1,46 @@
+#ifndef ROBOTNI_RUNTIME_EXEC_RUN_CAPTURE_H_
+#define ROBOTNI_RUNTIME_EXEC_RUN_CAPTURE_H_
+
+// A run's output: each write goes to the console as it happens and is appended to
+// <artifacts>/stdout.log or stderr.log, as rcc tees them (operations/running.go).
+// Thread-safety: Write may be called from any thread.
+
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "python/task_context.h"
+#include "robotni/status.h"
+
+namespace robotni::exec {
+
+class RunCapture : public python::TaskContext {
+ public:
+  // `echo`: also write to this process's stdout / stderr.
+  explicit RunCapture(bool echo = true) : echo_(echo) {}
+  ~RunCapture() override;
+  // Opens (truncates) stdout.log and stderr.log in `dir`, creating it.
+  Status OpenLogs(const std::filesystem::path& dir);
+  void Write(int stream, std::string_view text) override;
+  void Flush();
+  // Everything written so far to `stream` (1 or 2) when keep_in_memory is on.
+  void set_keep_in_memory(bool keep) { keep_ = keep; }
+  std::string text(int stream);
+
+  void set_work_items(python::WorkItemBackend* backend) { work_items_ = backend; }
+  python::WorkItemBackend* work_items() override { return work_items_; }
+
+ private:
+  std::mutex mu_;
+  bool echo_;
+  bool keep_ = false;
+  FILE* out_log_ = nullptr;
+  FILE* err_log_ = nullptr;
+  std::string out_, err_;
+  python::WorkItemBackend* work_items_ = nullptr;
+};
+
+}  // namespace robotni::exec
+
+#endif  // ROBOTNI_RUNTIME_EXEC_RUN_CAPTURE_H_

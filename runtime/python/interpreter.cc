@@ -1,0 +1,424 @@
+#include "python/interpreter.h"
+
+#include <Python.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "python/robotni_module.h"
+#include "python/watchdog.h"
+
+namespace robotni::python {
+
+namespace {
+
+std::mutex g_host_mu;
+bool g_started = false;
+PyThreadState* g_main_ts = nullptr;  // the main thread's, saved while Python is idle
+HostOptions g_options;
+
+// Writes a task's output straight to the process's stdout / stderr.
+class ConsoleContext : public TaskContext {
+ public:
+  void Write(int stream, std::string_view text) override {
+    int fd = stream == 2 ? 2 : 1;
+    while (!text.empty()) {
+      ssize_t n = ::write(fd, text.data(), text.size());
+      if (n <= 0) break;
+      text.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+};
+ConsoleContext g_console;
+
+// Fetches the pending Python error as one line ("TypeError: ...") and clears it.
+std::string FetchError() {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  std::string msg = "unknown Python error";
+  if (value) {
+    PyObject* s = PyObject_Str(value);
+    const char* c = s ? PyUnicode_AsUTF8(s) : nullptr;
+    msg = std::string(type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "?") + ": " +
+          (c ? c : "?");
+    Py_XDECREF(s);
+    PyErr_Clear();
+  }
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  return msg;
+}
+
+PyObject* StringList(const std::vector<std::string>& v) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(v.size()));
+  for (size_t i = 0; i < v.size(); ++i)
+    PyList_SET_ITEM(list, i, PyUnicode_DecodeFSDefaultAndSize(v[i].data(), v[i].size()));
+  return list;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// InterpreterHost
+
+std::filesystem::path InterpreterHost::PythonDir() {
+  if (const char* env = getenv("ROBOTNI_PYTHON_DIR"); env && *env) return env;
+  // Installed layout: <prefix>/bin/robotni and <prefix>/share/robotni/python.
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto installed = exe.parent_path().parent_path() / "share" / "robotni" / "python";
+    if (std::filesystem::exists(installed / "host" / "robotni_host.py", ec)) return installed;
+  }
+  return std::filesystem::path(ROBOTNI_PYTHON_SRC_DIR).parent_path();
+}
+
+Status InterpreterHost::Start(const HostOptions& options) {
+  std::lock_guard<std::mutex> l(g_host_mu);
+  if (g_started) return Status::OK();
+  g_options = options;
+  RegisterRobotniModule();
+
+  PyConfig config;
+  PyConfig_InitIsolatedConfig(&config);
+  config.install_signal_handlers = 0;  // libuv owns signals
+  config.site_import = 0;              // sys.path is set explicitly (R1)
+  config.write_bytecode = 0;
+  config.user_site_directory = 0;
+  config.parse_argv = 0;
+  // Debian's CPython, whatever python3 comes first on PATH.
+  PyStatus st = PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3.11");
+  if (!PyStatus_Exception(st))
+    st = PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11");
+  if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(st)) {
+    return Status::PythonError(std::string("cannot initialise CPython: ") +
+                               (st.err_msg ? st.err_msg : "unknown error"));
+  }
+  // R4.1: threading in main early so threading.main_thread() is right; atexit
+  // before finalisation.
+  PyObject* m = PyImport_ImportModule("threading");
+  Py_XDECREF(m);
+  m = PyImport_ImportModule("atexit");
+  Py_XDECREF(m);
+  if (PyErr_Occurred()) PyErr_Print();
+  g_main_ts = PyEval_SaveThread();
+  g_started = true;
+  return Status::OK();
+}
+
+void InterpreterHost::Stop() {
+  std::lock_guard<std::mutex> l(g_host_mu);
+  if (!g_started) return;
+  PyEval_RestoreThread(g_main_ts);
+  Py_FinalizeEx();
+  g_main_ts = nullptr;
+  g_started = false;
+}
+
+bool InterpreterHost::started() {
+  std::lock_guard<std::mutex> l(g_host_mu);
+  return g_started;
+}
+
+// ---------------------------------------------------------------------------
+// ParsePythonCommand
+
+std::optional<PythonCommand> ParsePythonCommand(const std::vector<std::string>& argv) {
+  if (argv.empty()) return std::nullopt;
+  std::string exe = std::filesystem::path(argv[0]).filename().string();
+  if (exe != "python" && exe != "python3" && exe != "python3.11") return std::nullopt;
+  size_t i = 1;
+  for (; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "-m" || a == "-c") break;
+    if (a.size() >= 2 && a[0] == '-' && a.find_first_not_of("uBEsSIO", 1) == std::string::npos)
+      continue;  // flags that change nothing robotni relies on
+    if (!a.empty() && a[0] == '-') return std::nullopt;
+    break;
+  }
+  if (i >= argv.size()) return std::nullopt;  // an interactive python: not a task
+  PythonCommand cmd;
+  if (argv[i] == "-m" || argv[i] == "-c") {
+    if (i + 1 >= argv.size()) return std::nullopt;
+    cmd.mode = argv[i] == "-m" ? PythonCommand::Mode::kModule : PythonCommand::Mode::kCode;
+    cmd.target = argv[i + 1];
+    // CPython: -m sets argv[0] to the module's file (runpy does that), -c to "-c".
+    cmd.argv.push_back(argv[i] == "-m" ? argv[i + 1] : "-c");
+    cmd.argv.insert(cmd.argv.end(), argv.begin() + i + 2, argv.end());
+  } else {
+    cmd.mode = PythonCommand::Mode::kScript;
+    cmd.target = argv[i];
+    cmd.argv.assign(argv.begin() + i, argv.end());
+  }
+  return cmd;
+}
+
+// ---------------------------------------------------------------------------
+// Interpreter
+
+struct Interpreter::Impl {
+  Kind kind = Kind::kSubinterpreter;
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> jobs;
+  bool stop = false;
+  std::atomic<bool> poisoned{false};
+
+  // Owned by the executor thread.
+  PyThreadState* ts = nullptr;
+  PyInterpreterState* interp = nullptr;
+  unsigned long thread_id = 0;
+  PyObject* run_task = nullptr;      // robotni_host.run_task
+  PyObject* timeout_type = nullptr;  // _robotni.TaskTimeout
+  InterpreterSlot slot;
+  std::unique_ptr<Watchdog> watchdog;
+
+  Status Boot();
+  void Shutdown();
+  void Loop();
+  void Post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> l(mu);
+    jobs.push_back(std::move(fn));
+    cv.notify_one();
+  }
+  TaskResult RunLocked(const TaskSpec& spec, TaskContext* context);
+};
+
+// Creates the interpreter on this (executor) thread so that the thread's first
+// registered thread state belongs to it (R5): a temporary main-interpreter thread
+// state only carries the GIL while Py_NewInterpreter runs, and is deleted (which
+// clears the thread's PyGILState slot) before the executor's own state is made.
+Status Interpreter::Impl::Boot() {
+  slot.fallback = &g_console;
+  PyInterpreterState* main_interp = PyInterpreterState_Main();
+  if (kind == Kind::kSubinterpreter) {
+    PyThreadState* tmp = PyThreadState_New(main_interp);
+    PyEval_RestoreThread(tmp);
+    PyThreadState_Swap(nullptr);
+    PyThreadState* init_ts = Py_NewInterpreter();
+    if (!init_ts) {
+      PyThreadState_Swap(tmp);
+      PyThreadState_Clear(tmp);
+      PyThreadState_DeleteCurrent();
+      return Status::PythonError("Py_NewInterpreter failed");
+    }
+    interp = PyThreadState_GetInterpreter(init_ts);
+    PyThreadState_Swap(tmp);
+    PyThreadState_Clear(tmp);
+    PyThreadState_DeleteCurrent();  // releases the GIL
+    ts = PyThreadState_New(interp);
+    PyEval_RestoreThread(ts);
+    PyThreadState_Clear(init_ts);
+    PyThreadState_Delete(init_ts);
+  } else {
+    interp = main_interp;
+    ts = PyThreadState_New(interp);
+    PyEval_RestoreThread(ts);
+  }
+  thread_id = PyThread_get_thread_ident();
+
+  Status status;
+  PyObject* mod = PyImport_ImportModule("_robotni");
+  PyObject* host = nullptr;
+  PyObject* r = nullptr;
+  std::string dir = InterpreterHost::PythonDir().string();
+  std::vector<std::string> extra = {dir + "/shims"};
+  extra.insert(extra.end(), g_options.extra_sys_path.begin(), g_options.extra_sys_path.end());
+  if (mod) {
+    BindRobotniModule(mod, &slot);
+    timeout_type = PyObject_GetAttrString(mod, "TaskTimeout");
+    PyObject* sys_path = PySys_GetObject("path");  // borrowed
+    PyObject* host_dir = PyUnicode_FromString((dir + "/host").c_str());
+    if (sys_path && host_dir) PyList_Insert(sys_path, 0, host_dir);
+    Py_XDECREF(host_dir);
+    host = PyImport_ImportModule("robotni_host");
+    if (sys_path && PyList_GET_SIZE(sys_path) > 0) PySequence_DelItem(sys_path, 0);
+  }
+  if (host) {
+    PyObject* extra_list = StringList(extra);
+    r = PyObject_CallMethod(host, "setup", "OO",
+                            kind == Kind::kSubinterpreter ? Py_True : Py_False, extra_list);
+    Py_DECREF(extra_list);
+    run_task = PyObject_GetAttrString(host, "run_task");
+  }
+  if (!mod || !host || !r || !run_task || !timeout_type) {
+    status = Status::PythonError("cannot set up the interpreter (" + FetchError() +
+                                 "); robotni's Python files are looked up in " + dir);
+  }
+  Py_XDECREF(r);
+  Py_XDECREF(host);
+  Py_XDECREF(mod);
+  PyEval_SaveThread();
+  if (status.ok()) watchdog = std::make_unique<Watchdog>(interp);
+  return status;
+}
+
+void Interpreter::Impl::Shutdown() {
+  watchdog.reset();  // deletes its thread state of this interpreter (R27)
+  PyEval_RestoreThread(ts);
+  Py_CLEAR(run_task);
+  Py_CLEAR(timeout_type);
+  if (kind == Kind::kSubinterpreter) {
+    Py_EndInterpreter(ts);  // the GIL stays held, with no current thread state
+    PyThreadState* tmp = PyThreadState_New(PyInterpreterState_Main());
+    PyThreadState_Swap(tmp);
+    PyThreadState_Clear(tmp);
+    PyThreadState_DeleteCurrent();
+  } else {
+    PyThreadState_Clear(ts);
+    PyThreadState_DeleteCurrent();
+  }
+  ts = nullptr;
+}
+
+void Interpreter::Impl::Loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return stop || !jobs.empty(); });
+      if (jobs.empty()) return;
+      job = std::move(jobs.front());
+      jobs.pop_front();
+    }
+    job();
+  }
+}
+
+TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* context) {
+  TaskResult result;
+  if (poisoned) {
+    result.outcome = TaskResult::Outcome::kHostError;
+    result.exit_code = 1;
+    result.detail = "interpreter is poisoned by an earlier task that did not stop";
+    return result;
+  }
+  slot.context.store(context, std::memory_order_release);
+  bool watched = spec.timeout_seconds > 0;
+  if (watched) {
+    auto deadline = Watchdog::Clock::now() +
+                    std::chrono::duration_cast<Watchdog::Clock::duration>(
+                        std::chrono::duration<double>(spec.timeout_seconds));
+    auto grace = std::chrono::duration_cast<Watchdog::Clock::duration>(
+        std::chrono::duration<double>(spec.hard_timeout_grace_seconds));
+    auto on_hard = spec.on_hard_timeout;
+    watchdog->Arm(thread_id, timeout_type, deadline, grace, [this, on_hard] {
+      poisoned = true;
+      if (on_hard) on_hard();
+    });
+  }
+  watchdog->SetBusy(true);
+  PyEval_RestoreThread(ts);
+  PyThreadState_SetAsyncExc(thread_id, nullptr);  // R20: no stale timeout
+  PyObject* path = StringList(spec.path_prepend);
+  PyObject* argv = StringList(spec.command.argv);
+  PyObject* env = PyDict_New();
+  for (const auto& [k, v] : spec.environ) {
+    PyObject* val = PyUnicode_DecodeFSDefaultAndSize(v.data(), v.size());
+    PyObject* key = PyUnicode_DecodeFSDefaultAndSize(k.data(), k.size());
+    if (key && val) PyDict_SetItem(env, key, val);
+    Py_XDECREF(key);
+    Py_XDECREF(val);
+  }
+  const char* mode = spec.command.mode == PythonCommand::Mode::kModule   ? "module"
+                     : spec.command.mode == PythonCommand::Mode::kScript ? "script"
+                                                                         : "code";
+  PyObject* r = PyObject_CallFunction(run_task, "ssOOO", mode, spec.command.target.c_str(), argv,
+                                      path, env);
+  if (r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 3) {
+    result.exit_code = static_cast<int>(PyLong_AsLong(PyTuple_GET_ITEM(r, 0)));
+    std::string outcome = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r, 1));
+    const char* detail = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r, 2));
+    result.detail = detail ? detail : "";
+    if (outcome == "exception") result.outcome = TaskResult::Outcome::kException;
+    if (outcome == "timeout") result.outcome = TaskResult::Outcome::kTimeout;
+    if (outcome == "unsupported") result.outcome = TaskResult::Outcome::kUnsupported;
+  } else {
+    // A TaskTimeout that landed outside run_task's try (between bytecodes of the
+    // host code itself) ends up here too.
+    result.outcome = TaskResult::Outcome::kHostError;
+    result.exit_code = 1;
+    result.detail = FetchError();
+  }
+  Py_XDECREF(r);
+  Py_DECREF(path);
+  Py_DECREF(argv);
+  Py_DECREF(env);
+  PyEval_SaveThread();
+  watchdog->SetBusy(false);
+  if (watched && watchdog->Disarm()) {
+    result.outcome = TaskResult::Outcome::kTimeout;
+    if (result.exit_code == 0) result.exit_code = 1;
+    // The async exception may still be pending if it fired after the task returned.
+    PyEval_RestoreThread(ts);
+    PyThreadState_SetAsyncExc(thread_id, nullptr);
+    PyErr_Clear();
+    PyEval_SaveThread();
+  }
+  slot.context.store(nullptr, std::memory_order_release);
+  return result;
+}
+
+Interpreter::Interpreter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+StatusOr<std::unique_ptr<Interpreter>> Interpreter::Create(Kind kind) {
+  if (!InterpreterHost::started()) ROBOTNI_RETURN_IF_ERROR(InterpreterHost::Start());
+  auto impl = std::make_unique<Impl>();
+  impl->kind = kind;
+  std::promise<Status> booted;
+  Impl* raw = impl.get();
+  raw->thread = std::thread([raw, &booted] {
+    Status s = raw->Boot();
+    bool ok = s.ok();
+    booted.set_value(std::move(s));
+    if (ok) raw->Loop();
+  });
+  Status s = booted.get_future().get();
+  if (!s.ok()) {
+    // A half-built interpreter is left to Py_FinalizeEx, which ends it.
+    raw->thread.join();
+    return s;
+  }
+  return std::unique_ptr<Interpreter>(new Interpreter(std::move(impl)));
+}
+
+Interpreter::~Interpreter() {
+  impl_->Post([impl = impl_.get()] { impl->Shutdown(); });
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->stop = true;
+    impl_->cv.notify_one();
+  }
+  impl_->thread.join();
+}
+
+Interpreter::Kind Interpreter::kind() const { return impl_->kind; }
+bool Interpreter::poisoned() const { return impl_->poisoned; }
+
+TaskResult Interpreter::Run(const TaskSpec& spec, TaskContext* context) {
+  std::promise<TaskResult> done;
+  impl_->Post([&] { done.set_value(impl_->RunLocked(spec, context)); });
+  return done.get_future().get();
+}
+
+void Interpreter::Call(const std::function<void()>& fn) {
+  std::promise<void> done;
+  impl_->Post([&] {
+    PyEval_RestoreThread(impl_->ts);
+    fn();
+    PyEval_SaveThread();
+    done.set_value();
+  });
+  done.get_future().get();
+}
+
+}  // namespace robotni::python

@@ -1,0 +1,479 @@
+#include "python/robotni_module.h"
+
+#include <string>
+
+namespace robotni::python {
+namespace {
+
+struct ModuleState {
+  PyObject* writer_type;   // heap type: sys.stdout / sys.stderr replacement
+  PyObject* task_timeout;  // TaskTimeout(BaseException)
+  InterpreterSlot* slot;   // owned by the host
+};
+
+PyModuleDef* ModuleDef();
+
+ModuleState* StateOf(PyObject* module) {
+  return static_cast<ModuleState*>(PyModule_GetState(module));
+}
+
+TaskContext* ContextOf(PyObject* module) {
+  ModuleState* st = StateOf(module);
+  return st && st->slot ? st->slot->current() : nullptr;
+}
+
+// Maps a runtime Status to the Python exception a robocorp adapter would raise.
+PyObject* RaiseStatus(const Status& s) {
+  PyObject* type = PyExc_RuntimeError;
+  switch (s.code()) {
+    case Status::Code::kNotFound: type = PyExc_FileNotFoundError; break;
+    case Status::Code::kInvalidArgument: type = PyExc_ValueError; break;
+    case Status::Code::kTimeout: type = PyExc_TimeoutError; break;
+    default: break;
+  }
+  PyErr_SetString(type, s.message().c_str());
+  return nullptr;
+}
+
+WorkItemBackend* BackendOrRaise(PyObject* module) {
+  TaskContext* ctx = ContextOf(module);
+  WorkItemBackend* b = ctx ? ctx->work_items() : nullptr;
+  if (!b) PyErr_SetString(PyExc_RuntimeError, "this run is not bound to a robotni work-item store");
+  return b;
+}
+
+JobBackend* JobOrRaise(PyObject* module) {
+  TaskContext* ctx = ContextOf(module);
+  JobBackend* j = ctx ? ctx->job() : nullptr;
+  if (!j) PyErr_SetString(PyExc_RuntimeError, "not running inside a robotni job");
+  return j;
+}
+
+// Runs `fn` with the GIL released: store calls block on the writer thread.
+template <typename Fn>
+auto WithoutGil(Fn&& fn) {
+  PyThreadState* save = PyEval_SaveThread();
+  auto r = fn();
+  PyEval_RestoreThread(save);
+  return r;
+}
+
+PyObject* Str(const std::string& s) { return PyUnicode_FromStringAndSize(s.data(), s.size()); }
+
+// ---- Writer: a text stream that forwards to the current task's capture. ----
+struct WriterObject {
+  PyObject_HEAD
+  int stream;
+};
+
+PyObject* WriterWrite(PyObject* self, PyObject* arg) {
+  if (!PyUnicode_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "write() argument must be str, not %.100s", Py_TYPE(arg)->tp_name);
+    return nullptr;
+  }
+  Py_ssize_t n = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(arg, &n);
+  if (!data) return nullptr;
+  PyObject* module = PyType_GetModuleByDef(Py_TYPE(self), ModuleDef());
+  if (!module) return nullptr;
+  TaskContext* ctx = ContextOf(module);
+  int stream = reinterpret_cast<WriterObject*>(self)->stream;
+  if (ctx && n > 0) {
+    Py_BEGIN_ALLOW_THREADS ctx->Write(stream, std::string_view(data, n));
+    Py_END_ALLOW_THREADS
+  }
+  return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(arg));
+}
+
+PyObject* WriterFlush(PyObject*, PyObject*) { Py_RETURN_NONE; }
+PyObject* WriterFalse(PyObject*, PyObject*) { Py_RETURN_FALSE; }
+PyObject* WriterTrue(PyObject*, PyObject*) { Py_RETURN_TRUE; }
+PyObject* WriterFileno(PyObject* self, PyObject*) {
+  // Like io.StringIO: tasks that need a real fd (subprocess) get their own pipes.
+  PyObject* io = PyImport_ImportModule("io");
+  if (!io) return nullptr;
+  PyObject* exc = PyObject_GetAttrString(io, "UnsupportedOperation");
+  Py_DECREF(io);
+  if (!exc) return nullptr;
+  PyErr_SetString(exc, "fileno: robotni captures this stream");
+  Py_DECREF(exc);
+  return nullptr;
+}
+PyObject* WriterWritelines(PyObject* self, PyObject* lines) {
+  PyObject* it = PyObject_GetIter(lines);
+  if (!it) return nullptr;
+  while (PyObject* line = PyIter_Next(it)) {
+    PyObject* r = WriterWrite(self, line);
+    Py_DECREF(line);
+    if (!r) {
+      Py_DECREF(it);
+      return nullptr;
+    }
+    Py_DECREF(r);
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred()) return nullptr;
+  Py_RETURN_NONE;
+}
+PyObject* WriterGetEncoding(PyObject*, void*) { return PyUnicode_FromString("utf-8"); }
+PyObject* WriterGetErrors(PyObject*, void*) { return PyUnicode_FromString("strict"); }
+PyObject* WriterGetName(PyObject* self, void*) {
+  return PyUnicode_FromString(reinterpret_cast<WriterObject*>(self)->stream == 1 ? "<stdout>"
+                                                                                : "<stderr>");
+}
+PyObject* WriterGetClosed(PyObject*, void*) { Py_RETURN_FALSE; }
+
+int WriterInit(PyObject* self, PyObject* args, PyObject* kwds) {
+  int stream = 1;
+  if (!PyArg_ParseTuple(args, "i", &stream)) return -1;
+  if (stream != 1 && stream != 2) {
+    PyErr_SetString(PyExc_ValueError, "stream must be 1 (stdout) or 2 (stderr)");
+    return -1;
+  }
+  reinterpret_cast<WriterObject*>(self)->stream = stream;
+  return 0;
+}
+
+int WriterTraverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+void WriterDealloc(PyObject* self) {
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+PyMethodDef kWriterMethods[] = {
+    {"write", WriterWrite, METH_O, "Write text to the task's capture."},
+    {"writelines", WriterWritelines, METH_O, nullptr},
+    {"flush", WriterFlush, METH_NOARGS, nullptr},
+    {"isatty", WriterFalse, METH_NOARGS, nullptr},
+    {"readable", WriterFalse, METH_NOARGS, nullptr},
+    {"seekable", WriterFalse, METH_NOARGS, nullptr},
+    {"writable", WriterTrue, METH_NOARGS, nullptr},
+    {"fileno", WriterFileno, METH_NOARGS, nullptr},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef kWriterGetSet[] = {
+    {"encoding", WriterGetEncoding, nullptr, nullptr, nullptr},
+    {"errors", WriterGetErrors, nullptr, nullptr, nullptr},
+    {"name", WriterGetName, nullptr, nullptr, nullptr},
+    {"closed", WriterGetClosed, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyType_Slot kWriterSlots[] = {{Py_tp_init, reinterpret_cast<void*>(WriterInit)},
+                              {Py_tp_methods, kWriterMethods},
+                              {Py_tp_getset, kWriterGetSet},
+                              {Py_tp_traverse, reinterpret_cast<void*>(WriterTraverse)},
+                              {Py_tp_dealloc, reinterpret_cast<void*>(WriterDealloc)},
+                              {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
+                              {0, nullptr}};
+
+PyType_Spec kWriterSpec = {"_robotni.Writer", sizeof(WriterObject), 0,
+                           Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+                           kWriterSlots};
+
+// ---- module functions ----
+PyObject* HasStore(PyObject* m, PyObject*) {
+  TaskContext* ctx = ContextOf(m);
+  return PyBool_FromLong(ctx && ctx->work_items() != nullptr);
+}
+
+PyObject* InputQueue(PyObject* m, PyObject*) {
+  WorkItemBackend* b = BackendOrRaise(m);
+  return b ? Str(b->input_queue()) : nullptr;
+}
+
+PyObject* OutputQueue(PyObject* m, PyObject*) {
+  WorkItemBackend* b = BackendOrRaise(m);
+  return b ? Str(b->output_queue()) : nullptr;
+}
+
+PyObject* ReserveInput(PyObject* m, PyObject*) {
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  auto r = WithoutGil([&] { return b->ReserveInput(); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  if (!r->has_value()) Py_RETURN_NONE;
+  return Str(**r);
+}
+
+// Optional str argument: None -> nullopt.
+bool OptionalString(PyObject* o, std::optional<std::string>* out) {
+  if (!o || o == Py_None) return true;
+  PyObject* s = PyUnicode_Check(o) ? (Py_INCREF(o), o) : PyObject_Str(o);
+  if (!s) return false;
+  const char* c = PyUnicode_AsUTF8(s);
+  if (c) *out = c;
+  Py_DECREF(s);
+  return c != nullptr;
+}
+
+PyObject* ReleaseInput(PyObject* m, PyObject* args) {
+  const char* id;
+  const char* state;
+  PyObject* exc = Py_None;
+  if (!PyArg_ParseTuple(args, "ss|O", &id, &state, &exc)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  WorkItemBackend::Release rel;
+  std::string st = state;
+  if (st == "COMPLETED" || st == "DONE") {
+    rel.done = true;
+  } else if (st == "FAILED") {
+    rel.done = false;
+  } else {
+    PyErr_Format(PyExc_ValueError, "unknown release state '%s' (COMPLETED or FAILED)", state);
+    return nullptr;
+  }
+  if (exc != Py_None) {
+    if (!PyDict_Check(exc)) {
+      PyErr_SetString(PyExc_TypeError, "exception must be a dict or None");
+      return nullptr;
+    }
+    std::optional<std::string> type;
+    if (!OptionalString(PyDict_GetItemString(exc, "type"), &type) ||  // borrowed
+        !OptionalString(PyDict_GetItemString(exc, "code"), &rel.code) ||
+        !OptionalString(PyDict_GetItemString(exc, "message"), &rel.message))
+      return nullptr;
+    if (type) {
+      std::string t = *type;
+      if (auto dot = t.rfind('.'); dot != std::string::npos) t = t.substr(dot + 1);
+      for (auto& c : t) c = static_cast<char>(toupper(c));
+      rel.type = t == "BUSINESS" ? store::ExceptionType::kBusiness : store::ExceptionType::kApplication;
+    }
+  }
+  std::string sid = id;
+  Status s = WithoutGil([&] { return b->ReleaseInput(sid, rel); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* CreateOutput(PyObject* m, PyObject* args) {
+  const char* parent;
+  const char* payload;
+  if (!PyArg_ParseTuple(args, "ss", &parent, &payload)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string p = parent, j = payload;
+  auto r = WithoutGil([&] { return b->CreateOutput(p, std::move(j)); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  return Str(*r);
+}
+
+PyObject* LoadPayload(PyObject* m, PyObject* args) {
+  const char* id;
+  if (!PyArg_ParseTuple(args, "s", &id)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id;
+  auto r = WithoutGil([&] { return b->LoadPayload(sid); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  return Str(*r);
+}
+
+PyObject* SavePayload(PyObject* m, PyObject* args) {
+  const char* id;
+  const char* payload;
+  if (!PyArg_ParseTuple(args, "ss", &id, &payload)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id, j = payload;
+  Status s = WithoutGil([&] { return b->SavePayload(sid, std::move(j)); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* ListFiles(PyObject* m, PyObject* args) {
+  const char* id;
+  if (!PyArg_ParseTuple(args, "s", &id)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id;
+  auto r = WithoutGil([&] { return b->ListFiles(sid); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  PyObject* list = PyList_New(0);
+  for (const auto& name : *r) {
+    PyObject* s = Str(name);
+    if (!s || PyList_Append(list, s) < 0) {
+      Py_XDECREF(s);
+      Py_DECREF(list);
+      return nullptr;
+    }
+    Py_DECREF(s);
+  }
+  return list;
+}
+
+PyObject* GetFile(PyObject* m, PyObject* args) {
+  const char* id;
+  const char* name;
+  if (!PyArg_ParseTuple(args, "ss", &id, &name)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id, sname = name;
+  auto r = WithoutGil([&] { return b->GetFile(sid, sname); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  return PyBytes_FromStringAndSize(r->data(), r->size());
+}
+
+PyObject* AddFile(PyObject* m, PyObject* args) {
+  const char* id;
+  const char* name;
+  Py_buffer content;
+  if (!PyArg_ParseTuple(args, "ssy*", &id, &name, &content)) return nullptr;
+  std::string data(static_cast<const char*>(content.buf), content.len);
+  PyBuffer_Release(&content);
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id, sname = name;
+  Status s = WithoutGil([&] { return b->AddFile(sid, sname, std::move(data)); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* RemoveFile(PyObject* m, PyObject* args) {
+  const char* id;
+  const char* name;
+  if (!PyArg_ParseTuple(args, "ss", &id, &name)) return nullptr;
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  std::string sid = id, sname = name;
+  Status s = WithoutGil([&] { return b->RemoveFile(sid, sname); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* Flush(PyObject* m, PyObject*) {
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  Status s = WithoutGil([&] { return b->Flush(); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* CurrentJob(PyObject* m, PyObject*) {
+  TaskContext* ctx = ContextOf(m);
+  JobBackend* j = ctx ? ctx->job() : nullptr;
+  if (!j) Py_RETURN_NONE;
+  const store::Item& it = j->item();
+  return Py_BuildValue("{s:s#,s:s#,s:s#,s:i,s:i}", "id", it.id.data(), (Py_ssize_t)it.id.size(),
+                       "type", it.queue.data(), (Py_ssize_t)it.queue.size(), "payload",
+                       it.payload_json.data(), (Py_ssize_t)it.payload_json.size(), "attempt",
+                       it.attempt, "max_attempts", it.max_attempts);
+}
+
+PyObject* Heartbeat(PyObject* m, PyObject* args) {
+  double seconds = 60;
+  if (!PyArg_ParseTuple(args, "|d", &seconds)) return nullptr;
+  JobBackend* j = JobOrRaise(m);
+  if (!j) return nullptr;
+  Status s = WithoutGil([&] { return j->Heartbeat(seconds); });
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
+PyObject* IsCancelled(PyObject* m, PyObject*) {
+  JobBackend* j = JobOrRaise(m);
+  if (!j) return nullptr;
+  auto r = WithoutGil([&] { return j->IsCancelled(); });
+  if (!r.ok()) return RaiseStatus(r.status());
+  return PyBool_FromLong(*r);
+}
+
+PyObject* Progress(PyObject* m, PyObject* args) {
+  const char* msg;
+  if (!PyArg_ParseTuple(args, "s", &msg)) return nullptr;
+  JobBackend* j = JobOrRaise(m);
+  if (!j) return nullptr;
+  std::string s = msg;
+  Status st = WithoutGil([&] { return j->Progress(s); });
+  if (!st.ok()) return RaiseStatus(st);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef kMethods[] = {
+    {"has_store", HasStore, METH_NOARGS, "True when this run is bound to a work-item store."},
+    {"input_queue", InputQueue, METH_NOARGS, nullptr},
+    {"output_queue", OutputQueue, METH_NOARGS, nullptr},
+    {"reserve_input", ReserveInput, METH_NOARGS, nullptr},
+    {"release_input", ReleaseInput, METH_VARARGS, nullptr},
+    {"create_output", CreateOutput, METH_VARARGS, nullptr},
+    {"load_payload", LoadPayload, METH_VARARGS, nullptr},
+    {"save_payload", SavePayload, METH_VARARGS, nullptr},
+    {"list_files", ListFiles, METH_VARARGS, nullptr},
+    {"get_file", GetFile, METH_VARARGS, nullptr},
+    {"add_file", AddFile, METH_VARARGS, nullptr},
+    {"remove_file", RemoveFile, METH_VARARGS, nullptr},
+    {"flush", Flush, METH_NOARGS, nullptr},
+    {"current_job", CurrentJob, METH_NOARGS, nullptr},
+    {"heartbeat", Heartbeat, METH_VARARGS, nullptr},
+    {"is_cancelled", IsCancelled, METH_NOARGS, nullptr},
+    {"progress", Progress, METH_VARARGS, nullptr},
+    {nullptr, nullptr, 0, nullptr}};
+
+int ModuleExec(PyObject* m) {
+  ModuleState* st = StateOf(m);
+  st->slot = nullptr;
+  st->writer_type = PyType_FromModuleAndSpec(m, &kWriterSpec, nullptr);
+  if (!st->writer_type || PyModule_AddObjectRef(m, "Writer", st->writer_type) < 0) return -1;
+  st->task_timeout = PyErr_NewExceptionWithDoc(
+      "_robotni.TaskTimeout",
+      "Raised into a task that exceeded its timeout. A BaseException, so that "
+      "`except Exception:` in task code does not swallow it.",
+      PyExc_BaseException, nullptr);
+  if (!st->task_timeout || PyModule_AddObjectRef(m, "TaskTimeout", st->task_timeout) < 0) return -1;
+  if (PyModule_AddStringConstant(m, "version", ROBOTNI_VERSION) < 0) return -1;
+  return 0;
+}
+
+int ModuleTraverse(PyObject* m, visitproc visit, void* arg) {
+  ModuleState* st = StateOf(m);
+  if (st) {
+    Py_VISIT(st->writer_type);
+    Py_VISIT(st->task_timeout);
+  }
+  return 0;
+}
+
+int ModuleClear(PyObject* m) {
+  ModuleState* st = StateOf(m);
+  if (st) {
+    Py_CLEAR(st->writer_type);
+    Py_CLEAR(st->task_timeout);
+  }
+  return 0;
+}
+
+void ModuleFree(void* m) { ModuleClear(static_cast<PyObject*>(m)); }
+
+PyModuleDef_Slot kSlots[] = {{Py_mod_exec, reinterpret_cast<void*>(ModuleExec)},
+#if PY_VERSION_HEX >= 0x030C0000
+                             {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+                             {0, nullptr}};
+
+PyModuleDef kDef = {PyModuleDef_HEAD_INIT,
+                    "_robotni",
+                    "robotni's native task API (docs/robotni-module.md).",
+                    sizeof(ModuleState),
+                    kMethods,
+                    kSlots,
+                    ModuleTraverse,
+                    ModuleClear,
+                    ModuleFree};
+
+PyModuleDef* ModuleDef() { return &kDef; }
+
+PyObject* InitModule() { return PyModuleDef_Init(&kDef); }
+
+}  // namespace
+
+void RegisterRobotniModule() { PyImport_AppendInittab("_robotni", &InitModule); }
+
+void BindRobotniModule(PyObject* module, InterpreterSlot* slot) { StateOf(module)->slot = slot; }
+
+}  // namespace robotni::python
