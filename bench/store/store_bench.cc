@@ -93,14 +93,15 @@ struct Raw {
         Prep("INSERT INTO timeline(item_id, at, event, attempt, message) VALUES(?1,?2,?3,?4,?5)");
     claim = Prep(
         "UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-        "attempt = attempt + 1, started = ?3, updated = ?3 "
+        "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
         "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND "
         "queue = ?4 "
         "AND not_before <= ?3 AND cancel_requested = 0 "
         "ORDER BY priority DESC, id LIMIT ?5) RETURNING id, attempt, payload");
     fence = Prep(
         "SELECT attempt, max_attempts, cancel_requested FROM items "
-        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'");
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
+        "AND (?6 = 0 OR lease_token = ?6)");
     finish = Prep(
         "UPDATE items SET state = ?2, result = ?3, exception_type = ?4, error_code = ?5, "
         "error_message = ?6, traceback = ?7, finished = ?8, "
@@ -171,6 +172,7 @@ struct Raw {
       sqlite3_bind_int64(fence, 1, g.first);
       sqlite3_bind_text(fence, 2, "raw", -1, SQLITE_STATIC);
       sqlite3_bind_int(fence, 3, g.second);
+      sqlite3_bind_int64(fence, 6, 0);  // no token, like the store benchmark's leases
       if (sqlite3_step(fence) != SQLITE_ROW) std::abort();
       sqlite3_reset(fence);
       sqlite3_clear_bindings(fence);

@@ -77,6 +77,7 @@ struct Item {
   ExceptionType exception_type = ExceptionType::kNone;
   std::string error_code, error_message, traceback;
   bool cancel_requested = false;
+  int64_t lease_token = 0;  // grows with every reservation of this item; see Lease::token
   std::vector<FileRef> files;
 };
 
@@ -84,6 +85,9 @@ struct Lease {
   std::string item_id;
   std::string owner;
   int attempt = 0;
+  // Item::lease_token of the reservation; 0 = not checked. A manual Retry resets attempt,
+  // so (owner, attempt) can repeat; the token never does (per item). Pass it.
+  int64_t token = 0;
 };
 
 struct ReserveRequest {

@@ -34,7 +34,8 @@ CREATE TABLE items(
   error_code TEXT,
   error_message TEXT,
   traceback TEXT,
-  cancel_requested INTEGER NOT NULL DEFAULT 0
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  lease_token INTEGER NOT NULL DEFAULT 0
 );
 -- Reserve: index-only seek per queue in (priority DESC, id) order; not_before and
 -- cancel_requested are filtered from the index without touching the table (state is a

@@ -30,7 +30,7 @@ namespace {
 constexpr char kItemCols[] =
     "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
     "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
-    "exception_type, error_code, error_message, traceback, cancel_requested";
+    "exception_type, error_code, error_message, traceback, cancel_requested, lease_token";
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -68,6 +68,7 @@ Item RowToItem(const StmtUse& u) {
   it.error_message = u.Text(19);
   it.traceback = u.Text(20);
   it.cancel_requested = u.Int(21) != 0;
+  it.lease_token = u.Int(22);
   return it;
 }
 
@@ -162,7 +163,7 @@ struct SqliteStore::WriterConn {
     // ?1 owner, ?2 lease expiry, ?3 now, ?4 queue, ?5 limit.
     ROBOTNI_RETURN_IF_ERROR(claim_one_queue.Prepare(
         d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-                "attempt = attempt + 1, started = ?3, updated = ?3 "
+                "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
                 "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
                 "AND queue = ?4 "
                 "AND not_before <= ?3 AND cancel_requested = 0 "
@@ -176,7 +177,7 @@ struct SqliteStore::WriterConn {
         "AND not_before <= ?2 AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT ?3"));
     ROBOTNI_RETURN_IF_ERROR(claim_by_id.Prepare(
         d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-                "attempt = attempt + 1, started = ?3, updated = ?3 "
+                "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
                 "WHERE id = ?4 AND state = 'PENDING' RETURNING ",
                 cols})
                .c_str()));
@@ -193,7 +194,8 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(fenced_row.Prepare(
         d,
         "SELECT attempt, max_attempts, cancel_requested FROM items "
-        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
+        "AND (?6 = 0 OR lease_token = ?6)"));
     // ?1 id, ?2 state, ?3 result, ?4 exception type, ?5 code, ?6 message, ?7 traceback,
     // ?8 finished, ?9 not_before (NULL = keep), ?10 now, ?11 payload (NULL = keep).
     ROBOTNI_RETURN_IF_ERROR(finish.Prepare(
@@ -206,15 +208,17 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(
         heartbeat.Prepare(d,
                           "UPDATE items SET lease_expires = ?5, updated = ?4 WHERE id = ?1 AND "
-                          "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+                          "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' AND (?6 = 0 OR "
+                          "lease_token = ?6)"));
     ROBOTNI_RETURN_IF_ERROR(
         set_payload.Prepare(d,
                             "UPDATE items SET payload = ?5, updated = ?4 WHERE id = ?1 AND "
-                            "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
-    ROBOTNI_RETURN_IF_ERROR(
-        touch.Prepare(d,
-                      "UPDATE items SET updated = ?4 WHERE id = ?1 AND "
-                      "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED'"));
+                            "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' AND (?6 = 0 "
+                            "OR lease_token = ?6)"));
+    ROBOTNI_RETURN_IF_ERROR(touch.Prepare(d,
+                                          "UPDATE items SET updated = ?4 WHERE id = ?1 AND "
+                                          "lease_owner = ?2 AND attempt = ?3 AND state = "
+                                          "'RESERVED' AND (?6 = 0 OR lease_token = ?6)"));
     ROBOTNI_RETURN_IF_ERROR(
         item_state.Prepare(d, "SELECT state, attempt FROM items WHERE id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(
@@ -285,8 +289,10 @@ struct SqliteStore::Reader {
         stats.Prepare(d,
                       "SELECT queue, state, sum(not_before > ?1), count(*) FROM items "
                       "WHERE (?2 = '' OR queue = ?2) GROUP BY queue, state ORDER BY queue"));
-    ROBOTNI_RETURN_IF_ERROR(lease_row.Prepare(
-        d, "SELECT state, lease_owner, attempt, cancel_requested FROM items WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        lease_row.Prepare(d,
+                          "SELECT state, lease_owner, attempt, cancel_requested, lease_token FROM "
+                          "items WHERE id = ?1"));
     return Status::OK();
   }
 };
@@ -857,6 +863,7 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
       if (id) {
         StmtUse u(writer_->heartbeat);
         u.Bind(1, *id).Bind(2, l.owner).Bind(3, l.attempt).Bind(4, now).Bind(5, now + lease_ms);
+        u.Bind(6, l.token);
         ROBOTNI_RETURN_IF_ERROR(u.Run("heartbeat"));
         changes = u.Changes();
       }
@@ -883,6 +890,7 @@ Status SqliteStore::CompleteOne(const Completion& c,
   {
     StmtUse u(w.fenced_row);
     u.Bind(1, *id).Bind(2, c.lease.owner).Bind(3, c.lease.attempt);
+    u.Bind(6, c.lease.token);
     int rc = u.Step();
     if (rc == SQLITE_DONE) return LeaseLost(c.lease);
     if (rc != SQLITE_ROW) return u.Error(rc, "complete");
@@ -985,6 +993,7 @@ Status SqliteStore::UpdatePayload(const Lease& lease, const std::string& payload
     StmtUse u(writer_->set_payload);
     u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, Now());
     u.Bind(5, payload_json);
+    u.Bind(6, lease.token);
     ROBOTNI_RETURN_IF_ERROR(u.Run("update payload"));
     return u.Changes() == 0 ? LeaseLost(lease) : Status::OK();
   });
@@ -998,6 +1007,7 @@ Status SqliteStore::Progress(const Lease& lease, const std::string& message) {
     {
       StmtUse u(writer_->touch);
       u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, now);
+      u.Bind(6, lease.token);
       ROBOTNI_RETURN_IF_ERROR(u.Run("progress"));
       if (u.Changes() == 0) return LeaseLost(lease);
     }
@@ -1115,7 +1125,8 @@ StatusOr<bool> SqliteStore::IsCancelRequested(const Lease& lease) {
   if (rc == SQLITE_DONE) return NoItem(lease.item_id);
   if (rc != SQLITE_ROW) return u.Error(rc, "is cancel requested");
   if (u.Text(0) == "CANCELLED") return true;
-  if (u.Text(0) != "RESERVED" || u.Text(1) != lease.owner || u.Int(2) != lease.attempt) {
+  if (u.Text(0) != "RESERVED" || u.Text(1) != lease.owner || u.Int(2) != lease.attempt ||
+      (lease.token != 0 && u.Int(4) != lease.token)) {
     return LeaseLost(lease);
   }
   return u.Int(3) != 0;

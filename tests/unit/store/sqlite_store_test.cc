@@ -113,7 +113,9 @@ class SqliteStoreTest : public ::testing::Test {
     if (v.empty()) return std::nullopt;
     return v[0];
   }
-  static Lease LeaseOf(const Item& it) { return Lease{it.id, it.lease_owner, it.attempt}; }
+  static Lease LeaseOf(const Item& it) {
+    return Lease{it.id, it.lease_owner, it.attempt, it.lease_token};
+  }
 
   Item MustGet(const std::string& id) {
     auto it = store_->Get(id);
@@ -557,6 +559,28 @@ TEST_F(SqliteStoreTest, StaleHolderIsFencedAfterReapAndReReserve) {
               ::testing::ElementsAre("queued", "started", "reaped", "started", "finished"));
   // No staged temp files left behind.
   EXPECT_TRUE(fs::is_empty(store_->files_dir() + "/.staging"));
+}
+
+TEST_F(SqliteStoreTest, LeaseTokenFencesAcrossManualRetry) {
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .max_attempts = 1});
+  auto first = ReserveOne("q", "host:1", 100);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->lease_token, 1);
+  now_ += 200;
+  ASSERT_EQ(*store_->ReapExpired(now_), 1);
+  ASSERT_EQ(MustGet(id).state, State::kFailed);
+  ASSERT_ROBOTNI_OK(store_->Retry(id));
+  auto second = ReserveOne("q", "host:1", 100);  // same owner, attempt 1 again
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->attempt, first->attempt);
+  EXPECT_EQ(second->lease_token, 2);
+  Completion stale{.lease = LeaseOf(*first), .outputs = {NewItem{.queue = "out"}}};
+  EXPECT_TRUE(store_->Complete(stale).IsConflict());
+  EXPECT_TRUE(store_->Heartbeat(LeaseOf(*first), 1000).IsConflict());
+  EXPECT_TRUE(store_->IsCancelRequested(LeaseOf(*first)).status().IsConflict());
+  EXPECT_TRUE(store_->Stats("out")->empty());
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*second)}));
 }
 
 TEST_F(SqliteStoreTest, BusinessFailureIsFinal) {
