@@ -1,2 +1,22 @@
+// robotni: runs Robocorp-style robots in-process on embedded CPython.
 #include <cstdio>
-int main(int argc, char** argv) { std::puts("robotni " ROBOTNI_VERSION); return 0; }
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"robotni " ROBOTNI_VERSION
+               " - runs robot.yaml tasks in warm CPython sub-interpreters, with a work-item "
+               "queue in SQLite"};
+  app.set_version_flag("--version", "robotni " ROBOTNI_VERSION);
+  app.require_subcommand(1);
+  robotni::cli::CommandBody body;
+  robotni::cli::AddRunCommand(app, &body);
+  robotni::cli::AddTasksCommand(app, &body);
+  robotni::cli::AddItemsCommand(app, &body);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return body ? body() : 0;
+}

@@ -1,3 +1,9 @@
-add_executable(robotni runtime/cli/main.cc)
+add_executable(robotni
+  runtime/cli/main.cc
+  runtime/cli/items_command.cc
+  runtime/cli/run_command.cc
+  runtime/cli/tasks_command.cc
+  runtime/cli/robot_loader.cc)
+target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni PRIVATE robotni_runtime CLI11::CLI11)
 target_compile_definitions(robotni PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")

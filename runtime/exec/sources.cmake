@@ -1,4 +1,7 @@
 target_sources(robotni_runtime PRIVATE
   runtime/exec/child_process.cc
+  runtime/exec/input_seed.cc
+  runtime/exec/queue_binding.cc
   runtime/exec/run_capture.cc
-  runtime/exec/task_env.cc)
+  runtime/exec/task_env.cc
+  runtime/exec/work_item_queues.cc)

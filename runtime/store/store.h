@@ -51,6 +51,9 @@ struct NewItem {
   std::string parent_id;        // "" = none
   std::string idempotency_key;  // "" = none; a second create returns the first item
   std::vector<NewFile> files;
+  // "" = the store assigns one; else an id from AllocateIds (outputs that must know
+  // their id before they are committed).
+  std::string id;
 };
 
 struct TimelineEntry {
@@ -198,6 +201,18 @@ class WorkItemStore {
 
   // Blocks until every write accepted so far is committed.
   virtual Status Sync() = 0;
+
+  // Reserves `n` ids no other create will use; returns the first (they are
+  // first..first+n-1). Ids stay increasing, so order by id stays creation order.
+  virtual StatusOr<int64_t> AllocateIds(int n) = 0;
+  // Gives a reserved item back untouched: PENDING again, the attempt not counted.
+  // Conflict when the lease is no longer held.
+  virtual Status Unreserve(const Lease& lease) = 0;
+  // Items leased by owners for which `is_dead(owner)` is true (a runtime that was
+  // killed) go back to PENDING at once, or FAILED when attempts are exhausted; their
+  // attempt counts. Returns how many. Invariant 1 without waiting for lease expiry.
+  virtual StatusOr<int64_t> ReleaseDeadOwners(
+      const std::function<bool(const std::string& owner)>& is_dead) = 0;
 };
 
 // Checks a work-item file name: not empty, <= 255 bytes, no '/', '\\', NUL, not "."

@@ -153,9 +153,9 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(find_key.Prepare(d, "SELECT id FROM items WHERE idempotency_key = ?1"));
     ROBOTNI_RETURN_IF_ERROR(insert_item.Prepare(
         d,
-        "INSERT INTO items(queue, state, payload, priority, max_attempts, parent_id, "
+        "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
         "idempotency_key, created, not_before, updated) "
-        "VALUES(?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)"));
+        "VALUES(?9, ?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)"));
     ROBOTNI_RETURN_IF_ERROR(insert_timeline.Prepare(
         d, "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES(?1,?2,?3,?4,?5)"));
     ROBOTNI_RETURN_IF_ERROR(insert_file.Prepare(
@@ -691,6 +691,11 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     u.Bind(4, item.max_attempts);
     if (auto p = ParseId(parent)) u.Bind(5, *p);
     u.BindOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
+    if (!item.id.empty()) {
+      auto explicit_id = ParseId(item.id);
+      if (!explicit_id) return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      u.Bind(9, *explicit_id);
+    }
     ROBOTNI_RETURN_IF_ERROR(u.Run("insert work item"));
   }
   *id = sqlite3_last_insert_rowid(writer_->db.get());
@@ -901,6 +906,9 @@ Status SqliteStore::CompleteOne(const Completion& c,
   StmtUse u(w.finish);
   u.Bind(1, *id).Bind(10, now);
   if (c.payload_json) u.Bind(11, *c.payload_json);
+  // Outputs commit with a final outcome only: an attempt that will be retried makes
+  // its outputs again, so keeping them would duplicate them (invariant 2).
+  bool keep_outputs = true;
   if (c.ok) {
     u.Bind(2, "DONE").BindOrNull(3, c.result_json).Bind(8, now);
     ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
@@ -921,6 +929,7 @@ Status SqliteStore::CompleteOne(const Completion& c,
           AddTimeline(*id, now, "finished", attempt, std::string(state) + " " + what));
     } else {
       int64_t delay = BackoffMs(attempt);
+      keep_outputs = false;
       u.Bind(2, "PENDING").Bind(8, int64_t{0}).Bind(9, now + delay);
       ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
       ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "retry", attempt,
@@ -929,7 +938,7 @@ Status SqliteStore::CompleteOne(const Completion& c,
                                               " ms"));
     }
   }
-  for (size_t i = 0; i < c.outputs.size(); ++i) {
+  for (size_t i = 0; keep_outputs && i < c.outputs.size(); ++i) {
     int64_t out_id = 0;
     ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], files[i], c.lease.item_id, now, &out_id));
   }
@@ -1388,6 +1397,120 @@ StatusOr<std::vector<TimelineEntry>> SqliteStore::Timeline(const std::string& it
   }
   if (rc != SQLITE_DONE) return u.Error(rc, "timeline");
   return out;
+}
+
+}  // namespace robotni::store::sqlite
+
+namespace robotni::store::sqlite {
+
+StatusOr<int64_t> SqliteStore::AllocateIds(int n) {
+  if (n <= 0) return Status::InvalidArgument("AllocateIds: n must be positive");
+  int64_t last = 0;
+  Status s = Submit([&] {
+    sqlite3* db = writer_->db.get();
+    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; raising it hands
+    // out the block, and later inserts continue above it.
+    Stmt bump;
+    ROBOTNI_RETURN_IF_ERROR(bump.Prepare(
+        db, "UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT IFNULL(MAX(id), 0) FROM items)) + ?1 "
+            "WHERE name = 'items' RETURNING seq"));
+    {
+      StmtUse u(bump);
+      u.Bind(1, n);
+      int rc = u.Step();
+      if (rc == SQLITE_ROW) {
+        last = u.Int(0);
+        return Status::OK();
+      }
+      if (rc != SQLITE_DONE) return u.Error(rc, "allocate ids");
+    }
+    Stmt insert;
+    ROBOTNI_RETURN_IF_ERROR(insert.Prepare(
+        db, "INSERT INTO sqlite_sequence(name, seq) "
+            "VALUES('items', (SELECT IFNULL(MAX(id), 0) FROM items) + ?1) RETURNING seq"));
+    StmtUse u(insert);
+    u.Bind(1, n);
+    int rc = u.Step();
+    if (rc != SQLITE_ROW) return u.Error(rc, "allocate ids");
+    last = u.Int(0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return last - n + 1;
+}
+
+Status SqliteStore::Unreserve(const Lease& lease) {
+  auto id = ParseId(lease.item_id);
+  if (!id) return NoItem(lease.item_id);
+  return Submit([&] {
+    Stmt st;
+    ROBOTNI_RETURN_IF_ERROR(st.Prepare(
+        writer_->db.get(),
+        "UPDATE items SET state = 'PENDING', lease_owner = NULL, lease_expires = 0, "
+        "attempt = attempt - 1, started = 0, updated = ?5 "
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
+        "AND (?4 = 0 OR lease_token = ?4)"));
+    int64_t now = Now();
+    {
+      StmtUse u(st);
+      u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, lease.token).Bind(5, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("unreserve"));
+    }
+    if (sqlite3_changes(writer_->db.get()) == 0) return LeaseLost(lease);
+    return AddTimeline(*id, now, "unreserved", lease.attempt, "given back unused");
+  });
+}
+
+StatusOr<int64_t> SqliteStore::ReleaseDeadOwners(
+    const std::function<bool(const std::string& owner)>& is_dead) {
+  std::vector<std::string> dead;
+  {
+    auto reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Stmt owners;
+    ROBOTNI_RETURN_IF_ERROR(owners.Prepare(
+        (*reader)->db.get(), "SELECT DISTINCT lease_owner FROM items WHERE state = 'RESERVED'"));
+    StmtUse u(owners);
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) {
+      std::string owner = u.Text(0);
+      if (is_dead(owner)) dead.push_back(owner);
+    }
+    if (rc != SQLITE_DONE) return u.Error(rc, "lease owners");
+  }
+  int64_t n = 0;
+  for (const std::string& owner : dead) {
+    Status s = Submit([&] {
+      Stmt st;
+      ROBOTNI_RETURN_IF_ERROR(st.Prepare(
+          writer_->db.get(),
+          "UPDATE items SET "
+          "state = CASE WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
+          "finished = CASE WHEN attempt < max_attempts THEN 0 ELSE ?2 END, "
+          "exception_type = 'APPLICATION', error_code = 'HOLDER_DIED', "
+          "error_message = 'the runtime holding the lease died', "
+          "lease_owner = NULL, lease_expires = 0, not_before = ?2, updated = ?2 "
+          "WHERE state = 'RESERVED' AND lease_owner = ?1 RETURNING id, attempt, state"));
+      int64_t now = Now();
+      std::vector<std::tuple<int64_t, int, std::string>> rows;
+      {
+        StmtUse u(st);
+        u.Bind(1, owner).Bind(2, now);
+        int rc;
+        while ((rc = u.Step()) == SQLITE_ROW)
+          rows.emplace_back(u.Int(0), static_cast<int>(u.Int(1)), u.Text(2));
+        if (rc != SQLITE_DONE) return u.Error(rc, "release dead owner");
+      }
+      for (const auto& [id, attempt, state] : rows) {
+        ROBOTNI_RETURN_IF_ERROR(AddTimeline(id, now, "reaped", attempt,
+                                            "holder " + owner + " died; now " + state));
+        ++n;
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+  }
+  return n;
 }
 
 }  // namespace robotni::store::sqlite

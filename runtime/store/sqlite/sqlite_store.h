@@ -60,6 +60,10 @@ class SqliteStore final : public WorkItemStore {
   StatusOr<int64_t> ReapExpired(int64_t now_ms) override;
   StatusOr<int64_t> Prune(int64_t finished_before_ms) override;
   Status Sync() override;
+  StatusOr<int64_t> AllocateIds(int n) override;
+  Status Unreserve(const Lease& lease) override;
+  StatusOr<int64_t> ReleaseDeadOwners(
+      const std::function<bool(const std::string& owner)>& is_dead) override;
 
   // Group-commit counters: transactions committed and operations they carried.
   struct WriterStats {

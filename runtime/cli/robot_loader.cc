@@ -1,0 +1,27 @@
+#include "cli/robot_loader.h"
+
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace robotni::cli {
+
+void PrintError(const std::string& message) { fprintf(stderr, "robotni: %s\n", message.c_str()); }
+
+std::optional<config::RobotYaml> LoadRobotOrExit(const std::string& path, int* exit_code) {
+  auto robot = config::LoadRobotYaml(path);
+  if (!robot.ok()) {
+    PrintError(robot.status().message());
+    *exit_code = kExitRobotLoad;
+    return std::nullopt;
+  }
+  if (Status s = config::ValidateRobotYaml(*robot); !s.ok()) {
+    PrintError(s.message());
+    *exit_code = kExitRobotInvalid;
+    return std::nullopt;
+  }
+  for (const auto& w : robot->warnings) PrintError("warning: " + w);
+  return std::move(robot).value();
+}
+
+}  // namespace robotni::cli

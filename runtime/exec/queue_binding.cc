@@ -1,0 +1,310 @@
+#include "exec/queue_binding.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace robotni::exec {
+
+namespace {
+
+constexpr int kIdBlock = 1024;
+
+store::Lease LeaseOf(const store::Item& item) {
+  return {item.id, item.lease_owner, item.attempt, item.lease_token};
+}
+
+Status CheckPayload(const std::string& json, int64_t max_bytes) {
+  if (static_cast<int64_t>(json.size()) > max_bytes)
+    return Status::InvalidArgument("payload of " + std::to_string(json.size()) +
+                                   " bytes is over the limit of " + std::to_string(max_bytes));
+  if (!nlohmann::json::accept(json)) return Status::InvalidArgument("payload is not valid JSON");
+  return Status::OK();
+}
+
+}  // namespace
+
+QueueBinding::QueueBinding(StoreOpener open_store, QueueBindingOptions options)
+    : open_store_(std::move(open_store)), options_(std::move(options)) {}
+
+QueueBinding::~QueueBinding() {
+  Finish(false);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+StatusOr<store::WorkItemStore*> QueueBinding::Store() {
+  if (store_) return store_;
+  auto s = open_store_();
+  if (!s.ok()) return s.status();
+  store_ = *s;
+  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  return store_;
+}
+
+void QueueBinding::HeartbeatLoop() {
+  auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 10));
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    if (cv_.wait_for(l, period, [&] { return stop_; })) break;
+    std::vector<store::Lease> leases;
+    for (const auto& it : prefetched_) leases.push_back(LeaseOf(it));
+    for (const auto& [id, h] : held_) leases.push_back(LeaseOf(h.item));
+    if (leases.empty()) continue;
+    l.unlock();
+    Status s = store_->HeartbeatBatch(leases, options_.lease_ms);
+    l.lock();
+    if (!s.ok()) counters_.lost_leases++;
+  }
+}
+
+StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
+  std::unique_lock<std::mutex> l(mu_);
+  if (finished_) return Status::InvalidArgument("the run has finished");
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  if (prefetched_.empty() && !queue_empty_) {
+    store::ReserveRequest req;
+    req.queues = {options_.input_queue};
+    req.owner = options_.owner;
+    req.lease_ms = options_.lease_ms;
+    req.max_items = next_batch_;
+    auto items = (*st)->Reserve(req);
+    if (!items.ok()) return items.status();
+    if (items->empty()) queue_empty_ = true;
+    for (auto& it : *items) prefetched_.push_back(std::move(it));
+    next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);
+  }
+  if (prefetched_.empty()) {
+    // Come back empty only once; a later reserve looks at the store again.
+    queue_empty_ = false;
+    return std::optional<std::string>();
+  }
+  store::Item item = std::move(prefetched_.front());
+  prefetched_.pop_front();
+  std::string id = item.id;
+  held_[id] = Held{std::move(item), {}};
+  counters_.reserved++;
+  return std::optional<std::string>(id);
+}
+
+Status QueueBinding::ReleaseInput(const std::string& id, const Release& release) {
+  std::unique_lock<std::mutex> l(mu_);
+  auto it = held_.find(id);
+  if (it == held_.end()) {
+    if (released_.count(id)) return Status::InvalidArgument("Work item already released: " + id);
+    return Status::InvalidArgument("work item " + id + " is not held by this run");
+  }
+  store::Completion c;
+  c.lease = LeaseOf(it->second.item);
+  c.ok = release.done;
+  if (!release.done) {
+    c.exception_type = release.type;
+    c.error_code = release.code.value_or("");
+    c.error_message = release.message.value_or("");
+  }
+  c.outputs = std::move(it->second.outputs);
+  for (const auto& o : c.outputs) deferred_parent_.erase(o.id);
+  held_.erase(it);
+  released_.insert(id);
+  counters_.released++;
+  pending_.push_back(std::move(c));
+  if (static_cast<int>(pending_.size()) >= options_.completion_batch) return FlushLocked(l);
+  return Status::OK();
+}
+
+Status QueueBinding::FlushLocked(std::unique_lock<std::mutex>& l) {
+  if (pending_.empty() || !store_) return Status::OK();
+  std::vector<store::Completion> batch;
+  batch.swap(pending_);
+  l.unlock();
+  std::vector<Status> results = store_->CompleteBatch(batch);
+  l.lock();
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok()) continue;
+    if (results[i].IsConflict()) counters_.lost_leases++;
+    return Status::Conflict("work item " + batch[i].lease.item_id +
+                            ": release not committed: " + results[i].message());
+  }
+  return Status::OK();
+}
+
+Status QueueBinding::Flush() {
+  std::unique_lock<std::mutex> l(mu_);
+  ROBOTNI_RETURN_IF_ERROR(FlushLocked(l));
+  return store_ ? store_->Sync() : Status::OK();
+}
+
+StatusOr<std::string> QueueBinding::NextOutputId() {
+  if (ids_left_ == 0) {
+    auto first = store_->AllocateIds(kIdBlock);
+    if (!first.ok()) return first.status();
+    next_id_ = *first;
+    ids_left_ = kIdBlock;
+  }
+  ids_left_--;
+  return std::to_string(next_id_++);
+}
+
+StatusOr<std::string> QueueBinding::CreateOutput(const std::string& parent_id,
+                                                 std::string payload_json) {
+  ROBOTNI_RETURN_IF_ERROR(CheckPayload(payload_json, options_.max_payload_bytes));
+  std::unique_lock<std::mutex> l(mu_);
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  store::NewItem out;
+  out.queue = options_.output_queue;
+  out.payload_json = std::move(payload_json);
+  out.parent_id = parent_id;
+  auto it = held_.find(parent_id);
+  if (it == held_.end()) {
+    // The parent is already released: the output commits at once.
+    auto id = (*st)->Create(out);
+    if (id.ok()) counters_.outputs++;
+    return id;
+  }
+  auto id = NextOutputId();
+  if (!id.ok()) return id.status();
+  out.id = *id;
+  it->second.outputs.push_back(std::move(out));
+  deferred_parent_[*id] = parent_id;
+  counters_.outputs++;
+  return *id;
+}
+
+store::NewItem* QueueBinding::FindDeferred(const std::string& id) {
+  auto p = deferred_parent_.find(id);
+  if (p == deferred_parent_.end()) return nullptr;
+  auto h = held_.find(p->second);
+  if (h == held_.end()) return nullptr;
+  for (auto& o : h->second.outputs)
+    if (o.id == id) return &o;
+  return nullptr;
+}
+
+StatusOr<std::string> QueueBinding::LoadPayload(const std::string& id) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (store::NewItem* o = FindDeferred(id)) return o->payload_json;
+  if (auto h = held_.find(id); h != held_.end()) return h->second.item.payload_json;
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto item = (*st)->Get(id);
+  if (!item.ok()) return item.status();
+  return item->payload_json;
+}
+
+Status QueueBinding::SavePayload(const std::string& id, std::string payload_json) {
+  ROBOTNI_RETURN_IF_ERROR(CheckPayload(payload_json, options_.max_payload_bytes));
+  std::unique_lock<std::mutex> l(mu_);
+  if (store::NewItem* o = FindDeferred(id)) {
+    o->payload_json = std::move(payload_json);
+    return Status::OK();
+  }
+  auto h = held_.find(id);
+  if (h == held_.end())
+    return Status::InvalidArgument("work item " + id + " is not held by this run");
+  ROBOTNI_RETURN_IF_ERROR(store_->UpdatePayload(LeaseOf(h->second.item), payload_json));
+  h->second.item.payload_json = std::move(payload_json);
+  return Status::OK();
+}
+
+StatusOr<std::vector<std::string>> QueueBinding::ListFiles(const std::string& id) {
+  std::unique_lock<std::mutex> l(mu_);
+  std::vector<std::string> names;
+  if (store::NewItem* o = FindDeferred(id)) {
+    for (const auto& f : o->files) names.push_back(f.name);
+  } else {
+    auto st = Store();
+    if (!st.ok()) return st.status();
+    auto item = (*st)->Get(id);
+    if (!item.ok()) return item.status();
+    for (const auto& f : item->files) names.push_back(f.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+StatusOr<std::string> QueueBinding::GetFile(const std::string& id, const std::string& name) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (store::NewItem* o = FindDeferred(id)) {
+    for (const auto& f : o->files)
+      if (f.name == name) return f.content;
+    return Status::NotFound("No file with name: " + name);
+  }
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->GetFile(id, name);
+}
+
+Status QueueBinding::AddFile(const std::string& id, const std::string& name, std::string content) {
+  ROBOTNI_RETURN_IF_ERROR(store::ValidateFileName(name));
+  std::unique_lock<std::mutex> l(mu_);
+  if (store::NewItem* o = FindDeferred(id)) {
+    for (auto& f : o->files) {
+      if (f.name == name) {
+        f.content = std::move(content);
+        return Status::OK();
+      }
+    }
+    o->files.push_back({name, std::move(content)});
+    return Status::OK();
+  }
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->AddFile(id, {name, std::move(content)});
+}
+
+Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (store::NewItem* o = FindDeferred(id)) {
+    auto f = std::find_if(o->files.begin(), o->files.end(),
+                          [&](const store::NewFile& f) { return f.name == name; });
+    if (f == o->files.end()) return Status::NotFound("No such file in work item: " + name);
+    o->files.erase(f);
+    return Status::OK();
+  }
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->RemoveFile(id, name);
+}
+
+Status QueueBinding::Finish(bool task_passed) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (finished_ || !store_) {
+    finished_ = true;
+    return Status::OK();
+  }
+  finished_ = true;
+  for (auto& [id, h] : held_) {
+    store::Completion c;
+    c.lease = LeaseOf(h.item);
+    c.ok = task_passed;
+    if (!task_passed) {
+      c.exception_type = store::ExceptionType::kApplication;
+      c.error_message = "the task failed while this item was reserved";
+    }
+    c.outputs = std::move(h.outputs);
+    pending_.push_back(std::move(c));
+  }
+  held_.clear();
+  deferred_parent_.clear();
+  Status s = FlushLocked(l);
+  for (const auto& it : prefetched_) {
+    Status u = store_->Unreserve(LeaseOf(it));
+    if (s.ok() && !u.ok() && !u.IsConflict()) s = u;
+  }
+  prefetched_.clear();
+  Status sync = store_->Sync();
+  return s.ok() ? sync : s;
+}
+
+QueueBinding::Counters QueueBinding::counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counters_;
+}
+
+}  // namespace robotni::exec

@@ -1,0 +1,107 @@
+#ifndef ROBOTNI_RUNTIME_EXEC_QUEUE_BINDING_H_
+#define ROBOTNI_RUNTIME_EXEC_QUEUE_BINDING_H_
+
+// QueueBinding: one task run's view of the work-item store, the robocorp adapter
+// contract (python::WorkItemBackend) over WorkItemStore.
+//
+//  - Inputs are reserved in growing batches (1, 2, 4 ... max_prefetch) so a consumer
+//    of many items pays one store round trip per batch, not per item. Leases of
+//    prefetched and held items are extended by a heartbeat thread.
+//  - Outputs created while their parent is held stay in memory and commit in the
+//    parent's Completion (one transaction, fenced: invariant 2). Their ids come from
+//    a block allocated in the store up front, so Output.id is final at once.
+//  - Completions are group-sent: up to completion_batch releases travel in one
+//    CompleteBatch; Flush() / Finish() send the rest and wait for the commit.
+//  - Finish() gives unused prefetched items back (attempt not counted) and settles
+//    inputs the task left unreleased: DONE if the task passed, else an APPLICATION
+//    failure, as Control Room does for a step's input.
+// Thread-safety: all methods may be called from any thread (the task's threads).
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "python/task_context.h"
+#include "store/store.h"
+
+namespace robotni::exec {
+
+struct QueueBindingOptions {
+  std::string input_queue;
+  std::string output_queue;
+  std::string owner;          // lease owner, unique per run
+  int64_t lease_ms = 60000;
+  int max_prefetch = 64;
+  int completion_batch = 64;
+  int64_t max_payload_bytes = 1 << 20;
+};
+
+class QueueBinding : public python::WorkItemBackend {
+ public:
+  // `open_store` is called on first use, so a run that never touches work items
+  // never creates a database.
+  using StoreOpener = std::function<StatusOr<store::WorkItemStore*>()>;
+  QueueBinding(StoreOpener open_store, QueueBindingOptions options);
+  ~QueueBinding() override;
+
+  std::string input_queue() const override { return options_.input_queue; }
+  std::string output_queue() const override { return options_.output_queue; }
+  StatusOr<std::optional<std::string>> ReserveInput() override;
+  Status ReleaseInput(const std::string& id, const Release& release) override;
+  StatusOr<std::string> CreateOutput(const std::string& parent_id, std::string payload_json) override;
+  StatusOr<std::string> LoadPayload(const std::string& id) override;
+  Status SavePayload(const std::string& id, std::string payload_json) override;
+  StatusOr<std::vector<std::string>> ListFiles(const std::string& id) override;
+  StatusOr<std::string> GetFile(const std::string& id, const std::string& name) override;
+  Status AddFile(const std::string& id, const std::string& name, std::string content) override;
+  Status RemoveFile(const std::string& id, const std::string& name) override;
+  Status Flush() override;
+
+  // Ends the run's use of the store (see above). Idempotent.
+  Status Finish(bool task_passed);
+
+  struct Counters {
+    int64_t reserved = 0, released = 0, outputs = 0, lost_leases = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct Held {
+    store::Item item;
+    std::vector<store::NewItem> outputs;  // deferred until release
+  };
+  StatusOr<store::WorkItemStore*> Store();  // mu_ held
+  Status FlushLocked(std::unique_lock<std::mutex>& l);
+  StatusOr<std::string> NextOutputId();      // mu_ held
+  store::NewItem* FindDeferred(const std::string& id);  // mu_ held
+  void HeartbeatLoop();
+
+  StoreOpener open_store_;
+  QueueBindingOptions options_;
+  store::WorkItemStore* store_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<store::Item> prefetched_;
+  std::map<std::string, Held> held_;
+  std::map<std::string, std::string> deferred_parent_;  // output id -> parent id
+  std::set<std::string> released_;
+  std::vector<store::Completion> pending_;
+  int next_batch_ = 1;
+  bool queue_empty_ = false;
+  int64_t next_id_ = 0, ids_left_ = 0;
+  bool finished_ = false;
+  bool stop_ = false;
+  Counters counters_;
+  std::thread heartbeat_;
+};
+
+}  // namespace robotni::exec
+
+#endif  // ROBOTNI_RUNTIME_EXEC_QUEUE_BINDING_H_
