@@ -216,6 +216,10 @@ int RunCommand::RunStep(const config::Task& task, size_t step, const std::string
     qopts.input_queue = queues.input;
     qopts.output_queue = queues.output;
     qopts.owner = owner_;
+    // The entry task (first in robot.yaml) of a run without --input gets one empty
+    // input item when its queue is empty, as the first step of a process run does.
+    qopts.seed_empty_input = step == 0 && flags_.input.empty() && !robot_.tasks.empty() &&
+                             robot_.tasks.front().name == task.name;
     exec::QueueBinding binding([this] { return store_->Get(); }, qopts);
     rc = RunInProcess(task, *py, env, &binding);
     if (Status s = binding.Finish(rc == 0); !s.ok()) {

@@ -75,6 +75,15 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
     req.max_items = next_batch_;
     auto items = (*st)->Reserve(req);
     if (!items.ok()) return items.status();
+    if (items->empty() && options_.seed_empty_input && counters_.reserved == 0) {
+      options_.seed_empty_input = false;
+      store::NewItem seed;
+      seed.queue = options_.input_queue;
+      auto id = (*st)->Create(seed);
+      if (!id.ok()) return id.status();
+      items = (*st)->Reserve(req);
+      if (!items.ok()) return items.status();
+    }
     if (items->empty()) queue_empty_ = true;
     for (auto& it : *items) prefetched_.push_back(std::move(it));
     next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);

@@ -40,6 +40,10 @@ struct QueueBindingOptions {
   int max_prefetch = 64;
   int completion_batch = 64;
   int64_t max_payload_bytes = 1 << 20;
+  // When the first reserve finds the input queue empty, create one empty input ({})
+  // and hand it out: what Control Room gives the first step of a process run, and
+  // robocorp's FileAdapter gives a run without an input file.
+  bool seed_empty_input = false;
 };
 
 class QueueBinding : public python::WorkItemBackend {
