@@ -1,0 +1,506 @@
+// End-to-end tests of `robotni run` / `robotni tasks`: the real binary on fixture
+// robots (tests/fixtures/robots/run_*), checked against rcc's behaviour
+// (reference/robocorp-compat.md §3-5): exit codes, task environment, output
+// capture, in-process vs child execution, timeouts, isolation, work items.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/cli/run_test_util.h"
+
+namespace robotni::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class RunFixture : public ::testing::Test {
+ protected:
+  // Copies a fixture robot into the temp dir; returns its robot.yaml.
+  fs::path Robot(const std::string& fixture = "run_basic") {
+    root_ = CopyFixture(fixture, tmp_ / "robot");
+    return root_ / "robot.yaml";
+  }
+  RunResult Run(std::vector<std::string> args, RunOptions opts = {}) {
+    if (opts.cwd.empty()) opts.cwd = tmp_.path();
+    return RunRobotni(args, opts);
+  }
+  RunResult RunTask(const std::string& task, std::vector<std::string> extra = {},
+                    RunOptions opts = {}) {
+    std::vector<std::string> args{"run", "-r", (root_ / "robot.yaml").string(), "-t", task};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args, opts);
+  }
+
+  TempDir tmp_;
+  fs::path root_;
+};
+
+// ---------------------------------------------------------------------------
+// Exit codes (rcc operations/running.go)
+
+class RunExitCodes : public RunFixture {};
+
+TEST_F(RunExitCodes, SuccessfulTaskExitsZero) {
+  Robot();
+  RunResult r = RunTask("Ok");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("ok task ran")) << r;
+}
+
+TEST_F(RunExitCodes, MissingRobotYamlExitsOne) {
+  fs::path missing = tmp_ / "nowhere" / "robot.yaml";
+  RunResult r = Run({"run", "-r", missing.string(), "-t", "Ok"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr(missing.string())) << r;
+}
+
+TEST_F(RunExitCodes, MalformedYamlExitsOne) {
+  Robot();
+  WriteFile(root_ / "robot.yaml", "tasks:\n  Ok:\n    shell: [unclosed\nartifactsDir: output\n");
+  RunResult r = RunTask("Ok");
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("robot.yaml")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("ok task ran"))) << r;
+}
+
+TEST_F(RunExitCodes, MissingArtifactsDirExitsTwo) {
+  Robot();
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Ok:\n    shell: python -m robocorp.tasks run tasks.py -t ok\n");
+  RunResult r = RunTask("Ok");
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("artifactsDir")) << r;
+}
+
+TEST_F(RunExitCodes, TaskWithShellAndCommandExitsTwo) {
+  Robot();
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Both:\n    shell: python -m robocorp.tasks run tasks.py -t ok\n"
+            "    command: [python, -c, 'print(1)']\nartifactsDir: output\n");
+  RunResult r = RunTask("Both");
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("Both")) << r;
+}
+
+TEST_F(RunExitCodes, UnknownTaskExitsThreeAndListsTasks) {
+  Robot();
+  RunResult r = RunTask("Nope");
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("Nope")) << r;
+  for (const char* t : {"Ok", "Env", "Fails", "RobotFw", "CommandChild"})
+    EXPECT_THAT(r.err, HasSubstr(t)) << r;
+}
+
+TEST_F(RunExitCodes, TaskNameMatchesCaseInsensitively) {
+  Robot();
+  RunResult r = RunTask("oK");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("ok task ran")) << r;
+}
+
+TEST_F(RunExitCodes, SoleTaskRunsWithoutTaskFlag) {
+  fs::path robot = Robot("run_single");
+  RunResult r = Run({"run", "-r", robot.string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("the sole task ran")) << r;
+}
+
+TEST_F(RunExitCodes, NoTaskFlagWithSeveralTasksExitsThree) {
+  fs::path robot = Robot();
+  RunResult r = Run({"run", "-r", robot.string()});
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_THAT(r.err, HasSubstr("--task")) << r;
+  EXPECT_THAT(r.err, HasSubstr("Ok")) << r;
+}
+
+TEST_F(RunExitCodes, MalformedEnvJsonExitsFive) {
+  Robot();
+  WriteFile(tmp_ / "env.json", "{\"A\": \"1\",,}");
+  RunResult r = RunTask("Ok", {"-e", (tmp_ / "env.json").string()});
+  EXPECT_EQ(r.exit_code, 5) << r;
+  EXPECT_THAT(r.err, HasSubstr("env.json")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("ok task ran"))) << r;
+}
+
+TEST_F(RunExitCodes, NestedEnvJsonValueExitsFive) {
+  Robot();
+  WriteFile(tmp_ / "env.json", "{\"NESTED\": {\"a\": 1}}");
+  RunResult r = RunTask("Ok", {"-e", (tmp_ / "env.json").string()});
+  EXPECT_EQ(r.exit_code, 5) << r;
+  EXPECT_THAT(r.err, HasSubstr("NESTED")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("ok task ran"))) << r;
+}
+
+TEST_F(RunExitCodes, UncaughtExceptionExitsTenWithTraceback) {
+  Robot();
+  RunResult r = RunTask("Fails");
+  EXPECT_EQ(r.exit_code, 10) << r;
+  EXPECT_THAT(r.out, HasSubstr("about to fail")) << r;
+  EXPECT_THAT(r.err, HasSubstr("Traceback")) << r;
+  EXPECT_THAT(r.err, HasSubstr("ValueError: boom from the fails task")) << r;
+  EXPECT_THAT(r.err, HasSubstr("Fails")) << r;
+}
+
+TEST_F(RunExitCodes, SystemExitFourExitsTen) {
+  Robot();
+  RunResult r = RunTask("Exit4");
+  EXPECT_EQ(r.exit_code, 10) << r;
+  EXPECT_THAT(r.err, HasSubstr("exit code 4")) << r;
+}
+
+TEST_F(RunExitCodes, CommandNotFoundExitsSix) {
+  Robot();
+  RunResult r = RunTask("Missing");
+  EXPECT_EQ(r.exit_code, 6) << r;
+  EXPECT_THAT(r.err, HasSubstr("robotni-no-such-command-xyz")) << r;
+}
+
+// ---------------------------------------------------------------------------
+// Other commands
+
+class RunCommands : public RunFixture {};
+
+TEST_F(RunCommands, TasksListsEveryTask) {
+  fs::path robot = Robot();
+  RunResult r = Run({"tasks", "-r", robot.string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  for (const char* t : {"Ok", "Env", "Argv", "Fails", "Exit4", "Logs", "Stream", "Loop",
+                        "InProcess", "Numpy", "ShellChild", "CommandChild", "Missing", "RobotFw"})
+    EXPECT_THAT(r.out, HasSubstr(t)) << r;
+  EXPECT_THAT(r.out, HasSubstr("robocorp.tasks run tasks.py -t ok")) << r;
+}
+
+TEST_F(RunCommands, VersionPrintsVersion) {
+  RunResult r = Run({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("robotni ")) << r;
+}
+
+TEST_F(RunCommands, HelpOnRunTasksAndItems) {
+  RunResult run = Run({"run", "--help"});
+  EXPECT_EQ(run.exit_code, 0) << run;
+  for (const char* opt :
+       {"--task", "--robot", "--environment", "--timeout", "--isolation", "--store", "--input"})
+    EXPECT_THAT(run.out, HasSubstr(opt)) << run;
+  RunResult tasks = Run({"tasks", "--help"});
+  EXPECT_EQ(tasks.exit_code, 0) << tasks;
+  EXPECT_THAT(tasks.out, HasSubstr("--robot")) << tasks;
+  RunResult items = Run({"items", "--help"});
+  EXPECT_EQ(items.exit_code, 0) << items;
+  EXPECT_THAT(items.out, HasSubstr("items")) << items;
+}
+
+// ---------------------------------------------------------------------------
+// The task environment, as rcc builds it
+
+class RunEnv : public RunFixture {
+ protected:
+  std::map<std::string, std::string> RunEnvTask(RunOptions opts = {},
+                                                std::vector<std::string> extra = {}) {
+    RunResult r = RunTask("Env", extra, opts);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return ParseKeyValues(r.out, "ENV");
+  }
+};
+
+TEST_F(RunEnv, RobotRootArtifactsAndCwd) {
+  Robot();
+  auto env = RunEnvTask();  // started from tmp_, not from the robot dir
+  EXPECT_EQ(env["ROBOT_ROOT"], root_.string());
+  EXPECT_EQ(env["ROBOT_ARTIFACTS"], (root_ / "output").string());
+  EXPECT_EQ(env["CWD"], root_.string());
+}
+
+TEST_F(RunEnv, RobotPythonPathOnSysPathAndInVariable) {
+  Robot();
+  auto env = RunEnvTask({.env = {{"PYTHONPATH", "/host/pythonpath"}}});
+  auto pp = Split(env["PYTHONPATH"], ':');
+  ASSERT_FALSE(pp.empty());
+  EXPECT_EQ(pp[0], (root_ / "lib").string()) << env["PYTHONPATH"];
+  EXPECT_THAT(env["PYTHONPATH"], HasSubstr("/host/pythonpath"));
+  // python -m: sys.path[0] is the cwd (the robot root), then PYTHONPATH entries.
+  EXPECT_EQ(env["SYS_PATH_0"], root_.string());
+  EXPECT_EQ(env["SYS_PATH_1"], (root_ / "lib").string());
+  EXPECT_EQ(env["FIXTURE_LIB"], "fixture lib from robot PYTHONPATH");
+}
+
+TEST_F(RunEnv, RobotPathEntriesPrepended) {
+  Robot();
+  auto env = RunEnvTask();
+  auto path = Split(env["PATH"], ':');
+  ASSERT_FALSE(path.empty());
+  EXPECT_EQ(path[0], (root_ / "bin").string()) << env["PATH"];
+  EXPECT_EQ(env["WHICH_HELPER"], (root_ / "bin" / "fixture-helper").string());
+}
+
+TEST_F(RunEnv, ArgvOfRobocorpTasksRun) {
+  Robot();
+  auto env = RunEnvTask();
+  // python -m robocorp.tasks run tasks.py -t env: argv[0] is the module, then the args.
+  auto argv = Split(env["ARGV"], '|');
+  ASSERT_EQ(argv.size(), 5u) << env["ARGV"];
+  EXPECT_THAT(argv[0], HasSubstr("robocorp")) << env["ARGV"];
+  EXPECT_EQ(argv[1], "run");
+  EXPECT_EQ(argv[2], "tasks.py");
+  EXPECT_EQ(argv[3], "-t");
+  EXPECT_EQ(argv[4], "env");
+}
+
+TEST_F(RunEnv, EnvJsonValuesWinOverHostEnvironment) {
+  Robot();
+  WriteFile(tmp_ / "env.json",
+            "{\"FROM_ENV_JSON\": \"from env.json\", \"SHARED_VAR\": \"env.json wins\"}");
+  auto env = RunEnvTask({.env = {{"SHARED_VAR", "host value"}, {"HOST_ONLY_VAR", "host only"}}},
+                        {"-e", (tmp_ / "env.json").string()});
+  EXPECT_EQ(env["FROM_ENV_JSON"], "from env.json");
+  EXPECT_EQ(env["SHARED_VAR"], "env.json wins");
+  EXPECT_EQ(env["HOST_ONLY_VAR"], "host only");
+}
+
+TEST_F(RunEnv, ArgsAfterDoubleDashAppendedToArgv) {
+  Robot();
+  RunResult r = RunTask("Argv", {"--", "--extra", "two words"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("ARGV argv.py|--first|--extra|two words")) << r;
+  EXPECT_THAT(r.out, HasSubstr("CWD " + root_.string())) << r;
+}
+
+// ---------------------------------------------------------------------------
+// Output capture
+
+class RunCapture : public RunFixture {};
+
+TEST_F(RunCapture, LogsInArtifactsDirIncludingPythonLogging) {
+  Robot();
+  RunResult r = RunTask("Logs");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("a stdout line from the task")) << r;
+  EXPECT_THAT(r.err, HasSubstr("a stderr line from the task")) << r;
+  std::string out_log = ReadFile(root_ / "output" / "stdout.log");
+  std::string err_log = ReadFile(root_ / "output" / "stderr.log");
+  EXPECT_THAT(out_log, HasSubstr("a stdout line from the task"));
+  EXPECT_THAT(out_log, Not(HasSubstr("a stderr line from the task")));
+  EXPECT_THAT(err_log, HasSubstr("a stderr line from the task"));
+  EXPECT_THAT(err_log, HasSubstr("INFO fixture a logging line from the task"));
+}
+
+TEST_F(RunCapture, OutputStreamsToConsoleWhileTaskRuns) {
+  Robot();
+  Process p({"run", "-r", (root_ / "robot.yaml").string(), "-t", "Stream"},
+            {.cwd = tmp_.path(), .timeout_seconds = 60});
+  ASSERT_TRUE(p.WaitForOutput("first streamed line", 30)) << p.out() << p.err();
+  EXPECT_TRUE(p.Running()) << "the first line arrived only after robotni exited";
+  EXPECT_THAT(p.out(), Not(HasSubstr("second streamed line")));
+  RunResult r = p.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("second streamed line")) << r;
+}
+
+// ---------------------------------------------------------------------------
+// In-process vs child
+
+class RunExec : public RunFixture {};
+
+TEST_F(RunExec, PythonShellTaskRunsInProcess) {
+  Robot();
+  Process p({"run", "-r", (root_ / "robot.yaml").string(), "-t", "InProcess"},
+            {.cwd = tmp_.path()});
+  pid_t pid = p.pid();
+  RunResult r = p.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("INPROC pid=" + std::to_string(pid) + " module=_robotni")) << r;
+}
+
+TEST_F(RunExec, ShellLineTaskRunsAsChildWithOutputCaptured) {
+  Robot();
+  Process p({"run", "-r", (root_ / "robot.yaml").string(), "-t", "ShellChild"},
+            {.cwd = tmp_.path()});
+  pid_t pid = p.pid();
+  RunResult r = p.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("hi from shell pid ")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("hi from shell pid " + std::to_string(pid) + "\n"))) << r;
+  EXPECT_THAT(r.err, HasSubstr("shell err line")) << r;
+  EXPECT_THAT(ReadFile(root_ / "output" / "stdout.log"), HasSubstr("hi from shell pid "));
+  EXPECT_THAT(ReadFile(root_ / "output" / "stderr.log"), HasSubstr("shell err line"));
+}
+
+TEST_F(RunExec, CommandListTaskRunsAsChildWithOutputCaptured) {
+  Robot();
+  RunResult r = RunTask("CommandChild");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("hi from command")) << r;
+  EXPECT_THAT(r.err, HasSubstr("command err line")) << r;
+  EXPECT_THAT(ReadFile(root_ / "output" / "stdout.log"), HasSubstr("hi from command"));
+  EXPECT_THAT(ReadFile(root_ / "output" / "stderr.log"), HasSubstr("command err line"));
+}
+
+TEST_F(RunExec, RobotTaskNameSaysRobotFrameworkIsNotImportable) {
+  if (system("/usr/bin/python3.11 -c 'import robot' >/dev/null 2>&1") == 0)
+    GTEST_SKIP() << "Robot Framework is installed for /usr/bin/python3.11";
+  Robot();
+  RunResult r = RunTask("RobotFw");
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("Robot Framework is not importable")) << r;
+  EXPECT_THAT(r.err, HasSubstr("RobotFw")) << r;
+}
+
+// ---------------------------------------------------------------------------
+// --timeout
+
+TEST_F(RunExec, TimeoutStopsEndlessPythonLoop) {
+  Robot();
+  auto start = std::chrono::steady_clock::now();
+  RunResult r = RunTask("Loop", {"--timeout", "2"}, {.timeout_seconds = 40});
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(r.timed_out) << r;
+  EXPECT_EQ(r.exit_code, 10) << r;
+  EXPECT_THAT(r.err, HasSubstr("timed out after 2 s")) << r;
+  EXPECT_LT(took, 15) << r;
+}
+
+// ---------------------------------------------------------------------------
+// Isolation: numpy cannot load in a sub-interpreter (reference R13)
+
+class RunIsolation : public RunFixture {};
+
+TEST_F(RunIsolation, NumpyInSubinterpreterFailsNamingIsolationMain) {
+  Robot();
+  RunResult r = RunTask("Numpy");
+  EXPECT_EQ(r.exit_code, 10) << r;
+  EXPECT_THAT(r.err, HasSubstr("numpy")) << r;
+  EXPECT_THAT(r.err, HasSubstr("isolation: main")) << r;
+}
+
+TEST_F(RunIsolation, NumpyWithIsolationMainInRobotYaml) {
+  Robot();
+  std::string yaml = ReadFile(root_ / "robot.yaml");
+  WriteFile(root_ / "robot.yaml", yaml + "isolation: main\n");
+  RunResult r = RunTask("Numpy");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("numpy sum=45")) << r;
+}
+
+TEST_F(RunIsolation, NumpyWithIsolationFlag) {
+  Robot();
+  RunResult r = RunTask("Numpy", {"--isolation", "main"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("numpy sum=45")) << r;
+}
+
+// ---------------------------------------------------------------------------
+// Work items
+
+class RunWorkItems : public RunFixture {
+ protected:
+  // The repository's example robot (robot.yaml + workers/orders + devdata) in tmp.
+  fs::path ExampleRobot() {
+    root_ = tmp_ / "example";
+    fs::create_directories(root_ / "workers");
+    for (const char* f : {"robot.yaml", "conda.yaml"}) fs::copy(SourceDir() / f, root_ / f);
+    fs::copy(SourceDir() / "workers" / "orders", root_ / "workers" / "orders",
+             fs::copy_options::recursive);
+    fs::create_directories(root_ / "devdata");
+    for (const char* f :
+         {"env-for-producer.json", "env-for-consumer.json", "env-for-reporter.json", "orders.csv"})
+      fs::copy(SourceDir() / "devdata" / f, root_ / "devdata" / f);
+    fs::copy(SourceDir() / "devdata" / "work-items-in", root_ / "devdata" / "work-items-in",
+             fs::copy_options::recursive);
+    fs::remove_all(root_ / "workers" / "orders" / "__pycache__");
+    return root_ / "robot.yaml";
+  }
+};
+
+TEST_F(RunWorkItems, ExampleChainWritesSummaryAndSettlesStore) {
+  fs::path robot = ExampleRobot();
+  RunResult r = Run({"run", "-r", robot.string(), "-t", "Producer", "-t", "Consumer", "-t",
+                     "Reporter", "--input", "devdata/work-items-in/orders/work-items.json"},
+                    {.cwd = root_});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto summary = nlohmann::json::parse(ReadFile(root_ / "output" / "summary.json"));
+  EXPECT_EQ(summary["orders"], 30);
+  EXPECT_EQ(summary["accepted"], 25);
+  EXPECT_EQ(summary["rejected"], 5);
+  EXPECT_EQ(summary["rejections"].size(), 5u);
+
+  fs::path db_path = root_ / ".robotni" / "workitems.db";
+  ASSERT_TRUE(fs::exists(db_path));
+  Db db(db_path);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='producer' AND state='DONE'"), 1);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='producer'"), 1);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer'"), 30);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer' AND state='DONE'"), 25);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer' AND state='FAILED' "
+                   "AND exception_type='BUSINESS'"),
+            5);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='reporter'"), 30);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='reporter' AND state='DONE'"), 30);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE state IN ('PENDING','RESERVED')"), 0);
+  // Every consumer item's parent is the producer's input; every reporter item's
+  // parent is a distinct consumer item.
+  EXPECT_EQ(db.Int("SELECT count(DISTINCT parent_id) FROM items WHERE queue='reporter'"), 30);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items c JOIN items p ON c.parent_id = p.id "
+                   "WHERE c.queue='consumer' AND p.queue='producer'"),
+            30);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items c JOIN items p ON c.parent_id = p.id "
+                   "WHERE c.queue='reporter' AND p.queue='consumer'"),
+            30);
+}
+
+TEST_F(RunWorkItems, FileAdapterModeLikeRcc) {
+  fs::path robot = ExampleRobot();
+  RunResult prod =
+      Run({"run", "-r", robot.string(), "-t", "Producer", "-e", "devdata/env-for-producer.json"},
+          {.cwd = root_});
+  ASSERT_EQ(prod.exit_code, 0) << prod;
+  auto produced =
+      nlohmann::json::parse(ReadFile(root_ / "devdata/work-items-out/producer/work-items.json"));
+  ASSERT_TRUE(produced.is_array());
+  EXPECT_EQ(produced.size(), 30u);
+  EXPECT_TRUE(produced[0]["payload"].contains("order")) << produced[0].dump();
+
+  RunResult cons =
+      Run({"run", "-r", robot.string(), "-t", "Consumer", "-e", "devdata/env-for-consumer.json"},
+          {.cwd = root_});
+  ASSERT_EQ(cons.exit_code, 0) << cons;
+  EXPECT_THAT(cons.out, HasSubstr("Consumed 30 orders: 25 accepted, 5 rejected")) << cons;
+  auto consumed =
+      nlohmann::json::parse(ReadFile(root_ / "devdata/work-items-out/consumer/work-items.json"));
+  ASSERT_TRUE(consumed.is_array());
+  EXPECT_EQ(consumed.size(), 30u);
+  int accepted = 0, rejected = 0;
+  for (const auto& it : consumed) {
+    std::string status = it["payload"].value("status", "");
+    accepted += status == "accepted";
+    rejected += status == "rejected";
+    EXPECT_TRUE(it.contains("files")) << it.dump();
+  }
+  EXPECT_EQ(accepted, 25);
+  EXPECT_EQ(rejected, 5);
+  // rcc's FileAdapter never touches a queue database.
+  EXPECT_FALSE(fs::exists(root_ / ".robotni" / "workitems.db"));
+}
+
+TEST_F(RunWorkItems, ActionsWorkItemsRobotRunsAgainstStore) {
+  fs::path robot = Robot("run_actions_wi");
+  RunResult r =
+      Run({"run", "-r", robot.string(), "--input", "devdata/work-items.json"}, {.cwd = root_});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("doubled 3 items")) << r;
+  Db db(root_ / ".robotni" / "workitems.db");
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='double' AND state='DONE'"), 3);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='double'"), 3);
+  auto rows = db.Query(
+      "SELECT json_extract(o.payload,'$.double'), json_extract(p.payload,'$.n') FROM items o "
+      "JOIN items p ON o.parent_id = p.id WHERE o.queue='double_output' ORDER BY p.id");
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][1], std::to_string(i + 1));
+    EXPECT_EQ(rows[i][0], std::to_string(2 * (i + 1)));
+  }
+}
+
+}  // namespace
+}  // namespace robotni::testing
