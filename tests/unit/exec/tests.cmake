@@ -1,0 +1,3 @@
+robotni_test(exec_test
+  tests/unit/exec/queue_binding_test.cc
+  tests/unit/exec/task_env_test.cc)
