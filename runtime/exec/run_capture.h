@@ -30,6 +30,8 @@ class RunCapture : public python::TaskContext {
 
   void set_work_items(python::WorkItemBackend* backend) { work_items_ = backend; }
   python::WorkItemBackend* work_items() override { return work_items_; }
+  void set_job(python::JobBackend* job) { job_ = job; }
+  python::JobBackend* job() override { return job_; }
 
  private:
   std::mutex mu_;
@@ -39,6 +41,7 @@ class RunCapture : public python::TaskContext {
   FILE* err_log_ = nullptr;
   std::string out_, err_;
   python::WorkItemBackend* work_items_ = nullptr;
+  python::JobBackend* job_ = nullptr;
 };
 
 }  // namespace robotni::exec

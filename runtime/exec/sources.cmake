@@ -3,5 +3,6 @@ target_sources(robotni_runtime PRIVATE
   runtime/exec/input_seed.cc
   runtime/exec/queue_binding.cc
   runtime/exec/run_capture.cc
+  runtime/exec/store_job.cc
   runtime/exec/task_env.cc
   runtime/exec/work_item_queues.cc)

@@ -1,0 +1,30 @@
+#ifndef ROBOTNI_RUNTIME_EXEC_STORE_JOB_H_
+#define ROBOTNI_RUNTIME_EXEC_STORE_JOB_H_
+
+// StoreJob: the job API (`from robotni import run`) for one reserved item, over the
+// store: heartbeat extends the lease, is_cancelled reads the cancel flag, progress
+// adds to the item's timeline. All fenced by the item's lease.
+// Thread-safety: methods may be called from any thread.
+
+#include "python/task_context.h"
+#include "store/store.h"
+
+namespace robotni::exec {
+
+class StoreJob : public python::JobBackend {
+ public:
+  StoreJob(store::WorkItemStore* store, store::Item item) : store_(store), item_(std::move(item)) {}
+  const store::Item& item() const override { return item_; }
+  store::Lease lease() const { return {item_.id, item_.lease_owner, item_.attempt, item_.lease_token}; }
+  Status Heartbeat(double seconds) override;
+  StatusOr<bool> IsCancelled() override { return store_->IsCancelRequested(lease()); }
+  Status Progress(const std::string& message) override { return store_->Progress(lease(), message); }
+
+ private:
+  store::WorkItemStore* store_;
+  store::Item item_;
+};
+
+}  // namespace robotni::exec
+
+#endif  // ROBOTNI_RUNTIME_EXEC_STORE_JOB_H_
