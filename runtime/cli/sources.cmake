@@ -1,6 +1,7 @@
 add_executable(robotni
   runtime/cli/main.cc
   runtime/cli/items_command.cc
+  runtime/cli/items_format.cc
   runtime/cli/run_command.cc
   runtime/cli/tasks_command.cc
   runtime/cli/robot_loader.cc)

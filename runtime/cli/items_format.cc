@@ -1,0 +1,286 @@
+#include "cli/items_format.h"
+
+#include <ctime>
+
+#include "store/sha256.h"
+
+namespace robotni::cli::items {
+
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int DecodeChar(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+nlohmann::ordered_json JsonOrString(const std::string& text) {
+  if (text.empty()) return nullptr;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (j.is_discarded()) return text;
+  return j;
+}
+
+nlohmann::ordered_json OptString(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
+nlohmann::ordered_json OptTime(int64_t ms) {
+  if (ms == 0) return nullptr;
+  return ms;
+}
+
+Status Bad(const std::string& msg) { return Status::InvalidArgument(msg); }
+
+// An integer field that is absent or null keeps `*out`.
+Status ReadInt(const nlohmann::ordered_json& obj, const char* key, int min, int* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::OK();
+  if (!it->is_number_integer()) return Bad(std::string(key) + ": expected an integer");
+  int64_t v = it->get<int64_t>();
+  if (v < min || v > INT32_MAX)
+    return Bad(std::string(key) + ": " + std::to_string(v) + " is out of range (" +
+               std::to_string(min) + ".." + std::to_string(INT32_MAX) + ")");
+  *out = static_cast<int>(v);
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
+                 (static_cast<unsigned char>(data[i + 1]) << 8) |
+                 static_cast<unsigned char>(data[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  size_t rest = data.size() - i;
+  if (rest == 1) {
+    uint32_t v = static_cast<unsigned char>(data[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
+                 (static_cast<unsigned char>(data[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string* out) {
+  out->clear();
+  if (text.size() % 4 != 0) return false;
+  out->reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    int pad = 0;
+    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      int d;
+      if (k >= 4 - pad) {
+        d = 0;
+      } else {
+        d = DecodeChar(static_cast<unsigned char>(text[i + k]));
+        if (d < 0) return false;
+      }
+      v = (v << 6) | static_cast<uint32_t>(d);
+    }
+    out->push_back(static_cast<char>((v >> 16) & 0xFF));
+    if (pad < 2) out->push_back(static_cast<char>((v >> 8) & 0xFF));
+    if (pad < 1) out->push_back(static_cast<char>(v & 0xFF));
+  }
+  return true;
+}
+
+std::string FormatTime(int64_t ms) {
+  if (ms == 0) return "-";
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           static_cast<int>(ms % 1000));
+  return buf;
+}
+
+nlohmann::ordered_json ItemToJson(const store::Item& it) {
+  nlohmann::ordered_json j;
+  j["id"] = it.id;
+  j["queue"] = it.queue;
+  j["state"] = store::StateName(it.state);
+  j["payload"] = JsonOrString(it.payload_json.empty() ? "null" : it.payload_json);
+  j["priority"] = it.priority;
+  j["attempt"] = it.attempt;
+  j["max_attempts"] = it.max_attempts;
+  j["parent_id"] = OptString(it.parent_id);
+  j["idempotency_key"] = OptString(it.idempotency_key);
+  j["lease_owner"] = OptString(it.lease_owner);
+  j["lease_expires_ms"] = OptTime(it.lease_expires_ms);
+  j["created_ms"] = OptTime(it.created_ms);
+  j["not_before_ms"] = OptTime(it.not_before_ms);
+  j["started_ms"] = OptTime(it.started_ms);
+  j["finished_ms"] = OptTime(it.finished_ms);
+  j["updated_ms"] = OptTime(it.updated_ms);
+  j["result"] = JsonOrString(it.result_json);
+  j["exception_type"] = OptString(store::ExceptionTypeName(it.exception_type));
+  j["error_code"] = OptString(it.error_code);
+  j["error_message"] = OptString(it.error_message);
+  j["traceback"] = OptString(it.traceback);
+  j["cancel_requested"] = it.cancel_requested;
+  j["lease_token"] = it.lease_token;
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const auto& f : it.files)
+    files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+  j["files"] = std::move(files);
+  return j;
+}
+
+nlohmann::ordered_json TimelineToJson(const std::vector<store::TimelineEntry>& timeline) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& e : timeline)
+    out.push_back(
+        {{"at_ms", e.at_ms}, {"event", e.event}, {"attempt", e.attempt}, {"message", e.message}});
+  return out;
+}
+
+StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::string& queue_override) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(line);
+  } catch (const nlohmann::ordered_json::parse_error& e) {
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at ...": keep the readable part.
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Bad("malformed JSON: " + what);
+  }
+  if (!j.is_object()) return Bad(std::string("expected a JSON object, got ") + j.type_name());
+  store::NewItem item;
+  if (!queue_override.empty()) {
+    item.queue = queue_override;
+  } else {
+    auto q = j.find("queue");
+    if (q == j.end() || !q->is_string() || q->get<std::string>().empty())
+      return Bad("queue: expected a non-empty string (or pass --queue)");
+    item.queue = q->get<std::string>();
+  }
+  if (auto p = j.find("payload"); p != j.end()) item.payload_json = p->dump();
+  ROBOTNI_RETURN_IF_ERROR(ReadInt(j, "priority", INT32_MIN, &item.priority));
+  ROBOTNI_RETURN_IF_ERROR(ReadInt(j, "max_attempts", 1, &item.max_attempts));
+  if (auto k = j.find("idempotency_key"); k != j.end() && !k->is_null()) {
+    if (!k->is_string()) return Bad("idempotency_key: expected a string or null");
+    item.idempotency_key = k->get<std::string>();
+  }
+  if (item.idempotency_key.empty()) {
+    if (auto id = j.find("id"); id != j.end() && !id->is_null()) {
+      if (id->is_string())
+        item.idempotency_key = "import:" + id->get<std::string>();
+      else if (id->is_number_integer())
+        item.idempotency_key = "import:" + id->dump();
+      else
+        return Bad("id: expected a string or an integer");
+    }
+  }
+  if (auto files = j.find("files"); files != j.end() && !files->is_null()) {
+    if (!files->is_array()) return Bad("files: expected an array");
+    for (size_t i = 0; i < files->size(); ++i) {
+      const auto& f = (*files)[i];
+      std::string at = "files[" + std::to_string(i) + "]";
+      if (!f.is_object()) return Bad(at + ": expected an object");
+      auto name = f.find("name");
+      if (name == f.end() || !name->is_string()) return Bad(at + ".name: expected a string");
+      store::NewFile nf;
+      nf.name = name->get<std::string>();
+      if (Status s = store::ValidateFileName(nf.name); !s.ok())
+        return Bad(at + ".name: " + s.message());
+      for (const auto& prev : item.files)
+        if (prev.name == nf.name) return Bad(at + ".name: '" + nf.name + "' given twice");
+      auto content = f.find("content_base64");
+      if (content == f.end() || !content->is_string())
+        return Bad(at + ".content_base64: expected a base64 string");
+      if (!Base64Decode(content->get<std::string>(), &nf.content))
+        return Bad(at + ".content_base64: not valid base64");
+      if (auto sha = f.find("sha256"); sha != f.end() && !sha->is_null()) {
+        if (!sha->is_string()) return Bad(at + ".sha256: expected a hex string");
+        if (store::Sha256Hex(nf.content) != sha->get<std::string>())
+          return Bad(at + ".sha256: does not match the content of '" + nf.name + "'");
+      }
+      item.files.push_back(std::move(nf));
+    }
+  }
+  return item;
+}
+
+std::string Table::Render() const {
+  std::vector<size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], Utf8Length(row[c]));
+  }
+  std::string out;
+  for (const auto& row : rows_) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line.append(widths[c] - Utf8Length(row[c]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string Abbreviate(std::string_view s, size_t max) {
+  std::string out;
+  size_t chars = 0;
+  bool cut = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool starts_char = (c & 0xC0) != 0x80;
+    if (starts_char) {
+      if (chars == max) {
+        cut = true;
+        break;
+      }
+      ++chars;
+    }
+    out += c < 0x20 || c == 0x7F ? ' ' : static_cast<char>(c);
+  }
+  if (cut && max >= 3) {
+    // Drop three characters to make room for "...".
+    for (int k = 0; k < 3 && !out.empty(); ++k) {
+      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+        out.pop_back();
+      if (!out.empty()) out.pop_back();
+    }
+    out += "...";
+  }
+  return out;
+}
+
+}  // namespace robotni::cli::items
