@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; any usage error exits 2 ("invalid"), not CLI11's
+    // own codes, so scripts see one code for bad arguments.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return body ? body() : 0;
 }

@@ -35,6 +35,11 @@ PyObject* RaiseStatus(const Status& s) {
   return nullptr;
 }
 
+PyObject* NoneOrRaise(const Status& s) {
+  if (!s.ok()) return RaiseStatus(s);
+  Py_RETURN_NONE;
+}
+
 WorkItemBackend* BackendOrRaise(PyObject* module) {
   TaskContext* ctx = ContextOf(module);
   WorkItemBackend* b = ctx ? ctx->work_items() : nullptr;
@@ -248,8 +253,7 @@ PyObject* ReleaseInput(PyObject* m, PyObject* args) {
   }
   std::string sid = id;
   Status s = WithoutGil([&] { return b->ReleaseInput(sid, rel); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* CreateOutput(PyObject* m, PyObject* args) {
@@ -283,8 +287,7 @@ PyObject* SavePayload(PyObject* m, PyObject* args) {
   if (!b) return nullptr;
   std::string sid = id, j = payload;
   Status s = WithoutGil([&] { return b->SavePayload(sid, std::move(j)); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* ListFiles(PyObject* m, PyObject* args) {
@@ -331,8 +334,7 @@ PyObject* AddFile(PyObject* m, PyObject* args) {
   if (!b) return nullptr;
   std::string sid = id, sname = name;
   Status s = WithoutGil([&] { return b->AddFile(sid, sname, std::move(data)); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* RemoveFile(PyObject* m, PyObject* args) {
@@ -343,16 +345,14 @@ PyObject* RemoveFile(PyObject* m, PyObject* args) {
   if (!b) return nullptr;
   std::string sid = id, sname = name;
   Status s = WithoutGil([&] { return b->RemoveFile(sid, sname); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* Flush(PyObject* m, PyObject*) {
   WorkItemBackend* b = BackendOrRaise(m);
   if (!b) return nullptr;
   Status s = WithoutGil([&] { return b->Flush(); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* CurrentJob(PyObject* m, PyObject*) {
@@ -372,8 +372,7 @@ PyObject* Heartbeat(PyObject* m, PyObject* args) {
   JobBackend* j = JobOrRaise(m);
   if (!j) return nullptr;
   Status s = WithoutGil([&] { return j->Heartbeat(seconds); });
-  if (!s.ok()) return RaiseStatus(s);
-  Py_RETURN_NONE;
+  return NoneOrRaise(s);
 }
 
 PyObject* IsCancelled(PyObject* m, PyObject*) {
@@ -391,8 +390,7 @@ PyObject* Progress(PyObject* m, PyObject* args) {
   if (!j) return nullptr;
   std::string s = msg;
   Status st = WithoutGil([&] { return j->Progress(s); });
-  if (!st.ok()) return RaiseStatus(st);
-  Py_RETURN_NONE;
+  return NoneOrRaise(st);
 }
 
 PyMethodDef kMethods[] = {
