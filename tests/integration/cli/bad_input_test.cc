@@ -2,6 +2,7 @@
 // work-items.json for --input, unusable --store paths, a store from a newer robotni,
 // an oversized payload from Python. Each is refused with a clear message and leaves
 // the store as it was.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -155,24 +156,47 @@ TEST_F(BadInput, StoreWithNewerSchemaVersion) {
 
 TEST_F(BadInput, OversizedOutputPayloadFailsTheItemNotTheProcess) {
   fs::path root = CopyFixture("run_payload", tmp_ / "payload");
-  RunResult r = RunRobotni(
-      {"run", "-r", (root / "robot.yaml").string(), "--input", (root / "work-items.json").string()},
-      {.cwd = tmp_.path()});
+  RunResult r = RunRobotni({"run", "-r", (root / "robot.yaml").string(), "-t", "Big", "--input",
+                            (root / "work-items.json").string()},
+                           {.cwd = tmp_.path()});
   EXPECT_EQ(r.term_signal, 0) << r;
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("CREATE FAILED")) << r;
-  EXPECT_THAT(r.out, AnyOf(HasSubstr("limit"), HasSubstr("too large"))) << r;
+  EXPECT_THAT(r.out, HasSubstr("over the limit")) << r;
   EXPECT_THAT(r.out, HasSubstr("big task finished")) << r;
   Db db(root / ".robotni" / "workitems.db");
   auto rows = db.Query(
-      "SELECT state, ifnull(error_code,''), ifnull(error_message,'') FROM items WHERE queue='big' "
-      "ORDER BY id");
+      "SELECT state, ifnull(exception_type,''), ifnull(error_code,''), ifnull(error_message,'') "
+      "FROM items WHERE queue='big' ORDER BY id");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0], "FAILED");
-  EXPECT_EQ(rows[0][1], "TOO_BIG");
-  EXPECT_THAT(rows[0][2], AnyOf(HasSubstr("limit"), HasSubstr("too large"))) << rows[0][2];
+  EXPECT_EQ(rows[0][1], "BUSINESS");
+  EXPECT_EQ(rows[0][2], "TOO_BIG");
+  EXPECT_THAT(rows[0][3], HasSubstr("over the limit")) << rows[0][3];
   EXPECT_EQ(rows[1][0], "DONE");
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='big_output'"), 1);
+  // The small item's one output (in queue 'biguncaught', the next task's input).
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE parent_id IS NOT NULL"), 1);
+  EXPECT_LT(db.Int("SELECT max(length(payload)) FROM items"), 1000);  // nothing big stored
+}
+
+// Not caught by the task: the item fails (APPLICATION: back to the queue for a retry,
+// with the error recorded), the task fails with exit 10; robotni itself does not crash.
+TEST_F(BadInput, OversizedOutputPayloadUncaughtFailsTheTaskCleanly) {
+  fs::path root = CopyFixture("run_payload", tmp_ / "payload");
+  RunResult r = RunRobotni({"run", "-r", (root / "robot.yaml").string(), "-t", "BigUncaught",
+                            "--input", (root / "work-items.json").string()},
+                           {.cwd = tmp_.path()});
+  EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_EQ(r.exit_code, 10) << r;
+  EXPECT_THAT(r.all(), HasSubstr("over the limit")) << r;
+  Db db(root / ".robotni" / "workitems.db");
+  auto rows = db.Query(
+      "SELECT state, ifnull(exception_type,''), ifnull(error_message,'') FROM items "
+      "WHERE queue='biguncaught' ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(rows[0][0], "DONE");
+  EXPECT_NE(rows[0][0], "RESERVED");
+  EXPECT_THAT(rows[0][2], HasSubstr("over the limit")) << rows[0][2];
   EXPECT_LT(db.Int("SELECT max(length(payload)) FROM items"), 1000);  // nothing big stored
 }
 

@@ -1,6 +1,7 @@
 // Crash safety of `robotni run` (DESIGN invariants 1 and 2): kill -9 of a run in the
 // middle of a consumer over 10,000 items, then reruns: every input ends DONE exactly
 // once, no output is duplicated, none is lost.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
