@@ -1,1 +1,2 @@
 include(tests/integration/cli/items.cmake)
+include(tests/integration/cli/run.cmake)
