@@ -152,6 +152,10 @@ int RunCommand::Execute() {
     PrintError(s.message());
     return kExitArtifacts;
   }
+  // Paths given on the command line are relative to where robotni was started.
+  if (!flags_.input.empty()) flags_.input = fs::absolute(flags_.input).string();
+  if (!flags_.store.empty() && flags_.store.find("://") == std::string::npos)
+    flags_.store = fs::absolute(flags_.store).string();
   if (chdir(robot_.root.c_str()) != 0) {
     PrintError("cannot enter the robot directory " + robot_.root.string());
     return kExitRobotLoad;
@@ -340,7 +344,8 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("-r,--robot", flags->robot, "Path to robot.yaml")->capture_default_str();
   cmd->add_option("-t,--task", flags->tasks,
                   "Task to run (repeat to run steps in order, each step's outputs feeding the "
-                  "next); default: the sole task");
+                  "next); default: the sole task")
+      ->allow_extra_args(false);  // `-t A -- --x`: --x belongs to the task, not to -t
   cmd->add_option("-e,--environment", flags->env_json, "env.json with variables for the task");
   cmd->add_flag("--dev", flags->dev, "Run devTasks");
   cmd->add_option("--timeout", flags->timeout, "Stop a task after this many seconds")

@@ -1,5 +1,6 @@
 target_sources(robotni_runtime PRIVATE
   runtime/exec/child_process.cc
+  runtime/exec/dispatcher.cc
   runtime/exec/input_seed.cc
   runtime/exec/queue_binding.cc
   runtime/exec/run_capture.cc

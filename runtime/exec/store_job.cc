@@ -9,4 +9,15 @@ Status StoreJob::Heartbeat(double seconds) {
   return s;
 }
 
+store::Completion StoreJob::TakeCompletion(const std::string& fallback) {
+  store::Completion c = std::move(outcome_);
+  c.lease = lease();
+  if (!reported_) {
+    c.ok = false;
+    c.exception_type = store::ExceptionType::kApplication;
+    c.error_message = fallback;
+  }
+  return c;
+}
+
 }  // namespace robotni::exec

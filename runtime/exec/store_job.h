@@ -19,10 +19,29 @@ class StoreJob : public python::JobBackend {
   Status Heartbeat(double seconds) override;
   StatusOr<bool> IsCancelled() override { return store_->IsCancelRequested(lease()); }
   Status Progress(const std::string& message) override { return store_->Progress(lease(), message); }
+  void SetResult(std::string result_json) override {
+    outcome_.ok = true;
+    outcome_.result_json = std::move(result_json);
+    reported_ = true;
+  }
+  void SetFailure(store::ExceptionType type, std::string code, std::string message,
+                  std::string traceback) override {
+    outcome_.ok = false;
+    outcome_.exception_type = type;
+    outcome_.error_code = std::move(code);
+    outcome_.error_message = std::move(message);
+    outcome_.traceback = std::move(traceback);
+    reported_ = true;
+  }
+  // The completion to commit: what the job reported, fenced by this lease. A job that
+  // reported nothing (killed, timed out) fails as APPLICATION with `fallback`.
+  store::Completion TakeCompletion(const std::string& fallback);
 
  private:
   store::WorkItemStore* store_;
   store::Item item_;
+  store::Completion outcome_;
+  bool reported_ = false;
 };
 
 }  // namespace robotni::exec

@@ -393,6 +393,29 @@ PyObject* Progress(PyObject* m, PyObject* args) {
   return NoneOrRaise(st);
 }
 
+PyObject* SetResult(PyObject* m, PyObject* args) {
+  const char* json;
+  if (!PyArg_ParseTuple(args, "s", &json)) return nullptr;
+  JobBackend* j = JobOrRaise(m);
+  if (!j) return nullptr;
+  j->SetResult(json);
+  Py_RETURN_NONE;
+}
+
+PyObject* SetFailure(PyObject* m, PyObject* args) {
+  const char* kind;
+  const char* code;
+  const char* message;
+  const char* tb;
+  if (!PyArg_ParseTuple(args, "szss", &kind, &code, &message, &tb)) return nullptr;
+  JobBackend* j = JobOrRaise(m);
+  if (!j) return nullptr;
+  j->SetFailure(std::string(kind) == "BUSINESS" ? store::ExceptionType::kBusiness
+                                                : store::ExceptionType::kApplication,
+                code ? code : "", message, tb);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"has_store", HasStore, METH_NOARGS, "True when this run is bound to a work-item store."},
     {"input_queue", InputQueue, METH_NOARGS, nullptr},
@@ -411,6 +434,8 @@ PyMethodDef kMethods[] = {
     {"heartbeat", Heartbeat, METH_VARARGS, nullptr},
     {"is_cancelled", IsCancelled, METH_NOARGS, nullptr},
     {"progress", Progress, METH_VARARGS, nullptr},
+    {"set_result", SetResult, METH_VARARGS, "The job's JSON result."},
+    {"set_failure", SetFailure, METH_VARARGS, "(type, code, message, traceback) of a failed job."},
     {nullptr, nullptr, 0, nullptr}};
 
 int ModuleExec(PyObject* m) {

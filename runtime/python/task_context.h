@@ -49,6 +49,10 @@ class JobBackend {
   virtual Status Heartbeat(double seconds) = 0;
   virtual StatusOr<bool> IsCancelled() = 0;
   virtual Status Progress(const std::string& message) = 0;
+  // The job function's outcome, reported by robotni._jobs.call_current().
+  virtual void SetResult(std::string result_json) = 0;
+  virtual void SetFailure(store::ExceptionType type, std::string code, std::string message,
+                          std::string traceback) = 0;
 };
 
 class TaskContext {

@@ -16,7 +16,9 @@ every attribute raises ``RuntimeError("not running inside a robotni job")``.
 import json
 from typing import Any, Optional
 
-__all__ = ["run", "Run", "NOT_IN_JOB"]
+from robotni._jobs import BusinessError, job
+
+__all__ = ["run", "Run", "NOT_IN_JOB", "job", "BusinessError"]
 
 NOT_IN_JOB = "not running inside a robotni job"
 

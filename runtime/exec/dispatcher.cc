@@ -1,0 +1,268 @@
+#include "exec/dispatcher.h"
+
+#include "exec/run_capture.h"
+#include "exec/store_job.h"
+
+namespace robotni::exec {
+
+namespace {
+
+std::string PyRepr(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+python::TaskSpec CodeSpec(const std::string& code, const DispatcherOptions& o) {
+  python::TaskSpec spec;
+  spec.command.mode = python::PythonCommand::Mode::kCode;
+  spec.command.target = code;
+  spec.command.argv = {"-c"};
+  spec.path_prepend = o.sys_path;
+  for (const auto& kv : o.environ_keys_values) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) spec.environ.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return spec;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool,
+                       DispatcherOptions options)
+    : store_(store), pool_(pool), options_(std::move(options)) {}
+
+Dispatcher::~Dispatcher() { Drain(std::chrono::milliseconds(0)); }
+
+std::string Dispatcher::LoaderCode() const {
+  std::string list = "[";
+  for (const auto& m : options_.job_modules) list += PyRepr(m) + ",";
+  list += "]";
+  return "import robotni._jobs as _j\n_j.ensure_loaded(" + list + ", " +
+         PyRepr(options_.robot_root) + ")\n";
+}
+
+Status Dispatcher::LoadJobTypes() {
+  auto lease = pool_->Acquire(options_.robot_key, options_.kind);
+  if (!lease.ok()) return lease.status();
+  RunCapture out(/*echo=*/false);
+  out.set_keep_in_memory(true);
+  auto r = (*lease)->Run(CodeSpec(LoaderCode() + "print(_j.describe_all())", options_), &out);
+  if (r.exit_code != 0)
+    return Status::PythonError("loading job modules failed:\n" + out.text(2));
+  auto doc = nlohmann::json::parse(out.text(1), nullptr, false);
+  if (doc.is_discarded() || !doc.is_array())
+    return Status::PythonError("job modules printed to stdout while loading: " + out.text(1));
+  std::vector<JobTypeInfo> types;
+  for (const auto& t : doc) {
+    JobTypeInfo info;
+    info.name = t.value("type", "");
+    info.schema = t.value("schema", nlohmann::json::object());
+    info.concurrency = t.value("concurrency", 0);
+    info.timeout = t.value("timeout", 0.0);
+    info.max_attempts = t.value("max_attempts", 0);
+    info.module = t.value("module", "");
+    info.doc = t.value("doc", "");
+    if (Served(info.name)) types.push_back(std::move(info));
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  types_ = std::move(types);
+  return Status::OK();
+}
+
+std::vector<JobTypeInfo> Dispatcher::types() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return types_;
+}
+
+const JobTypeInfo* Dispatcher::FindType(const std::string& name) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return FindTypeLocked(name);
+}
+
+const JobTypeInfo* Dispatcher::FindTypeLocked(const std::string& name) const {
+  for (const auto& t : types_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+bool Dispatcher::Served(const std::string& type) const {
+  if (options_.type_filters.empty()) return true;
+  for (const auto& f : options_.type_filters) {
+    if (!f.empty() && f.back() == '%') {
+      if (type.compare(0, f.size() - 1, f, 0, f.size() - 1) == 0) return true;
+    } else if (f == type) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Dispatcher::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (started_) return;
+  started_ = true;
+  for (int i = 0; i < options_.concurrency; ++i) runners_.emplace_back([this, i] { RunnerLoop(i); });
+  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+}
+
+void Dispatcher::Wake() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+std::vector<std::string> Dispatcher::ReservableTypes() {
+  std::vector<std::string> out;
+  for (const auto& t : types_) {
+    if (t.concurrency > 0 && running_per_type_[t.name] >= t.concurrency) continue;
+    out.push_back(t.name);
+  }
+  return out;
+}
+
+void Dispatcher::RunnerLoop(int index) {
+  std::unique_lock<std::mutex> l(mu_);
+  uint64_t seen = wakes_;
+  while (!stopping_) {
+    std::vector<std::string> queues = ReservableTypes();
+    std::vector<store::Item> got;
+    if (!queues.empty()) {
+      l.unlock();
+      store::ReserveRequest req;
+      req.queues = queues;
+      req.owner = options_.owner;
+      req.lease_ms = options_.lease_ms;
+      req.max_items = 1;
+      auto r = store_->Reserve(req);
+      l.lock();
+      if (r.ok()) got = std::move(r).value();
+      // Per-type limits are checked before the reserve; another runner may have
+      // taken the last slot meanwhile: then the item goes back untouched.
+      if (!got.empty()) {
+        const auto* t = FindTypeLocked(got.front().queue);
+        if (stopping_ || (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
+          store::Item& it = got.front();
+          l.unlock();
+          store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
+          l.lock();
+          got.clear();
+        }
+      }
+    }
+    if (got.empty()) {
+      cv_.wait_for(l, std::chrono::milliseconds(options_.poll_ms),
+                   [&] { return stopping_ || wakes_ != seen; });
+      seen = wakes_;
+      continue;
+    }
+    store::Item item = std::move(got.front());
+    running_per_type_[item.queue]++;
+    running_[item.id] = {item.id, item.lease_owner, item.attempt, item.lease_token};
+    counters_.busy++;
+    l.unlock();
+    store::Completion c = RunOne(item);
+    Status s = store_->Complete(c);
+    l.lock();
+    running_per_type_[item.queue]--;
+    running_.erase(item.id);
+    counters_.busy--;
+    if (s.ok()) {
+      if (c.ok) {
+        counters_.done++;
+      } else if (c.exception_type == store::ExceptionType::kBusiness ||
+                 item.attempt >= item.max_attempts) {
+        counters_.failed++;
+      } else {
+        counters_.retried++;
+      }
+    }
+    if (options_.on_finished) {
+      l.unlock();
+      options_.on_finished(item, c, s);
+      l.lock();
+    }
+  }
+}
+
+store::Completion Dispatcher::RunOne(const store::Item& item) {
+  StoreJob job(store_, item);
+  const JobTypeInfo* type = FindType(item.queue);
+  double timeout = type ? type->timeout : 0;
+  auto lease = pool_->Acquire(options_.robot_key, options_.kind);
+  if (!lease.ok()) return job.TakeCompletion("no interpreter: " + lease.status().message());
+  RunCapture capture(/*echo=*/false);
+  capture.set_keep_in_memory(true);
+  capture.set_job(&job);
+  python::TaskSpec spec = CodeSpec(LoaderCode() + "_j.call_current()\n", options_);
+  spec.timeout_seconds = timeout;
+  python::TaskResult r = (*lease)->Run(spec, &capture);
+  std::string why = "the job's handler did not report an outcome";
+  if (r.outcome == python::TaskResult::Outcome::kTimeout)
+    why = "timed out after " + std::to_string(static_cast<int>(timeout)) + " s";
+  else if (r.exit_code != 0)
+    why = "the job's interpreter failed: " + capture.text(2);
+  store::Completion c = job.TakeCompletion(why);
+  if (r.outcome == python::TaskResult::Outcome::kTimeout) {
+    c.ok = false;
+    c.exception_type = store::ExceptionType::kApplication;
+    c.error_code = "TIMEOUT";
+    c.error_message = why;
+  }
+  return c;
+}
+
+void Dispatcher::HeartbeatLoop() {
+  auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 50));
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stopping_) {
+    cv_.wait_for(l, period, [&] { return stopping_; });
+    if (stopping_) break;
+    std::vector<store::Lease> leases;
+    for (const auto& [id, lease] : running_) leases.push_back(lease);
+    l.unlock();
+    if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    store_->ReapExpired(now);
+    l.lock();
+  }
+}
+
+int Dispatcher::Drain(std::chrono::milliseconds grace) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!started_) return 0;
+  stopping_ = true;
+  cv_.notify_all();
+  cv_.wait_for(l, grace, [&] { return counters_.busy == 0; });
+  int given_back = 0;
+  std::vector<store::Lease> left;
+  for (const auto& [id, lease] : running_) left.push_back(lease);
+  bool all_done = counters_.busy == 0;
+  l.unlock();
+  for (const auto& lease : left)
+    if (store_->Unreserve(lease).ok()) ++given_back;
+  if (heartbeat_.joinable()) heartbeat_.join();
+  for (auto& t : runners_) {
+    // A runner stuck in a job past the grace period cannot be joined; its item was
+    // given back above and the process is about to exit.
+    if (all_done) t.join(); else t.detach();
+  }
+  runners_.clear();
+  l.lock();
+  started_ = false;
+  return given_back;
+}
+
+Dispatcher::Counters Dispatcher::counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counters_;
+}
+
+}  // namespace robotni::exec

@@ -1,0 +1,105 @@
+#ifndef ROBOTNI_RUNTIME_EXEC_DISPATCHER_H_
+#define ROBOTNI_RUNTIME_EXEC_DISPATCHER_H_
+
+// Dispatcher: runs job-style work items (one item per call of a registered Python
+// function, `@robotni.job("add")`) on warm interpreters.
+//
+// Runner threads (as many as `concurrency`) each reserve one item at a time for the
+// job types that are under their per-type concurrency limit, run its handler in an
+// interpreter leased from the pool, and commit the outcome. Nothing here runs on, or
+// blocks, the libuv loop: the loop only calls Wake() after a submit. A heartbeat
+// thread extends the leases of running jobs and reaps expired leases of others.
+// Thread-safety: public methods may be called from any thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "python/interpreter_pool.h"
+#include "store/store.h"
+
+namespace robotni::exec {
+
+struct JobTypeInfo {
+  std::string name;
+  nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
+  int concurrency = 0;    // 0 = no per-type limit
+  double timeout = 0;     // seconds, 0 = none
+  int max_attempts = 0;   // 0 = the store's default
+  std::string module, doc;
+};
+
+struct DispatcherOptions {
+  std::string robot_key;                 // interpreter pool key
+  std::string robot_root;                // cwd-independent base for module paths
+  std::vector<std::string> job_modules;  // files (relative to robot_root) or dotted modules
+  std::vector<std::string> sys_path;     // prepended to sys.path (robot PYTHONPATH)
+  std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
+  std::vector<std::string> type_filters;  // served types; names or prefixes ending in '%'
+  int concurrency = 2;
+  std::string owner;
+  int64_t lease_ms = 60000;
+  int64_t poll_ms = 200;   // idle runners look again this often (Wake() is immediate)
+  python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
+  // Called on a runner thread after an item's outcome was committed (or refused).
+  std::function<void(const store::Item& item, const store::Completion& c, const Status& s)>
+      on_finished;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool, DispatcherOptions options);
+  ~Dispatcher();
+
+  // Imports the job modules in an interpreter and reads the registered job types.
+  Status LoadJobTypes();
+  std::vector<JobTypeInfo> types() const;
+  const JobTypeInfo* FindType(const std::string& name) const;  // stable until the next load
+
+  void Start();
+  void Wake();
+  // Stops taking work; waits up to `grace` for running jobs, then gives the rest
+  // back to PENDING (their attempt not counted). Returns how many were given back.
+  int Drain(std::chrono::milliseconds grace);
+
+  struct Counters {
+    int busy = 0;
+    int64_t done = 0, failed = 0, retried = 0;
+  };
+  Counters counters() const;
+
+ private:
+  void RunnerLoop(int index);
+  void HeartbeatLoop();
+  bool Served(const std::string& type) const;
+  const JobTypeInfo* FindTypeLocked(const std::string& name) const;
+  std::vector<std::string> ReservableTypes();  // mu_ held
+  store::Completion RunOne(const store::Item& item);
+  std::string LoaderCode() const;
+
+  store::WorkItemStore* store_;
+  python::InterpreterPool* pool_;
+  DispatcherOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false, stopping_ = false;
+  uint64_t wakes_ = 0;
+  std::vector<JobTypeInfo> types_;
+  std::map<std::string, int> running_per_type_;
+  std::map<std::string, store::Lease> running_;  // item id -> lease
+  Counters counters_;
+  std::vector<std::thread> runners_;
+  std::thread heartbeat_;
+};
+
+}  // namespace robotni::exec
+
+#endif  // ROBOTNI_RUNTIME_EXEC_DISPATCHER_H_

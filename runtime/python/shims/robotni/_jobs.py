@@ -1,0 +1,136 @@
+"""Job types: Python functions that handle one work item per call.
+
+    from robotni import job
+
+    @job("add", schema={"type": "object",
+                        "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+                        "required": ["x", "y"]})
+    def add(x, y):
+        return x + y
+
+The function gets the job's params (the payload object) as keyword arguments and
+returns a JSON-serialisable result. Raising robotni.BusinessError (or robocorp's
+BusinessException) fails the job for good; any other exception is an APPLICATION
+failure, retried with backoff until max_attempts.
+"""
+
+import json
+import traceback
+
+_registry = {}
+
+
+class BusinessError(Exception):
+    """Bad input: fail the job without retrying."""
+
+    def __init__(self, message="", code=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class JobType:
+    __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts", "module")
+
+    def __init__(self, name, func, schema, concurrency, timeout, max_attempts):
+        self.name = name
+        self.func = func
+        self.schema = schema if schema is not None else {"type": "object"}
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.module = getattr(func, "__module__", "")
+
+    def describe(self):
+        return {
+            "type": self.name,
+            "schema": self.schema,
+            "concurrency": self.concurrency or 0,
+            "timeout": self.timeout or 0,
+            "max_attempts": self.max_attempts or 0,
+            "module": self.module,
+            "doc": (self.func.__doc__ or "").strip(),
+        }
+
+
+def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None):
+    """Registers the decorated function as the handler of job type `name`."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("job type name must be a non-empty string")
+
+    def register(func):
+        _registry[name] = JobType(name, func, schema, concurrency, timeout, max_attempts)
+        return func
+
+    return register
+
+
+def registered():
+    return dict(_registry)
+
+
+def describe_all():
+    """JSON list of the registered job types (read by the runtime)."""
+    return json.dumps([t.describe() for t in _registry.values()])
+
+
+def _is_business(exc):
+    if isinstance(exc, BusinessError):
+        return True
+    return type(exc).__name__ == "BusinessException"
+
+
+def call_current():
+    """Runs the job _robotni.current_job() names; reports its outcome to _robotni."""
+    import _robotni
+
+    current = _robotni.current_job()
+    if current is None:
+        raise RuntimeError("not running inside a robotni job")
+    jt = _registry.get(current["type"])
+    if jt is None:
+        _robotni.set_failure("APPLICATION", "UNKNOWN_TYPE",
+                             f"no handler for job type {current['type']!r}", "")
+        return
+    try:
+        params = json.loads(current["payload"] or "null")
+        if params is None:
+            params = {}
+        result = jt.func(**params) if isinstance(params, dict) else jt.func(params)
+        _robotni.set_result(json.dumps(result))
+    except _robotni.TaskTimeout:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a job's failure is data
+        tb = traceback.format_exc()
+        print(tb, end="", file=__import__("sys").stderr)
+        kind = "BUSINESS" if _is_business(exc) else "APPLICATION"
+        code = getattr(exc, "code", None)
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        _robotni.set_failure(kind, None if code is None else str(code), str(message), tb)
+
+
+_loaded = set()
+
+
+def ensure_loaded(modules, root):
+    """Imports the robot's job modules once per interpreter (files or dotted names)."""
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    for entry in modules:
+        if entry in _loaded:
+            continue
+        if entry.endswith(".py") or os.sep in entry:
+            path = entry if os.path.isabs(entry) else os.path.join(root, entry)
+            name = os.path.splitext(os.path.basename(path))[0]
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load job module {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        else:
+            importlib.import_module(entry)
+        _loaded.add(entry)
