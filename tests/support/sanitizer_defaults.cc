@@ -1,0 +1,19 @@
+// Linked into every test binary. Sanitizer options live here, not in ctest
+// properties, so they hold however a test is started (ctest, by hand, gdb).
+#include <cstdlib>
+
+extern "C" {
+// LeakSanitizer: CPython keeps interned strings and static types alive until exit by
+// design; those are not leaks of ours.
+const char* __lsan_default_suppressions() {
+  return "leak:libpython3.11.so\nleak:_PyObject_Malloc\n";
+}
+const char* __asan_default_options() { return "detect_leaks=1"; }
+}
+
+namespace {
+// pymalloc hides allocations from ASan; make CPython use malloc in tests.
+struct PythonMallocForSanitizers {
+  PythonMallocForSanitizers() { setenv("PYTHONMALLOC", "malloc", 0); }
+} python_malloc_for_sanitizers;
+}  // namespace
