@@ -1,0 +1,69 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_ROUTER_H_
+#define ROBOTNI_RUNTIME_HTTP_ROUTER_H_
+
+// Router maps "METHOD /path/{param}" patterns to handlers. Literal segments win over
+// parameters ("/jobs/stats" before "/jobs/{id}"); a known path with another method gives 405
+// with Allow; an unknown path gives 404. HEAD falls back to the GET handler (the server drops
+// the body) and OPTIONS on a known path answers 204 with Allow unless a route handles it.
+// Thread-safety: build it before the server starts; Dispatch is const and runs on the loop.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+#include "http/responder.h"
+#include "http/response.h"
+#include "robotni/status.h"
+
+namespace robotni::http {
+
+// A handler answers through the Responder, before returning or later on the loop thread. The
+// Request is valid during the call only: copy what is needed later. An exception thrown by
+// the handler becomes a 500 (when it had not answered yet).
+using Handler = std::function<void(const Request&, Responder)>;
+
+class Router {
+ public:
+  // `spec` is "METHOD /segment/{name}/...": an upper-case method token, a space, a path that
+  // starts with '/'. Segments are literals or "{name}" captures of one whole segment.
+  // Returns InvalidArgument for a malformed spec or one that duplicates an earlier route.
+  Status Add(std::string_view spec, Handler handler);
+
+  struct Match {
+    int status = 404;  // 200 (handler set), 204 (OPTIONS), 404 or 405
+    const Handler* handler = nullptr;
+    std::string route;  // the matched spec, for logs and metrics
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string allow;  // for 405 and OPTIONS: "GET, HEAD, POST"
+  };
+  // Finds the route for `method` and a request's raw (undecoded) path.
+  Match Find(std::string_view method, std::string_view raw_path) const;
+
+  // Finds the route, fills req->route and req->path_params, then calls the handler, or answers
+  // 404 / 405 / 204 itself. Exceptions from the handler propagate to the caller.
+  void Dispatch(Request* req, const Responder& respond) const;
+
+  size_t size() const { return routes_.size(); }
+
+ private:
+  struct Segment {
+    std::string text;  // literal text, or the parameter name
+    bool param = false;
+  };
+  struct Route {
+    std::string method;
+    std::string spec;
+    std::vector<Segment> segments;
+    Handler handler;
+  };
+  static bool MatchSegments(const Route& route, const std::vector<std::string>& parts,
+                            std::vector<std::pair<std::string, std::string>>* params);
+
+  std::vector<Route> routes_;
+};
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_ROUTER_H_
