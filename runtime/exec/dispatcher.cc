@@ -35,7 +35,13 @@ Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* poo
                        DispatcherOptions options)
     : store_(store), pool_(pool), options_(std::move(options)) {}
 
-Dispatcher::~Dispatcher() { Drain(std::chrono::milliseconds(0)); }
+Dispatcher::~Dispatcher() {
+  Drain(std::chrono::milliseconds(0));
+  // Runners still in a job finish it (its commit is refused: the item was given
+  // back) and exit; a job stuck in C code past its timeout keeps this waiting, which
+  // is why `serve` exits the process after draining instead of destroying this.
+  for (auto& t : runners_) t.join();
+}
 
 std::string Dispatcher::LoaderCode() const {
   std::string list = "[";
@@ -249,14 +255,10 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   for (const auto& lease : left)
     if (store_->Unreserve(lease).ok()) ++given_back;
   if (heartbeat_.joinable()) heartbeat_.join();
-  for (auto& t : runners_) {
-    // A runner stuck in a job past the grace period cannot be joined; its item was
-    // given back above and the process is about to exit.
-    if (all_done) t.join(); else t.detach();
+  if (all_done) {
+    for (auto& t : runners_) t.join();
+    runners_.clear();
   }
-  runners_.clear();
-  l.lock();
-  started_ = false;
   return given_back;
 }
 
