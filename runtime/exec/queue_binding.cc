@@ -35,6 +35,25 @@ QueueBinding::~QueueBinding() {
   }
   cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
+  if (background_.joinable()) background_.join();
+}
+
+void QueueBinding::Background(std::function<void()> fn) {
+  background_jobs_.push_back(std::move(fn));
+  cv_.notify_all();
+}
+
+void QueueBinding::BackgroundLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    cv_.wait(l, [&] { return stop_ || !background_jobs_.empty(); });
+    if (background_jobs_.empty()) return;  // stop_ and nothing left
+    auto job = std::move(background_jobs_.front());
+    background_jobs_.pop_front();
+    l.unlock();
+    job();
+    l.lock();
+  }
 }
 
 StatusOr<store::WorkItemStore*> QueueBinding::Store() {
@@ -43,6 +62,7 @@ StatusOr<store::WorkItemStore*> QueueBinding::Store() {
   if (!s.ok()) return s.status();
   store_ = *s;
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  background_ = std::thread([this] { BackgroundLoop(); });
   return store_;
 }
 
@@ -67,6 +87,7 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   if (finished_) return Status::InvalidArgument("the run has finished");
   auto st = Store();
   if (!st.ok()) return st.status();
+  cv_.wait(l, [&] { return !reserving_; });
   if (prefetched_.empty() && !queue_empty_) {
     store::ReserveRequest req;
     req.queues = {options_.input_queue};
@@ -95,10 +116,31 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   }
   store::Item item = std::move(prefetched_.front());
   prefetched_.pop_front();
+  if (prefetched_.empty() && !queue_empty_) StartReserveAhead();
   std::string id = item.id;
   held_[id] = Held{std::move(item), {}};
   counters_.reserved++;
   return std::optional<std::string>(id);
+}
+
+void QueueBinding::StartReserveAhead() {
+  reserving_ = true;
+  store::ReserveRequest req;
+  req.queues = {options_.input_queue};
+  req.owner = options_.owner;
+  req.lease_ms = options_.lease_ms;
+  req.max_items = next_batch_;
+  next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);
+  Background([this, req] {
+    auto items = store_->Reserve(req);
+    std::lock_guard<std::mutex> l(mu_);
+    if (items.ok()) {
+      if (items->empty()) queue_empty_ = true;
+      for (auto& it : *items) prefetched_.push_back(std::move(it));
+    }  // on error the next ReserveInput reserves synchronously and reports it
+    reserving_ = false;
+    cv_.notify_all();
+  });
 }
 
 Status QueueBinding::ReleaseInput(const std::string& id, const Release& release) {
@@ -122,29 +164,43 @@ Status QueueBinding::ReleaseInput(const std::string& id, const Release& release)
   released_.insert(id);
   counters_.released++;
   pending_.push_back(std::move(c));
-  if (static_cast<int>(pending_.size()) >= options_.completion_batch) return FlushLocked(l);
-  return Status::OK();
-}
-
-Status QueueBinding::FlushLocked(std::unique_lock<std::mutex>& l) {
-  if (pending_.empty() || !store_) return Status::OK();
-  std::vector<store::Completion> batch;
-  batch.swap(pending_);
-  l.unlock();
-  std::vector<Status> results = store_->CompleteBatch(batch);
-  l.lock();
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].ok()) continue;
-    if (results[i].IsConflict()) counters_.lost_leases++;
-    return Status::Conflict("work item " + batch[i].lease.item_id +
-                            ": release not committed: " + results[i].message());
+  if (static_cast<int>(pending_.size()) >= options_.completion_batch) {
+    cv_.wait(l, [&] { return in_flight_ < 2; });  // back-pressure
+    return FlushLocked(l, /*wait=*/false);
   }
   return Status::OK();
 }
 
+Status QueueBinding::FlushLocked(std::unique_lock<std::mutex>& l, bool wait) {
+  if (!store_) return Status::OK();
+  if (!pending_.empty()) {
+    auto batch = std::make_shared<std::vector<store::Completion>>();
+    batch->swap(pending_);
+    in_flight_++;
+    Background([this, batch] {
+      std::vector<Status> results = store_->CompleteBatch(*batch);
+      std::lock_guard<std::mutex> g(mu_);
+      for (size_t i = 0; i < results.size(); ++i) {
+        if (results[i].ok()) continue;
+        if (results[i].IsConflict()) counters_.lost_leases++;
+        if (async_error_.ok())
+          async_error_ = Status::Conflict("work item " + (*batch)[i].lease.item_id +
+                                          ": release not committed: " + results[i].message());
+      }
+      in_flight_--;
+      cv_.notify_all();
+    });
+  }
+  if (!wait) return Status::OK();
+  cv_.wait(l, [&] { return in_flight_ == 0 && !reserving_; });
+  Status s = async_error_;
+  async_error_ = Status::OK();
+  return s;
+}
+
 Status QueueBinding::Flush() {
   std::unique_lock<std::mutex> l(mu_);
-  ROBOTNI_RETURN_IF_ERROR(FlushLocked(l));
+  ROBOTNI_RETURN_IF_ERROR(FlushLocked(l, /*wait=*/true));
   return store_ ? store_->Sync() : Status::OK();
 }
 
@@ -226,6 +282,8 @@ StatusOr<std::vector<std::string>> QueueBinding::ListFiles(const std::string& id
   std::vector<std::string> names;
   if (store::NewItem* o = FindDeferred(id)) {
     for (const auto& f : o->files) names.push_back(f.name);
+  } else if (auto h = held_.find(id); h != held_.end()) {
+    for (const auto& f : h->second.item.files) names.push_back(f.name);  // no store read
   } else {
     auto st = Store();
     if (!st.ok()) return st.status();
@@ -264,7 +322,16 @@ Status QueueBinding::AddFile(const std::string& id, const std::string& name, std
   }
   auto st = Store();
   if (!st.ok()) return st.status();
-  return (*st)->AddFile(id, {name, std::move(content)});
+  int64_t size = static_cast<int64_t>(content.size());
+  ROBOTNI_RETURN_IF_ERROR((*st)->AddFile(id, {name, std::move(content)}));
+  if (auto h = held_.find(id); h != held_.end()) {
+    auto& files = h->second.item.files;
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const store::FileRef& f) { return f.name == name; }),
+                files.end());
+    files.push_back({name, size, ""});
+  }
+  return Status::OK();
 }
 
 Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) {
@@ -278,7 +345,14 @@ Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) 
   }
   auto st = Store();
   if (!st.ok()) return st.status();
-  return (*st)->RemoveFile(id, name);
+  ROBOTNI_RETURN_IF_ERROR((*st)->RemoveFile(id, name));
+  if (auto h = held_.find(id); h != held_.end()) {
+    auto& files = h->second.item.files;
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const store::FileRef& f) { return f.name == name; }),
+                files.end());
+  }
+  return Status::OK();
 }
 
 Status QueueBinding::Finish(bool task_passed) {
@@ -301,7 +375,7 @@ Status QueueBinding::Finish(bool task_passed) {
   }
   held_.clear();
   deferred_parent_.clear();
-  Status s = FlushLocked(l);
+  Status s = FlushLocked(l, /*wait=*/true);
   for (const auto& it : prefetched_) {
     Status u = store_->Unreserve(LeaseOf(it));
     if (s.ok() && !u.ok() && !u.IsConflict()) s = u;

@@ -11,7 +11,11 @@
 //    parent's Completion (one transaction, fenced: invariant 2). Their ids come from
 //    a block allocated in the store up front, so Output.id is final at once.
 //  - Completions are group-sent: up to completion_batch releases travel in one
-//    CompleteBatch; Flush() / Finish() send the rest and wait for the commit.
+//    CompleteBatch, sent by a background thread while the task goes on (at most two
+//    batches in flight); Flush() / Finish() send the rest and wait for the commit,
+//    and report a refused release (lost lease) there.
+//  - The next reserve batch is fetched in the background when the current one runs
+//    out, so the task and the store's writer work at the same time.
 //  - Finish() gives unused prefetched items back (attempt not counted) and settles
 //    inputs the task left unreleased: DONE if the task passed, else an APPLICATION
 //    failure, as Control Room does for a step's input.
@@ -81,7 +85,12 @@ class QueueBinding : public python::WorkItemBackend {
     std::vector<store::NewItem> outputs;  // deferred until release
   };
   StatusOr<store::WorkItemStore*> Store();  // mu_ held
-  Status FlushLocked(std::unique_lock<std::mutex>& l);
+  // Hands pending completions to the background thread; with `wait`, waits until
+  // everything sent has been committed and returns the first error.
+  Status FlushLocked(std::unique_lock<std::mutex>& l, bool wait);
+  void StartReserveAhead();  // mu_ held
+  void Background(std::function<void()> fn);  // mu_ held
+  void BackgroundLoop();
   StatusOr<std::string> NextOutputId();      // mu_ held
   store::NewItem* FindDeferred(const std::string& id);  // mu_ held
   void HeartbeatLoop();
@@ -97,6 +106,11 @@ class QueueBinding : public python::WorkItemBackend {
   std::map<std::string, std::string> deferred_parent_;  // output id -> parent id
   std::set<std::string> released_;
   std::vector<store::Completion> pending_;
+  std::deque<std::function<void()>> background_jobs_;
+  int in_flight_ = 0;         // completion batches sent, not yet committed
+  bool reserving_ = false;    // a reserve-ahead is running
+  Status async_error_;        // first refused completion batch
+  std::thread background_;
   int next_batch_ = 1;
   bool queue_empty_ = false;
   int64_t next_id_ = 0, ids_left_ = 0;

@@ -165,10 +165,13 @@ TEST_F(QueueBindingTest, StaleHolderCannotCommitAndItsOutputsAreDiscarded) {
   auto stale = Bind("stale-owner");
   auto id = **stale->ReserveInput();
   ASSERT_TRUE(stale->CreateOutput(id, "{\"dup\":true}").ok());
+  ASSERT_TRUE(stale->Flush().ok());  // its reserve-ahead has finished (found nothing)
   // The holder's process is declared dead; the item goes back and is taken again.
   ASSERT_TRUE(store_->ReleaseDeadOwners([](const std::string& o) { return o == "stale-owner"; }).ok());
   auto fresh = Bind("fresh-owner");
-  auto again = **fresh->ReserveInput();
+  auto reserved = fresh->ReserveInput();
+  ASSERT_TRUE(reserved.ok() && reserved->has_value());
+  auto again = **reserved;
   ASSERT_EQ(again, id);
   ASSERT_TRUE(fresh->CreateOutput(again, "{\"dup\":false}").ok());
   ASSERT_TRUE(fresh->ReleaseInput(again, {}).ok());
