@@ -16,9 +16,7 @@ class Inputs:
 
     def _ctx(self):
         if self._get_context is None:
-            from . import _ctx
-
-            return _ctx()
+            return _package_ctx()()
         return self._get_context()
 
     def __iter__(self):
@@ -59,6 +57,18 @@ class Inputs:
 
 PathOrPaths = Union[str, Path, list, None]
 
+_ctx_getter = None
+
+
+def _package_ctx():
+    """The package's context getter, looked up once: these calls are per item."""
+    global _ctx_getter
+    if _ctx_getter is None:
+        from . import _ctx
+
+        _ctx_getter = _ctx
+    return _ctx_getter
+
 
 class Outputs:
     """The output work items created during this task."""
@@ -68,9 +78,7 @@ class Outputs:
 
     def _ctx(self):
         if self._get_context is None:
-            from . import _ctx
-
-            return _ctx()
+            return _package_ctx()()
         return self._get_context()
 
     def __len__(self):

@@ -88,6 +88,9 @@ class WorkItem:
 
         assert self.id is not None
 
+        if not self._files_to_add and not self._files_to_remove:
+            self._saved = True  # hot path: an output with a payload only
+            return
         for name, source in self._files_to_add.items():
             self._adapter.add_file(self.id, name, self._read_pending(source))
 
