@@ -10,6 +10,6 @@ cmake --build --preset default
 ctest --preset default
 if [[ "${ROBOTNI_SKIP_ASAN:-0}" != 1 ]]; then
   cmake --preset asan
-  cmake --build --preset asan
+  cmake --build --preset asan --target unit_tests
   ctest --preset asan -L unit
 fi
