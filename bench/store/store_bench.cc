@@ -187,6 +187,55 @@ struct Raw {
     Step(commit);
     return static_cast<int>(got.size());
   }
+  // The consumer pipeline: claim n (+ "started" rows and the files of each claimed item),
+  // then complete each with one output item, in two transactions like the store.
+  int Pipeline(int n) {
+    std::vector<std::pair<int64_t, int>> got;
+    got.reserve(n);
+    Step(begin);
+    sqlite3_bind_text(claim, 1, "raw", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(claim, 2, 1LL << 60);
+    sqlite3_bind_int64(claim, 3, 2);
+    sqlite3_bind_text(claim, 4, "bench", -1, SQLITE_STATIC);
+    sqlite3_bind_int(claim, 5, n);
+    int rc;
+    while ((rc = sqlite3_step(claim)) == SQLITE_ROW) {
+      got.emplace_back(sqlite3_column_int64(claim, 0), sqlite3_column_int(claim, 1));
+    }
+    Check(rc, db, "claim");
+    sqlite3_reset(claim);
+    sqlite3_clear_bindings(claim);
+    for (auto& g : got) Timeline(g.first, "started", g.second);
+    Step(commit);
+    Step(begin);
+    for (auto& g : got) {
+      sqlite3_bind_int64(fence, 1, g.first);
+      sqlite3_bind_text(fence, 2, "raw", -1, SQLITE_STATIC);
+      sqlite3_bind_int(fence, 3, g.second);
+      sqlite3_bind_int64(fence, 6, 0);
+      if (sqlite3_step(fence) != SQLITE_ROW) std::abort();
+      sqlite3_reset(fence);
+      sqlite3_clear_bindings(fence);
+      sqlite3_bind_int64(finish, 1, g.first);
+      sqlite3_bind_text(finish, 2, "DONE", -1, SQLITE_STATIC);
+      sqlite3_bind_text(finish, 3, "{}", -1, SQLITE_STATIC);
+      sqlite3_bind_int64(finish, 8, 3);
+      sqlite3_bind_int64(finish, 10, 3);
+      Step(finish);
+      Timeline(g.first, "finished", g.second);
+      sqlite3_bind_text(insert, 1, "out", -1, SQLITE_STATIC);
+      sqlite3_bind_text(insert, 2, kPayload, -1, SQLITE_STATIC);
+      sqlite3_bind_int(insert, 3, 0);
+      sqlite3_bind_int(insert, 4, 3);
+      sqlite3_bind_int64(insert, 5, g.first);
+      sqlite3_bind_int64(insert, 7, 3);
+      sqlite3_bind_int64(insert, 8, 0);
+      Step(insert);
+      Timeline(sqlite3_last_insert_rowid(db), "queued", 0);
+    }
+    Step(commit);
+    return static_cast<int>(got.size());
+  }
 };
 
 // A database file with the store's schema, for the raw runs.
@@ -310,6 +359,61 @@ void BM_RawReserveComplete(benchmark::State& state) {
   state.SetItemsProcessed(done);
 }
 
+// ---------------------------------------------------------------------------- consumer pipeline
+
+// What a consumer does per batch: reserve n, then one CompleteBatch of n completions,
+// each DONE with one output item (`for item in inputs: outputs.create(...)`).
+void BM_StorePipeline(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto store = OpenStore(BenchDir(), false);
+  std::vector<NewItem> refill(1000, NewItem{.queue = "bench", .payload_json = kPayload});
+  ReserveRequest req{.queues = {"bench"}, .owner = "bench", .max_items = n};
+  const NewItem output{.queue = "out", .payload_json = kPayload};
+  std::vector<Completion> cs;
+  int64_t done = 0;
+  for (auto _ : state) {
+    auto items = store->Reserve(req);
+    if (!items.ok()) {
+      state.SkipWithError(items.status().ToString().c_str());
+      break;
+    }
+    if (items->empty()) {
+      state.PauseTiming();
+      for (int i = 0; i < kRefill / 1000; ++i) (void)store->CreateBatch(refill);
+      state.ResumeTiming();
+      continue;
+    }
+    cs.clear();
+    for (const Item& it : *items) {
+      cs.push_back(Completion{.lease = {it.id, "bench", it.attempt, it.lease_token},
+                              .result_json = "{}",
+                              .outputs = {output}});
+    }
+    for (auto& s : store->CompleteBatch(cs)) {
+      if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+    }
+    done += static_cast<int64_t>(items->size());
+  }
+  state.SetItemsProcessed(done);
+}
+
+void BM_RawPipeline(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  Raw raw(RawDb(false), false);
+  int64_t done = 0;
+  for (auto _ : state) {
+    int got = raw.Pipeline(n);
+    if (got == 0) {
+      state.PauseTiming();
+      for (int i = 0; i < kRefill / 1000; ++i) raw.Create(1000);
+      state.ResumeTiming();
+      continue;
+    }
+    done += got;
+  }
+  state.SetItemsProcessed(done);
+}
+
 // Args: 0 = synchronous NORMAL, 1 = FULL.
 BENCHMARK(BM_StoreCreate)->Name("Store/Create")->Arg(0)->UseRealTime();
 BENCHMARK(BM_RawCreate)->Name("Raw/Create")->Arg(0)->UseRealTime();
@@ -319,6 +423,8 @@ BENCHMARK(BM_StoreReserveComplete)->Name("Store/ReserveComplete")->Arg(1)->UseRe
 BENCHMARK(BM_RawReserveComplete)->Name("Raw/ReserveComplete")->Arg(1)->UseRealTime();
 BENCHMARK(BM_StoreReserveComplete)->Name("Store/ReserveCompleteBatch")->Arg(100)->UseRealTime();
 BENCHMARK(BM_RawReserveComplete)->Name("Raw/ReserveCompleteBatch")->Arg(100)->UseRealTime();
+BENCHMARK(BM_StorePipeline)->Name("Store/Pipeline64")->Arg(64)->UseRealTime();
+BENCHMARK(BM_RawPipeline)->Name("Raw/Pipeline64")->Arg(64)->UseRealTime();
 // Concurrent creators: the store group-commits; raw connections contend for the lock.
 BENCHMARK(BM_StoreCreate)
     ->Name("Store/CreateThreads")

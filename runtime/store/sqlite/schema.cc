@@ -1,5 +1,6 @@
 #include "store/sqlite/schema.h"
 
+#include <algorithm>
 #include <string>
 
 #include "store/sqlite/sqlite_util.h"
@@ -69,6 +70,19 @@ CREATE TABLE timeline(
 );
 CREATE INDEX timeline_item ON timeline(item_id, id);
 )sql",
+    // 2: items.has_files, kept by triggers on files, so Reserve reads the files table only
+    // for items that have files.
+    R"sql(
+ALTER TABLE items ADD COLUMN has_files INTEGER NOT NULL DEFAULT 0;
+UPDATE items SET has_files = 1 WHERE id IN (SELECT item_id FROM files);
+CREATE TRIGGER files_added AFTER INSERT ON files BEGIN
+  UPDATE items SET has_files = 1 WHERE id = NEW.item_id AND has_files = 0;
+END;
+CREATE TRIGGER files_removed AFTER DELETE ON files BEGIN
+  UPDATE items SET has_files = EXISTS(SELECT 1 FROM files WHERE item_id = OLD.item_id)
+    WHERE id = OLD.item_id;
+END;
+)sql",
 };
 
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -95,7 +109,10 @@ StatusOr<int> ReadSchemaVersion(sqlite3* db) {
   return static_cast<int>(u.Int(0));
 }
 
-Status Migrate(sqlite3* db, const std::string& path) {
+Status Migrate(sqlite3* db, const std::string& path) { return MigrateTo(db, path, kNumMigrations); }
+
+Status MigrateTo(sqlite3* db, const std::string& path, int target) {
+  target = std::min(target, kNumMigrations);
   StatusOr<int> v = ReadSchemaVersion(db);
   if (!v.ok()) return v.status();
   if (*v > kNumMigrations) {
@@ -103,14 +120,14 @@ Status Migrate(sqlite3* db, const std::string& path) {
                                    std::to_string(*v) + ", this build knows " +
                                    std::to_string(kNumMigrations) + ")");
   }
-  for (int from = *v; from < kNumMigrations; ++from) {
+  for (int from = *v; from < target; ++from) {
     ROBOTNI_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
     // Re-check inside the write lock: another process may have migrated meanwhile.
     StatusOr<int> now = ReadSchemaVersion(db);
     if (!now.ok() || *now != from) {
       Exec(db, "ROLLBACK");
       if (!now.ok()) return now.status();
-      if (*now > kNumMigrations) return Migrate(db, path);
+      if (*now > kNumMigrations) return MigrateTo(db, path, target);
       from = *now - 1;
       continue;
     }

@@ -22,6 +22,9 @@ StatusOr<int> ReadSchemaVersion(sqlite3* db);
 // applies the missing migrations. `path` is used in messages only.
 Status Migrate(sqlite3* db, const std::string& path);
 
+// Migrate, stopping at version `target` (tests use it to build a file at an older version).
+Status MigrateTo(sqlite3* db, const std::string& path, int target);
+
 }  // namespace robotni::store::sqlite
 
 #endif  // ROBOTNI_RUNTIME_STORE_SQLITE_SCHEMA_H_

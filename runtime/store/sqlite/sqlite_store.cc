@@ -31,6 +31,8 @@ constexpr char kItemCols[] =
     "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
     "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
     "exception_type, error_code, error_message, traceback, cancel_requested, lease_token";
+// The claim statements return kItemCols and then has_files.
+constexpr int kHasFilesCol = 23;
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -119,8 +121,9 @@ std::atomic<uint64_t> g_stage_counter{0};
 }  // namespace
 
 struct SqliteStore::Op {
-  std::function<Status()> fn;
+  std::function<Status(bool isolated)> fn;
   std::promise<Status> done;
+  Status result;  // writer thread only
 };
 
 struct SqliteStore::StagedFile {
@@ -134,6 +137,8 @@ struct SqliteStore::StagedFile {
 struct SqliteStore::WriterConn {
   DbPtr db;
   Stmt begin, commit, rollback, savepoint, release, rollback_to;
+  Stmt batch_savepoint, batch_release, batch_rollback_to;
+  Stmt finish_done, unreserve, bump_sequence, insert_sequence, release_owner;
   Stmt find_key, insert_item, insert_timeline, insert_file;
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
@@ -150,6 +155,9 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(savepoint.Prepare(d, "SAVEPOINT op"));
     ROBOTNI_RETURN_IF_ERROR(release.Prepare(d, "RELEASE op"));
     ROBOTNI_RETURN_IF_ERROR(rollback_to.Prepare(d, "ROLLBACK TO op"));
+    ROBOTNI_RETURN_IF_ERROR(batch_savepoint.Prepare(d, "SAVEPOINT batch"));
+    ROBOTNI_RETURN_IF_ERROR(batch_release.Prepare(d, "RELEASE batch"));
+    ROBOTNI_RETURN_IF_ERROR(batch_rollback_to.Prepare(d, "ROLLBACK TO batch"));
     ROBOTNI_RETURN_IF_ERROR(find_key.Prepare(d, "SELECT id FROM items WHERE idempotency_key = ?1"));
     ROBOTNI_RETURN_IF_ERROR(insert_item.Prepare(
         d,
@@ -168,7 +176,7 @@ struct SqliteStore::WriterConn {
                 "AND queue = ?4 "
                 "AND not_before <= ?3 AND cancel_requested = 0 "
                 "ORDER BY priority DESC, id LIMIT ?5) RETURNING ",
-                cols})
+                cols, ", has_files"})
                .c_str()));
     ROBOTNI_RETURN_IF_ERROR(candidates.Prepare(
         d,
@@ -179,7 +187,7 @@ struct SqliteStore::WriterConn {
         d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
                 "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
                 "WHERE id = ?4 AND state = 'PENDING' RETURNING ",
-                cols})
+                cols, ", has_files"})
                .c_str()));
     ROBOTNI_RETURN_IF_ERROR(next_queue_ge.Prepare(
         d,
@@ -205,6 +213,41 @@ struct SqliteStore::WriterConn {
         "not_before = coalesce(?9, not_before), updated = ?10, lease_expires = 0, "
         "lease_owner = CASE WHEN ?2 = 'PENDING' THEN NULL ELSE lease_owner END, "
         "payload = coalesce(?11, payload) WHERE id = ?1"));
+    // A successful completion: fence and finish in one statement (DONE does not depend
+    // on attempt or cancel_requested). ?1 id, ?2 owner, ?3 attempt, ?4 result, ?5 now,
+    // ?6 token, ?7 payload (NULL = keep). No row = the lease is lost.
+    ROBOTNI_RETURN_IF_ERROR(finish_done.Prepare(
+        d,
+        "UPDATE items SET state = 'DONE', result = ?4, exception_type = NULL, error_code = NULL, "
+        "error_message = NULL, traceback = NULL, finished = ?5, updated = ?5, lease_expires = 0, "
+        "payload = coalesce(?7, payload) "
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
+        "AND (?6 = 0 OR lease_token = ?6) RETURNING attempt"));
+    ROBOTNI_RETURN_IF_ERROR(unreserve.Prepare(
+        d,
+        "UPDATE items SET state = 'PENDING', lease_owner = NULL, lease_expires = 0, "
+        "attempt = attempt - 1, started = 0, updated = ?5 "
+        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
+        "AND (?4 = 0 OR lease_token = ?4)"));
+    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; raising it hands
+    // out a block of ids, and later inserts continue above it.
+    ROBOTNI_RETURN_IF_ERROR(bump_sequence.Prepare(
+        d,
+        "UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT IFNULL(MAX(id), 0) FROM items)) + ?1 "
+        "WHERE name = 'items' RETURNING seq"));
+    ROBOTNI_RETURN_IF_ERROR(insert_sequence.Prepare(
+        d,
+        "INSERT INTO sqlite_sequence(name, seq) "
+        "VALUES('items', (SELECT IFNULL(MAX(id), 0) FROM items) + ?1) RETURNING seq"));
+    ROBOTNI_RETURN_IF_ERROR(release_owner.Prepare(
+        d,
+        "UPDATE items SET "
+        "state = CASE WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
+        "finished = CASE WHEN attempt < max_attempts THEN 0 ELSE ?2 END, "
+        "exception_type = 'APPLICATION', error_code = 'HOLDER_DIED', "
+        "error_message = 'the runtime holding the lease died', "
+        "lease_owner = NULL, lease_expires = 0, not_before = ?2, updated = ?2 "
+        "WHERE state = 'RESERVED' AND lease_owner = ?1 RETURNING id, attempt, state"));
     ROBOTNI_RETURN_IF_ERROR(
         heartbeat.Prepare(d,
                           "UPDATE items SET lease_expires = ?5, updated = ?4 WHERE id = ?1 AND "
@@ -476,6 +519,10 @@ int64_t SqliteStore::Now() const {
 // Writer thread and group commit
 
 Status SqliteStore::Submit(std::function<Status()> fn) {
+  return SubmitOp([fn = std::move(fn)](bool) { return fn(); });
+}
+
+Status SqliteStore::SubmitOp(std::function<Status(bool isolated)> fn) {
   if (!writer_) return Status::InvalidArgument(path_ + " is opened read-only");
   Op op;
   op.fn = std::move(fn);
@@ -505,20 +552,32 @@ Status SqliteStore::RunInSavepoint(const std::function<Status()>& fn) {
   return s.ok() ? r : s;
 }
 
+bool SqliteStore::TxAborted() const { return sqlite3_get_autocommit(writer_->db.get()) != 0; }
+
+// One transaction per round. The operations of a round run back to back inside one
+// SAVEPOINT "batch". When one fails, the batch savepoint is rolled back and the
+// operations it held (the failing one included) run again one by one, each in its own
+// SAVEPOINT and told so (isolated = true): the failing one leaves nothing behind and
+// the others still commit. Later operations of the round open a new batch savepoint.
 void SqliteStore::WriterLoop() {
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch_ops));
+  WriterConn& w = *writer_;
+  std::vector<Op*> batch;
+  batch.reserve(std::min<size_t>(max_batch, 1024));
   std::unique_lock<std::mutex> lk(mu_);
   while (true) {
     cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stop_ and drained
     lk.unlock();
 
-    Status begin;
+    Status tx;
     {
-      StmtUse u(writer_->begin);
-      begin = u.Run("BEGIN IMMEDIATE");
+      StmtUse u(w.begin);
+      tx = u.Run("BEGIN IMMEDIATE");
     }
-    std::vector<std::pair<Op*, Status>> batch;
+    batch.clear();
+    bool in_batch_sp = false;
+    size_t sp_first = 0;  // first operation under the batch savepoint
     bool waited = false;
     while (batch.size() < max_batch) {
       lk.lock();
@@ -534,17 +593,59 @@ void SqliteStore::WriterLoop() {
       Op* op = queue_.front();
       queue_.pop_front();
       lk.unlock();
-      Status s = begin.ok() ? RunInSavepoint(op->fn) : begin;
-      batch.emplace_back(op, std::move(s));
-    }
-    Status commit = begin;
-    if (begin.ok()) {
-      StmtUse u(writer_->commit);
-      commit = u.Run("COMMIT");
-      if (!commit.ok()) {
-        StmtUse r(writer_->rollback);
-        (void)r.Run("ROLLBACK");
+      batch.push_back(op);
+      if (!tx.ok()) {
+        op->result = tx;
+        continue;
       }
+      if (!in_batch_sp) {
+        StmtUse u(w.batch_savepoint);
+        Status s = u.Run("SAVEPOINT");
+        if (!s.ok()) {
+          op->result = s;
+          continue;
+        }
+        in_batch_sp = true;
+        sp_first = batch.size() - 1;
+      }
+      op->result = op->fn(false);
+      if (op->result.ok()) continue;
+      // Fallback: undo the batch savepoint, re-run its operations one by one.
+      in_batch_sp = false;
+      Status r;
+      if (TxAborted()) {
+        r = Status::IOError("transaction aborted: " + op->result.message());
+      } else {
+        StmtUse u(w.batch_rollback_to);
+        r = u.Run("ROLLBACK TO");
+      }
+      if (r.ok()) {
+        StmtUse u(w.batch_release);
+        r = u.Run("RELEASE");
+      }
+      if (!r.ok()) {
+        tx = r;  // the transaction is unusable: fail the round
+        break;
+      }
+      for (size_t i = sp_first; i < batch.size() && tx.ok(); ++i) {
+        Op* o = batch[i];
+        o->result = RunInSavepoint([o] { return o->fn(true); });
+        if (TxAborted()) tx = Status::IOError("transaction aborted: " + o->result.message());
+      }
+      if (!tx.ok()) break;
+    }
+    if (tx.ok() && in_batch_sp) {
+      StmtUse u(w.batch_release);
+      tx = u.Run("RELEASE");
+    }
+    Status commit = tx;
+    if (tx.ok()) {
+      StmtUse u(w.commit);
+      commit = u.Run("COMMIT");
+    }
+    if (!commit.ok() && !TxAborted()) {
+      StmtUse r(w.rollback);
+      (void)r.Run("ROLLBACK");
     }
     {
       std::lock_guard<std::mutex> slk(stats_mu_);
@@ -552,8 +653,8 @@ void SqliteStore::WriterLoop() {
       stats_.ops += static_cast<int64_t>(batch.size());
       stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, batch.size());
     }
-    for (auto& [op, s] : batch) {
-      op->done.set_value(commit.ok() ? std::move(s)
+    for (Op* op : batch) {
+      op->done.set_value(commit.ok() ? std::move(op->result)
                                      : Status::IOError(path_ + ": " + commit.message()));
     }
     lk.lock();
@@ -573,40 +674,63 @@ Status SqliteStore::Sync() {
 // ---------------------------------------------------------------------------------
 // Validation and files
 
-Status SqliteStore::ValidateJson(const std::string& json, const std::string& what) const {
-  if (static_cast<int64_t>(json.size()) > options_.max_payload_bytes) {
-    return Status::InvalidArgument(what + " is " + std::to_string(json.size()) +
-                                   " bytes, the limit is " +
-                                   std::to_string(options_.max_payload_bytes));
+namespace {
+
+// "" when json is acceptable, else why not (the tail of the error message).
+std::string JsonProblem(const std::string& json, int64_t max_bytes) {
+  if (static_cast<int64_t>(json.size()) > max_bytes) {
+    return "is " + std::to_string(json.size()) + " bytes, the limit is " +
+           std::to_string(max_bytes);
   }
   // accept() validates without building a DOM (parse(s, nullptr, false) would build one).
-  if (!nlohmann::json::accept(json)) return Status::InvalidArgument(what + " is not valid JSON");
-  return Status::OK();
+  if (!nlohmann::json::accept(json)) return "is not valid JSON";
+  return std::string();
 }
 
-Status SqliteStore::ValidateNewItem(const NewItem& item, const std::string& where) const {
-  if (item.queue.empty()) return Status::InvalidArgument(where + ": queue is empty");
+}  // namespace
+
+Status SqliteStore::ValidateJson(const std::string& json, const std::string& what) const {
+  std::string p = JsonProblem(json, options_.max_payload_bytes);
+  if (p.empty()) return Status::OK();
+  return Status::InvalidArgument(what + " " + p);
+}
+
+Status SqliteStore::ValidateNewItem(const NewItem& item, const char* what, size_t index) const {
+  // The item's name for messages, built only when one is needed.
+  auto where = [&] {
+    std::string w = what;
+    if (index != kNoIndex) w += "[" + std::to_string(index) + "]";
+    return w;
+  };
+  if (item.queue.empty()) return Status::InvalidArgument(where() + ": queue is empty");
   if (item.queue.find('%') != std::string::npos) {
-    return Status::InvalidArgument(where + ": queue name '" + item.queue +
+    return Status::InvalidArgument(where() + ": queue name '" + item.queue +
                                    "' must not contain '%'");
   }
-  ROBOTNI_RETURN_IF_ERROR(ValidateJson(item.payload_json, where + ": payload"));
+  {
+    std::string p = JsonProblem(item.payload_json, options_.max_payload_bytes);
+    if (!p.empty()) return Status::InvalidArgument(where() + ": payload " + p);
+  }
   if (item.max_attempts < 1) {
-    return Status::InvalidArgument(where + ": max_attempts must be >= 1");
+    return Status::InvalidArgument(where() + ": max_attempts must be >= 1");
   }
   if (!item.parent_id.empty() && !ParseId(item.parent_id)) {
-    return Status::InvalidArgument(where + ": parent_id '" + item.parent_id +
+    return Status::InvalidArgument(where() + ": parent_id '" + item.parent_id +
                                    "' is not an item id");
   }
+  if (!item.id.empty() && !ParseId(item.id)) {
+    return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+  }
+  if (item.files.empty()) return Status::OK();
   std::set<std::string> names;
   for (const NewFile& f : item.files) {
     Status s = ValidateFileName(f.name);
-    if (!s.ok()) return Status::InvalidArgument(where + ": " + s.message());
+    if (!s.ok()) return Status::InvalidArgument(where() + ": " + s.message());
     if (!names.insert(f.name).second) {
-      return Status::InvalidArgument(where + ": file '" + f.name + "' given twice");
+      return Status::InvalidArgument(where() + ": file '" + f.name + "' given twice");
     }
     if (static_cast<int64_t>(f.content.size()) > options_.max_file_bytes) {
-      return Status::InvalidArgument(where + ": file '" + f.name + "' is " +
+      return Status::InvalidArgument(where() + ": file '" + f.name + "' is " +
                                      std::to_string(f.content.size()) + " bytes, the limit is " +
                                      std::to_string(options_.max_file_bytes));
     }
@@ -636,27 +760,36 @@ StatusOr<SqliteStore::StagedFile> SqliteStore::StageFile(const NewFile& file) {
 
 std::string SqliteStore::ItemDir(int64_t id) const { return files_dir_ + "/" + std::to_string(id); }
 
+// The staged temp file stays where it is (its owner removes it after the operation): the
+// writer may roll an operation back and run it again, which then moves the file again.
+// A hard link under a fresh name, renamed over the destination, replaces it atomically.
 Status SqliteStore::CommitStagedFile(int64_t id, const StagedFile& f) {
   std::string dir = ItemDir(id);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   std::string dest = dir + "/" + f.name;
-  if (::rename(f.tmp_path.c_str(), dest.c_str()) != 0) {
-    return Status::IOError("cannot move " + f.tmp_path + " to " + dest + ": " + ErrnoText());
+  std::string link = f.tmp_path + ".link" + std::to_string(g_stage_counter.fetch_add(1));
+  if (::link(f.tmp_path.c_str(), link.c_str()) != 0) {
+    return Status::IOError("cannot link " + f.tmp_path + " to " + link + ": " + ErrnoText());
+  }
+  if (::rename(link.c_str(), dest.c_str()) != 0) {
+    Status s = Status::IOError("cannot move " + f.tmp_path + " to " + dest + ": " + ErrnoText());
+    ::unlink(link.c_str());
+    return s;
   }
   StmtUse u(writer_->insert_file);
-  u.Bind(1, id).Bind(2, f.name).Bind(3, f.size).Bind(4, f.sha256);
+  u.Bind(1, id).BindStatic(2, f.name).Bind(3, f.size).BindStatic(4, f.sha256);
   return u.Run("recording file " + dest);
 }
 
 // ---------------------------------------------------------------------------------
 // Writer-side helpers
 
-Status SqliteStore::AddTimeline(int64_t id, int64_t at, const char* event, int attempt,
-                                const std::string& message) {
+Status SqliteStore::AddTimeline(int64_t id, int64_t at, std::string_view event, int attempt,
+                                std::string_view message) {
   StmtUse u(writer_->insert_timeline);
-  u.Bind(1, id).Bind(2, at).Bind(3, event).Bind(4, attempt).Bind(5, message);
+  u.Bind(1, id).Bind(2, at).BindStatic(3, event).Bind(4, attempt).BindStatic(5, message);
   return u.Run("timeline");
 }
 
@@ -673,10 +806,10 @@ int64_t SqliteStore::BackoffMs(int attempt) {
 }
 
 Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
-                               const std::string& default_parent, int64_t now, int64_t* id) {
+                               int64_t default_parent, int64_t now, int64_t* id) {
   if (!item.idempotency_key.empty()) {
     StmtUse u(writer_->find_key);
-    u.Bind(1, item.idempotency_key);
+    u.BindStatic(1, item.idempotency_key);
     int rc = u.Step();
     if (rc == SQLITE_ROW) {
       *id = u.Int(0);
@@ -684,16 +817,18 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     }
     if (rc != SQLITE_DONE) return u.Error(rc, "idempotency lookup");
   }
-  const std::string& parent = item.parent_id.empty() ? default_parent : item.parent_id;
+  const int64_t parent =
+      item.parent_id.empty() ? default_parent : ParseId(item.parent_id).value_or(0);
   {
     StmtUse u(writer_->insert_item);
-    u.Bind(1, item.queue).Bind(2, item.payload_json).Bind(3, item.priority);
+    u.BindStatic(1, item.queue).BindStatic(2, item.payload_json).Bind(3, item.priority);
     u.Bind(4, item.max_attempts);
-    if (auto p = ParseId(parent)) u.Bind(5, *p);
-    u.BindOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
+    if (parent > 0) u.Bind(5, parent);
+    u.BindStaticOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
     if (!item.id.empty()) {
       auto explicit_id = ParseId(item.id);
-      if (!explicit_id) return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      if (!explicit_id)
+        return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
       u.Bind(9, *explicit_id);
     }
     ROBOTNI_RETURN_IF_ERROR(u.Run("insert work item"));
@@ -727,7 +862,7 @@ StatusOr<std::vector<std::string>> SqliteStore::CreateBatch(const std::vector<Ne
   const bool single = items.size() == 1;
   for (size_t i = 0; i < items.size(); ++i) {
     ROBOTNI_RETURN_IF_ERROR(
-        ValidateNewItem(items[i], single ? "work item" : "items[" + std::to_string(i) + "]"));
+        ValidateNewItem(items[i], single ? "work item" : "items", single ? kNoIndex : i));
   }
   std::vector<std::vector<StagedFile>> staged(items.size());
   auto cleanup = [&] {
@@ -747,7 +882,7 @@ StatusOr<std::vector<std::string>> SqliteStore::CreateBatch(const std::vector<Ne
   Status s = Submit([&] {
     int64_t now = Now();
     for (size_t i = 0; i < items.size(); ++i) {
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], staged[i], "", now, &ids[i]));
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], staged[i], 0, now, &ids[i]));
     }
     return Status::OK();
   });
@@ -803,19 +938,34 @@ StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
         if (seen.insert(cur).second) queues.push_back(cur);
       }
     }
+    // Sort keys of the claimed rows: (priority DESC, id), and whether the item has files
+    // (column kHasFilesCol of the claim's RETURNING).
+    struct Key {
+      int priority;
+      int64_t id;
+      bool has_files;
+      size_t index;
+    };
+    std::vector<Key> keys;
+    keys.reserve(static_cast<size_t>(req.max_items));
+    items.reserve(static_cast<size_t>(req.max_items));
+    auto take = [&](StmtUse& u) {
+      items.push_back(RowToItem(u));
+      keys.push_back({items.back().priority, u.Int(0), u.Int(kHasFilesCol) != 0, items.size() - 1});
+    };
     if (queues.size() == 1) {
       StmtUse u(w.claim_one_queue);
-      u.Bind(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, queues[0]);
+      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
       u.Bind(5, req.max_items);
       int rc;
-      while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
+      while ((rc = u.Step()) == SQLITE_ROW) take(u);
       if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
     } else if (queues.size() > 1) {
       // Top candidates of each queue, merged by (priority DESC, id).
       std::vector<std::pair<int64_t, int64_t>> cand;  // (-priority, id)
       for (const std::string& q : queues) {
         StmtUse u(w.candidates);
-        u.Bind(1, q).Bind(2, now).Bind(3, req.max_items);
+        u.BindStatic(1, q).Bind(2, now).Bind(3, req.max_items);
         int rc;
         while ((rc = u.Step()) == SQLITE_ROW) cand.emplace_back(-u.Int(1), u.Int(0));
         if (rc != SQLITE_DONE) return u.Error(rc, "reserve candidates");
@@ -824,19 +974,28 @@ StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
       if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
       for (const auto& c : cand) {
         StmtUse u(w.claim_by_id);
-        u.Bind(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
+        u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
         int rc;
-        while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
+        while ((rc = u.Step()) == SQLITE_ROW) take(u);
         if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
       }
     }
-    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    auto before = [](const Key& a, const Key& b) {
       if (a.priority != b.priority) return a.priority > b.priority;
-      return std::stoll(a.id) < std::stoll(b.id);
-    });
-    for (Item& it : items) {
-      int64_t id = std::stoll(it.id);
+      return a.id < b.id;
+    };
+    if (!std::is_sorted(keys.begin(), keys.end(), before)) {
+      std::sort(keys.begin(), keys.end(), before);
+      std::vector<Item> sorted;
+      sorted.reserve(items.size());
+      for (const Key& k : keys) sorted.push_back(std::move(items[k.index]));
+      items.swap(sorted);
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      Item& it = items[i];
+      const int64_t id = keys[i].id;
       ROBOTNI_RETURN_IF_ERROR(AddTimeline(id, now, "started", it.attempt, req.owner));
+      if (!keys[i].has_files) continue;
       StmtUse u(w.item_files);
       u.Bind(1, id);
       int rc;
@@ -884,17 +1043,44 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
   return Status::OK();
 }
 
-// Fenced: the lease must still hold (id, owner, attempt, RESERVED).
+// Fenced: the lease must still hold (id, owner, attempt, RESERVED). `files` is empty when
+// no output has files, else one list per output.
 Status SqliteStore::CompleteOne(const Completion& c,
                                 const std::vector<std::vector<StagedFile>>& files, int64_t now) {
   WriterConn& w = *writer_;
   auto id = ParseId(c.lease.item_id);
   if (!id) return NoItem(c.lease.item_id);
+  static const std::vector<StagedFile> kNone;
+  auto output_files = [&](size_t k) -> const std::vector<StagedFile>& {
+    return files.empty() ? kNone : files[k];
+  };
+  if (c.ok) {
+    // Fence and finish in one statement.
+    int attempt = 0;
+    {
+      StmtUse u(w.finish_done);
+      u.Bind(1, *id).BindStatic(2, c.lease.owner).Bind(3, c.lease.attempt);
+      u.BindStaticOrNull(4, c.result_json).Bind(5, now).Bind(6, c.lease.token);
+      if (c.payload_json) u.BindStatic(7, *c.payload_json);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return LeaseLost(c.lease);
+      if (rc != SQLITE_ROW) return u.Error(rc, "complete");
+      attempt = static_cast<int>(u.Int(0));
+      rc = u.Step();
+      if (rc != SQLITE_DONE) return u.Error(rc, "complete");
+    }
+    ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "finished", attempt, "DONE"));
+    for (size_t i = 0; i < c.outputs.size(); ++i) {
+      int64_t out_id = 0;
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], output_files(i), *id, now, &out_id));
+    }
+    return Status::OK();
+  }
   int attempt = 0, max_attempts = 0;
   bool cancel = false;
   {
     StmtUse u(w.fenced_row);
-    u.Bind(1, *id).Bind(2, c.lease.owner).Bind(3, c.lease.attempt);
+    u.Bind(1, *id).BindStatic(2, c.lease.owner).Bind(3, c.lease.attempt);
     u.Bind(6, c.lease.token);
     int rc = u.Step();
     if (rc == SQLITE_DONE) return LeaseLost(c.lease);
@@ -905,42 +1091,35 @@ Status SqliteStore::CompleteOne(const Completion& c,
   }
   StmtUse u(w.finish);
   u.Bind(1, *id).Bind(10, now);
-  if (c.payload_json) u.Bind(11, *c.payload_json);
+  if (c.payload_json) u.BindStatic(11, *c.payload_json);
   // Outputs commit with a final outcome only: an attempt that will be retried makes
   // its outputs again, so keeping them would duplicate them (invariant 2).
   bool keep_outputs = true;
-  if (c.ok) {
-    u.Bind(2, "DONE").BindOrNull(3, c.result_json).Bind(8, now);
+  ExceptionType type =
+      c.exception_type == ExceptionType::kNone ? ExceptionType::kApplication : c.exception_type;
+  u.Bind(4, ExceptionTypeName(type)).BindStaticOrNull(5, c.error_code);
+  u.BindStaticOrNull(6, c.error_message).BindStaticOrNull(7, c.traceback);
+  std::string what = std::string(ExceptionTypeName(type)) +
+                     (c.error_code.empty() ? "" : " " + c.error_code) + ": " + c.error_message;
+  bool final = type == ExceptionType::kBusiness || attempt >= max_attempts || cancel;
+  if (final) {
+    const char* state = cancel ? "CANCELLED" : "FAILED";
+    u.BindStatic(2, state).Bind(8, now);
     ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
-    ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "finished", attempt, "DONE"));
+    ROBOTNI_RETURN_IF_ERROR(
+        AddTimeline(*id, now, "finished", attempt, std::string(state) + " " + what));
   } else {
-    ExceptionType type =
-        c.exception_type == ExceptionType::kNone ? ExceptionType::kApplication : c.exception_type;
-    u.Bind(4, ExceptionTypeName(type)).BindOrNull(5, c.error_code);
-    u.BindOrNull(6, c.error_message).BindOrNull(7, c.traceback);
-    std::string what = std::string(ExceptionTypeName(type)) +
-                       (c.error_code.empty() ? "" : " " + c.error_code) + ": " + c.error_message;
-    bool final = type == ExceptionType::kBusiness || attempt >= max_attempts || cancel;
-    if (final) {
-      const char* state = cancel ? "CANCELLED" : "FAILED";
-      u.Bind(2, state).Bind(8, now);
-      ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
-      ROBOTNI_RETURN_IF_ERROR(
-          AddTimeline(*id, now, "finished", attempt, std::string(state) + " " + what));
-    } else {
-      int64_t delay = BackoffMs(attempt);
-      keep_outputs = false;
-      u.Bind(2, "PENDING").Bind(8, int64_t{0}).Bind(9, now + delay);
-      ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
-      ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "retry", attempt,
-                                          "attempt " + std::to_string(attempt) + " failed (" +
-                                              what + "); retry in " + std::to_string(delay) +
-                                              " ms"));
-    }
+    int64_t delay = BackoffMs(attempt);
+    keep_outputs = false;
+    u.BindStatic(2, "PENDING").Bind(8, int64_t{0}).Bind(9, now + delay);
+    ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
+    ROBOTNI_RETURN_IF_ERROR(AddTimeline(*id, now, "retry", attempt,
+                                        "attempt " + std::to_string(attempt) + " failed (" + what +
+                                            "); retry in " + std::to_string(delay) + " ms"));
   }
   for (size_t i = 0; keep_outputs && i < c.outputs.size(); ++i) {
     int64_t out_id = 0;
-    ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], files[i], c.lease.item_id, now, &out_id));
+    ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], output_files(i), *id, now, &out_id));
   }
   return Status::OK();
 }
@@ -949,41 +1128,63 @@ Status SqliteStore::Complete(const Completion& completion) {
   return CompleteBatch({completion}).front();
 }
 
+// The completions of a batch are independent: each gets its own Status. They run back
+// to back without savepoints; a completion that fails before writing anything (lease
+// lost, the common case) just reports its error. One that fails after writing makes the
+// whole operation fail, so the writer rolls it back and runs it again isolated, with a
+// SAVEPOINT per completion.
 std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& completions) {
   const size_t n = completions.size();
   std::vector<Status> results(n);
+  // staged[i][k]: staged files of output k of completion i; staged[i] stays empty when
+  // no output of completion i has files.
   std::vector<std::vector<std::vector<StagedFile>>> staged(n);
-  std::vector<bool> valid(n, true);
+  std::vector<char> valid(n, 1);
   for (size_t i = 0; i < n; ++i) {
     const Completion& c = completions[i];
     Status s;
     if (c.ok && !c.result_json.empty()) s = ValidateJson(c.result_json, "result");
     if (s.ok() && c.payload_json) s = ValidateJson(*c.payload_json, "payload");
+    bool any_files = false;
     for (size_t k = 0; s.ok() && k < c.outputs.size(); ++k) {
-      s = ValidateNewItem(c.outputs[k], "outputs[" + std::to_string(k) + "]");
+      s = ValidateNewItem(c.outputs[k], "outputs", k);
+      any_files = any_files || !c.outputs[k].files.empty();
     }
-    staged[i].resize(c.outputs.size());
-    for (size_t k = 0; s.ok() && k < c.outputs.size(); ++k) {
-      for (const NewFile& f : c.outputs[k].files) {
-        auto st = StageFile(f);
-        if (!st.ok()) {
-          s = st.status();
-          break;
+    if (s.ok() && any_files) {
+      staged[i].resize(c.outputs.size());
+      for (size_t k = 0; s.ok() && k < c.outputs.size(); ++k) {
+        for (const NewFile& f : c.outputs[k].files) {
+          auto st = StageFile(f);
+          if (!st.ok()) {
+            s = st.status();
+            break;
+          }
+          staged[i][k].push_back(std::move(st).value());
         }
-        staged[i][k].push_back(std::move(st).value());
       }
     }
     if (!s.ok()) {
       results[i] = s;
-      valid[i] = false;
+      valid[i] = 0;
     }
   }
   std::vector<Status> inner(n);
-  Status s = Submit([&] {
+  Status s = SubmitOp([&](bool isolated) {
     const int64_t now = Now();
+    sqlite3* db = writer_->db.get();
     for (size_t i = 0; i < n; ++i) {
       if (!valid[i]) continue;
-      inner[i] = RunInSavepoint([&] { return CompleteOne(completions[i], staged[i], now); });
+      if (isolated) {
+        inner[i] = RunInSavepoint([&] { return CompleteOne(completions[i], staged[i], now); });
+        if (TxAborted()) return inner[i];
+        continue;
+      }
+      const int64_t changes = sqlite3_total_changes64(db);
+      inner[i] = CompleteOne(completions[i], staged[i], now);
+      if (inner[i].ok()) continue;
+      // Wrote something before failing, or the transaction is gone: let the writer roll
+      // the batch back and run this operation again isolated.
+      if (sqlite3_total_changes64(db) != changes || TxAborted()) return inner[i];
     }
     return Status::OK();
   });
@@ -1407,15 +1608,8 @@ StatusOr<int64_t> SqliteStore::AllocateIds(int n) {
   if (n <= 0) return Status::InvalidArgument("AllocateIds: n must be positive");
   int64_t last = 0;
   Status s = Submit([&] {
-    sqlite3* db = writer_->db.get();
-    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; raising it hands
-    // out the block, and later inserts continue above it.
-    Stmt bump;
-    ROBOTNI_RETURN_IF_ERROR(bump.Prepare(
-        db, "UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT IFNULL(MAX(id), 0) FROM items)) + ?1 "
-            "WHERE name = 'items' RETURNING seq"));
     {
-      StmtUse u(bump);
+      StmtUse u(writer_->bump_sequence);
       u.Bind(1, n);
       int rc = u.Step();
       if (rc == SQLITE_ROW) {
@@ -1424,11 +1618,7 @@ StatusOr<int64_t> SqliteStore::AllocateIds(int n) {
       }
       if (rc != SQLITE_DONE) return u.Error(rc, "allocate ids");
     }
-    Stmt insert;
-    ROBOTNI_RETURN_IF_ERROR(insert.Prepare(
-        db, "INSERT INTO sqlite_sequence(name, seq) "
-            "VALUES('items', (SELECT IFNULL(MAX(id), 0) FROM items) + ?1) RETURNING seq"));
-    StmtUse u(insert);
+    StmtUse u(writer_->insert_sequence);
     u.Bind(1, n);
     int rc = u.Step();
     if (rc != SQLITE_ROW) return u.Error(rc, "allocate ids");
@@ -1443,16 +1633,9 @@ Status SqliteStore::Unreserve(const Lease& lease) {
   auto id = ParseId(lease.item_id);
   if (!id) return NoItem(lease.item_id);
   return Submit([&] {
-    Stmt st;
-    ROBOTNI_RETURN_IF_ERROR(st.Prepare(
-        writer_->db.get(),
-        "UPDATE items SET state = 'PENDING', lease_owner = NULL, lease_expires = 0, "
-        "attempt = attempt - 1, started = 0, updated = ?5 "
-        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
-        "AND (?4 = 0 OR lease_token = ?4)"));
     int64_t now = Now();
     {
-      StmtUse u(st);
+      StmtUse u(writer_->unreserve);
       u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, lease.token).Bind(5, now);
       ROBOTNI_RETURN_IF_ERROR(u.Run("unreserve"));
     }
@@ -1480,21 +1663,13 @@ StatusOr<int64_t> SqliteStore::ReleaseDeadOwners(
   }
   int64_t n = 0;
   for (const std::string& owner : dead) {
+    int64_t released = 0;
     Status s = Submit([&] {
-      Stmt st;
-      ROBOTNI_RETURN_IF_ERROR(st.Prepare(
-          writer_->db.get(),
-          "UPDATE items SET "
-          "state = CASE WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
-          "finished = CASE WHEN attempt < max_attempts THEN 0 ELSE ?2 END, "
-          "exception_type = 'APPLICATION', error_code = 'HOLDER_DIED', "
-          "error_message = 'the runtime holding the lease died', "
-          "lease_owner = NULL, lease_expires = 0, not_before = ?2, updated = ?2 "
-          "WHERE state = 'RESERVED' AND lease_owner = ?1 RETURNING id, attempt, state"));
+      released = 0;
       int64_t now = Now();
       std::vector<std::tuple<int64_t, int, std::string>> rows;
       {
-        StmtUse u(st);
+        StmtUse u(writer_->release_owner);
         u.Bind(1, owner).Bind(2, now);
         int rc;
         while ((rc = u.Step()) == SQLITE_ROW)
@@ -1502,13 +1677,14 @@ StatusOr<int64_t> SqliteStore::ReleaseDeadOwners(
         if (rc != SQLITE_DONE) return u.Error(rc, "release dead owner");
       }
       for (const auto& [id, attempt, state] : rows) {
-        ROBOTNI_RETURN_IF_ERROR(AddTimeline(id, now, "reaped", attempt,
-                                            "holder " + owner + " died; now " + state));
-        ++n;
+        ROBOTNI_RETURN_IF_ERROR(
+            AddTimeline(id, now, "reaped", attempt, "holder " + owner + " died; now " + state));
+        ++released;
       }
       return Status::OK();
     });
     if (!s.ok()) return s;
+    n += released;
   }
   return n;
 }

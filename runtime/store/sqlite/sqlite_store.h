@@ -5,13 +5,14 @@
 //
 // Writes: every mutating call becomes an operation queued to one writer thread that
 // owns the write connection. The writer opens a transaction (BEGIN IMMEDIATE), runs
-// queued operations one after another (each inside its own SAVEPOINT, so a failing
-// operation leaves nothing behind) until the queue drains or max_batch_ops ran, then
-// commits once: group commit. Callers block until the commit of their own operation
-// and get its Status (or the commit error).
-// Reads (Get, List, Stats, Timeline, GetFile, IsCancelRequested) use a small pool of
-// read connections and see every write whose call has returned.
-// Thread-safety: all public methods may be called concurrently from any thread.
+// queued operations back to back inside one SAVEPOINT until the queue drains or
+// max_batch_ops ran, then commits once: group commit. When an operation fails, the
+// savepoint is rolled back and its operations re-run one by one, each in its own
+// SAVEPOINT, so the failing one leaves nothing behind and the others still commit. Callers block
+// until the commit of their own operation and get its Status (or the commit error). Reads (Get,
+// List, Stats, Timeline, GetFile, IsCancelRequested) use a small pool of read connections and see
+// every write whose call has returned. Thread-safety: all public methods may be called concurrently
+// from any thread.
 
 #include <condition_variable>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -88,6 +90,13 @@ class SqliteStore final : public WorkItemStore {
 
   // Queues fn for the writer thread and blocks until its transaction committed.
   Status Submit(std::function<Status()> fn);
+  // Same; fn(isolated): isolated = true when the writer re-runs the operation in its own
+  // SAVEPOINT after a failure in its batch (an operation made of independent parts, like
+  // CompleteBatch, then gives each part its own savepoint too). fn may run twice: it must
+  // reset what it hands back, and have no effect outside the database it cannot repeat.
+  Status SubmitOp(std::function<Status(bool isolated)> fn);
+  // True when the write connection is no longer inside a transaction (rolled back).
+  bool TxAborted() const;
   void WriterLoop();
   Status RunInSavepoint(const std::function<Status()>& fn);
 
@@ -96,17 +105,21 @@ class SqliteStore final : public WorkItemStore {
 
   // Caller-thread side of files: validate, write a temp file, hash it.
   StatusOr<StagedFile> StageFile(const NewFile& file);
-  Status ValidateNewItem(const NewItem& item, const std::string& where) const;
+  // Messages name the item "<what>" or, with an index, "<what>[index]".
+  Status ValidateNewItem(const NewItem& item, const char* what, size_t index = kNoIndex) const;
+  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
   Status ValidateJson(const std::string& json, const std::string& what) const;
 
   // Writer-thread helpers (run inside an operation).
+  // default_parent: parent id when the item names none (0 = none).
   Status InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
-                    const std::string& default_parent, int64_t now, int64_t* id);
+                    int64_t default_parent, int64_t now, int64_t* id);
   Status CommitStagedFile(int64_t id, const StagedFile& f);
   Status CompleteOne(const Completion& c, const std::vector<std::vector<StagedFile>>& files,
                      int64_t now);
-  Status AddTimeline(int64_t id, int64_t at, const char* event, int attempt,
-                     const std::string& message);
+  // Binds without copying: event and message must outlive the call.
+  Status AddTimeline(int64_t id, int64_t at, std::string_view event, int attempt,
+                     std::string_view message);
   int64_t BackoffMs(int attempt);
   std::string ItemDir(int64_t id) const;
 

@@ -94,6 +94,20 @@ class StmtUse {
   }
   StmtUse& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   StmtUse& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  // Binds text without copying it: v must stay valid until this StmtUse ends (the
+  // statement is reset then). For string literals and strings the caller owns.
+  StmtUse& BindStatic(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  // BindStatic, or NULL for an empty string.
+  StmtUse& BindStaticOrNull(int i, std::string_view v) {
+    if (v.empty()) {
+      sqlite3_bind_null(s_, i);
+      return *this;
+    }
+    return BindStatic(i, v);
+  }
   // Binds NULL for an empty string.
   StmtUse& BindOrNull(int i, std::string_view v) {
     if (v.empty()) {
@@ -121,6 +135,12 @@ class StmtUse {
 
   int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
   bool IsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  // Valid until the next step or reset.
+  std::string_view TextView(int c) const {
+    const unsigned char* p = sqlite3_column_text(s_, c);
+    if (!p) return std::string_view();
+    return std::string_view(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, c));
+  }
   std::string Text(int c) const {
     const unsigned char* p = sqlite3_column_text(s_, c);
     if (!p) return std::string();

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -1059,5 +1060,214 @@ TEST_F(SqliteStoreTest, SyncAndMaxBatchOps) {
   EXPECT_EQ(s.commits, s.ops);
 }
 
+// ----------------------------------------------------------------------------- batch fallback
+
+// Runs fns on threads released together, so the writer takes them in one transaction
+// (group_commit_window_us gathers them).
+template <typename F>
+void RunTogether(const std::vector<F>& fns) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (const F& f : fns) {
+    threads.emplace_back([&] {
+      ready.fetch_add(1);
+      while (ready.load() < static_cast<int>(fns.size())) std::this_thread::yield();
+      f();
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+int64_t CountRows(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+  int64_t n = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST_F(SqliteStoreTest, FailingOperationInABatchLeavesNothingAndOthersCommit) {
+  StoreOptions o = Options();
+  o.group_commit_window_us = 200'000;
+  OpenStore(o);
+  std::string existing = MustCreate("q");  // id 1
+  auto block = store_->AllocateIds(10);
+  ASSERT_ROBOTNI_OK(block);
+  const std::string fresh = std::to_string(*block);
+
+  constexpr int kGood = 6;
+  std::vector<StatusOr<std::string>> good(kGood, Status::Cancelled("not run"));
+  StatusOr<std::vector<std::string>> dup_batch = Status::Cancelled("not run");
+  StatusOr<std::string> dup_one = Status::Cancelled("not run");
+  StatusOr<std::string> bad_payload = Status::Cancelled("not run");
+  StatusOr<std::string> with_id = Status::Cancelled("not run");
+  std::vector<std::function<void()>> fns;
+  for (int i = 0; i < kGood; ++i) {
+    fns.push_back([&, i] { good[i] = store_->Create(NewItem{.queue = "good"}); });
+  }
+  // Inserts two items, then fails on a duplicate explicit id: written, then failed.
+  fns.push_back([&] {
+    dup_batch = store_->CreateBatch({NewItem{.queue = "bad"}, NewItem{.queue = "bad"},
+                                     NewItem{.queue = "bad", .id = existing}});
+  });
+  fns.push_back([&] { dup_one = store_->Create(NewItem{.queue = "bad", .id = existing}); });
+  fns.push_back(
+      [&] { bad_payload = store_->Create(NewItem{.queue = "bad", .payload_json = "{broken"}); });
+  fns.push_back([&] { with_id = store_->Create(NewItem{.queue = "good", .id = fresh}); });
+  auto before = store_->TEST_WriterStats();
+  RunTogether(fns);
+  auto after = store_->TEST_WriterStats();
+
+  for (auto& g : good) EXPECT_ROBOTNI_OK(g);
+  ASSERT_ROBOTNI_OK(with_id);
+  EXPECT_EQ(*with_id, fresh);
+  EXPECT_TRUE(dup_batch.status().IsConflict()) << dup_batch.status().ToString();
+  EXPECT_TRUE(dup_one.status().IsConflict()) << dup_one.status().ToString();
+  EXPECT_TRUE(bad_payload.status().IsInvalidArgument()) << bad_payload.status().ToString();
+  // The operations shared transactions (else this test does not test the fallback).
+  EXPECT_LT(after.commits - before.commits, after.ops - before.ops);
+
+  auto st = store_->Stats("good");
+  ASSERT_ROBOTNI_OK(st);
+  ASSERT_EQ(st->size(), 1u);
+  EXPECT_EQ((*st)[0].pending, kGood + 1);
+  EXPECT_TRUE(store_->Stats("bad")->empty());
+  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM items"), kGood + 2);
+  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM timeline"), kGood + 2);
+  EXPECT_EQ(CountRows(db_path_,
+                      "SELECT count(*) FROM timeline WHERE item_id NOT IN "
+                      "(SELECT id FROM items)"),
+            0);
+  EXPECT_EQ(Events(existing), std::vector<std::string>{"queued"});
+}
+
+TEST_F(SqliteStoreTest, CompleteBatchFailureAfterWritesIsRolledBackAlone) {
+  StoreOptions o = Options();
+  o.group_commit_window_us = 200'000;
+  OpenStore(o);
+  for (int i = 0; i < 4; ++i) MustCreate("q");
+  std::string other = MustCreate("other");
+  auto items = ReserveN({"q"}, 4);
+  ASSERT_EQ(items.size(), 4u);
+  std::vector<Completion> cs;
+  for (auto& it : items) {
+    cs.push_back(Completion{.lease = LeaseOf(it),
+                            .result_json = "1",
+                            .outputs = {NewItem{.queue = "out", .payload_json = "{}"}}});
+  }
+  cs[1].outputs[0].id = other;  // duplicate id: fails after the item was finished
+  cs[2].lease.attempt = 9;      // stale: fails before writing
+  cs[3].ok = false;             // application failure, retried (outputs dropped)
+  cs[3].error_message = "boom";
+  std::vector<Status> res;
+  Status created = Status::Cancelled("not run");
+  RunTogether(std::vector<std::function<void()>>{
+      [&] { res = store_->CompleteBatch(cs); },
+      [&] { created = store_->Create(NewItem{.queue = "side"}).status(); }});
+  ASSERT_EQ(res.size(), 4u);
+  EXPECT_ROBOTNI_OK(res[0]);
+  EXPECT_TRUE(res[1].IsConflict()) << res[1].ToString();
+  EXPECT_TRUE(res[2].IsConflict()) << res[2].ToString();
+  EXPECT_ROBOTNI_OK(res[3]);
+  EXPECT_ROBOTNI_OK(created);
+
+  EXPECT_EQ(MustGet(items[0].id).state, State::kDone);
+  EXPECT_EQ(Events(items[0].id), (std::vector<std::string>{"queued", "started", "finished"}));
+  Item failed = MustGet(items[1].id);
+  EXPECT_EQ(failed.state, State::kReserved);
+  EXPECT_EQ(failed.finished_ms, 0);
+  EXPECT_EQ(Events(items[1].id), (std::vector<std::string>{"queued", "started"}));
+  EXPECT_EQ(MustGet(items[2].id).state, State::kReserved);
+  EXPECT_EQ(MustGet(items[3].id).state, State::kPending);
+  EXPECT_EQ(Events(items[3].id), (std::vector<std::string>{"queued", "started", "retry"}));
+  auto outs = store_->List(ListFilter{.queue = "out"});
+  ASSERT_ROBOTNI_OK(outs);
+  ASSERT_EQ(outs->size(), 1u);
+  EXPECT_EQ((*outs)[0].parent_id, items[0].id);
+  EXPECT_EQ(Events(other), std::vector<std::string>{"queued"});
+  EXPECT_EQ(store_->Stats("side")->at(0).pending, 1);
+}
+
+TEST_F(SqliteStoreTest, RetriedBatchMovesOutputFilesAgain) {
+  StoreOptions o = Options();
+  o.group_commit_window_us = 200'000;
+  OpenStore(o);
+  std::string existing = MustCreate("q");
+  StatusOr<std::string> with_file = Status::Cancelled("not run");
+  StatusOr<std::string> dup = Status::Cancelled("not run");
+  RunTogether(std::vector<std::function<void()>>{
+      [&] {
+        with_file = store_->Create(NewItem{.queue = "f", .files = {NewFile{"a.txt", "hello"}}});
+      },
+      [&] { dup = store_->Create(NewItem{.queue = "f", .id = existing}); }});
+  ASSERT_ROBOTNI_OK(with_file);
+  EXPECT_TRUE(dup.status().IsConflict());
+  EXPECT_EQ(*store_->GetFile(*with_file, "a.txt"), "hello");
+  std::error_code ec;
+  int staged = 0;
+  for (auto& e : fs::directory_iterator(store_->files_dir() + "/.staging", ec)) {
+    (void)e;
+    ++staged;
+  }
+  EXPECT_EQ(staged, 0);
+}
+
+// ----------------------------------------------------------------------------- migration
+
+TEST_F(SqliteStoreTest, SchemaVersionOneMigratesAndKeepsFiles) {
+  ASSERT_GE(sqlite::CurrentSchemaVersion(), 2);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    ASSERT_ROBOTNI_OK(sqlite::MigrateTo(db, db_path_, 1));
+    ASSERT_EQ(*sqlite::ReadSchemaVersion(db), 1);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO items(queue, state, payload, created, updated) "
+                           "VALUES('q', 'PENDING', '{\"n\":1}', 1, 1), "
+                           "('q', 'PENDING', '{\"n\":2}', 2, 2);"
+                           "INSERT INTO files(item_id, name, size, sha256) "
+                           "VALUES(1, 'in.csv', 3, 'abc');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  OpenStore();
+  EXPECT_EQ(CountRows(db_path_, "SELECT version FROM schema_version"),
+            sqlite::CurrentSchemaVersion());
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = 1"), 1);
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = 2"), 0);
+  auto items = ReserveN({"q"}, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, "1");
+  ASSERT_EQ(items[0].files.size(), 1u);
+  EXPECT_EQ(items[0].files[0].name, "in.csv");
+  EXPECT_EQ(items[0].files[0].size, 3);
+  EXPECT_TRUE(items[1].files.empty());
+  EXPECT_EQ(items[0].payload_json, R"({"n":1})");
+
+  // The flag follows AddFile / RemoveFile / create with files.
+  ASSERT_ROBOTNI_OK(store_->AddFile("2", NewFile{"x", "1"}));
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = 2"), 1);
+  ASSERT_ROBOTNI_OK(store_->AddFile("2", NewFile{"y", "2"}));
+  ASSERT_ROBOTNI_OK(store_->RemoveFile("2", "x"));
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = 2"), 1);
+  ASSERT_ROBOTNI_OK(store_->RemoveFile("2", "y"));
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = 2"), 0);
+  std::string id = MustCreate(NewItem{.queue = "r", .files = {NewFile{"z", "3"}}});
+  EXPECT_EQ(CountRows(db_path_, "SELECT has_files FROM items WHERE id = " + id), 1);
+  auto r = ReserveN({"r"}, 1);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].files.size(), 1u);
+  EXPECT_EQ(r[0].files[0].name, "z");
+
+  // Reopening at the current version migrates nothing.
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(MustGet(id).files.size(), 1u);
+}
 }  // namespace
 }  // namespace robotni::store
