@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -363,6 +364,13 @@ void BM_RawReserveComplete(benchmark::State& state) {
 
 // What a consumer does per batch: reserve n, then one CompleteBatch of n completions,
 // each DONE with one output item (`for item in inputs: outputs.create(...)`).
+// CPU of the whole process (writer thread included), in microseconds.
+double ProcessCpuUs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 void BM_StorePipeline(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   auto store = OpenStore(BenchDir(), false);
@@ -371,6 +379,7 @@ void BM_StorePipeline(benchmark::State& state) {
   const NewItem output{.queue = "out", .payload_json = kPayload};
   std::vector<Completion> cs;
   int64_t done = 0;
+  double cpu = 0, t0 = ProcessCpuUs();
   for (auto _ : state) {
     auto items = store->Reserve(req);
     if (!items.ok()) {
@@ -379,8 +388,10 @@ void BM_StorePipeline(benchmark::State& state) {
     }
     if (items->empty()) {
       state.PauseTiming();
+      cpu += ProcessCpuUs() - t0;
       for (int i = 0; i < kRefill / 1000; ++i) (void)store->CreateBatch(refill);
       state.ResumeTiming();
+      t0 = ProcessCpuUs();
       continue;
     }
     cs.clear();
@@ -394,24 +405,31 @@ void BM_StorePipeline(benchmark::State& state) {
     }
     done += static_cast<int64_t>(items->size());
   }
+  cpu += ProcessCpuUs() - t0;
   state.SetItemsProcessed(done);
+  state.counters["cpu_us_per_item"] = done ? cpu / static_cast<double>(done) : 0;
 }
 
 void BM_RawPipeline(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   Raw raw(RawDb(false), false);
   int64_t done = 0;
+  double cpu = 0, t0 = ProcessCpuUs();
   for (auto _ : state) {
     int got = raw.Pipeline(n);
     if (got == 0) {
+      cpu += ProcessCpuUs() - t0;
       state.PauseTiming();
       for (int i = 0; i < kRefill / 1000; ++i) raw.Create(1000);
       state.ResumeTiming();
+      t0 = ProcessCpuUs();
       continue;
     }
     done += got;
   }
+  cpu += ProcessCpuUs() - t0;
   state.SetItemsProcessed(done);
+  state.counters["cpu_us_per_item"] = done ? cpu / static_cast<double>(done) : 0;
 }
 
 // Args: 0 = synchronous NORMAL, 1 = FULL.
