@@ -16,6 +16,7 @@ using CommandBody = std::function<int()>;
 void AddRunCommand(CLI::App& app, CommandBody* body);
 void AddTasksCommand(CLI::App& app, CommandBody* body);
 void AddItemsCommand(CLI::App& app, CommandBody* body);
+void AddServeCommand(CLI::App& app, CommandBody* body);
 
 // rcc's exit codes (operations/running.go), which robotni keeps.
 enum ExitCode {

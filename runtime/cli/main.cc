@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   robotni::cli::AddRunCommand(app, &body);
   robotni::cli::AddTasksCommand(app, &body);
   robotni::cli::AddItemsCommand(app, &body);
+  robotni::cli::AddServeCommand(app, &body);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

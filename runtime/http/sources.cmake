@@ -30,3 +30,7 @@ option(ROBOTNI_BUILD_FUZZERS "Build the libFuzzer targets (clang only)" OFF)
 if(ROBOTNI_BUILD_FUZZERS)
   include(tests/fuzz/fuzz.cmake OPTIONAL)
 endif()
+
+# The API handlers sit above the store and the dispatcher, so they build into the
+# runtime library, not into robotni_http.
+target_sources(robotni_runtime PRIVATE runtime/http/worker_api.cc)

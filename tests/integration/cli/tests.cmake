@@ -1,2 +1,3 @@
 include(tests/integration/cli/items.cmake)
 include(tests/integration/cli/run.cmake)
+include(tests/integration/cli/serve.cmake)

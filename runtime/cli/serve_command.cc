@@ -1,0 +1,198 @@
+// `robotni serve`: the worker service. One libuv loop owns the listening socket and
+// signals; job types registered with @robotni.job run on warm interpreters through the
+// dispatcher; the job API answers over HTTP.
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/robot_loader.h"
+#include "exec/dispatcher.h"
+#include "exec/task_env.h"
+#include "exec/work_item_queues.h"
+#include "exec/work_queue.h"
+#include "http/server.h"
+#include "http/worker_api.h"
+#include "python/interpreter.h"
+#include "python/interpreter_pool.h"
+
+namespace robotni::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeFlags {
+  std::string robot = "robot.yaml";
+  std::string listen = "127.0.0.1:8000";
+  std::string store;
+  std::vector<std::string> types;
+  std::vector<std::string> jobs;
+  int concurrency = 2;
+  double grace = 30;
+  std::string isolation;
+};
+
+bool SplitHostPort(const std::string& s, std::string* host, int* port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = s.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']')
+    *host = host->substr(1, host->size() - 2);
+  char* end = nullptr;
+  long p = strtol(s.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535) return false;
+  *port = static_cast<int>(p);
+  return !host->empty();
+}
+
+struct SignalState {
+  http::HttpServer* server;
+  exec::Dispatcher* dispatcher;
+  exec::WorkQueue* blocking;
+  double grace;
+  uv_signal_t term, intr;
+  bool draining = false;
+};
+
+void OnSignal(uv_signal_t* handle, int signum) {
+  auto* st = static_cast<SignalState*>(handle->data);
+  if (st->draining) return;
+  st->draining = true;
+  fprintf(stderr, "robotni: %s: draining (grace %.0f s)\n", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+          st->grace);
+  uv_close(reinterpret_cast<uv_handle_t*>(&st->term), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&st->intr), nullptr);
+  // Stop taking work; running jobs get the grace period; the rest go back to PENDING.
+  // The drain waits, so it runs off the loop, which keeps answering meanwhile.
+  auto poster = st->server->poster();
+  st->blocking->Submit([st, poster] {
+    int given_back = st->dispatcher->Drain(
+        std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
+    if (given_back > 0)
+      fprintf(stderr, "robotni: %d running job(s) went back to the queue\n", given_back);
+    poster->Post([st] { st->server->Stop(); });
+  });
+}
+
+int Serve(const ServeFlags& flags) {
+  int code = 0;
+  auto robot = LoadRobotOrExit(flags.robot, &code);
+  if (!robot) return code;
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(flags.listen, &host, &port)) {
+    PrintError("--listen: expected HOST:PORT, got '" + flags.listen + "'");
+    return kExitRobotInvalid;
+  }
+  exec::EnvBuilder env(exec::EnvBuilder::ProcessEnvironment());
+  env.ApplyRobot(*robot);
+  std::string store_flag = flags.store;
+  if (!store_flag.empty() && store_flag.find("://") == std::string::npos)
+    store_flag = fs::absolute(store_flag).string();
+  store::StoreOptions sopts;
+  sopts.url = exec::DefaultStoreUrl(*robot, env, store_flag);
+  auto opened = store::WorkItemStore::Open(sopts);
+  if (!opened.ok()) {
+    PrintError(opened.status().message());
+    return kExitRobotLoad;
+  }
+  std::unique_ptr<store::WorkItemStore> store = std::move(opened).value();
+
+  python::InterpreterPool pool(python::InterpreterPool::Options{flags.concurrency, flags.concurrency + 1});
+  exec::DispatcherOptions dopts;
+  dopts.robot_key = robot->root.string();
+  dopts.robot_root = robot->root.string();
+  dopts.job_modules = flags.jobs;
+  for (const auto& p : robot->AbsolutePythonPath()) dopts.sys_path.push_back(p.string());
+  if (dopts.sys_path.empty()) dopts.sys_path.push_back(robot->root.string());
+  dopts.environ_keys_values = env.BuildStrings();
+  dopts.type_filters = flags.types;
+  dopts.concurrency = flags.concurrency;
+  char hostname[256] = {0};
+  gethostname(hostname, sizeof(hostname) - 1);
+  dopts.owner = std::string("robotni:") + hostname + ":" + std::to_string(getpid()) + ":serve";
+  std::string isolation = flags.isolation.empty() ? robot->isolation : flags.isolation;
+  dopts.kind = isolation == "main" ? python::Interpreter::Kind::kMain
+                                   : python::Interpreter::Kind::kSubinterpreter;
+  exec::Dispatcher dispatcher(store.get(), &pool, dopts);
+  if (Status s = dispatcher.LoadJobTypes(); !s.ok()) {
+    PrintError(s.message());
+    return kExitRobotLoad;
+  }
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  exec::WorkQueue blocking(2);
+  http::WorkerApiContext api;
+  api.store = store.get();
+  api.dispatcher = &dispatcher;
+  api.blocking = &blocking;
+  http::Router router;
+  if (Status s = http::RegisterWorkerApi(&router, &api); !s.ok()) {
+    PrintError(s.message());
+    return 1;
+  }
+  http::ServerOptions hopts;
+  hopts.host = host;
+  hopts.port = port;
+  http::HttpServer server(&loop, std::move(router), hopts);
+  if (Status s = server.Listen(); !s.ok()) {
+    PrintError(s.message());
+    return 1;
+  }
+  api.poster = server.poster();
+  dispatcher.Start();
+  api.ready = true;
+  std::string types;
+  for (const auto& t : dispatcher.types()) types += (types.empty() ? "" : ", ") + t.name;
+  fprintf(stderr, "robotni: serving on http://%s:%d (job types: %s; concurrency %d)\n", host.c_str(),
+          server.port(), types.empty() ? "none" : types.c_str(), flags.concurrency);
+
+  SignalState sig{&server, &dispatcher, &blocking, flags.grace};
+  uv_signal_init(&loop, &sig.term);
+  uv_signal_init(&loop, &sig.intr);
+  sig.term.data = sig.intr.data = &sig;
+  uv_signal_start(&sig.term, OnSignal, SIGTERM);
+  uv_signal_start(&sig.intr, OnSignal, SIGINT);
+  signal(SIGPIPE, SIG_IGN);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&loop);
+  if (rc != 0) fprintf(stderr, "robotni: warning: loop closed with open handles (%s)\n", uv_err_name(rc));
+  fprintf(stderr, "robotni: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, CommandBody* body) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* cmd = app.add_subcommand("serve", "Run the worker service: HTTP job API over the queue");
+  cmd->add_option("-r,--robot", flags->robot, "Path to robot.yaml")->capture_default_str();
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on")->capture_default_str();
+  cmd->add_option("--store", flags->store, "Work-item store URL (default as for run)");
+  cmd->add_option("--types", flags->types, "Job types to serve (names or prefixes like notify.%)")
+      ->delimiter(',');
+  cmd->add_option("--jobs", flags->jobs,
+                  "Python files (relative to the robot) or modules that register job types")
+      ->delimiter(',');
+  cmd->add_option("--concurrency", flags->concurrency, "Jobs run at the same time")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--grace", flags->grace, "Seconds running jobs get to finish on SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--isolation", flags->isolation, "subinterpreter (default) or main");
+  cmd->callback([=] {
+    *body = [flags] {
+      int rc = Serve(*flags);
+      python::InterpreterHost::Stop();
+      return rc;
+    };
+  });
+}
+
+}  // namespace robotni::cli

@@ -1,0 +1,42 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_WORKER_API_H_
+#define ROBOTNI_RUNTIME_HTTP_WORKER_API_H_
+
+// The Robotni job API (/api/worker/...) and health routes over the store and the
+// dispatcher. Handlers run on the loop thread and never block it: store calls go to a
+// WorkQueue thread and the answer comes back through the server's LoopPoster.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "exec/dispatcher.h"
+#include "exec/work_queue.h"
+#include "http/loop_poster.h"
+#include "http/router.h"
+#include "store/store.h"
+
+namespace robotni::http {
+
+struct WorkerApiContext {
+  store::WorkItemStore* store = nullptr;
+  exec::Dispatcher* dispatcher = nullptr;
+  exec::WorkQueue* blocking = nullptr;
+  std::shared_ptr<LoopPoster> poster;  // set after the server listens
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  bool ready = false;
+};
+
+Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx);
+
+// Checks `params` against the small JSON Schema subset job types use: type, properties
+// (with type), required. Returns "" when valid, else a message naming the field.
+std::string ValidateParams(const nlohmann::json& schema, const nlohmann::json& params);
+
+// The job's JSON as the API returns it (status in the API's vocabulary).
+nlohmann::json JobJson(const store::Item& item);
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_WORKER_API_H_

@@ -1,0 +1,124 @@
+// `robotni serve` end to end: a real server on 127.0.0.1 probed by a real client.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/integration/cli/run_test_util.h"
+
+namespace robotni::testing {
+namespace {
+
+using nlohmann::json;
+
+struct HttpReply {
+  int status = 0;
+  json body;
+};
+
+// One request on its own connection (Connection: close), read to EOF.
+HttpReply Http(int port, const std::string& method, const std::string& path,
+               const std::string& body = "") {
+  HttpReply reply;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return reply;
+  }
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty())
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  (void)!write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, n);
+  close(fd);
+  if (resp.size() > 12) reply.status = std::stoi(resp.substr(9, 3));
+  auto split = resp.find("\r\n\r\n");
+  if (split != std::string::npos) reply.body = json::parse(resp.substr(split + 4), nullptr, false);
+  return reply;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = 20000 + getpid() % 20000;
+    std::vector<std::string> args = {"serve",   "-r",      (SourceDir() / "robot.yaml").string(),
+                                     "--jobs",  "workers/jobs/jobs.py", "--listen",
+                                     "127.0.0.1:" + std::to_string(port_), "--store",
+                                     (dir_.path() / "wi.db").string(), "--grace", "1"};
+    server_ = std::make_unique<Process>(args, RunOptions{});
+    ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
+  }
+  json WaitDone(const std::string& id) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = Http(port_, "GET", "/api/worker/jobs/" + id);
+      if (r.body.is_object() && (r.body["status"] == "done" || r.body["status"] == "failed"))
+        return r.body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return json();
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> server_;
+};
+
+TEST_F(ServeTest, SubmitsRunsAndReportsJobs) {
+  auto health = Http(port_, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  auto types = Http(port_, "GET", "/api/worker/types");
+  ASSERT_EQ(types.status, 200);
+  EXPECT_EQ(types.body["types"].size(), 4u);
+
+  auto sub = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":2,"y":40}})");
+  ASSERT_EQ(sub.status, 202) << sub.body.dump();
+  EXPECT_EQ(sub.body["status"], "queued");
+  json done = WaitDone(sub.body["job_id"]);
+  EXPECT_EQ(done["status"], "done");
+  EXPECT_EQ(done["result"], 42);
+  EXPECT_NE(done["timeline"]["timeFinished"], "");
+
+  auto email = Http(port_, "POST", "/api/worker/jobs",
+                    R"({"type":"notify.email.v1","params":{"to":"","subject":"hi"}})");
+  json failed = WaitDone(email.body["job_id"]);
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["error"]["type"], "BUSINESS");
+  EXPECT_EQ(failed["error"]["code"], "NO_RECIPIENT");
+
+  server_->Kill(SIGTERM);
+  RunResult r = server_->Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+}
+
+TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
+  auto missing = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":1}})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.body["error"]["message"], "params.y: required");
+  auto wrong = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":"1","y":2}})");
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(wrong.body["error"]["message"], "params.x: expected number");
+  auto unknown = Http(port_, "POST", "/api/worker/jobs", R"({"type":"nope"})");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body["error"]["types"].size(), 4u);
+  auto junk = Http(port_, "POST", "/api/worker/jobs", "{not json");
+  EXPECT_EQ(junk.status, 400);
+  auto none = Http(port_, "GET", "/api/worker/jobs/999999");
+  EXPECT_EQ(none.status, 404);
+  server_->Kill(SIGTERM);
+  EXPECT_EQ(server_->Wait().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace robotni::testing
