@@ -123,7 +123,9 @@ TEST_F(QueueBindingTest, FinishGivesBackPrefetchedAndSettlesHeldItems) {
   f.queue = "in";
   f.state = store::State::kPending;
   int untouched = 0;
-  for (const auto& it : *store_->List(f))
+  auto pending = store_->List(f);
+  ASSERT_TRUE(pending.ok());
+  for (const auto& it : *pending)
     if (it.attempt == 0) ++untouched;
   EXPECT_EQ(untouched, 10 - 3);
 }

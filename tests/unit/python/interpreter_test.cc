@@ -14,6 +14,12 @@ namespace {
 
 using Outcome = TaskResult::Outcome;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 TEST(ParsePythonCommandTest, RecognisesModuleScriptAndCode) {
   auto m = ParsePythonCommand({"python", "-m", "robocorp.tasks", "run", "tasks.py", "-t", "p"});
   ASSERT_TRUE(m.has_value());
@@ -172,7 +178,9 @@ TEST_F(InterpreterTest, ThousandWarmRunsStayWithinMemoryBound) {
   }
   long grown = RssKb() - before;
   // Stated bound: 1,000 warm runs grow RSS by less than 4 MB (none is expected).
-  EXPECT_LT(grown, 4 * 1024) << "RSS grew by " << grown << " kB";
+  // Under ASan freed memory sits in its quarantine, so RSS says nothing there; that
+  // build checks the same runs for leaks and memory errors instead.
+  if (!kSanitized) EXPECT_LT(grown, 4 * 1024) << "RSS grew by " << grown << " kB";
 }
 
 TEST(InterpreterLifecycleTest, TwoHundredCreateRunEndCyclesStayWithinMemoryBound) {
@@ -189,7 +197,7 @@ TEST(InterpreterLifecycleTest, TwoHundredCreateRunEndCyclesStayWithinMemoryBound
   for (int i = 0; i < 200; ++i) cycle();
   long grown = RssKb() - before;
   // Stated bound: 200 cycles grow RSS by less than 16 MB (R30 measured ~0.4 kB/cycle).
-  EXPECT_LT(grown, 16 * 1024) << "RSS grew by " << grown << " kB";
+  if (!kSanitized) EXPECT_LT(grown, 16 * 1024) << "RSS grew by " << grown << " kB";
 }
 
 TEST(InterpreterLifecycleTest, NumpyIsRefusedInSubinterpreterAndRunsInMain) {
