@@ -6,10 +6,21 @@ from typing import Callable, Optional, Union
 from ._exceptions import EmptyQueue
 
 
-class Inputs:
-    """The input queue of work items: reserve, release and iterate."""
+_ctx_getter = None
 
-    _empty_queue = EmptyQueue
+
+def _package_ctx():
+    """The package's context getter, looked up once: these calls are per item."""
+    global _ctx_getter
+    if _ctx_getter is None:
+        from . import _ctx
+
+        _ctx_getter = _ctx
+    return _ctx_getter
+
+
+class _ContextView:
+    """A view on the task's work-item context (the package's by default)."""
 
     def __init__(self, get_context: Optional[Callable] = None):
         self._get_context = get_context
@@ -18,6 +29,12 @@ class Inputs:
         if self._get_context is None:
             return _package_ctx()()
         return self._get_context()
+
+
+class Inputs(_ContextView):
+    """The input queue of work items: reserve, release and iterate."""
+
+    _empty_queue = EmptyQueue
 
     def __iter__(self):
         # NOTE: a generator can't see exceptions raised in the loop body; if it
@@ -57,29 +74,10 @@ class Inputs:
 
 PathOrPaths = Union[str, Path, list, None]
 
-_ctx_getter = None
 
 
-def _package_ctx():
-    """The package's context getter, looked up once: these calls are per item."""
-    global _ctx_getter
-    if _ctx_getter is None:
-        from . import _ctx
-
-        _ctx_getter = _ctx
-    return _ctx_getter
-
-
-class Outputs:
+class Outputs(_ContextView):
     """The output work items created during this task."""
-
-    def __init__(self, get_context: Optional[Callable] = None):
-        self._get_context = get_context
-
-    def _ctx(self):
-        if self._get_context is None:
-            return _package_ctx()()
-        return self._get_context()
 
     def __len__(self):
         return len(self._ctx().outputs)
