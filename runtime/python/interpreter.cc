@@ -318,7 +318,10 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   }
   watchdog->SetBusy(true);
   PyEval_RestoreThread(ts);
-  PyThreadState_SetAsyncExc(thread_id, nullptr);  // R20: no stale timeout
+  // No PyThreadState_SetAsyncExc(tid, NULL) here (R20's guard): on 3.11 it raises the
+  // interpreter's eval breaker without anything to deliver, which then never clears,
+  // and with a profile or trace function active RESUME loops on it forever. A timeout
+  // that fired too late is consumed below instead.
   PyObject* path = StringList(spec.path_prepend);
   PyObject* argv = StringList(spec.command.argv);
   PyObject* env = PyDict_New();
@@ -358,9 +361,14 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   if (watched && watchdog->Disarm()) {
     result.outcome = TaskResult::Outcome::kTimeout;
     if (result.exit_code == 0) result.exit_code = 1;
-    // The async exception may still be pending if it fired after the task returned.
+    // The timeout may have fired after the task returned: then it is still pending.
+    // Running any code object delivers it (RESUME checks the eval breaker), and
+    // delivery clears the breaker properly, so the next task starts clean (R20).
     PyEval_RestoreThread(ts);
-    PyThreadState_SetAsyncExc(thread_id, nullptr);
+    PyObject* globals = PyDict_New();
+    PyObject* r2 = globals ? PyRun_String("None", Py_eval_input, globals, globals) : nullptr;
+    Py_XDECREF(r2);
+    Py_XDECREF(globals);
     PyErr_Clear();
     PyEval_SaveThread();
   }

@@ -175,6 +175,8 @@ def run_task(mode, target, argv, path_prepend, env):
         name = _refusal(e)
         result = (1, "unsupported", name) if name else (1, "exception", type(e).__name__)
     finally:
+        sys.setprofile(None)  # a profiler or debugger a task left on stays with it
+        sys.settrace(None)
         sys.argv, os.environ = saved_argv, saved_environ
         sys.path[:] = saved_path
     if result[1] == "exit" and refused:

@@ -167,6 +167,31 @@ TEST_F(InterpreterTest, ExceptHandlersInTaskDoNotSwallowTimeout) {
   EXPECT_EQ(r.outcome, Outcome::kTimeout);
 }
 
+TEST_F(InterpreterTest, ProfilerAndTracerWorkInTasks) {
+  // cProfile, coverage and debuggers call Python functions from a profile or trace
+  // hook; that once hung forever here (a stale eval breaker, see RunLocked).
+  RecordingContext ctx;
+  auto r = interp_->Run(CodeTask("import sys, cProfile, io, pstats\n"
+                                 "calls = []\n"
+                                 "sys.settrace(lambda *a: calls.append(a[1]))\n"
+                                 "def f(): return 1\n"
+                                 "f()\n"
+                                 "sys.settrace(None)\n"
+                                 "p = cProfile.Profile()\n"
+                                 "p.runcall(sum, range(10))\n"
+                                 "print('call' in calls)"),
+                        &ctx);
+  EXPECT_EQ(r.exit_code, 0) << ctx.err();
+  EXPECT_EQ(ctx.out(), "True\n");
+  // A hook the task leaves installed does not follow it into the next task.
+  RecordingContext left;
+  interp_->Run(CodeTask("import sys\nsys.setprofile(lambda *a: None)\nsys.settrace(lambda *a: None)"),
+               &left);
+  RecordingContext next;
+  interp_->Run(CodeTask("import sys\nprint(sys.getprofile(), sys.gettrace())"), &next);
+  EXPECT_EQ(next.out(), "None None\n");
+}
+
 TEST_F(InterpreterTest, ThousandWarmRunsStayWithinMemoryBound) {
   RecordingContext warm;
   TaskSpec spec = CodeTask("import json\nd = {'n': list(range(100))}\nprint(json.dumps(d)[:5])");
