@@ -137,6 +137,7 @@ int Serve(const ServeFlags& flags) {
     PrintError(s.message());
     return 1;
   }
+  // API modules register here, one call each.
   http::ServerOptions hopts;
   hopts.host = host;
   hopts.port = port;
