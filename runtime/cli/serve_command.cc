@@ -15,6 +15,7 @@
 #include "exec/task_env.h"
 #include "exec/work_item_queues.h"
 #include "exec/work_queue.h"
+#include "http/dashboard_api.h"
 #include "http/server.h"
 #include "http/worker_api.h"
 #include "python/interpreter.h"
@@ -138,6 +139,7 @@ int Serve(const ServeFlags& flags) {
     return 1;
   }
   // API modules register here, one call each.
+  if (Status s = http::RegisterDashboard(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   http::ServerOptions hopts;
   hopts.host = host;
   hopts.port = port;

@@ -34,3 +34,19 @@ endif()
 # The API handlers sit above the store and the dispatcher, so they build into the
 # runtime library, not into robotni_http.
 target_sources(robotni_runtime PRIVATE runtime/http/worker_api.cc)
+
+# The dashboard: its files are embedded into a generated source at build time.
+set(ROBOTNI_DASHBOARD_ASSETS
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/index.html
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/app.js
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/style.css)
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc
+  COMMAND ${CMAKE_COMMAND} -DOUT=${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc
+          "-DASSETS=${ROBOTNI_DASHBOARD_ASSETS}"
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/embed.cmake
+  DEPENDS ${ROBOTNI_DASHBOARD_ASSETS} ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/embed.cmake
+  COMMENT "Embedding the dashboard assets"
+  VERBATIM)
+target_sources(robotni_runtime PRIVATE runtime/http/dashboard_api.cc
+  ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc)

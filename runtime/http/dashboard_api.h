@@ -1,0 +1,31 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_
+#define ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_
+
+// The dashboard: a single page (runtime/http/dashboard/*) embedded in the binary at build
+// time and served at GET / and GET /dashboard/{asset}, plus the few JSON routes the page
+// needs that the job API does not have (a job list, a job's event timeline, retry).
+// Handlers run on the loop thread; store calls go to the WorkQueue like the job API's.
+
+#include <string_view>
+
+#include "http/router.h"
+#include "http/worker_api.h"
+
+namespace robotni::http {
+
+// One embedded file; the table is generated at build time by dashboard/embed.cmake.
+struct DashboardAsset {
+  std::string_view name;  // "index.html", "app.js", ...
+  std::string_view data;
+};
+extern const DashboardAsset kDashboardAssets[];
+extern const size_t kDashboardAssetCount;
+
+// Registers GET /, GET /dashboard/{asset} and, unless another module already registered
+// them, GET /api/worker/jobs (list), GET /api/worker/jobs/{id}/timeline and
+// POST /api/worker/jobs/{id}/retry.
+Status RegisterDashboard(Router* router, WorkerApiContext* ctx);
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_

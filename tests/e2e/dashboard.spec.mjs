@@ -1,0 +1,149 @@
+// End-to-end test of the dashboard: Debian's chromium, headless, driven by playwright-core.
+// run.sh starts `robotni serve` and passes its address in ROBOTNI_URL.
+//   ROBOTNI_URL=http://127.0.0.1:PORT [CHROMIUM=/usr/bin/chromium] [E2E_OUT=dir] node dashboard.spec.mjs
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = process.env.ROBOTNI_URL;
+const OUT = process.env.E2E_OUT || path.join(here, 'out');
+const TOKEN = process.env.ROBOTNI_TOKEN || '';
+assert.ok(BASE, 'ROBOTNI_URL is not set');
+mkdirSync(OUT, { recursive: true });
+
+const step = (msg) => console.log(`[e2e] ${msg}`);
+
+async function waitFor(fn, what, timeoutMs = 30000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+// Records, in the page, every state each job's row shows (consecutive repeats folded),
+// whatever the poll interval: a MutationObserver on the jobs table, installed before submit.
+function watchRows(page) {
+  return page.evaluate(() => {
+    window.__seen = {};
+    const look = () => {
+      for (const tr of document.querySelectorAll('#jobs tr[data-job-id]')) {
+        const seen = (window.__seen[tr.dataset.jobId] ||= []);
+        if (seen[seen.length - 1] !== tr.dataset.state) seen.push(tr.dataset.state);
+      }
+    };
+    look();
+    new MutationObserver(look).observe(document.querySelector('#jobs tbody'),
+      { childList: true, subtree: true, attributes: true });
+  });
+}
+const seenStates = (page, id) => page.evaluate((i) => (window.__seen || {})[i] || [], id);
+const rowState = (page, id) =>
+  page.evaluate((i) => document.querySelector(`#jobs tr[data-job-id="${i}"]`)?.dataset.state, id);
+
+const userDataDir = mkdtempSync(path.join(tmpdir(), 'robotni-e2e-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+const page = context.pages()[0] || (await context.newPage());
+const consoleErrors = [];
+page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+try {
+  if (TOKEN) await page.addInitScript((t) => localStorage.setItem('robotni.token', t), TOKEN);
+
+  // 1. The page and its assets come from the binary, with a strict CSP.
+  const res = await page.goto(`${BASE}/?poll=300`, { waitUntil: 'domcontentloaded' });
+  assert.equal(res.status(), 200);
+  const headers = res.headers();
+  assert.match(headers['content-type'], /^text\/html/);
+  assert.match(headers['content-security-policy'], /default-src 'none'/);
+  assert.match(headers['content-security-policy'], /script-src 'self'/);
+  assert.ok(headers.etag, 'ETag on /');
+  step(`GET / 200, CSP: ${headers['content-security-policy']}`);
+
+  // 2. Queues and the generated form.
+  await page.waitForSelector('#submit-type option[value="fakejob"]', { state: 'attached' });
+  await page.waitForSelector('#live:not(.down)');
+  await page.selectOption('#submit-type', 'fakejob');
+  const field = page.locator('form.submit[data-type="fakejob"] input[data-field="delay_seconds"]');
+  assert.equal(await field.getAttribute('type'), 'number', 'delay_seconds is a number input');
+  await page.selectOption('#submit-type', 'add');
+  assert.equal(await page.locator('form.submit[data-type="add"] [data-field="x"]').getAttribute('required'), '',
+    'add.x is marked required');
+  assert.equal(await page.locator('form.submit[data-type="add"] .req').count(), 2);
+  await page.selectOption('#submit-type', 'fakejob');
+  step('forms generated from the input schemas');
+
+  // 3. Submit a fakejob from the page and watch its row go queued -> running -> done.
+  await field.fill('2');
+  await watchRows(page);
+  await page.click('form.submit[data-type="fakejob"] button[type="submit"]');
+  const msg = await waitFor(async () => {
+    const t = await page.textContent('#submit-msg');
+    return /#(\d+)/.test(t || '') && t;
+  }, 'the submit answer', 10000);
+  const jobId = msg.match(/#(\d+)/)[1];
+  step(`submitted fakejob #${jobId}`);
+  await waitFor(async () => (await rowState(page, jobId)) === 'done', `job #${jobId} done`, 30000);
+  const seen = await seenStates(page, jobId);
+  step(`row states seen: ${seen.join(' -> ')}`);
+  assert.deepEqual(seen.filter((s) => ['queued', 'running', 'done'].includes(s)),
+    ['queued', 'running', 'done'], `expected queued -> running -> done, saw ${seen.join(' -> ')}`);
+
+  // 4. The detail panel shows the result and a timeline; the queue counts it as done.
+  await page.waitForSelector('#detail-card:not([hidden])');
+  await waitFor(async () => /"waited"/.test(await page.textContent('#detail-result')), 'the result in the detail panel');
+  await waitFor(async () => (await page.locator('#detail-timeline li').count()) >= 2, 'the timeline');
+  await waitFor(async () => {
+    const done = await page.locator('#queues tr[data-queue="fakejob"] td').nth(4).textContent();
+    return Number(done) >= 1;
+  }, 'the fakejob queue to count a done job');
+  await page.screenshot({ path: path.join(OUT, 'dashboard.png'), fullPage: true });
+  step(`screenshot: ${path.join(OUT, 'dashboard.png')}`);
+
+  // 5. Cancel a long job from its row, then retry it.
+  await page.fill('form.submit[data-type="fakejob"] input[data-field="delay_seconds"]', '60');
+  await page.click('form.submit[data-type="fakejob"] button[type="submit"]');
+  const msg2 = await waitFor(async () => {
+    const t = await page.textContent('#submit-msg');
+    return t && t !== msg && /#(\d+)/.test(t) && t;
+  }, 'the second submit answer', 10000);
+  const longId = msg2.match(/#(\d+)/)[1];
+  await page.locator(`#jobs tr[data-job-id="${longId}"] button[data-action="cancel"]`).click();
+  await waitFor(async () => ['cancelled', 'failed'].includes(await rowState(page, longId)),
+    `job #${longId} cancelled`, 20000);
+  step(`job #${longId} ${await rowState(page, longId)} from its Cancel button`);
+  await page.locator(`#jobs tr[data-job-id="${longId}"] button[data-action="retry"]`).click();
+  await waitFor(async () => ['queued', 'running'].includes(await rowState(page, longId)),
+    `job #${longId} queued again`, 10000);
+  step(`job #${longId} ${await rowState(page, longId)} again after Retry`);
+  await page.locator(`#jobs tr[data-job-id="${longId}"] button[data-action="cancel"]`).click();
+  await waitFor(async () => ['cancelled', 'failed'].includes(await rowState(page, longId)),
+    `job #${longId} cancelled again`, 20000);
+
+  // Expected: 404 where a job has no captured output (GET .../log), 405 from the route probes.
+  const errors = consoleErrors.filter((m) => !/status of (404|405)/.test(m));
+  assert.deepEqual(errors, [], 'no errors in the page console');
+  step('PASS');
+} catch (e) {
+  failed = true;
+  console.error('[e2e] FAIL:', e.message);
+  await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

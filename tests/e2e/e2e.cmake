@@ -1,0 +1,6 @@
+# End-to-end tests in headless Chromium (Debian's chromium, driven by playwright-core from npm).
+# run.sh runs `npm ci` in tests/e2e when node_modules is missing, and skips (passing) only
+# when chromium or node is not installed.
+add_test(NAME dashboard_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni>)
+set_tests_properties(dashboard_e2e PROPERTIES LABELS integration TIMEOUT 180)

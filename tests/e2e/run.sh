@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
+# drives Debian's chromium (headless) with playwright-core through dashboard.spec.mjs, and
+# stops the server by its pid. Builds nothing.
+# Usage: tests/e2e/run.sh <path/to/robotni>
+# Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
+# installs chromium; node comes with the machine.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+robotni="${1:?usage: run.sh <path/to/robotni>}"
+[[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
+
+chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
+if [[ -z "$chromium_bin" ]]; then
+  echo "e2e: SKIP: chromium is not installed (scripts/setup.sh --test installs it)"
+  exit 0
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "e2e: SKIP: node/npm are not installed"
+  exit 0
+fi
+if [[ ! -d "$here/node_modules/playwright-core" ]]; then
+  echo "e2e: npm ci in $here"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/robotni-e2e.XXXXXX")"
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+  fi
+  if [[ "${E2E_KEEP:-}" == "" ]]; then rm -rf "$work"; else echo "e2e: kept $work"; fi
+}
+trap cleanup EXIT
+
+# A free loopback port.
+port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+
+# Auth: --no-auth where the serve command has it (loopback only), else a token of our own.
+auth_args=()
+token=""
+help="$("$robotni" serve --help 2>&1 || true)"
+if grep -q -- '--no-auth' <<<"$help"; then
+  auth_args=(--no-auth)
+elif grep -q -- '--token-file' <<<"$help"; then
+  token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '%s\n' "$token" >"$work/token"
+  auth_args=(--token-file "$work/token")
+fi
+
+cd "$root"
+"$robotni" serve -r robot.yaml --jobs workers/jobs/jobs.py --listen "127.0.0.1:$port" \
+  --store "$work/wi.db" "${auth_args[@]}" >"$work/serve.log" 2>&1 &
+server_pid=$!
+url="http://127.0.0.1:$port"
+for _ in $(seq 100); do
+  if curl -fsS "$url/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "e2e: robotni serve exited:" >&2; cat "$work/serve.log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+curl -fsS "$url/healthz" >/dev/null || { echo "e2e: server did not answer" >&2; cat "$work/serve.log" >&2; exit 1; }
+echo "e2e: robotni serve pid $server_pid on $url"
+
+status=0
+ROBOTNI_URL="$url" ROBOTNI_TOKEN="$token" CHROMIUM="$chromium_bin" E2E_OUT="${E2E_OUT:-$here/out}" \
+  node "$here/dashboard.spec.mjs" || status=$?
+if ((status != 0)); then
+  echo "e2e: server log:" >&2; tail -n 50 "$work/serve.log" >&2
+fi
+exit "$status"
