@@ -48,7 +48,8 @@ std::string Hostname() {
 // host can tell that a holder process is gone.
 std::string NewOwner() {
   std::random_device rd;
-  return "robotni:" + Hostname() + ":" + std::to_string(getpid()) + ":" + std::to_string(rd() % 100000);
+  return "robotni:" + Hostname() + ":" + std::to_string(getpid()) + ":" +
+         std::to_string(rd() % 100000);
 }
 
 bool OwnerIsDeadHere(const std::string& owner) {
@@ -122,7 +123,8 @@ int RunCommand::Execute() {
   }
 
   std::vector<const config::Task*> steps;
-  std::vector<std::string> names = flags_.tasks.empty() ? std::vector<std::string>{""} : flags_.tasks;
+  std::vector<std::string> names =
+      flags_.tasks.empty() ? std::vector<std::string>{""} : flags_.tasks;
   for (const auto& name : names) {
     auto t = config::FindTask(robot_, name, flags_.dev);
     if (!t.ok()) {
@@ -310,12 +312,14 @@ int RunCommand::RunAsChild(const config::Task& task, std::vector<std::string> ar
   uv_loop_t loop;
   uv_loop_init(&loop);
   if (task.kind == config::Task::Kind::kRobotTaskName) {
-    exec::ChildSpec probe{{"/usr/bin/python3.11", "-c", "import robot"}, env.BuildStrings(),
-                          robot_.root.string(), 30};
+    exec::ChildSpec probe{{"/usr/bin/python3.11", "-c", "import robot"},
+                          env.BuildStrings(),
+                          robot_.root.string(),
+                          30};
     exec::ChildResult pr = exec::RunChild(&loop, probe, nullptr);
     if (!pr.spawn_status.ok() || pr.exit_code != 0) {
-      PrintError("task '" + task.name + "' is a Robot Framework task (robotTaskName: " +
-                 task.robot_task_name +
+      PrintError("task '" + task.name +
+                 "' is a Robot Framework task (robotTaskName: " + task.robot_task_name +
                  "), but Robot Framework is not importable by /usr/bin/python3.11; install it "
                  "for that Python or turn the task into a Python task");
       uv_loop_close(&loop);

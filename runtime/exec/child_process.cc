@@ -136,7 +136,8 @@ ChildResult RunChild(uv_loop_t* loop, const ChildSpec& spec, python::TaskContext
   run->process.data = run.get();
   int rc = uv_spawn(loop, &run->process, &opts);
   if (rc != 0) {
-    run->result.spawn_status = Status::IOError("cannot start " + spec.argv[0] + ": " + uv_strerror(rc));
+    run->result.spawn_status =
+        Status::IOError("cannot start " + spec.argv[0] + ": " + uv_strerror(rc));
     CloseHandle(reinterpret_cast<uv_handle_t*>(&run->out.handle));
     CloseHandle(reinterpret_cast<uv_handle_t*>(&run->err.handle));
     run->open_handles++;  // uv_spawn failure still requires closing the process handle

@@ -19,7 +19,7 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] looked up on the PATH of `env`
   std::vector<std::string> env;   // "KEY=VALUE"
   std::string cwd;
-  double timeout_seconds = 0;     // 0 = none; then SIGTERM, and SIGKILL 5 s later
+  double timeout_seconds = 0;  // 0 = none; then SIGTERM, and SIGKILL 5 s later
 };
 
 struct ChildResult {

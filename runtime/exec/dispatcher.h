@@ -37,16 +37,16 @@ struct JobTypeInfo {
 };
 
 struct DispatcherOptions {
-  std::string robot_key;                 // interpreter pool key
-  std::string robot_root;                // cwd-independent base for module paths
-  std::vector<std::string> job_modules;  // files (relative to robot_root) or dotted modules
-  std::vector<std::string> sys_path;     // prepended to sys.path (robot PYTHONPATH)
+  std::string robot_key;                         // interpreter pool key
+  std::string robot_root;                        // cwd-independent base for module paths
+  std::vector<std::string> job_modules;          // files (relative to robot_root) or dotted modules
+  std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
   std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
-  std::vector<std::string> type_filters;  // served types; names or prefixes ending in '%'
+  std::vector<std::string> type_filters;         // served types; names or prefixes ending in '%'
   int concurrency = 2;
   std::string owner;
   int64_t lease_ms = 60000;
-  int64_t poll_ms = 200;   // idle runners look again this often (Wake() is immediate)
+  int64_t poll_ms = 200;  // idle runners look again this often (Wake() is immediate)
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   // Called on a runner thread after an item's outcome was committed (or refused).
   std::function<void(const store::Item& item, const store::Completion& c, const Status& s)>

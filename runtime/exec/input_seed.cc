@@ -13,7 +13,8 @@ StatusOr<std::string> ReadAll(const std::filesystem::path& p, int64_t limit) {
   if (ec) return Status::IOError(p.string() + ": " + ec.message());
   if (limit > 0 && static_cast<int64_t>(size) > limit)
     return Status::InvalidArgument(p.string() + ": " + std::to_string(size) +
-                                   " bytes is over the file size limit of " + std::to_string(limit));
+                                   " bytes is over the file size limit of " +
+                                   std::to_string(limit));
   std::ifstream f(p, std::ios::binary);
   if (!f) return Status::IOError("cannot read " + p.string());
   std::ostringstream ss;
@@ -53,7 +54,8 @@ StatusOr<std::vector<store::NewItem>> ReadWorkItemsFile(const std::filesystem::p
         if (p.is_relative()) p = path.parent_path() / p;
         auto content = ReadAll(p, max_file_bytes);
         if (!content.ok())
-          return Status::InvalidArgument(at + ": files." + name + ": " + content.status().message());
+          return Status::InvalidArgument(at + ": files." + name + ": " +
+                                         content.status().message());
         item.files.push_back({name, std::move(content).value()});
       }
     }

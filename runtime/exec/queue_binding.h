@@ -39,7 +39,7 @@ namespace robotni::exec {
 struct QueueBindingOptions {
   std::string input_queue;
   std::string output_queue;
-  std::string owner;          // lease owner, unique per run
+  std::string owner;  // lease owner, unique per run
   int64_t lease_ms = 60000;
   int max_prefetch = 64;
   int completion_batch = 64;
@@ -62,7 +62,8 @@ class QueueBinding : public python::WorkItemBackend {
   std::string output_queue() const override { return options_.output_queue; }
   StatusOr<std::optional<std::string>> ReserveInput() override;
   Status ReleaseInput(const std::string& id, const Release& release) override;
-  StatusOr<std::string> CreateOutput(const std::string& parent_id, std::string payload_json) override;
+  StatusOr<std::string> CreateOutput(const std::string& parent_id,
+                                     std::string payload_json) override;
   StatusOr<std::string> LoadPayload(const std::string& id) override;
   Status SavePayload(const std::string& id, std::string payload_json) override;
   StatusOr<std::vector<std::string>> ListFiles(const std::string& id) override;
@@ -88,10 +89,10 @@ class QueueBinding : public python::WorkItemBackend {
   // Hands pending completions to the background thread; with `wait`, waits until
   // everything sent has been committed and returns the first error.
   Status FlushLocked(std::unique_lock<std::mutex>& l, bool wait);
-  void StartReserveAhead();  // mu_ held
+  void StartReserveAhead();                   // mu_ held
   void Background(std::function<void()> fn);  // mu_ held
   void BackgroundLoop();
-  StatusOr<std::string> NextOutputId();      // mu_ held
+  StatusOr<std::string> NextOutputId();                 // mu_ held
   store::NewItem* FindDeferred(const std::string& id);  // mu_ held
   void HeartbeatLoop();
 
@@ -107,9 +108,9 @@ class QueueBinding : public python::WorkItemBackend {
   std::set<std::string> released_;
   std::vector<store::Completion> pending_;
   std::deque<std::function<void()>> background_jobs_;
-  int in_flight_ = 0;         // completion batches sent, not yet committed
-  bool reserving_ = false;    // a reserve-ahead is running
-  Status async_error_;        // first refused completion batch
+  int in_flight_ = 0;       // completion batches sent, not yet committed
+  bool reserving_ = false;  // a reserve-ahead is running
+  Status async_error_;      // first refused completion batch
   std::thread background_;
   int next_batch_ = 1;
   bool queue_empty_ = false;

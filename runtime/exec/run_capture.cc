@@ -15,7 +15,9 @@ RunCapture::~RunCapture() {
 Status RunCapture::OpenLogs(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create artifacts directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    return Status::IOError("cannot create artifacts directory " + dir.string() + ": " +
+                           ec.message());
   std::lock_guard<std::mutex> l(mu_);
   out_log_ = fopen((dir / "stdout.log").c_str(), "wb");
   err_log_ = fopen((dir / "stderr.log").c_str(), "wb");

@@ -15,10 +15,14 @@ class StoreJob : public python::JobBackend {
  public:
   StoreJob(store::WorkItemStore* store, store::Item item) : store_(store), item_(std::move(item)) {}
   const store::Item& item() const override { return item_; }
-  store::Lease lease() const { return {item_.id, item_.lease_owner, item_.attempt, item_.lease_token}; }
+  store::Lease lease() const {
+    return {item_.id, item_.lease_owner, item_.attempt, item_.lease_token};
+  }
   Status Heartbeat(double seconds) override;
   StatusOr<bool> IsCancelled() override { return store_->IsCancelRequested(lease()); }
-  Status Progress(const std::string& message) override { return store_->Progress(lease(), message); }
+  Status Progress(const std::string& message) override {
+    return store_->Progress(lease(), message);
+  }
   void SetResult(std::string result_json) override {
     outcome_.ok = true;
     outcome_.result_json = std::move(result_json);

@@ -245,8 +245,8 @@ Status Interpreter::Impl::Boot() {
   }
   if (host) {
     PyObject* extra_list = StringList(extra);
-    r = PyObject_CallMethod(host, "setup", "OO",
-                            kind == Kind::kSubinterpreter ? Py_True : Py_False, extra_list);
+    r = PyObject_CallMethod(host, "setup", "OO", kind == Kind::kSubinterpreter ? Py_True : Py_False,
+                            extra_list);
     Py_DECREF(extra_list);
     run_task = PyObject_GetAttrString(host, "run_task");
   }
@@ -305,9 +305,9 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   slot.context.store(context, std::memory_order_release);
   bool watched = spec.timeout_seconds > 0;
   if (watched) {
-    auto deadline = Watchdog::Clock::now() +
-                    std::chrono::duration_cast<Watchdog::Clock::duration>(
-                        std::chrono::duration<double>(spec.timeout_seconds));
+    auto deadline =
+        Watchdog::Clock::now() + std::chrono::duration_cast<Watchdog::Clock::duration>(
+                                     std::chrono::duration<double>(spec.timeout_seconds));
     auto grace = std::chrono::duration_cast<Watchdog::Clock::duration>(
         std::chrono::duration<double>(spec.hard_timeout_grace_seconds));
     auto on_hard = spec.on_hard_timeout;
@@ -335,8 +335,8 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   const char* mode = spec.command.mode == PythonCommand::Mode::kModule   ? "module"
                      : spec.command.mode == PythonCommand::Mode::kScript ? "script"
                                                                          : "code";
-  PyObject* r = PyObject_CallFunction(run_task, "ssOOO", mode, spec.command.target.c_str(), argv,
-                                      path, env);
+  PyObject* r =
+      PyObject_CallFunction(run_task, "ssOOO", mode, spec.command.target.c_str(), argv, path, env);
   if (r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 3) {
     result.exit_code = static_cast<int>(PyLong_AsLong(PyTuple_GET_ITEM(r, 0)));
     std::string outcome = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r, 1));

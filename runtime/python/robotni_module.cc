@@ -26,10 +26,17 @@ TaskContext* ContextOf(PyObject* module) {
 PyObject* RaiseStatus(const Status& s) {
   PyObject* type = PyExc_RuntimeError;
   switch (s.code()) {
-    case Status::Code::kNotFound: type = PyExc_FileNotFoundError; break;
-    case Status::Code::kInvalidArgument: type = PyExc_ValueError; break;
-    case Status::Code::kTimeout: type = PyExc_TimeoutError; break;
-    default: break;
+    case Status::Code::kNotFound:
+      type = PyExc_FileNotFoundError;
+      break;
+    case Status::Code::kInvalidArgument:
+      type = PyExc_ValueError;
+      break;
+    case Status::Code::kTimeout:
+      type = PyExc_TimeoutError;
+      break;
+    default:
+      break;
   }
   PyErr_SetString(type, s.message().c_str());
   return nullptr;
@@ -67,13 +74,13 @@ PyObject* Str(const std::string& s) { return PyUnicode_FromStringAndSize(s.data(
 
 // ---- Writer: a text stream that forwards to the current task's capture. ----
 struct WriterObject {
-  PyObject_HEAD
-  int stream;
+  PyObject_HEAD int stream;
 };
 
 PyObject* WriterWrite(PyObject* self, PyObject* arg) {
   if (!PyUnicode_Check(arg)) {
-    PyErr_Format(PyExc_TypeError, "write() argument must be str, not %.100s", Py_TYPE(arg)->tp_name);
+    PyErr_Format(PyExc_TypeError, "write() argument must be str, not %.100s",
+                 Py_TYPE(arg)->tp_name);
     return nullptr;
   }
   Py_ssize_t n = 0;
@@ -124,7 +131,7 @@ PyObject* WriterGetEncoding(PyObject*, void*) { return PyUnicode_FromString("utf
 PyObject* WriterGetErrors(PyObject*, void*) { return PyUnicode_FromString("strict"); }
 PyObject* WriterGetName(PyObject* self, void*) {
   return PyUnicode_FromString(reinterpret_cast<WriterObject*>(self)->stream == 1 ? "<stdout>"
-                                                                                : "<stderr>");
+                                                                                 : "<stderr>");
 }
 PyObject* WriterGetClosed(PyObject*, void*) { Py_RETURN_FALSE; }
 
@@ -151,23 +158,21 @@ void WriterDealloc(PyObject* self) {
   Py_DECREF(tp);
 }
 
-PyMethodDef kWriterMethods[] = {
-    {"write", WriterWrite, METH_O, "Write text to the task's capture."},
-    {"writelines", WriterWritelines, METH_O, nullptr},
-    {"flush", WriterFlush, METH_NOARGS, nullptr},
-    {"isatty", WriterFalse, METH_NOARGS, nullptr},
-    {"readable", WriterFalse, METH_NOARGS, nullptr},
-    {"seekable", WriterFalse, METH_NOARGS, nullptr},
-    {"writable", WriterTrue, METH_NOARGS, nullptr},
-    {"fileno", WriterFileno, METH_NOARGS, nullptr},
-    {nullptr, nullptr, 0, nullptr}};
+PyMethodDef kWriterMethods[] = {{"write", WriterWrite, METH_O, "Write text to the task's capture."},
+                                {"writelines", WriterWritelines, METH_O, nullptr},
+                                {"flush", WriterFlush, METH_NOARGS, nullptr},
+                                {"isatty", WriterFalse, METH_NOARGS, nullptr},
+                                {"readable", WriterFalse, METH_NOARGS, nullptr},
+                                {"seekable", WriterFalse, METH_NOARGS, nullptr},
+                                {"writable", WriterTrue, METH_NOARGS, nullptr},
+                                {"fileno", WriterFileno, METH_NOARGS, nullptr},
+                                {nullptr, nullptr, 0, nullptr}};
 
-PyGetSetDef kWriterGetSet[] = {
-    {"encoding", WriterGetEncoding, nullptr, nullptr, nullptr},
-    {"errors", WriterGetErrors, nullptr, nullptr, nullptr},
-    {"name", WriterGetName, nullptr, nullptr, nullptr},
-    {"closed", WriterGetClosed, nullptr, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+PyGetSetDef kWriterGetSet[] = {{"encoding", WriterGetEncoding, nullptr, nullptr, nullptr},
+                               {"errors", WriterGetErrors, nullptr, nullptr, nullptr},
+                               {"name", WriterGetName, nullptr, nullptr, nullptr},
+                               {"closed", WriterGetClosed, nullptr, nullptr, nullptr},
+                               {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyType_Slot kWriterSlots[] = {{Py_tp_init, reinterpret_cast<void*>(WriterInit)},
                               {Py_tp_methods, kWriterMethods},
@@ -248,7 +253,8 @@ PyObject* ReleaseInput(PyObject* m, PyObject* args) {
       std::string t = *type;
       if (auto dot = t.rfind('.'); dot != std::string::npos) t = t.substr(dot + 1);
       for (auto& c : t) c = static_cast<char>(toupper(c));
-      rel.type = t == "BUSINESS" ? store::ExceptionType::kBusiness : store::ExceptionType::kApplication;
+      rel.type =
+          t == "BUSINESS" ? store::ExceptionType::kBusiness : store::ExceptionType::kApplication;
     }
   }
   std::string sid = id;
@@ -479,15 +485,10 @@ PyModuleDef_Slot kSlots[] = {{Py_mod_exec, reinterpret_cast<void*>(ModuleExec)},
 #endif
                              {0, nullptr}};
 
-PyModuleDef kDef = {PyModuleDef_HEAD_INIT,
-                    "_robotni",
-                    "robotni's native task API (docs/robotni-module.md).",
-                    sizeof(ModuleState),
-                    kMethods,
-                    kSlots,
-                    ModuleTraverse,
-                    ModuleClear,
-                    ModuleFree};
+PyModuleDef kDef = {
+    PyModuleDef_HEAD_INIT, "_robotni",  "robotni's native task API (docs/robotni-module.md).",
+    sizeof(ModuleState),   kMethods,    kSlots,
+    ModuleTraverse,        ModuleClear, ModuleFree};
 
 PyModuleDef* ModuleDef() { return &kDef; }
 

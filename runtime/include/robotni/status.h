@@ -26,8 +26,8 @@ class ROBOTNI_EXPORT Status {
     kPythonError,
     kCancelled,
     kTimeout,
-    kConflict,      // a fenced operation lost its lease, or a duplicate
-    kUnsupported,   // e.g. a module that cannot run in a sub-interpreter
+    kConflict,     // a fenced operation lost its lease, or a duplicate
+    kUnsupported,  // e.g. a module that cannot run in a sub-interpreter
   };
 
   Status() = default;
@@ -87,10 +87,10 @@ class StatusOr {
 
 }  // namespace robotni
 
-#define ROBOTNI_RETURN_IF_ERROR(expr)      \
-  do {                                     \
-    ::robotni::Status _st = (expr);        \
-    if (!_st.ok()) return _st;             \
+#define ROBOTNI_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::robotni::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #endif  // ROBOTNI_STATUS_H_

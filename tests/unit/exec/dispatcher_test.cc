@@ -78,7 +78,8 @@ TEST_F(DispatcherTest, RunsJobsAndRecordsResultsAndFailures) {
   ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
   dispatcher_->Start();
   std::vector<std::string> adds;
-  for (int i = 0; i < 20; ++i) adds.push_back(Submit("add", "{\"x\": " + std::to_string(i) + ", \"y\": 1}"));
+  for (int i = 0; i < 20; ++i)
+    adds.push_back(Submit("add", "{\"x\": " + std::to_string(i) + ", \"y\": 1}"));
   std::string reject = Submit("reject", "{}");
   std::string flaky = Submit("flaky", "{}", 2);
   for (int i = 0; i < 20; ++i) {

@@ -14,8 +14,9 @@ namespace fs = std::filesystem;
 class QueueBindingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qb-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("qb-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     store::StoreOptions opts;
     opts.url = (dir_ / "workitems.db").string();
@@ -142,7 +143,7 @@ TEST_F(QueueBindingTest, RetriedFailureDropsItsOutputs) {
   ASSERT_TRUE(b->ReleaseInput(id, fail).ok());
   ASSERT_TRUE(b->Flush().ok());
   EXPECT_EQ(store_->Get(id)->state, store::State::kPending);  // will be retried
-  EXPECT_EQ(Count("out", store::State::kPending), 0);          // so no outputs yet
+  EXPECT_EQ(Count("out", store::State::kPending), 0);         // so no outputs yet
 }
 
 TEST_F(QueueBindingTest, BusinessFailureKeepsItsOutputs) {
@@ -169,7 +170,8 @@ TEST_F(QueueBindingTest, StaleHolderCannotCommitAndItsOutputsAreDiscarded) {
   ASSERT_TRUE(stale->CreateOutput(id, "{\"dup\":true}").ok());
   ASSERT_TRUE(stale->Flush().ok());  // its reserve-ahead has finished (found nothing)
   // The holder's process is declared dead; the item goes back and is taken again.
-  ASSERT_TRUE(store_->ReleaseDeadOwners([](const std::string& o) { return o == "stale-owner"; }).ok());
+  ASSERT_TRUE(
+      store_->ReleaseDeadOwners([](const std::string& o) { return o == "stale-owner"; }).ok());
   auto fresh = Bind("fresh-owner");
   auto reserved = fresh->ReserveInput();
   ASSERT_TRUE(reserved.ok() && reserved->has_value());
@@ -179,7 +181,7 @@ TEST_F(QueueBindingTest, StaleHolderCannotCommitAndItsOutputsAreDiscarded) {
   ASSERT_TRUE(fresh->ReleaseInput(again, {}).ok());
   ASSERT_TRUE(fresh->Flush().ok());
   ASSERT_TRUE(stale->ReleaseInput(id, {}).ok());  // queued...
-  Status s = stale->Flush();                       // ...and refused at commit
+  Status s = stale->Flush();                      // ...and refused at commit
   EXPECT_TRUE(s.IsConflict()) << s.ToString();
   EXPECT_EQ(Count("out", store::State::kPending), 1);
   EXPECT_EQ(store_->Get(id)->attempt, 2);

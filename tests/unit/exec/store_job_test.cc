@@ -44,7 +44,8 @@ TEST(StoreJobTest, JobApiReadsAndUpdatesTheReservedItem) {
   spec.command.mode = python::PythonCommand::Mode::kCode;
   spec.command.target =
       "from robotni import run\n"
-      "print(run.id, run.type, run.payload['x'] + run.payload['y'], run.attempt, run.max_attempts)\n"
+      "print(run.id, run.type, run.payload['x'] + run.payload['y'], run.attempt, "
+      "run.max_attempts)\n"
       "run.heartbeat(120)\n"
       "run.progress('half way')\n"
       "print(run.is_cancelled())\n";

@@ -58,7 +58,8 @@ class InterpreterTest : public ::testing::Test {
 
 TEST_F(InterpreterTest, CapturesStdoutAndStderr) {
   RecordingContext ctx;
-  auto r = interp_->Run(CodeTask("import sys\nprint('hello')\nprint('oops', file=sys.stderr)"), &ctx);
+  auto r =
+      interp_->Run(CodeTask("import sys\nprint('hello')\nprint('oops', file=sys.stderr)"), &ctx);
   EXPECT_EQ(r.outcome, Outcome::kExit);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(ctx.out(), "hello\n");
@@ -67,10 +68,9 @@ TEST_F(InterpreterTest, CapturesStdoutAndStderr) {
 
 TEST_F(InterpreterTest, LoggingGoesToCapturedStderr) {
   RecordingContext ctx;
-  auto r = interp_->Run(
-      CodeTask("import logging\nlogging.basicConfig(level=logging.INFO)\n"
-               "logging.getLogger('t').info('logged line')"),
-      &ctx);
+  auto r = interp_->Run(CodeTask("import logging\nlogging.basicConfig(level=logging.INFO)\n"
+                                 "logging.getLogger('t').info('logged line')"),
+                        &ctx);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(ctx.err().find("INFO:t:logged line"), std::string::npos) << ctx.err();
 }
@@ -107,9 +107,10 @@ TEST_F(InterpreterTest, ArgvPathAndEnvironAreThoseOfTheRun) {
   EXPECT_EQ(ctx.out(), "['-c', '--x=1']\n/robot/root\n/robot/root\nyes\n");
   // The next run starts from the interpreter's own state again.
   RecordingContext ctx2;
-  ASSERT_EQ(interp_->Run(CodeTask("import os, sys\nprint('/robot/root' in sys.path, "
-                                  "os.getenv('ONLY_IN_RUN'))"),
-                         &ctx2)
+  ASSERT_EQ(interp_
+                ->Run(CodeTask("import os, sys\nprint('/robot/root' in sys.path, "
+                               "os.getenv('ONLY_IN_RUN'))"),
+                      &ctx2)
                 .exit_code,
             0);
   EXPECT_EQ(ctx2.out(), "False None\n");
@@ -160,8 +161,8 @@ TEST_F(InterpreterTest, TimeoutStopsEndlessLoopWhileOthersKeepRunning) {
 
 TEST_F(InterpreterTest, ExceptHandlersInTaskDoNotSwallowTimeout) {
   RecordingContext ctx;
-  TaskSpec spec = CodeTask(
-      "while True:\n  try:\n    sum(range(100))\n  except Exception:\n    pass\n");
+  TaskSpec spec =
+      CodeTask("while True:\n  try:\n    sum(range(100))\n  except Exception:\n    pass\n");
   spec.timeout_seconds = 0.3;
   auto r = interp_->Run(spec, &ctx);
   EXPECT_EQ(r.outcome, Outcome::kTimeout);
@@ -185,8 +186,9 @@ TEST_F(InterpreterTest, ProfilerAndTracerWorkInTasks) {
   EXPECT_EQ(ctx.out(), "True\n");
   // A hook the task leaves installed does not follow it into the next task.
   RecordingContext left;
-  interp_->Run(CodeTask("import sys\nsys.setprofile(lambda *a: None)\nsys.settrace(lambda *a: None)"),
-               &left);
+  interp_->Run(
+      CodeTask("import sys\nsys.setprofile(lambda *a: None)\nsys.settrace(lambda *a: None)"),
+      &left);
   RecordingContext next;
   interp_->Run(CodeTask("import sys\nprint(sys.getprofile(), sys.gettrace())"), &next);
   EXPECT_EQ(next.out(), "None None\n");
