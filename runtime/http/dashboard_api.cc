@@ -95,6 +95,13 @@ Status AddOptional(Router* router, std::string_view spec, Handler handler) {
 
 }  // namespace
 
+std::vector<std::string> DashboardOpenPaths() {
+  std::vector<std::string> paths = {"/"};
+  for (size_t i = 0; i < kDashboardAssetCount; ++i)
+    paths.push_back("/dashboard/" + std::string(kDashboardAssets[i].name));
+  return paths;
+}
+
 Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
   ROBOTNI_RETURN_IF_ERROR(router->Add("GET /", [](const Request& req, Responder respond) {
     ServeAsset(req, respond, "index.html");

@@ -6,7 +6,9 @@
 // needs that the job API does not have (a job list, a job's event timeline, retry).
 // Handlers run on the loop thread; store calls go to the WorkQueue like the job API's.
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/router.h"
 #include "http/worker_api.h"
@@ -25,6 +27,11 @@ extern const size_t kDashboardAssetCount;
 // them, GET /api/worker/jobs (list), GET /api/worker/jobs/{id}/timeline and
 // POST /api/worker/jobs/{id}/retry.
 Status RegisterDashboard(Router* router, WorkerApiContext* ctx);
+
+// The paths of the page itself ("/", "/dashboard/app.js", ...): static files with no data in
+// them. A browser cannot send a bearer token when it navigates, so an auth filter should let
+// these through (the page sends the token on its API calls).
+std::vector<std::string> DashboardOpenPaths();
 
 }  // namespace robotni::http
 
