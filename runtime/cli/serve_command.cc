@@ -139,6 +139,7 @@ int Serve(const ServeFlags& flags) {
     return 1;
   }
   // API modules register here, one call each.
+  if (Status s = http::RegisterWorkItemsApi(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterDashboard(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   http::ServerOptions hopts;
   hopts.host = host;

@@ -208,6 +208,13 @@ store::Completion Dispatcher::RunOne(const store::Item& item) {
   python::TaskSpec spec = CodeSpec(LoaderCode() + "_j.call_current()\n", options_);
   spec.timeout_seconds = timeout;
   python::TaskResult r = (*lease)->Run(spec, &capture);
+  // The job's captured output becomes its `job.log` file (served by GET .../log). Attached
+  // before the completion so a client that saw the job finish finds it; a retry replaces it.
+  std::string log = capture.text(1) + capture.text(2);
+  if (!log.empty()) {
+    (void)store_->RemoveFile(item.id, "job.log");
+    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(log)});
+  }
   std::string why = "the job's handler did not report an outcome";
   if (r.outcome == python::TaskResult::Outcome::kTimeout)
     why = "timed out after " + std::to_string(static_cast<int>(timeout)) + " s";

@@ -34,6 +34,7 @@ endif()
 # The API handlers sit above the store and the dispatcher, so they build into the
 # runtime library, not into robotni_http.
 target_sources(robotni_runtime PRIVATE runtime/http/worker_api.cc)
+target_sources(robotni_runtime PRIVATE runtime/http/work_items_api.cc runtime/http/multipart.cc)
 
 # The dashboard: its files are embedded into a generated source at build time.
 set(ROBOTNI_DASHBOARD_ASSETS

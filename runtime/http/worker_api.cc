@@ -1,5 +1,12 @@
 #include "http/worker_api.h"
 
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "robotni/status.h"
 
 namespace robotni::http {
@@ -10,11 +17,16 @@ using nlohmann::json;
 
 const char* ApiStatus(const store::Item& it) {
   switch (it.state) {
-    case store::State::kPending: return "queued";
-    case store::State::kReserved: return "running";
-    case store::State::kDone: return "done";
-    case store::State::kFailed: return "failed";
-    case store::State::kCancelled: return "cancelled";
+    case store::State::kPending:
+      return "queued";
+    case store::State::kReserved:
+      return "running";
+    case store::State::kDone:
+      return "done";
+    case store::State::kFailed:
+      return "failed";
+    case store::State::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -26,7 +38,8 @@ std::string IsoTime(int64_t ms) {
   gmtime_r(&s, &tm);
   char buf[40];
   snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -47,9 +60,8 @@ bool TypeMatches(const std::string& type, const json& v) {
 void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work) {
   ctx->blocking->Submit([ctx, respond = std::move(respond), work = std::move(work)]() mutable {
     Response r = work();
-    ctx->poster->Post([respond = std::move(respond), r = std::move(r)]() mutable {
-      respond(std::move(r));
-    });
+    ctx->poster->Post(
+        [respond = std::move(respond), r = std::move(r)]() mutable { respond(std::move(r)); });
   });
 }
 
@@ -70,11 +82,183 @@ json TypesJson(const std::vector<exec::JobTypeInfo>& types) {
   return out;
 }
 
+constexpr size_t kMaxBatch = 1000;
+constexpr double kMaxWaitSeconds = 60;
+constexpr const char* kLogFile = "job.log";  // the dispatcher attaches the captured output
+
+// "2026-11-22T21:30:00Z", "...T21:30:00.250Z", "...+00:00": ms since the epoch. Only UTC.
+std::optional<int64_t> ParseIsoUtc(const std::string& s) {
+  int y, mo, d, h, mi, sec, used = 0;
+  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
+      used != 19)
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  std::string rest = s.substr(19);
+  int64_t ms = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    size_t i = 1;
+    int64_t scale = 100;
+    while (i < rest.size() && isdigit(static_cast<unsigned char>(rest[i]))) {
+      ms += (rest[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == 1) return std::nullopt;
+    rest = rest.substr(i);
+  }
+  if (rest != "Z" && rest != "z" && rest != "+00:00" && rest != "+0000") return std::nullopt;
+  struct tm tm = {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// Checks one job submission (the body of POST /api/worker/jobs) and fills *item; else fills
+// *err with the 400 / 404 answer.
+bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Response* err) {
+  auto fail = [&](std::string msg) {
+    *err = Response::Error(400, msg);
+    return false;
+  };
+  if (body.is_discarded() || !body.is_object()) return fail("body: expected a JSON object");
+  if (!body.contains("type") || !body["type"].is_string()) return fail("type: required string");
+  std::string type = body["type"];
+  const exec::JobTypeInfo* info = ctx->dispatcher->FindType(type);
+  if (!info) {
+    json names = json::array();
+    for (const auto& t : ctx->dispatcher->types()) names.push_back(t.name);
+    json e = {{"error",
+               {{"status", 404},
+                {"reason", "Not Found"},
+                {"message", "unknown job type '" + type + "'"},
+                {"types", names}}}};
+    *err = Response::Json(404, e);
+    return false;
+  }
+  json params = body.value("params", json::object());
+  if (std::string why = ValidateParams(info->schema, params); !why.empty()) return fail(why);
+  item->queue = type;
+  item->payload_json = params.dump();
+  if (body.contains("priority")) {
+    if (!body["priority"].is_number_integer()) return fail("priority: expected an integer");
+    item->priority = body["priority"];
+  }
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  if (body.contains("delay_seconds") && body.contains("run_at"))
+    return fail("delay_seconds and run_at: give one, not both");
+  if (body.contains("delay_seconds")) {
+    if (!body["delay_seconds"].is_number() || body["delay_seconds"].get<double>() < 0)
+      return fail("delay_seconds: expected a non-negative number");
+    item->not_before_ms = now + static_cast<int64_t>(body["delay_seconds"].get<double>() * 1000);
+  }
+  if (body.contains("run_at")) {
+    std::optional<int64_t> at;
+    if (body["run_at"].is_string()) at = ParseIsoUtc(body["run_at"]);
+    if (!at) return fail("run_at: expected an ISO 8601 UTC time like 2030-01-02T03:04:05Z");
+    item->not_before_ms = *at;  // a time in the past runs at once
+  }
+  int max_attempts = info->max_attempts > 0 ? info->max_attempts : 3;
+  if (body.contains("max_attempts")) {
+    if (!body["max_attempts"].is_number_integer() || body["max_attempts"].get<int>() < 1)
+      return fail("max_attempts: expected an integer >= 1");
+    max_attempts = body["max_attempts"];
+  }
+  item->max_attempts = max_attempts;
+  if (body.contains("idempotency_key")) {
+    if (!body["idempotency_key"].is_string()) return fail("idempotency_key: expected a string");
+    item->idempotency_key = body["idempotency_key"];
+  }
+  return true;
+}
+
+bool Finished(store::State s) {
+  return s == store::State::kDone || s == store::State::kFailed || s == store::State::kCancelled;
+}
+
 }  // namespace
 
+// Long-polls for GET /api/worker/jobs/{id}/wait without blocking the loop or the WorkQueue:
+// one thread of its own reads the store for every waiting request about every 50 ms and
+// posts the answer (200 with the job once it is done, failed or cancelled, or 200 with the
+// job as it is when the timeout passes; 404 for an unknown id) back to the loop.
+class JobWaiter {
+ public:
+  explicit JobWaiter(WorkerApiContext* ctx) : ctx_(ctx) {}
+  ~JobWaiter() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Add(std::string id, std::chrono::steady_clock::time_point deadline, Responder respond) {
+    std::lock_guard<std::mutex> l(mu_);
+    waits_.push_back({std::move(id), deadline, std::move(respond)});
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    cv_.notify_all();
+  }
+
+ private:
+  struct Wait {
+    std::string id;
+    std::chrono::steady_clock::time_point deadline;
+    Responder respond;
+  };
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      if (waits_.empty()) {
+        cv_.wait(l, [&] { return stop_ || !waits_.empty(); });
+        continue;
+      }
+      std::vector<Wait> batch = std::move(waits_);
+      waits_.clear();
+      l.unlock();
+      std::vector<Wait> keep;
+      auto now = std::chrono::steady_clock::now();
+      for (auto& w : batch) {
+        auto it = ctx_->store->Get(w.id);
+        Response r;
+        if (!it.ok()) {
+          r = it.status().IsNotFound() ? Response::Error(404, it.status().message())
+                                       : Response::Error(503, it.status().message());
+        } else if (Finished(it->state) || now >= w.deadline) {
+          r = Response::Json(200, JobJson(*it));
+        } else {
+          keep.push_back(std::move(w));
+          continue;
+        }
+        ctx_->poster->Post([respond = std::move(w.respond), r = std::move(r)]() mutable {
+          respond(std::move(r));
+        });
+      }
+      l.lock();
+      for (auto& w : keep) waits_.push_back(std::move(w));
+      if (!keep.empty()) cv_.wait_for(l, std::chrono::milliseconds(50), [&] { return stop_; });
+    }
+    // Stopping: the loop has stopped too; the Responders answer nowhere.
+    waits_.clear();
+  }
+
+  WorkerApiContext* ctx_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Wait> waits_;  // guarded by mu_
+  bool stop_ = false;        // guarded by mu_
+  std::thread thread_;       // started by the first wait
+};
+
+namespace {}  // namespace
+
 std::string ValidateParams(const json& schema, const json& params) {
-  if (schema.contains("type") && schema["type"].is_string() &&
-      !TypeMatches(schema["type"], params))
+  if (schema.contains("type") && schema["type"].is_string() && !TypeMatches(schema["type"], params))
     return "params: expected " + schema["type"].get<std::string>();
   if (!params.is_object()) return "";
   if (schema.contains("required") && schema["required"].is_array()) {
@@ -124,6 +308,7 @@ json JobJson(const store::Item& it) {
 }
 
 Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
+  if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
   ROBOTNI_RETURN_IF_ERROR(router->Add("GET /healthz", [](const Request&, Responder respond) {
     respond(Response::Json(200, {{"status", "ok"}}));
   }));
@@ -140,56 +325,76 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object())
-          return respond(Response::Error(400, "body: expected a JSON object"));
-        if (!body.contains("type") || !body["type"].is_string())
-          return respond(Response::Error(400, "type: required string"));
-        std::string type = body["type"];
-        const exec::JobTypeInfo* info = ctx->dispatcher->FindType(type);
-        if (!info) {
-          json names = json::array();
-          for (const auto& t : ctx->dispatcher->types()) names.push_back(t.name);
-          json e = {{"error",
-                     {{"status", 404}, {"reason", "Not Found"},
-                      {"message", "unknown job type '" + type + "'"}, {"types", names}}}};
-          return respond(Response::Json(404, e));
-        }
-        json params = body.value("params", json::object());
-        if (std::string why = ValidateParams(info->schema, params); !why.empty())
-          return respond(Response::Error(400, why));
         store::NewItem item;
-        item.queue = type;
-        item.payload_json = params.dump();
-        if (body.contains("priority")) {
-          if (!body["priority"].is_number_integer())
-            return respond(Response::Error(400, "priority: expected an integer"));
-          item.priority = body["priority"];
-        }
-        int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-        if (body.contains("delay_seconds")) {
-          if (!body["delay_seconds"].is_number() || body["delay_seconds"].get<double>() < 0)
-            return respond(Response::Error(400, "delay_seconds: expected a non-negative number"));
-          item.not_before_ms = now + static_cast<int64_t>(body["delay_seconds"].get<double>() * 1000);
-        }
-        int max_attempts = info->max_attempts > 0 ? info->max_attempts : 3;
-        if (body.contains("max_attempts")) {
-          if (!body["max_attempts"].is_number_integer() || body["max_attempts"].get<int>() < 1)
-            return respond(Response::Error(400, "max_attempts: expected an integer >= 1"));
-          max_attempts = body["max_attempts"];
-        }
-        item.max_attempts = max_attempts;
-        if (body.contains("idempotency_key")) {
-          if (!body["idempotency_key"].is_string())
-            return respond(Response::Error(400, "idempotency_key: expected a string"));
-          item.idempotency_key = body["idempotency_key"];
-        }
+        if (Response err; !BuildJob(ctx, body, &item, &err)) return respond(std::move(err));
         Offload(ctx, std::move(respond), [ctx, item = std::move(item)] {
           auto id = ctx->store->Create(item);
           if (!id.ok()) return StatusError(id.status());
           ctx->dispatcher->Wake();
           return Response::Json(202, {{"job_id", *id}, {"status", "queued"}});
+        });
+      }));
+  ROBOTNI_RETURN_IF_ERROR(
+      router->Add("POST /api/worker/jobs/batch", [ctx](const Request& req, Responder respond) {
+        json body = json::parse(req.body, nullptr, false);
+        json jobs = body.is_object() && body.contains("jobs") ? body["jobs"] : body;
+        if (body.is_discarded() || !jobs.is_array())
+          return respond(Response::Error(400, "body: expected {\"jobs\": [...]} or an array"));
+        if (jobs.empty()) return respond(Response::Error(400, "jobs: empty"));
+        if (jobs.size() > kMaxBatch)
+          return respond(
+              Response::Error(400, "jobs: at most " + std::to_string(kMaxBatch) + " per batch"));
+        std::vector<store::NewItem> items(jobs.size());
+        for (size_t i = 0; i < jobs.size(); ++i) {
+          Response err;
+          if (BuildJob(ctx, jobs[i], &items[i], &err)) continue;
+          // All or nothing: the first bad job refuses the batch, named by its index.
+          json e = json::parse(err.body, nullptr, false);
+          std::string msg = e.is_object() && e.contains("error")
+                                ? e["error"].value("message", std::string("invalid"))
+                                : std::string("invalid");
+          json out = {{"error",
+                       {{"status", 400},
+                        {"reason", "Bad Request"},
+                        {"message", "jobs[" + std::to_string(i) + "]: " + msg},
+                        {"index", i}}}};
+          return respond(Response::Json(400, out));
+        }
+        Offload(ctx, std::move(respond), [ctx, items = std::move(items)] {
+          auto ids = ctx->store->CreateBatch(items);
+          if (!ids.ok()) return StatusError(ids.status());
+          ctx->dispatcher->Wake();
+          json out = json::array();
+          for (const auto& id : *ids) out.push_back({{"job_id", id}, {"status", "queued"}});
+          return Response::Json(202, {{"jobs", out}});
+        });
+      }));
+  ROBOTNI_RETURN_IF_ERROR(
+      router->Add("GET /api/worker/jobs/{id}/wait", [ctx](const Request& req, Responder respond) {
+        double timeout = 30;
+        if (auto t = req.Query("timeout")) {
+          char* end = nullptr;
+          std::string text(*t);
+          timeout = strtod(text.c_str(), &end);
+          if (text.empty() || *end != '\0' || !(timeout >= 0))
+            return respond(Response::Error(400, "timeout: expected a non-negative number"));
+        }
+        timeout = std::min(timeout, kMaxWaitSeconds);
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+        ctx->waiter->Add(std::string(req.Param("id")), deadline, std::move(respond));
+      }));
+  ROBOTNI_RETURN_IF_ERROR(
+      router->Add("GET /api/worker/jobs/{id}/log", [ctx](const Request& req, Responder respond) {
+        std::string id(req.Param("id"));
+        Offload(ctx, std::move(respond), [ctx, id] {
+          auto it = ctx->store->Get(id);
+          if (!it.ok()) return StatusError(it.status());
+          auto log = ctx->store->GetFile(id, kLogFile);
+          if (!log.ok() && log.status().IsNotFound())
+            return Response::Error(404, "job " + id + " has no captured output");
+          if (!log.ok()) return StatusError(log.status());
+          return Response::Text(200, std::move(log).value());
         });
       }));
   ROBOTNI_RETURN_IF_ERROR(
@@ -215,29 +420,32 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
           return Response::Json(200, JobJson(*it));
         });
       }));
-  ROBOTNI_RETURN_IF_ERROR(
-      router->Add("GET /api/worker/status", [ctx](const Request&, Responder respond) {
-        auto counters = ctx->dispatcher->counters();
-        double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                      ctx->started)
-                            .count();
-        Offload(ctx, std::move(respond), [ctx, counters, uptime] {
-          auto stats = ctx->store->Stats("");
-          if (!stats.ok()) return StatusError(stats.status());
-          json depth = json::object();
-          for (const auto& q : *stats)
-            depth[q.queue] = {{"queued", q.pending - q.scheduled}, {"scheduled", q.scheduled},
-                              {"running", q.reserved}, {"done", q.done},
-                              {"failed", q.failed}, {"cancelled", q.cancelled}};
-          return Response::Json(200, {{"version", ROBOTNI_VERSION},
-                                      {"uptime_seconds", uptime},
-                                      {"workers", {{"busy", counters.busy}}},
-                                      {"jobs", {{"done", counters.done},
-                                                {"failed", counters.failed},
-                                                {"retried", counters.retried}}},
-                                      {"queues", depth}});
-        });
-      }));
+  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /api/worker/status", [ctx](const Request&,
+                                                                      Responder respond) {
+    auto counters = ctx->dispatcher->counters();
+    double uptime =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx->started).count();
+    Offload(ctx, std::move(respond), [ctx, counters, uptime] {
+      auto stats = ctx->store->Stats("");
+      if (!stats.ok()) return StatusError(stats.status());
+      json depth = json::object();
+      for (const auto& q : *stats)
+        depth[q.queue] = {{"queued", q.pending - q.scheduled},
+                          {"scheduled", q.scheduled},
+                          {"running", q.reserved},
+                          {"done", q.done},
+                          {"failed", q.failed},
+                          {"cancelled", q.cancelled}};
+      return Response::Json(
+          200,
+          {{"version", ROBOTNI_VERSION},
+           {"uptime_seconds", uptime},
+           {"workers", {{"busy", counters.busy}}},
+           {"jobs",
+            {{"done", counters.done}, {"failed", counters.failed}, {"retried", counters.retried}}},
+           {"queues", depth}});
+    });
+  }));
   return Status::OK();
 }
 

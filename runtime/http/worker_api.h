@@ -19,6 +19,8 @@
 
 namespace robotni::http {
 
+class JobWaiter;  // worker_api.cc: long polls of GET /api/worker/jobs/{id}/wait
+
 struct WorkerApiContext {
   store::WorkItemStore* store = nullptr;
   exec::Dispatcher* dispatcher = nullptr;
@@ -26,9 +28,13 @@ struct WorkerApiContext {
   std::shared_ptr<LoopPoster> poster;  // set after the server listens
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ready = false;
+  std::shared_ptr<JobWaiter> waiter;  // created by RegisterWorkerApi
 };
 
 Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx);
+
+// The work-items and queue-management routes (work_items_api.h).
+Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
 
 // Checks `params` against the small JSON Schema subset job types use: type, properties
 // (with type), required. Returns "" when valid, else a message naming the field.

@@ -198,6 +198,8 @@ class WorkItemStore {
   virtual StatusOr<int64_t> ReapExpired(int64_t now_ms) = 0;
   // Deletes DONE/FAILED/CANCELLED items finished before the cutoff, with their files.
   virtual StatusOr<int64_t> Prune(int64_t finished_before_ms) = 0;
+  // Deletes one item in any state, with its timeline and files. NotFound when absent.
+  virtual Status Delete(const std::string& item_id) = 0;
 
   // Blocks until every write accepted so far is committed.
   virtual Status Sync() = 0;

@@ -1467,6 +1467,31 @@ StatusOr<int64_t> SqliteStore::Prune(int64_t finished_before_ms) {
   return static_cast<int64_t>(ids.size());
 }
 
+Status SqliteStore::Delete(const std::string& item_id) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  Status s = Submit([&] {
+    WriterConn& w = *writer_;
+    {
+      StmtUse u(w.item_exists);
+      u.Bind(1, *id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "delete");
+    }
+    for (Stmt* st : {&w.delete_files, &w.delete_timeline, &w.delete_item}) {
+      StmtUse u(*st);
+      u.Bind(1, *id);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("delete"));
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  std::error_code ec;
+  fs::remove_all(ItemDir(*id), ec);
+  return Status::OK();
+}
+
 // ---------------------------------------------------------------------------------
 // Reads
 

@@ -61,6 +61,7 @@ class SqliteStore final : public WorkItemStore {
   StatusOr<std::vector<TimelineEntry>> Timeline(const std::string& item_id) override;
   StatusOr<int64_t> ReapExpired(int64_t now_ms) override;
   StatusOr<int64_t> Prune(int64_t finished_before_ms) override;
+  Status Delete(const std::string& item_id) override;
   Status Sync() override;
   StatusOr<int64_t> AllocateIds(int n) override;
   Status Unreserve(const Lease& lease) override;

@@ -1,1 +1,2 @@
 robotni_test(serve_cli_test tests/integration/cli/serve_test.cc)
+robotni_test(serve_items_cli_test tests/integration/cli/serve_items_test.cc)

@@ -876,6 +876,27 @@ TEST_F(SqliteStoreTest, PruneRemovesFinishedItemsAndTheirFiles) {
   EXPECT_ROBOTNI_OK(store_->Get(keep_pending));
 }
 
+TEST_F(SqliteStoreTest, DeleteRemovesOneItemWithTimelineAndFiles) {
+  OpenStore();
+  std::string gone = MustCreate(NewItem{.queue = "q", .files = {{"a.txt", "a"}}});
+  std::string keep = MustCreate(NewItem{.queue = "q", .files = {{"b.txt", "b"}}});
+  ASSERT_TRUE(fs::exists(store_->files_dir() + "/" + gone + "/a.txt"));
+  ASSERT_ROBOTNI_OK(store_->Delete(gone));
+  EXPECT_TRUE(store_->Get(gone).status().IsNotFound());
+  auto tl = store_->Timeline(gone);
+  EXPECT_TRUE(!tl.ok() || tl->empty());
+  EXPECT_FALSE(fs::exists(store_->files_dir() + "/" + gone));
+  EXPECT_TRUE(fs::exists(store_->files_dir() + "/" + keep + "/b.txt"));
+  EXPECT_ROBOTNI_OK(store_->Get(keep));
+  EXPECT_TRUE(store_->Delete(gone).IsNotFound());
+  EXPECT_TRUE(store_->Delete("nope").IsNotFound());
+  // A reserved item can be deleted too; its holder then loses the lease.
+  auto it = ReserveOne("q");
+  ASSERT_TRUE(it.has_value());
+  ASSERT_ROBOTNI_OK(store_->Delete(it->id));
+  EXPECT_FALSE(store_->Complete(Completion{.lease = LeaseOf(*it)}).ok());
+}
+
 TEST_F(SqliteStoreTest, IdsAreNeverReusedAfterPrune) {
   OpenStore();
   MustCreate("q");

@@ -1,0 +1,28 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
+#define ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
+
+// The Action Server work-items REST API (/api/work-items, shapes as in
+// docs/reference robocorp-compat §2) and huey-style queue management
+// (/api/worker/queues/{queue}/..., /api/worker/jobs/{id}/revoke) over the store.
+// Handlers run on the loop thread; store calls go to the WorkQueue (see worker_api.h).
+
+#include <nlohmann/json.hpp>
+
+#include "http/router.h"
+#include "http/worker_api.h"
+#include "store/store.h"
+
+namespace robotni::http {
+
+// Registers the routes above. Also declared in worker_api.h.
+Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
+
+// An item as the Action Server's WorkItemResponse: {id, queue_name, state (PENDING |
+// IN_PROGRESS | DONE | FAILED; a cancelled item is FAILED with error_code CANCELLED),
+// payload (object, else null), parent_id, error_code, error_message, files, created_at,
+// updated_at}.
+nlohmann::json WorkItemJson(const store::Item& item);
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
