@@ -5,7 +5,10 @@
 
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <unistd.h>
 
@@ -15,7 +18,9 @@
 #include "exec/task_env.h"
 #include "exec/work_item_queues.h"
 #include "exec/work_queue.h"
+#include "http/auth.h"
 #include "http/dashboard_api.h"
+#include "http/metrics.h"
 #include "http/server.h"
 #include "http/worker_api.h"
 #include "python/interpreter.h"
@@ -36,6 +41,10 @@ struct ServeFlags {
   int concurrency = 2;
   double grace = 30;
   std::string isolation;
+  std::string token_file;
+  bool no_auth = false;
+  double rate_limit = 0;
+  bool public_metrics = false;
 };
 
 bool SplitHostPort(const std::string& s, std::string* host, int* port) {
@@ -80,6 +89,72 @@ void OnSignal(uv_signal_t* handle, int signum) {
   });
 }
 
+// Tokens from --token-file and ROBOTNI_TOKENS; with neither, the token in <data dir>/api-token
+// (created on first use). nullptr after printing the error.
+std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string& store_url,
+                                     const fs::path& robot_root) {
+  http::AuthOptions aopts;
+  aopts.enabled = !flags.no_auth;
+  aopts.rate_limit = flags.rate_limit;
+  aopts.metrics_open = flags.public_metrics;
+  for (const std::string& p : http::DashboardOpenPaths()) aopts.open_paths.insert(p);
+  auto auth = std::make_unique<http::Auth>(aopts);
+  if (flags.no_auth) {
+    fprintf(stderr, "robotni: warning: --no-auth: the API accepts requests without a token\n");
+    return auth;
+  }
+  if (!flags.token_file.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(flags.token_file, ec)) {
+      PrintError("--token-file: cannot read '" + flags.token_file + "'");
+      return nullptr;
+    }
+    std::ifstream f(flags.token_file, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (Status s = auth->AddTokens(text.str(), "\n"); !s.ok()) {
+      PrintError("--token-file " + flags.token_file + ": " + s.message());
+      return nullptr;
+    }
+  }
+  if (const char* env_tokens = getenv("ROBOTNI_TOKENS"); env_tokens && *env_tokens) {
+    if (Status s = auth->AddTokens(env_tokens, " \t\r\n;"); !s.ok()) {
+      PrintError("ROBOTNI_TOKENS: " + s.message());
+      return nullptr;
+    }
+  }
+  if (auth->token_count() > 0) return auth;
+  // No token configured: one read+write token kept next to the store.
+  fs::path dir = robot_root;
+  std::string url = store_url;
+  if (url.rfind("sqlite://", 0) == 0) url = url.substr(9);
+  if (url.find("://") == std::string::npos && !url.empty()) dir = fs::absolute(url).parent_path();
+  std::string path = (dir / "api-token").string();
+  std::string token;
+  {
+    std::ifstream f(path);
+    std::getline(f, token);
+  }
+  while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) {
+    auto made = http::GenerateToken();
+    if (!made.ok()) {
+      PrintError(made.status().message());
+      return nullptr;
+    }
+    token = std::move(made).value();
+    if (Status s = http::WriteTokenFile(path, token); !s.ok()) {
+      PrintError("cannot store the API token: " + s.message());
+      return nullptr;
+    }
+  }
+  (void)auth->AddToken(token, http::kScopeAll);
+  fprintf(stderr,
+          "robotni: API token in %s; use: curl -H \"Authorization: Bearer $(cat %s)\" ...\n",
+          path.c_str(), path.c_str());
+  return auth;
+}
+
 int Serve(const ServeFlags& flags) {
   int code = 0;
   auto robot = LoadRobotOrExit(flags.robot, &code);
@@ -88,6 +163,11 @@ int Serve(const ServeFlags& flags) {
   int port = 0;
   if (!SplitHostPort(flags.listen, &host, &port)) {
     PrintError("--listen: expected HOST:PORT, got '" + flags.listen + "'");
+    return kExitRobotInvalid;
+  }
+  if (flags.no_auth && !http::IsLoopbackHost(host)) {
+    PrintError("--no-auth is for local development: refused on the non-loopback address '" + host +
+               "' (listen on 127.0.0.1 or configure tokens)");
     return kExitRobotInvalid;
   }
   exec::EnvBuilder env(exec::EnvBuilder::ProcessEnvironment());
@@ -120,6 +200,14 @@ int Serve(const ServeFlags& flags) {
   std::string isolation = flags.isolation.empty() ? robot->isolation : flags.isolation;
   dopts.kind = isolation == "main" ? python::Interpreter::Kind::kMain
                                    : python::Interpreter::Kind::kSubinterpreter;
+  http::MetricsContext metrics;
+  dopts.on_finished = [&metrics](const store::Item& item, const store::Completion&, const Status&) {
+    if (item.started_ms <= 0) return;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    metrics.job_durations.Observe(std::max<int64_t>(0, now - item.started_ms) / 1000.0);
+  };
   exec::Dispatcher dispatcher(store.get(), &pool, dopts);
   if (Status s = dispatcher.LoadJobTypes(); !s.ok()) {
     PrintError(s.message());
@@ -133,6 +221,9 @@ int Serve(const ServeFlags& flags) {
   api.store = store.get();
   api.dispatcher = &dispatcher;
   api.blocking = &blocking;
+  metrics.store = store.get();
+  metrics.dispatcher = &dispatcher;
+  metrics.blocking = &blocking;
   http::Router router;
   if (Status s = http::RegisterWorkerApi(&router, &api); !s.ok()) {
     PrintError(s.message());
@@ -141,6 +232,15 @@ int Serve(const ServeFlags& flags) {
   // API modules register here, one call each.
   if (Status s = http::RegisterWorkItemsApi(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterDashboard(&router, &api); !s.ok()) return PrintError(s.message()), 1;
+  if (Status s = http::RegisterMetricsApi(&router, &metrics); !s.ok()) {
+    PrintError(s.message());
+    return 1;
+  }
+  auto auth = MakeAuth(flags, sopts.url, robot->root);
+  if (!auth) return kExitRobotInvalid;
+  router.SetFilter([a = auth.get()](const http::Request& req, const http::Responder& respond) {
+    return a->Filter(req, respond);
+  });
   http::ServerOptions hopts;
   hopts.host = host;
   hopts.port = port;
@@ -150,6 +250,8 @@ int Serve(const ServeFlags& flags) {
     return 1;
   }
   api.poster = server.poster();
+  metrics.poster = server.poster();
+  metrics.http = &server.counters();
   dispatcher.Start();
   api.ready = true;
   std::string types;
@@ -190,6 +292,14 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--grace", flags->grace, "Seconds running jobs get to finish on SIGTERM")
       ->capture_default_str();
   cmd->add_option("--isolation", flags->isolation, "subinterpreter (default) or main");
+  cmd->add_option("--token-file", flags->token_file,
+                  "API tokens, one a line: read:TOKEN, write:TOKEN, read,write:TOKEN or TOKEN");
+  cmd->add_flag("--no-auth", flags->no_auth, "No API tokens (local development; loopback only)");
+  cmd->add_option("--rate-limit", flags->rate_limit,
+                  "Requests per second per token (burst twice that); 0 = no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--public-metrics", flags->public_metrics, "Serve /metrics without a token");
   cmd->callback([=] {
     *body = [flags] {
       int rc = Serve(*flags);

@@ -149,6 +149,7 @@ void Router::Dispatch(Request* req, const Responder& respond) const {
   req->route = m.route;
   req->path_params = std::move(m.params);
   if (m.status == 200) {
+    if (filter_ && !filter_(*req, respond)) return;
     (*m.handler)(*req, respond);
     return;
   }

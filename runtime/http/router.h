@@ -45,6 +45,12 @@ class Router {
   // 404 / 405 / 204 itself. Exceptions from the handler propagate to the caller.
   void Dispatch(Request* req, const Responder& respond) const;
 
+  // A filter runs in Dispatch after the route is found (req->route and req->path_params are
+  // filled) and before the handler, for matched routes only. It returns true to let the
+  // request through, or false after answering through the Responder (401, 429, ...).
+  using Filter = std::function<bool(const Request&, const Responder&)>;
+  void SetFilter(Filter filter) { filter_ = std::move(filter); }
+
   size_t size() const { return routes_.size(); }
 
  private:
@@ -62,6 +68,7 @@ class Router {
                             std::vector<std::pair<std::string, std::string>>* params);
 
   std::vector<Route> routes_;
+  Filter filter_;
 };
 
 }  // namespace robotni::http

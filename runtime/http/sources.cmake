@@ -35,6 +35,7 @@ endif()
 # runtime library, not into robotni_http.
 target_sources(robotni_runtime PRIVATE runtime/http/worker_api.cc)
 target_sources(robotni_runtime PRIVATE runtime/http/work_items_api.cc runtime/http/multipart.cc)
+target_sources(robotni_runtime PRIVATE runtime/http/auth.cc runtime/http/metrics.cc)
 
 # The dashboard: its files are embedded into a generated source at build time.
 set(ROBOTNI_DASHBOARD_ASSETS

@@ -56,7 +56,8 @@ class ServeTest : public ::testing::Test {
     std::vector<std::string> args = {"serve",   "-r",      (SourceDir() / "robot.yaml").string(),
                                      "--jobs",  "workers/jobs/jobs.py", "--listen",
                                      "127.0.0.1:" + std::to_string(port_), "--store",
-                                     (dir_.path() / "wi.db").string(), "--grace", "1"};
+                                     (dir_.path() / "wi.db").string(), "--grace", "1",
+                                     "--no-auth"};  // loopback only; tokens: serve_auth_test.cc
     server_ = std::make_unique<Process>(args, RunOptions{});
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
   }

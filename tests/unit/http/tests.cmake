@@ -3,4 +3,6 @@ robotni_test(http_test
   tests/unit/http/response_test.cc
   tests/unit/http/router_test.cc
   tests/unit/http/server_test.cc
+  tests/unit/http/metrics_test.cc
+  tests/unit/http/auth_test.cc
   tests/unit/http/multipart_test.cc)

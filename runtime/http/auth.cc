@@ -1,0 +1,260 @@
+#include "http/auth.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "store/sha256.h"
+
+namespace robotni::http {
+
+namespace {
+
+std::array<uint8_t, 32> Hash(std::string_view token) {
+  store::Sha256 h;
+  h.Update(token);
+  return h.Final();
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// "read", "write", "read,write" (any order) -> scopes; 0 when it is not a scope list.
+unsigned ParseScopes(std::string_view s) {
+  unsigned scopes = 0;
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view one = Trim(s.substr(0, comma));
+    if (one == "read") {
+      scopes |= kScopeRead;
+    } else if (one == "write") {
+      scopes |= kScopeWrite;
+    } else {
+      return 0;
+    }
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return scopes;
+}
+
+bool NeedsWrite(std::string_view method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+std::string_view RoutePath(std::string_view route) {
+  size_t space = route.find(' ');
+  return space == std::string_view::npos ? route : route.substr(space + 1);
+}
+
+}  // namespace
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  // Every byte of `a` is visited whatever the contents; a length mismatch is folded into the
+  // result instead of returning early.
+  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(a[i]) ^ y;
+  }
+  return diff == 0;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+  if (host.substr(0, 4) != "127.") return false;
+  // 127.a.b.c with numeric parts.
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+StatusOr<std::string> GenerateToken() {
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError(std::string("/dev/urandom: ") + strerror(errno));
+  unsigned char bytes[32];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    ssize_t n = read(fd, bytes + got, sizeof(bytes) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return Status::IOError("/dev/urandom: short read");
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+Status WriteTokenFile(const std::string& path, const std::string& token) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError(path + ": " + strerror(errno));
+  fchmod(fd, 0600);  // an existing file keeps its mode on O_CREAT
+  std::string text = token + "\n";
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return Status::IOError(path + ": " + strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) return Status::IOError(path + ": " + strerror(errno));
+  return Status::OK();
+}
+
+bool TokenBucket::Take(double now, double* retry_after) {
+  if (last_ >= 0 && now > last_) tokens_ = std::min(burst_, tokens_ + (now - last_) * rate_);
+  if (last_ < 0 || now > last_) last_ = now;
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  if (retry_after) *retry_after = rate_ > 0 ? (1 - tokens_) / rate_ : 1;
+  return false;
+}
+
+Auth::Auth(AuthOptions options) : options_(std::move(options)) {
+  if (!options_.now) {
+    options_.now = [] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (options_.metrics_open) options_.open_paths.insert("/metrics");
+}
+
+Status Auth::AddToken(std::string_view token, unsigned scopes) {
+  if (token.empty()) return Status::InvalidArgument("empty token");
+  if ((scopes & kScopeAll) == 0) return Status::InvalidArgument("token without a scope");
+  tokens_.push_back(Entry{Hash(token), scopes & kScopeAll});
+  return Status::OK();
+}
+
+Status Auth::AddTokens(std::string_view text, std::string_view separators) {
+  int index = 0;
+  while (!text.empty()) {
+    size_t end = text.find_first_of(separators);
+    std::string_view entry = Trim(text.substr(0, end));
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (entry.empty() || entry.front() == '#') continue;
+    ++index;
+    unsigned scopes = kScopeAll;
+    std::string_view token = entry;
+    size_t colon = entry.find(':');
+    if (colon != std::string_view::npos) {
+      unsigned parsed = ParseScopes(entry.substr(0, colon));
+      if (parsed != 0) {
+        scopes = parsed;
+        token = Trim(entry.substr(colon + 1));
+      }
+    }
+    if (token.empty()) {
+      return Status::InvalidArgument("token entry " + std::to_string(index) + " has no token");
+    }
+    if (Status s = AddToken(token, scopes); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+int Auth::Find(std::string_view token) const {
+  auto h = Hash(token);
+  std::string_view hv(reinterpret_cast<const char*>(h.data()), h.size());
+  int found = -1;
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    std::string_view stored(reinterpret_cast<const char*>(tokens_[i].hash.data()), 32);
+    bool eq = ConstantTimeEquals(stored, hv);
+    if (eq && found < 0) found = static_cast<int>(i);
+  }
+  return found;
+}
+
+unsigned Auth::ScopesOf(std::string_view token) const {
+  int i = Find(token);
+  return i < 0 ? 0 : tokens_[i].scopes;
+}
+
+bool Auth::Filter(const Request& req, const Responder& respond) {
+  if (!NeedsWrite(req.method) &&
+      (options_.open_paths.count(std::string(RoutePath(req.route))) != 0 ||
+       options_.open_paths.count(req.path) != 0)) {
+    return true;
+  }
+  int who = -1;
+  if (options_.enabled) {
+    std::string_view header = Trim(req.Header("Authorization"));
+    std::string_view token;
+    if (header.size() > 7 && EqualsIgnoreCase(header.substr(0, 7), "Bearer ")) {
+      token = Trim(header.substr(7));
+    }
+    who = token.empty() ? -1 : Find(token);
+    if (who < 0) {
+      Response r = Response::Error(
+          401, token.empty() ? "a bearer token is required" : "the bearer token is not valid");
+      r.headers.Set("WWW-Authenticate", token.empty() ? std::string("Bearer realm=\"robotni\"")
+                                                      : std::string("Bearer realm=\"robotni\", "
+                                                                    "error=\"invalid_token\""));
+      respond(std::move(r));
+      return false;
+    }
+  }
+  if (options_.rate_limit > 0) {
+    double retry = 0;
+    bool ok;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = buckets_.find(who);
+      if (it == buckets_.end()) {
+        it = buckets_.emplace(who, TokenBucket(options_.rate_limit, 2 * options_.rate_limit)).first;
+      }
+      ok = it->second.Take(options_.now(), &retry);
+    }
+    if (!ok) {
+      Response r = Response::Error(429, "rate limit exceeded; retry later");
+      r.headers.Set("Retry-After", std::to_string(std::max<int64_t>(1, std::ceil(retry))));
+      respond(std::move(r));
+      return false;
+    }
+  }
+  if (options_.enabled) {
+    unsigned need = NeedsWrite(req.method) ? kScopeWrite : kScopeRead;
+    if ((tokens_[who].scopes & need) == 0) {
+      const char* scope = need == kScopeWrite ? "write" : "read";
+      Response r = Response::Error(403, std::string("this token lacks the ") + scope + " scope");
+      r.headers.Set("WWW-Authenticate", std::string("Bearer realm=\"robotni\", "
+                                                    "error=\"insufficient_scope\", scope=\"") +
+                                            scope + "\"");
+      respond(std::move(r));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace robotni::http

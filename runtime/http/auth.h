@@ -1,0 +1,112 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_AUTH_H_
+#define ROBOTNI_RUNTIME_HTTP_AUTH_H_
+
+// Bearer-token authentication, scopes and a per-token rate limit for the HTTP API, run as the
+// Router's filter before a handler.
+//
+// Tokens come from a token file (--token-file) and from ROBOTNI_TOKENS. Each entry is
+// "SCOPES:TOKEN" where SCOPES is "read", "write" or "read,write", or a bare "TOKEN" meaning
+// read and write. In a file: one entry a line, blank lines and lines starting with '#'
+// ignored. In ROBOTNI_TOKENS: entries separated by whitespace or ';'. Only the SHA-256 of a
+// token is kept in memory; a presented token is hashed and compared with every stored hash in
+// constant time.
+//
+// GET, HEAD and OPTIONS need the read scope; every other method needs write. Without a valid
+// token the answer is 401 (WWW-Authenticate: Bearer); with too small a scope, 403. Open paths
+// (/healthz, /readyz, the dashboard's static files; /metrics when configured) need no token
+// for GET, HEAD and OPTIONS; they match the request path or the route's pattern. With a rate limit
+// of N requests/s, each token has a bucket of 2N that refills at N/s; an empty bucket answers 429
+// with Retry-After in whole seconds.
+// Thread-safety: build it before the server starts; Filter() is safe from any thread (one
+// mutex guards the buckets), though the server calls it on the loop thread only.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+#include "http/responder.h"
+#include "robotni/status.h"
+
+namespace robotni::http {
+
+enum Scope : unsigned { kScopeRead = 1, kScopeWrite = 2, kScopeAll = 3 };
+
+// Equality of two byte strings whose running time depends on their lengths only, not on
+// where they differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+// Whether `host` (as given to --listen, brackets removed) is a loopback address:
+// 127.0.0.0/8, ::1 or "localhost".
+bool IsLoopbackHost(std::string_view host);
+
+// 32 random bytes from /dev/urandom as 64 lowercase hex digits. IOError when unreadable.
+StatusOr<std::string> GenerateToken();
+
+// Writes `token` and a newline to `path` with mode 0600 (created or truncated).
+Status WriteTokenFile(const std::string& path, const std::string& token);
+
+// A token bucket: `rate` tokens a second up to `burst`, starting full. Not thread-safe.
+class TokenBucket {
+ public:
+  TokenBucket(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+  // Takes one token at time `now` (seconds, monotonic). When none is left returns false and
+  // sets *retry_after to the seconds until one will be.
+  bool Take(double now, double* retry_after);
+  double tokens() const { return tokens_; }
+
+ private:
+  double rate_, burst_, tokens_;
+  double last_ = -1;
+};
+
+struct AuthOptions {
+  bool enabled = true;        // false: --no-auth, every request passes (rate limit aside)
+  double rate_limit = 0;      // requests/s per token; 0 = no limit. Burst is 2x.
+  bool metrics_open = false;  // /metrics without a token
+  std::set<std::string> open_paths = {"/healthz", "/readyz"};  // read methods only
+  std::function<double()> now;  // monotonic seconds; default steady_clock
+};
+
+class Auth {
+ public:
+  explicit Auth(AuthOptions options = {});
+
+  // Parses entries ("SCOPES:TOKEN" or "TOKEN") from `text`; `separators` split entries
+  // ("\n" for a file; " \t\n;" for the environment). InvalidArgument names the bad entry's
+  // position (never the token).
+  Status AddTokens(std::string_view text, std::string_view separators);
+  // Adds one token with `scopes` (kScopeRead | kScopeWrite). InvalidArgument when empty.
+  Status AddToken(std::string_view token, unsigned scopes);
+  size_t token_count() const { return tokens_.size(); }
+  const AuthOptions& options() const { return options_; }
+
+  // The scopes of `token`, 0 when it is not known. Hashes it and compares with every stored
+  // hash in constant time, without an early exit.
+  unsigned ScopesOf(std::string_view token) const;
+
+  // The Router filter: true to pass the request on, false after answering 401/403/429.
+  bool Filter(const Request& req, const Responder& respond);
+
+ private:
+  struct Entry {
+    std::array<uint8_t, 32> hash;
+    unsigned scopes;
+  };
+  int Find(std::string_view token) const;  // index into tokens_, or -1
+
+  AuthOptions options_;
+  std::vector<Entry> tokens_;
+  std::mutex mu_;
+  std::map<int, TokenBucket> buckets_;  // by token index (-1: anonymous, --no-auth); mu_
+};
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_AUTH_H_
