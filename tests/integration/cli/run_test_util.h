@@ -252,7 +252,20 @@ class Process {
   bool reaped_ = false;
   std::chrono::steady_clock::time_point deadline_;
   RunResult result_;
+
+ public:
+  // What the process printed so far (it may still be running).
+  const RunResult& output() const { return result_; }
 };
+
+// The port `robotni serve --listen HOST:0` bound, from its "serving on" line; 0 if absent.
+inline int ServingPort(const Process& p) {
+  const std::string& err = p.output().err;
+  auto at = err.find("serving on http://");
+  if (at == std::string::npos) return 0;
+  auto colon = err.find(':', at + std::string("serving on http://").size());
+  return colon == std::string::npos ? 0 : std::atoi(err.c_str() + colon + 1);
+}
 
 inline RunResult RunRobotni(const std::vector<std::string>& args, const RunOptions& opts = {}) {
   Process p(args, opts);

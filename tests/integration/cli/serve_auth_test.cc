@@ -75,14 +75,13 @@ std::string Trimmed(std::string s) {
 class ServeAuthTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> extra, RunOptions opts = {}) {
-    port_ = 40000 + getpid() % 20000;
     std::vector<std::string> args = {"serve",
                                      "-r",
                                      (SourceDir() / "robot.yaml").string(),
                                      "--jobs",
                                      "workers/jobs/jobs.py",
                                      "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
+                                     "127.0.0.1:0",
                                      "--store",
                                      (dir_.path() / "wi.db").string(),
                                      "--grace",
@@ -91,6 +90,7 @@ class ServeAuthTest : public ::testing::Test {
     opts.unset_env.push_back("ROBOTNI_TOKENS");
     server_ = std::make_unique<Process>(args, opts);
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << server_->Wait();
+    port_ = ServingPort(*server_);  // --listen 127.0.0.1:0: a free port
   }
   void Stop() {
     server_->Kill(SIGTERM);

@@ -109,7 +109,6 @@ std::string IsoUtc(int64_t seconds_from_now) {
 class ServeItemsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = 20000 + (getpid() * 7 + 13) % 20000;
     fs::path robot = FixtureDir("jobs_http");
     std::vector<std::string> args = {"serve",
                                      "-r",
@@ -117,7 +116,7 @@ class ServeItemsTest : public ::testing::Test {
                                      "--jobs",
                                      "jobs.py",
                                      "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
+                                     "127.0.0.1:0",
                                      "--store",
                                      (dir_.path() / "wi.db").string(),
                                      "--grace",
@@ -126,6 +125,7 @@ class ServeItemsTest : public ::testing::Test {
     opts.env["ROBOTNI_TOKENS"] = kToken;
     server_ = std::make_unique<Process>(args, opts);
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
+    port_ = ServingPort(*server_);  // --listen 127.0.0.1:0: a free port
   }
   void TearDown() override {
     if (!server_) return;
