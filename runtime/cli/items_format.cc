@@ -1,5 +1,7 @@
 #include "cli/items_format.h"
 
+#include "core/iso_time.h"
+
 #include <ctime>
 
 #include "store/sha256.h"
@@ -116,17 +118,7 @@ bool Base64Decode(std::string_view text, std::string* out) {
   return true;
 }
 
-std::string FormatTime(int64_t ms) {
-  if (ms == 0) return "-";
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string FormatTime(int64_t ms) { return ms == 0 ? "-" : FormatIsoTime(ms); }
 
 nlohmann::ordered_json ItemToJson(const store::Item& it) {
   nlohmann::ordered_json j;

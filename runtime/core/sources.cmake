@@ -1,2 +1,3 @@
 target_sources(robotni_runtime PRIVATE
+  runtime/core/iso_time.cc
   runtime/core/status.cc)

@@ -1,3 +1,4 @@
+#include "http/api_util.h"
 #include "http/dashboard_api.h"
 
 #include <algorithm>
@@ -50,19 +51,6 @@ void ServeAsset(const Request& req, const Responder& respond, std::string_view n
   r.headers.Set("X-Frame-Options", "DENY");
   ApplyEtag(req, &r);
   respond(std::move(r));
-}
-
-void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work) {
-  ctx->blocking->Submit([ctx, respond = std::move(respond), work = std::move(work)]() mutable {
-    Response r = work();
-    ctx->poster->Post(
-        [respond = std::move(respond), r = std::move(r)]() mutable { respond(std::move(r)); });
-  });
-}
-
-Response StatusError(const Status& s) {
-  int code = s.IsNotFound() ? 404 : s.IsInvalidArgument() ? 400 : s.IsConflict() ? 409 : 503;
-  return Response::Error(code, s.message());
 }
 
 bool ParseState(std::string_view s, store::State* out) {

@@ -33,7 +33,7 @@ endif()
 
 # The API handlers sit above the store and the dispatcher, so they build into the
 # runtime library, not into robotni_http.
-target_sources(robotni_runtime PRIVATE runtime/http/worker_api.cc)
+target_sources(robotni_runtime PRIVATE runtime/http/api_util.cc runtime/http/worker_api.cc)
 target_sources(robotni_runtime PRIVATE runtime/http/work_items_api.cc runtime/http/multipart.cc)
 target_sources(robotni_runtime PRIVATE runtime/http/auth.cc runtime/http/metrics.cc)
 

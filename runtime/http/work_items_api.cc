@@ -1,3 +1,4 @@
+#include "http/api_util.h"
 #include "http/work_items_api.h"
 
 #include <chrono>
@@ -13,40 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kDefaultQueue = "default";
-
-std::string IsoTime(int64_t ms) {
-  if (ms <= 0) return "";
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[40];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<int>(ms % 1000));
-  return buf;
-}
-
-json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Runs `work` on a blocking thread and answers with its Response on the loop.
-void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work) {
-  ctx->blocking->Submit([ctx, respond = std::move(respond), work = std::move(work)]() mutable {
-    Response r = work();
-    ctx->poster->Post(
-        [respond = std::move(respond), r = std::move(r)]() mutable { respond(std::move(r)); });
-  });
-}
-
-Response StatusError(const Status& s) {
-  int code = s.IsNotFound() ? 404 : s.IsInvalidArgument() ? 400 : s.IsConflict() ? 409 : 503;
-  return Response::Error(code, s.message());
-}
 
 const char* ActionServerState(store::State s) {
   switch (s) {

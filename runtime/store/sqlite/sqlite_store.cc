@@ -778,6 +778,10 @@ Status SqliteStore::CommitStagedFile(int64_t id, const StagedFile& f) {
     ::unlink(link.c_str());
     return s;
   }
+  // When an earlier run of this operation already moved the file, `dest` and `link` are
+  // the same inode and rename(2) does nothing, leaving `link` behind: remove it (after a
+  // real move this fails with ENOENT, which is fine).
+  ::unlink(link.c_str());
   StmtUse u(writer_->insert_file);
   u.Bind(1, id).BindStatic(2, f.name).Bind(3, f.size).BindStatic(4, f.sha256);
   return u.Run("recording file " + dest);

@@ -1,0 +1,36 @@
+#include "http/api_util.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "core/iso_time.h"
+
+namespace robotni::http {
+
+void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work) {
+  ctx->blocking->Submit([ctx, respond = std::move(respond), work = std::move(work)]() mutable {
+    Response r = work();
+    ctx->poster->Post(
+        [respond = std::move(respond), r = std::move(r)]() mutable { respond(std::move(r)); });
+  });
+}
+
+Response StatusError(const Status& s) {
+  int code = s.IsNotFound() ? 404 : s.IsInvalidArgument() ? 400 : s.IsConflict() ? 409 : 503;
+  return Response::Error(code, s.message());
+}
+
+std::string IsoTime(int64_t ms) { return FormatIsoTime(ms); }
+
+nlohmann::json OrNull(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace robotni::http

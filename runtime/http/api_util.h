@@ -1,0 +1,35 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
+#define ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
+
+// Small pieces the API modules (worker_api, work_items_api, dashboard_api) share.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "http/responder.h"
+#include "http/response.h"
+#include "http/worker_api.h"
+#include "robotni/status.h"
+
+namespace robotni::http {
+
+// Runs `work` on a WorkQueue thread (store calls block) and answers with its Response
+// on the loop thread, through the server's poster.
+void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work);
+
+// 404 NotFound, 400 InvalidArgument, 409 Conflict, else 503, with the status message.
+Response StatusError(const Status& s);
+
+// "2026-11-22T21:00:36.413Z"; "" for 0.
+std::string IsoTime(int64_t ms);
+
+nlohmann::json OrNull(const std::string& s);  // "" -> null
+
+int64_t NowMs();  // wall clock, ms since the epoch
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
