@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
 
 namespace robotni::testing {
@@ -19,52 +20,9 @@ namespace {
 
 using nlohmann::json;
 
-struct Reply {
-  int status = 0;
-  std::string head;  // status line and headers
-  std::string body;
-  json Json() const { return json::parse(body, nullptr, false); }
-  // The value of header `name` (case as the server writes it), "" when absent.
-  std::string Header(const std::string& name) const {
-    auto at = head.find("\r\n" + name + ": ");
-    if (at == std::string::npos) return "";
-    at += name.size() + 4;
-    return head.substr(at, head.find("\r\n", at) - at);
-  }
-};
-
-// One request on its own connection (Connection: close), read to EOF.
-Reply Http(int port, const std::string& method, const std::string& path,
-           const std::string& token = "", const std::string& body = "") {
-  Reply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  if (!body.empty())
-    req +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  (void)!write(fd, req.data(), req.size());
-  std::string resp;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, n);
-  close(fd);
-  if (resp.size() > 12) reply.status = std::stoi(resp.substr(9, 3));
-  auto split = resp.find("\r\n\r\n");
-  if (split != std::string::npos) {
-    reply.head = resp.substr(0, split + 2);
-    reply.body = resp.substr(split + 4);
-  }
-  return reply;
+HttpReply Http(int port, const std::string& method, const std::string& path,
+               const std::string& token = "", const std::string& body = "") {
+  return SendHttp(port, method, path, body, token);
 }
 
 std::string Trimmed(std::string s) {
@@ -122,14 +80,13 @@ TEST_F(ServeAuthTest, TokensAndScopes) {
   EXPECT_EQ(read.status, 200);
   const std::string job = R"({"type":"add","params":{"x":2,"y":40}})";
   auto post_read = Http(port_, "POST", "/api/worker/jobs", "reader-token", job);
-  EXPECT_EQ(post_read.status, 403) << post_read.body;
+  EXPECT_EQ(post_read.status, 403) << post_read.raw;
   auto post_write = Http(port_, "POST", "/api/worker/jobs", "writer-token", job);
-  EXPECT_EQ(post_write.status, 202) << post_write.body;
+  EXPECT_EQ(post_write.status, 202) << post_write.raw;
   auto get_write = Http(port_, "GET", "/api/worker/types", "writer-token");
   EXPECT_EQ(get_write.status, 403);
-  auto both =
-      Http(port_, "GET", "/api/worker/jobs/" + post_write.Json()["job_id"].get<std::string>(),
-           "both-token");
+  auto both = Http(port_, "GET", "/api/worker/jobs/" + post_write.body["job_id"].get<std::string>(),
+                   "both-token");
   EXPECT_EQ(both.status, 200);
   auto metrics = Http(port_, "GET", "/metrics");
   EXPECT_EQ(metrics.status, 401);
@@ -195,10 +152,10 @@ TEST_F(ServeAuthTest, MetricsParseWithThePrometheusClient) {
   Start({"--token-file", TokenFile("read,write:m\n")});
   auto sub =
       Http(port_, "POST", "/api/worker/jobs", "m", R"({"type":"add","params":{"x":2,"y":3}})");
-  ASSERT_EQ(sub.status, 202) << sub.body;
-  std::string id = sub.Json()["job_id"];
+  ASSERT_EQ(sub.status, 202) << sub.raw;
+  std::string id = sub.body["job_id"];
   for (int i = 0; i < 400; ++i) {
-    auto r = Http(port_, "GET", "/api/worker/jobs/" + id, "m").Json();
+    auto r = Http(port_, "GET", "/api/worker/jobs/" + id, "m").body;
     if (r.is_object() && r["status"] == "done") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
@@ -207,7 +164,7 @@ TEST_F(ServeAuthTest, MetricsParseWithThePrometheusClient) {
   EXPECT_NE(m.Header("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
   Stop();
 
-  WriteFile(dir_.path() / "metrics.txt", m.body);
+  WriteFile(dir_.path() / "metrics.txt", m.raw);
   WriteFile(dir_.path() / "parse.py", R"(import sys
 from prometheus_client.parser import text_string_to_metric_families
 text = open(sys.argv[1]).read()
@@ -222,7 +179,7 @@ for fam in text_string_to_metric_families(text):
                     (dir_.path() / "metrics.txt").string() + " > " + out.string() + " 2>&1";
   int rc = std::system(cmd.c_str());
   std::string parsed = ReadFile(out);
-  ASSERT_EQ(rc, 0) << parsed << "\n--- metrics ---\n" << m.body;
+  ASSERT_EQ(rc, 0) << parsed << "\n--- metrics ---\n" << m.raw;
   // The client drops "_total" from counter family names.
   for (const char* want : {
            "FAMILY robotni_work_items gauge",

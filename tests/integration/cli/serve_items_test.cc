@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
 
 namespace robotni::testing {
@@ -24,65 +25,9 @@ using nlohmann::json;
 // this token through ROBOTNI_TOKENS; otherwise the header is ignored.
 constexpr const char* kToken = "serve-items-test-token-0123456789abcdef";
 
-struct HttpReply {
-  int status = 0;
-  std::string head;  // status line and headers
-  std::string raw;   // body bytes
-  json body;         // body parsed as JSON (discarded when it is not JSON)
-
-  std::string Header(const std::string& name) const {
-    std::string lower_head = head, lower_name = name + ":";
-    for (auto& c : lower_head) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    for (auto& c : lower_name) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    size_t at = lower_head.find("\r\n" + lower_name);
-    if (at == std::string::npos) return "";
-    size_t start = at + 2 + lower_name.size();
-    size_t end = head.find("\r\n", start);
-    std::string v = head.substr(start, end - start);
-    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-    return v;
-  }
-};
-
-// One request on its own connection (Connection: close), read to EOF.
 HttpReply Http(int port, const std::string& method, const std::string& path,
                const std::string& body = "", const std::string& content_type = "application/json") {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string req = method + " " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer " +
-                    kToken + "\r\n";
-  if (!body.empty() || method == "POST")
-    req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
-  req += "\r\n" + body;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = write(fd, req.data() + sent, req.size() - sent);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string resp;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, n);
-  close(fd);
-  if (resp.size() > 12) reply.status = std::stoi(resp.substr(9, 3));
-  auto split = resp.find("\r\n\r\n");
-  if (split != std::string::npos) {
-    reply.head = resp.substr(0, split);
-    reply.raw = resp.substr(split + 4);
-    reply.body = json::parse(reply.raw, nullptr, false);
-  }
-  return reply;
+  return SendHttp(port, method, path, body, kToken, content_type);
 }
 
 // A multipart/form-data body with one file part named `field`.
@@ -110,17 +55,10 @@ class ServeItemsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::path robot = FixtureDir("jobs_http");
-    std::vector<std::string> args = {"serve",
-                                     "-r",
-                                     (robot / "robot.yaml").string(),
-                                     "--jobs",
-                                     "jobs.py",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--store",
-                                     (dir_.path() / "wi.db").string(),
-                                     "--grace",
-                                     "1"};
+    std::vector<std::string> args = {"serve",       "-r",      (robot / "robot.yaml").string(),
+                                     "--jobs",      "jobs.py", "--listen",
+                                     "127.0.0.1:0", "--store", (dir_.path() / "wi.db").string(),
+                                     "--grace",     "1"};
     RunOptions opts;
     opts.env["ROBOTNI_TOKENS"] = kToken;
     server_ = std::make_unique<Process>(args, opts);

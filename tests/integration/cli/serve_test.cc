@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
 
 namespace robotni::testing {
@@ -15,47 +16,25 @@ namespace {
 
 using nlohmann::json;
 
-struct HttpReply {
-  int status = 0;
-  json body;
-};
-
-// One request on its own connection (Connection: close), read to EOF.
 HttpReply Http(int port, const std::string& method, const std::string& path,
                const std::string& body = "") {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!body.empty())
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  (void)!write(fd, req.data(), req.size());
-  std::string resp;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, n);
-  close(fd);
-  if (resp.size() > 12) reply.status = std::stoi(resp.substr(9, 3));
-  auto split = resp.find("\r\n\r\n");
-  if (split != std::string::npos) reply.body = json::parse(resp.substr(split + 4), nullptr, false);
-  return reply;
+  return SendHttp(port, method, path, body);
 }
 
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<std::string> args = {"serve",   "-r",      (SourceDir() / "robot.yaml").string(),
-                                     "--jobs",  "workers/jobs/jobs.py", "--listen",
-                                     "127.0.0.1:0", "--store",
-                                     (dir_.path() / "wi.db").string(), "--grace", "1",
+    std::vector<std::string> args = {"serve",
+                                     "-r",
+                                     (SourceDir() / "robot.yaml").string(),
+                                     "--jobs",
+                                     "workers/jobs/jobs.py",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--store",
+                                     (dir_.path() / "wi.db").string(),
+                                     "--grace",
+                                     "1",
                                      "--no-auth"};  // loopback only; tokens: serve_auth_test.cc
     server_ = std::make_unique<Process>(args, RunOptions{});
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
@@ -107,7 +86,8 @@ TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   auto missing = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":1}})");
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(missing.body["error"]["message"], "params.y: required");
-  auto wrong = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":"1","y":2}})");
+  auto wrong =
+      Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":"1","y":2}})");
   EXPECT_EQ(wrong.status, 400);
   EXPECT_EQ(wrong.body["error"]["message"], "params.x: expected number");
   auto unknown = Http(port_, "POST", "/api/worker/jobs", R"({"type":"nope"})");
