@@ -45,6 +45,10 @@ struct ServeFlags {
   bool no_auth = false;
   double rate_limit = 0;
   bool public_metrics = false;
+  // Webhooks (on_complete_url / on_progress_url): HMAC secret, delivery attempts, per-try timeout.
+  std::string webhook_secret;
+  int webhook_max_attempts = 5;
+  double webhook_timeout = 10;
 };
 
 bool SplitHostPort(const std::string& s, std::string* host, int* port) {
@@ -302,6 +306,8 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_flag("--public-metrics", flags->public_metrics, "Serve /metrics without a token");
   cmd->callback([=] {
     *body = [flags] {
+      if (const char* secret = getenv("ROBOTNI_WEBHOOK_SECRET"); secret && flags->webhook_secret.empty())
+        flags->webhook_secret = secret;
       int rc = Serve(*flags);
       python::InterpreterHost::Stop();
       return rc;
