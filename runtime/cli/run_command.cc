@@ -17,6 +17,7 @@
 #include "exec/queue_binding.h"
 #include "exec/run_capture.h"
 #include "exec/task_env.h"
+#include "exec/task_runner.h"
 #include "exec/work_item_queues.h"
 #include "python/interpreter.h"
 
@@ -186,9 +187,7 @@ int RunCommand::RunStep(const config::Task& task, size_t step, const std::string
   exec::QueueNames queues = exec::DefaultQueues(robot_, task, env);
   if (!input_queue.empty()) queues.input = input_queue;  // process steps: A's outputs feed B
   *output_queue = queues.output;
-  env.Set("RC_WORKITEM_QUEUE_NAME", queues.input);
-  env.Set("RC_WORKITEM_OUTPUT_QUEUE_NAME", queues.output);
-  env.Set("RC_WORKITEM_DB_PATH", store_->url());
+  exec::SetQueueVariables(queues, store_->url(), &env);
 
   if (step == 0 && !flags_.input.empty()) {
     auto items = exec::ReadWorkItemsFile(flags_.input, queues.input, 100 << 20);
@@ -261,17 +260,7 @@ int RunCommand::RunInProcess(const config::Task& task, const python::PythonComma
     }
     interp_ = std::move(created).value();
   }
-  python::TaskSpec spec;
-  spec.command = cmd;
-  // sys.path[0] as CPython sets it: the script's directory, or the cwd for -m / -c;
-  // then the robot's PYTHONPATH, as the PYTHONPATH variable would put it.
-  if (cmd.mode == python::PythonCommand::Mode::kScript)
-    spec.path_prepend.push_back(fs::absolute(cmd.target).parent_path().string());
-  else
-    spec.path_prepend.push_back(robot_.root.string());
-  for (const auto& p : robot_.AbsolutePythonPath()) spec.path_prepend.push_back(p.string());
-  spec.environ = env.Build();
-  spec.timeout_seconds = flags_.timeout;
+  python::TaskSpec spec = exec::MakeTaskSpec(robot_, cmd, env, flags_.timeout);
   std::string name = task.name;
   spec.on_hard_timeout = [this, name] {
     fprintf(stderr,
@@ -284,16 +273,8 @@ int RunCommand::RunInProcess(const config::Task& task, const python::PythonComma
   capture_.set_work_items(binding);
   python::TaskResult r = interp_->Run(spec, &capture_);
   capture_.set_work_items(nullptr);
-  using Outcome = python::TaskResult::Outcome;
-  if (r.outcome == Outcome::kTimeout)
-    fprintf(stderr, "robotni: task '%s' timed out after %.0f s (--timeout) and was stopped\n",
-            name.c_str(), flags_.timeout);
-  if (r.outcome == Outcome::kUnsupported)
-    fprintf(stderr,
-            "robotni: task '%s' imports '%s', which cannot run in a sub-interpreter; set "
-            "`isolation: main` in robot.yaml or pass --isolation main\n",
-            name.c_str(), r.detail.c_str());
-  if (r.outcome == Outcome::kHostError) PrintError(r.detail);
+  std::string why = exec::ExplainOutcome(name, r, flags_.timeout);
+  if (!why.empty()) PrintError(why);
   return r.exit_code;
 }
 

@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
+#include "cli/serve_tasks.h"
 #include "exec/dispatcher.h"
 #include "exec/task_env.h"
 #include "exec/work_item_queues.h"
@@ -45,6 +46,8 @@ struct ServeFlags {
   bool no_auth = false;
   double rate_limit = 0;
   bool public_metrics = false;
+  std::vector<std::string> tasks;  // robot.yaml tasks consuming their queues (serve_tasks.h)
+  double task_timeout = 0;
   // Webhooks (on_complete_url / on_progress_url): HMAC secret, delivery attempts, per-try timeout.
   std::string webhook_secret;
   int webhook_max_attempts = 5;
@@ -71,6 +74,7 @@ struct SignalState {
   double grace;
   uv_signal_t term, intr;
   bool draining = false;
+  ServeTasks* tasks = nullptr;
 };
 
 void OnSignal(uv_signal_t* handle, int signum) {
@@ -83,12 +87,15 @@ void OnSignal(uv_signal_t* handle, int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&st->intr), nullptr);
   // Stop taking work; running jobs get the grace period; the rest go back to PENDING.
   // The drain waits, so it runs off the loop, which keeps answering meanwhile.
+  if (st->tasks) st->tasks->BeginDrain();
   auto poster = st->server->poster();
   st->blocking->Submit([st, poster] {
     int given_back = st->dispatcher->Drain(
         std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
     if (given_back > 0)
       fprintf(stderr, "robotni: %d running job(s) went back to the queue\n", given_back);
+    if (st->tasks)
+      st->tasks->Drain(std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
     poster->Post([st] { st->server->Stop(); });
   });
 }
@@ -188,7 +195,8 @@ int Serve(const ServeFlags& flags) {
   }
   std::unique_ptr<store::WorkItemStore> store = std::move(opened).value();
 
-  python::InterpreterPool pool(python::InterpreterPool::Options{flags.concurrency, flags.concurrency + 1});
+  python::InterpreterPool pool(python::InterpreterPool::Options{
+      flags.concurrency, flags.concurrency + 1 + static_cast<int>(flags.tasks.size())});
   exec::DispatcherOptions dopts;
   dopts.robot_key = robot->root.string();
   dopts.robot_root = robot->root.string();
@@ -217,6 +225,10 @@ int Serve(const ServeFlags& flags) {
     PrintError(s.message());
     return kExitRobotLoad;
   }
+  ServeTasksOptions topts{flags.tasks, flags.task_timeout, flags.grace,
+                          sopts.url,   dopts.owner,        dopts.kind};
+  auto tasks = ServeTasks::Create(*robot, env, store.get(), &pool, topts, &code);
+  if (!tasks) return code;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -257,6 +269,7 @@ int Serve(const ServeFlags& flags) {
   metrics.poster = server.poster();
   metrics.http = &server.counters();
   dispatcher.Start();
+  tasks->Start();
   api.ready = true;
   std::string types;
   for (const auto& t : dispatcher.types()) types += (types.empty() ? "" : ", ") + t.name;
@@ -267,6 +280,7 @@ int Serve(const ServeFlags& flags) {
   uv_signal_init(&loop, &sig.term);
   uv_signal_init(&loop, &sig.intr);
   sig.term.data = sig.intr.data = &sig;
+  sig.tasks = tasks.get();
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
   signal(SIGPIPE, SIG_IGN);
@@ -304,6 +318,10 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--public-metrics", flags->public_metrics, "Serve /metrics without a token");
+  cmd->add_option("--tasks", flags->tasks, "robot.yaml tasks that consume their input queues")
+      ->delimiter(',');
+  cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([=] {
     *body = [flags] {
       if (const char* secret = getenv("ROBOTNI_WEBHOOK_SECRET"); secret && flags->webhook_secret.empty())
