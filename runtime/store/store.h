@@ -51,6 +51,7 @@ struct NewItem {
   std::string parent_id;        // "" = none
   std::string idempotency_key;  // "" = none; a second create returns the first item
   std::vector<NewFile> files;
+  std::string meta_json;  // "" = none; else a JSON object the service keeps with the item
   // "" = the store assigns one; else an id from AllocateIds (outputs that must know
   // their id before they are committed).
   std::string id;
@@ -82,6 +83,7 @@ struct Item {
   bool cancel_requested = false;
   int64_t lease_token = 0;  // grows with every reservation of this item; see Lease::token
   std::vector<FileRef> files;
+  std::string meta_json;  // as given at create ("" = none)
 };
 
 struct Lease {
@@ -175,6 +177,10 @@ class WorkItemStore {
   // parent was released): committed at once.
   virtual Status UpdatePayload(const Lease& lease, const std::string& payload_json) = 0;
   virtual Status Progress(const Lease& lease, const std::string& message) = 0;
+  // Appends a timeline entry that needs no lease (the service's own records, e.g.
+  // webhook deliveries), tagged with the item's current attempt.
+  virtual Status RecordEvent(const std::string& item_id, const std::string& event,
+                             const std::string& message) = 0;
 
   // Files of an item (input or output).
   virtual Status AddFile(const std::string& item_id, const NewFile& file) = 0;

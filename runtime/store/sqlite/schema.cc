@@ -83,6 +83,10 @@ CREATE TRIGGER files_removed AFTER DELETE ON files BEGIN
     WHERE id = OLD.item_id;
 END;
 )sql",
+    // 3: items.meta, a JSON object the service keeps with a job (webhook URLs).
+    R"sql(
+ALTER TABLE items ADD COLUMN meta TEXT;
+)sql",
 };
 
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);

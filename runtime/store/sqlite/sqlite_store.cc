@@ -30,9 +30,9 @@ namespace {
 constexpr char kItemCols[] =
     "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
     "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
-    "exception_type, error_code, error_message, traceback, cancel_requested, lease_token";
+    "exception_type, error_code, error_message, traceback, cancel_requested, lease_token, meta";
 // The claim statements return kItemCols and then has_files.
-constexpr int kHasFilesCol = 23;
+constexpr int kHasFilesCol = 24;
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -71,6 +71,7 @@ Item RowToItem(const StmtUse& u) {
   it.traceback = u.Text(20);
   it.cancel_requested = u.Int(21) != 0;
   it.lease_token = u.Int(22);
+  it.meta_json = u.Text(23);
   return it;
 }
 
@@ -162,8 +163,8 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(insert_item.Prepare(
         d,
         "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
-        "idempotency_key, created, not_before, updated) "
-        "VALUES(?9, ?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)"));
+        "idempotency_key, created, not_before, updated, meta) "
+        "VALUES(?9, ?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?10)"));
     ROBOTNI_RETURN_IF_ERROR(insert_timeline.Prepare(
         d, "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES(?1,?2,?3,?4,?5)"));
     ROBOTNI_RETURN_IF_ERROR(insert_file.Prepare(
@@ -711,6 +712,12 @@ Status SqliteStore::ValidateNewItem(const NewItem& item, const char* what, size_
     std::string p = JsonProblem(item.payload_json, options_.max_payload_bytes);
     if (!p.empty()) return Status::InvalidArgument(where() + ": payload " + p);
   }
+  if (!item.meta_json.empty()) {
+    std::string p = JsonProblem(item.meta_json, options_.max_payload_bytes);
+    if (p.empty() && item.meta_json.find_first_not_of(" \t\r\n") != item.meta_json.find('{'))
+      p = "is not a JSON object";
+    if (!p.empty()) return Status::InvalidArgument(where() + ": meta " + p);
+  }
   if (item.max_attempts < 1) {
     return Status::InvalidArgument(where() + ": max_attempts must be >= 1");
   }
@@ -829,6 +836,7 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     u.Bind(4, item.max_attempts);
     if (parent > 0) u.Bind(5, parent);
     u.BindStaticOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
+    u.BindStaticOrNull(10, item.meta_json);
     if (!item.id.empty()) {
       auto explicit_id = ParseId(item.id);
       if (!explicit_id)
@@ -1226,6 +1234,25 @@ Status SqliteStore::Progress(const Lease& lease, const std::string& message) {
       if (u.Changes() == 0) return LeaseLost(lease);
     }
     return AddTimeline(*id, now, "progress", lease.attempt, message);
+  });
+}
+
+Status SqliteStore::RecordEvent(const std::string& item_id, const std::string& event,
+                                const std::string& message) {
+  auto id = ParseId(item_id);
+  if (!id) return NoItem(item_id);
+  if (event.empty()) return Status::InvalidArgument("timeline event name is empty");
+  return Submit([&] {
+    int attempt = 0;
+    {
+      StmtUse u(writer_->item_state);
+      u.Bind(1, *id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "record event");
+      attempt = static_cast<int>(u.Int(1));
+    }
+    return AddTimeline(*id, Now(), event, attempt, message);
   });
 }
 

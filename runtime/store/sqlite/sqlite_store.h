@@ -48,6 +48,8 @@ class SqliteStore final : public WorkItemStore {
   std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) override;
   Status UpdatePayload(const Lease& lease, const std::string& payload_json) override;
   Status Progress(const Lease& lease, const std::string& message) override;
+  Status RecordEvent(const std::string& item_id, const std::string& event,
+                     const std::string& message) override;
   Status AddFile(const std::string& item_id, const NewFile& file) override;
   Status RemoveFile(const std::string& item_id, const std::string& name) override;
   StatusOr<std::string> GetFile(const std::string& item_id, const std::string& name) override;

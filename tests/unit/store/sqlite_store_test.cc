@@ -728,6 +728,38 @@ TEST_F(SqliteStoreTest, UpdatePayloadAndProgress) {
   EXPECT_TRUE(store_->Timeline("12345").status().IsNotFound());
 }
 
+TEST_F(SqliteStoreTest, MetaIsKeptWithTheItemAndMustBeAnObject) {
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .meta_json = R"({"hook":"http://x/"})"});
+  EXPECT_EQ(MustGet(id).meta_json, R"({"hook":"http://x/"})");
+  auto reserved = ReserveOne("q");
+  ASSERT_TRUE(reserved.has_value());
+  EXPECT_EQ(reserved->meta_json, R"({"hook":"http://x/"})");
+  EXPECT_EQ(MustGet(MustCreate("q")).meta_json, "");
+  for (const char* bad : {"[1]", " 1", "\"s\"", "{bad"}) {
+    auto s = store_->Create(NewItem{.queue = "q", .meta_json = bad});
+    EXPECT_TRUE(s.status().IsInvalidArgument()) << bad;
+    EXPECT_THAT(s.status().message(), HasSubstr("meta")) << bad;
+  }
+}
+
+TEST_F(SqliteStoreTest, RecordEventNeedsNoLease) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  ASSERT_ROBOTNI_OK(store_->RecordEvent(id, "webhook", R"({"status":200})"));
+  auto it = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it)}));
+  ASSERT_ROBOTNI_OK(store_->RecordEvent(id, "webhook", "after the end"));
+  auto tl = store_->Timeline(id);
+  ASSERT_ROBOTNI_OK(tl);
+  std::vector<std::pair<std::string, int>> got;
+  for (const auto& e : *tl) got.emplace_back(e.event, e.attempt);
+  EXPECT_THAT(got, ::testing::Contains(std::pair<std::string, int>("webhook", 0)));
+  EXPECT_THAT(got, ::testing::Contains(std::pair<std::string, int>("webhook", 1)));
+  EXPECT_TRUE(store_->RecordEvent("999", "webhook", "").IsNotFound());
+  EXPECT_TRUE(store_->RecordEvent(id, "", "").IsInvalidArgument());
+}
+
 // ----------------------------------------------------------------------------- cancel
 
 TEST_F(SqliteStoreTest, CancelPendingAndRequestCancelOfReserved) {
