@@ -3,10 +3,15 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/log.h"
 
 namespace robotni::cli {
 
-void PrintError(const std::string& message) { fprintf(stderr, "robotni: %s\n", message.c_str()); }
+// Through the logger, so `serve --log-format json` keeps stderr one JSON object a line.
+void PrintError(const std::string& message) {
+  if (message.rfind("warning: ", 0) == 0) return log::Warn(message.substr(9));
+  log::Error(message);
+}
 
 std::optional<config::RobotYaml> LoadRobotOrExit(const std::string& path, int* exit_code) {
   auto robot = config::LoadRobotYaml(path);

@@ -14,7 +14,10 @@
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
+#include "cli/serve_config.h"
+#include "cli/serve_reload.h"
 #include "cli/serve_tasks.h"
+#include "core/log.h"
 #include "exec/dispatcher.h"
 #include "exec/task_env.h"
 #include "exec/work_item_queues.h"
@@ -33,26 +36,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ServeFlags {
-  std::string robot = "robot.yaml";
-  std::string listen = "127.0.0.1:8000";
-  std::string store;
-  std::vector<std::string> types;
-  std::vector<std::string> jobs;
-  int concurrency = 2;
-  double grace = 30;
-  std::string isolation;
-  std::string token_file;
-  bool no_auth = false;
-  double rate_limit = 0;
-  bool public_metrics = false;
-  std::vector<std::string> tasks;  // robot.yaml tasks consuming their queues (serve_tasks.h)
-  double task_timeout = 0;
-  // Webhooks (on_complete_url / on_progress_url): HMAC secret, delivery attempts, per-try timeout.
-  std::string webhook_secret;
-  int webhook_max_attempts = 5;
-  double webhook_timeout = 10;
-};
+// ServeFlags (the settings) and the --config file: cli/serve_config.h.
 
 bool SplitHostPort(const std::string& s, std::string* host, int* port) {
   auto colon = s.rfind(':');
@@ -74,6 +58,7 @@ struct SignalState {
   double grace;
   uv_signal_t term, intr;
   bool draining = false;
+  ServeReloader* reloader = nullptr;
   ServeTasks* tasks = nullptr;
 };
 
@@ -81,8 +66,12 @@ void OnSignal(uv_signal_t* handle, int signum) {
   auto* st = static_cast<SignalState*>(handle->data);
   if (st->draining) return;
   st->draining = true;
-  fprintf(stderr, "robotni: %s: draining (grace %.0f s)\n", signum == SIGTERM ? "SIGTERM" : "SIGINT",
-          st->grace);
+  const char* name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+  char grace[32];
+  snprintf(grace, sizeof(grace), "%.0f", st->grace);
+  log::Info(std::string(name) + ": draining (grace " + grace + " s)",
+            {{"event", "draining"}, {"signal", name}, {"grace_seconds", st->grace}});
+  if (st->reloader) st->reloader->Stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&st->term), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&st->intr), nullptr);
   // Stop taking work; running jobs get the grace period; the rest go back to PENDING.
@@ -93,11 +82,46 @@ void OnSignal(uv_signal_t* handle, int signum) {
     int given_back = st->dispatcher->Drain(
         std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
     if (given_back > 0)
-      fprintf(stderr, "robotni: %d running job(s) went back to the queue\n", given_back);
+      log::Info(std::to_string(given_back) + " running job(s) went back to the queue",
+                {{"event", "jobs_given_back"}, {"count", given_back}});
     if (st->tasks)
       st->tasks->Drain(std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
     poster->Post([st] { st->server->Stop(); });
   });
+}
+
+void ApplyLogSettings(const ServeFlags& flags) {
+  log::Format format;
+  log::Level level;
+  if (log::ParseFormat(flags.log_format, &format)) log::SetFormat(format);
+  if (log::ParseLevel(flags.log_level, &level)) log::SetLevel(level);
+}
+
+std::vector<std::string> TypeNames(const exec::Dispatcher& d) {
+  std::vector<std::string> out;
+  for (const auto& t : d.types()) out.push_back(t.name);
+  return out;
+}
+
+// One line per finished job: done and retried at debug (a busy server finishes thousands a
+// second), a final failure at warn.
+void LogJobFinished(const store::Item& item, const store::Completion& c, const Status& s) {
+  bool final_failure = !c.ok && (c.exception_type == store::ExceptionType::kBusiness ||
+                                 item.attempt >= item.max_attempts);
+  log::Level level = final_failure ? log::Level::kWarn : log::Level::kDebug;
+  if (!log::Enabled(level)) return;
+  std::string outcome = !s.ok() ? "refused" : c.ok ? "done" : final_failure ? "failed" : "retried";
+  nlohmann::json fields = {{"event", "job_finished"}, {"job_id", item.id},
+                           {"type", item.queue},      {"attempt", item.attempt},
+                           {"outcome", outcome}};
+  std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome;
+  if (!c.ok) {
+    fields["error_code"] = c.error_code;
+    fields["error"] = c.error_message;
+    msg += ": " + (c.error_code.empty() ? "" : c.error_code + ": ") + c.error_message;
+  }
+  if (!s.ok()) fields["commit_error"] = s.message();
+  log::Write(level, msg, fields);
 }
 
 // Tokens from --token-file and ROBOTNI_TOKENS; with neither, the token in <data dir>/api-token
@@ -111,7 +135,7 @@ std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string&
   for (const std::string& p : http::DashboardOpenPaths()) aopts.open_paths.insert(p);
   auto auth = std::make_unique<http::Auth>(aopts);
   if (flags.no_auth) {
-    fprintf(stderr, "robotni: warning: --no-auth: the API accepts requests without a token\n");
+    log::Warn("--no-auth: the API accepts requests without a token", {{"event", "no_auth"}});
     return auth;
   }
   if (!flags.token_file.empty()) {
@@ -160,13 +184,15 @@ std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string&
     }
   }
   (void)auth->AddToken(token, http::kScopeAll);
-  fprintf(stderr,
-          "robotni: API token in %s; use: curl -H \"Authorization: Bearer $(cat %s)\" ...\n",
-          path.c_str(), path.c_str());
+  log::Info("API token in " + path + "; use: curl -H \"Authorization: Bearer $(cat " + path +
+                ")\" ...",
+            {{"event", "api_token"}, {"path", path}});
   return auth;
 }
 
-int Serve(const ServeFlags& flags) {
+// `cli_base` and `cli_given`: the command line's settings and keys, for SIGHUP reloads.
+int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
+          const std::set<std::string>& cli_given) {
   int code = 0;
   auto robot = LoadRobotOrExit(flags.robot, &code);
   if (!robot) return code;
@@ -213,7 +239,9 @@ int Serve(const ServeFlags& flags) {
   dopts.kind = isolation == "main" ? python::Interpreter::Kind::kMain
                                    : python::Interpreter::Kind::kSubinterpreter;
   http::MetricsContext metrics;
-  dopts.on_finished = [&metrics](const store::Item& item, const store::Completion&, const Status&) {
+  dopts.on_finished = [&metrics](const store::Item& item, const store::Completion& c,
+                                 const Status& s) {
+    LogJobFinished(item, c, s);
     if (item.started_ms <= 0) return;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -252,10 +280,11 @@ int Serve(const ServeFlags& flags) {
     PrintError(s.message());
     return 1;
   }
-  auto auth = MakeAuth(flags, sopts.url, robot->root);
+  // Swapped by a SIGHUP reload; both happen on the loop thread.
+  std::shared_ptr<http::Auth> auth = MakeAuth(flags, sopts.url, robot->root);
   if (!auth) return kExitRobotInvalid;
-  router.SetFilter([a = auth.get()](const http::Request& req, const http::Responder& respond) {
-    return a->Filter(req, respond);
+  router.SetFilter([&auth](const http::Request& req, const http::Responder& respond) {
+    return auth->Filter(req, respond);
   });
   http::ServerOptions hopts;
   hopts.host = host;
@@ -273,8 +302,15 @@ int Serve(const ServeFlags& flags) {
   api.ready = true;
   std::string types;
   for (const auto& t : dispatcher.types()) types += (types.empty() ? "" : ", ") + t.name;
-  fprintf(stderr, "robotni: serving on http://%s:%d (job types: %s; concurrency %d)\n", host.c_str(),
-          server.port(), types.empty() ? "none" : types.c_str(), flags.concurrency);
+  std::string url = "http://" + host + ":" + std::to_string(server.port());
+  // Tests and scripts read the port from "serving on http://HOST:PORT" (both log formats).
+  log::Info("serving on " + url + " (job types: " + (types.empty() ? "none" : types) +
+                "; concurrency " + std::to_string(flags.concurrency) + ")",
+            {{"event", "serving"},
+             {"url", url},
+             {"port", server.port()},
+             {"types", TypeNames(dispatcher)},
+             {"concurrency", flags.concurrency}});
 
   SignalState sig{&server, &dispatcher, &blocking, flags.grace};
   uv_signal_init(&loop, &sig.term);
@@ -283,11 +319,25 @@ int Serve(const ServeFlags& flags) {
   sig.tasks = tasks.get();
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
+  ServeReloader::Hooks hooks;
+  hooks.make_auth = [&](const ServeFlags& next) {
+    return MakeAuth(next, sopts.url, robot->root);
+  };
+  hooks.apply = [&](const ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
+    if (reloaded) auth = std::move(reloaded);
+    sig.grace = next.grace;
+    ApplyLogSettings(next);
+  };
+  ServeReloader reloader(flags, cli_base, cli_given, *robot, &dispatcher, &blocking, hooks);
+  reloader.Start(&loop, server.poster());
+  sig.reloader = &reloader;
   signal(SIGPIPE, SIG_IGN);
   uv_run(&loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop);
-  if (rc != 0) fprintf(stderr, "robotni: warning: loop closed with open handles (%s)\n", uv_err_name(rc));
-  fprintf(stderr, "robotni: stopped\n");
+  if (rc != 0)
+    log::Warn(std::string("loop closed with open handles (") + uv_err_name(rc) + ")",
+              {{"event", "open_handles"}});
+  log::Info("stopped", {{"event", "stopped"}});
   return 0;
 }
 
@@ -322,11 +372,36 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->delimiter(',');
   cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--config", flags->config,
+                  "YAML file with these settings (keys as the flags: listen, token_file, ...; "
+                  "webhooks: {secret, max_attempts, timeout_seconds}); flags win; SIGHUP "
+                  "re-reads it");
+  cmd->add_option("--log-format", flags->log_format, "text or json (one object a line)")
+      ->capture_default_str();
+  cmd->add_option("--log-level", flags->log_level, "debug, info, warn or error")
+      ->capture_default_str();
   cmd->callback([=] {
-    *body = [flags] {
-      if (const char* secret = getenv("ROBOTNI_WEBHOOK_SECRET"); secret && flags->webhook_secret.empty())
-        flags->webhook_secret = secret;
-      int rc = Serve(*flags);
+    *body = [flags, cmd] {
+      std::set<std::string> given = GivenKeys([cmd](const std::string& flag) {
+        const CLI::Option* o = cmd->get_option_no_throw(flag);
+        return o && o->count() > 0;
+      });
+      // The command line's log settings apply at once, so config errors are logged in them.
+      if (ValidateServeFlags(*flags).ok()) ApplyLogSettings(*flags);
+      ServeFlags settings = *flags;
+      if (!settings.config.empty()) {
+        if (Status s = ApplyServeConfig(settings.config, given, &settings); !s.ok()) {
+          PrintError("--config: " + s.message());
+          return static_cast<int>(kExitRobotInvalid);
+        }
+      }
+      ApplyServeEnvironment(given, &settings);
+      if (Status s = ValidateServeFlags(settings); !s.ok()) {
+        PrintError(s.message());
+        return static_cast<int>(kExitRobotInvalid);
+      }
+      ApplyLogSettings(settings);
+      int rc = Serve(settings, *flags, given);
       python::InterpreterHost::Stop();
       return rc;
     };

@@ -4,9 +4,12 @@ add_executable(robotni
   runtime/cli/items_format.cc
   runtime/cli/run_command.cc
   runtime/cli/serve_command.cc
+  runtime/cli/serve_reload.cc
   runtime/cli/serve_tasks.cc
   runtime/cli/tasks_command.cc
   runtime/cli/robot_loader.cc)
 target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni PRIVATE robotni_runtime CLI11::CLI11)
 target_compile_definitions(robotni PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")
+# serve's settings file parser is in the library so unit tests can link it.
+target_sources(robotni_runtime PRIVATE runtime/cli/serve_config.cc)

@@ -1,3 +1,4 @@
 target_sources(robotni_runtime PRIVATE
   runtime/core/iso_time.cc
+  runtime/core/log.cc
   runtime/core/status.cc)

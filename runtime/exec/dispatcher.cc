@@ -43,20 +43,23 @@ Dispatcher::~Dispatcher() {
   for (auto& t : runners_) t.join();
 }
 
-std::string Dispatcher::LoaderCode() const {
+std::string Dispatcher::LoaderCode(uint64_t generation) const {
   std::string list = "[";
   for (const auto& m : options_.job_modules) list += PyRepr(m) + ",";
   list += "]";
   return "import robotni._jobs as _j\n_j.ensure_loaded(" + list + ", " +
-         PyRepr(options_.robot_root) + ")\n";
+         PyRepr(options_.robot_root) + ", " + std::to_string(generation) + ")\n";
 }
 
 Status Dispatcher::LoadJobTypes() {
+  std::lock_guard<std::mutex> load(load_mu_);
+  uint64_t generation = ++loads_;
   auto lease = pool_->Acquire(options_.robot_key, options_.kind);
   if (!lease.ok()) return lease.status();
   RunCapture out(/*echo=*/false);
   out.set_keep_in_memory(true);
-  auto r = (*lease)->Run(CodeSpec(LoaderCode() + "print(_j.describe_all())", options_), &out);
+  auto r = (*lease)->Run(
+      CodeSpec(LoaderCode(generation) + "print(_j.describe_all())", options_), &out);
   if (r.exit_code != 0)
     return Status::PythonError("loading job modules failed:\n" + out.text(2));
   auto doc = nlohmann::json::parse(out.text(1), nullptr, false);
@@ -75,7 +78,9 @@ Status Dispatcher::LoadJobTypes() {
     if (Served(info.name)) types.push_back(std::move(info));
   }
   std::lock_guard<std::mutex> l(mu_);
+  retired_types_.push_back(std::move(types_));
   types_ = std::move(types);
+  generation_ = generation;
   return Status::OK();
 }
 
@@ -205,7 +210,7 @@ store::Completion Dispatcher::RunOne(const store::Item& item) {
   RunCapture capture(/*echo=*/false);
   capture.set_keep_in_memory(true);
   capture.set_job(&job);
-  python::TaskSpec spec = CodeSpec(LoaderCode() + "_j.call_current()\n", options_);
+  python::TaskSpec spec = CodeSpec(LoaderCode(generation_) + "_j.call_current()\n", options_);
   spec.timeout_seconds = timeout;
   python::TaskResult r = (*lease)->Run(spec, &capture);
   // The job's captured output becomes its `job.log` file (served by GET .../log). Attached

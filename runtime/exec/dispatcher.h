@@ -58,10 +58,13 @@ class Dispatcher {
   Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool, DispatcherOptions options);
   ~Dispatcher();
 
-  // Imports the job modules in an interpreter and reads the registered job types.
+  // Imports the job modules in an interpreter and reads the registered job types. May be
+  // called again while running (serve's SIGHUP): the modules are imported afresh (each
+  // interpreter re-imports them before its next job); on error the old types stay.
   Status LoadJobTypes();
   std::vector<JobTypeInfo> types() const;
-  const JobTypeInfo* FindType(const std::string& name) const;  // stable until the next load
+  // Stable for the dispatcher's life: a reload retires the old types, never frees them.
+  const JobTypeInfo* FindType(const std::string& name) const;
 
   void Start();
   void Wake();
@@ -82,7 +85,7 @@ class Dispatcher {
   const JobTypeInfo* FindTypeLocked(const std::string& name) const;
   std::vector<std::string> ReservableTypes();  // mu_ held
   store::Completion RunOne(const store::Item& item);
-  std::string LoaderCode() const;
+  std::string LoaderCode(uint64_t generation) const;
 
   store::WorkItemStore* store_;
   python::InterpreterPool* pool_;
@@ -93,6 +96,10 @@ class Dispatcher {
   bool started_ = false, stopping_ = false;
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
+  std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()
+  std::mutex load_mu_;                                    // one LoadJobTypes() at a time
+  uint64_t loads_ = 0;                                    // load_mu_
+  std::atomic<uint64_t> generation_{0};                   // of the types_ in use
   std::map<std::string, int> running_per_type_;
   std::map<std::string, store::Lease> running_;  // item id -> lease
   Counters counters_;

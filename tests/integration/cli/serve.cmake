@@ -1,3 +1,4 @@
 robotni_test(serve_cli_test tests/integration/cli/serve_test.cc
   tests/integration/cli/serve_auth_test.cc)
 robotni_test(serve_items_cli_test tests/integration/cli/serve_items_test.cc)
+robotni_test(serve_ops_cli_test tests/integration/cli/serve_ops_test.cc)

@@ -110,27 +110,63 @@ def call_current():
 
 
 _loaded = set()
+_generation = None
 
 
-def ensure_loaded(modules, root):
-    """Imports the robot's job modules once per interpreter (files or dotted names)."""
+def _import_entry(entry, root):
     import importlib
     import importlib.util
     import os
     import sys
 
+    if entry.endswith(".py") or os.sep in entry:
+        path = entry if os.path.isabs(entry) else os.path.join(root, entry)
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load job module {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        sys.modules.pop(entry, None)  # a reload imports it afresh
+        importlib.import_module(entry)
+
+
+def ensure_loaded(modules, root, generation=0):
+    """Imports the robot's job modules once per interpreter and generation (files or dotted
+    names). A new generation (serve's SIGHUP reload) imports them afresh into a new registry;
+    when that fails the previous registry and modules stay, and the error propagates."""
+    global _generation
+    import os
+    import sys
+
+    if generation != _generation and _generation is not None:
+        names = [os.path.splitext(os.path.basename(e))[0] if (e.endswith(".py") or os.sep in e)
+                 else e for e in modules]
+        saved = (dict(_registry), set(_loaded), {n: sys.modules.get(n) for n in names})
+        _registry.clear()
+        _loaded.clear()
+        try:
+            for entry in modules:
+                _import_entry(entry, root)
+                _loaded.add(entry)
+        except BaseException:
+            _registry.clear()
+            _registry.update(saved[0])
+            _loaded.clear()
+            _loaded.update(saved[1])
+            for n, m in saved[2].items():
+                if m is None:
+                    sys.modules.pop(n, None)
+                else:
+                    sys.modules[n] = m
+            raise
+        _generation = generation
+        return
     for entry in modules:
         if entry in _loaded:
             continue
-        if entry.endswith(".py") or os.sep in entry:
-            path = entry if os.path.isabs(entry) else os.path.join(root, entry)
-            name = os.path.splitext(os.path.basename(path))[0]
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load job module {path}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        else:
-            importlib.import_module(entry)
+        _import_entry(entry, root)
         _loaded.add(entry)
+    _generation = generation

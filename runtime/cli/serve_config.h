@@ -1,0 +1,74 @@
+#ifndef ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_
+#define ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_
+
+// The settings of `robotni serve` and its configuration file (--config FILE, YAML).
+//
+// Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
+// jobs, concurrency, grace, isolation, token_file, no_auth, rate_limit, public_metrics,
+// tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
+// timeout_seconds}. Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file >
+// defaults. Relative paths in the file (robot, store, token_file) are relative to the file's
+// directory; `jobs` stay relative to the robot, as on the command line.
+// Thread-safety: plain functions over values.
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "robotni/status.h"
+
+namespace robotni::cli {
+
+struct ServeFlags {
+  std::string robot = "robot.yaml";
+  std::string listen = "127.0.0.1:8000";
+  std::string store;
+  std::vector<std::string> types;
+  std::vector<std::string> jobs;
+  int concurrency = 2;
+  double grace = 30;
+  std::string isolation;
+  std::string token_file;
+  bool no_auth = false;
+  double rate_limit = 0;
+  bool public_metrics = false;
+  std::vector<std::string> tasks;  // robot.yaml tasks consuming their queues (serve_tasks.h)
+  double task_timeout = 0;
+  // Webhooks (on_complete_url / on_progress_url): HMAC secret, delivery attempts, per-try timeout.
+  std::string webhook_secret;
+  int webhook_max_attempts = 5;
+  double webhook_timeout = 10;
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";   // debug | info | warn | error
+  std::string config;               // --config FILE ("" = none)
+};
+
+// Reads the YAML file at `path` into *flags. Keys whose command-line flag is in `cli_given`
+// (spelled as the key, e.g. "listen", "token_file") are checked but keep the flag's value.
+// InvalidArgument "FILE:LINE: KEY: message" for malformed YAML, an unknown key, a wrong type
+// or a bad value; IOError when the file cannot be read. *flags is unchanged on error.
+Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cli_given,
+                        ServeFlags* flags);
+
+// The environment's part (ROBOTNI_WEBHOOK_SECRET), unless the flag was given.
+void ApplyServeEnvironment(const std::set<std::string>& cli_given, ServeFlags* flags);
+
+// Checks values that the command line and the file share (log_format, log_level, isolation,
+// concurrency > 0, non-negative grace, rate_limit and webhook settings). InvalidArgument naming
+// the setting.
+Status ValidateServeFlags(const ServeFlags& flags);
+
+// The settings that differ between `a` and `b` and need a restart to change (listen, store,
+// robot, jobs, types, concurrency, isolation, no_auth, tasks, task_timeout), by key name.
+std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlags& b);
+
+// Copies those restart-only settings from `running` into *next.
+void KeepRestartOnly(const ServeFlags& running, ServeFlags* next);
+
+// The keys (as in the file) whose flags `is_given("--flag-name")` reports as given.
+std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given);
+
+}  // namespace robotni::cli
+
+#endif  // ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_

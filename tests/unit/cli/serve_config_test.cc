@@ -1,0 +1,211 @@
+// serve's --config file: every key, precedence, and a clear error for every kind of mistake.
+#include "cli/serve_config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "tests/unit/config/config_test_util.h"
+
+namespace robotni::cli {
+namespace {
+
+using config::testing::TempDir;
+
+class ServeConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { unsetenv("ROBOTNI_WEBHOOK_SECRET"); }
+  // Applies `yaml` (written to serve.yaml) to defaults; the status and *out.
+  Status Apply(const std::string& yaml, ServeFlags* out, std::set<std::string> given = {}) {
+    path_ = dir_.Write("conf/serve.yaml", yaml).string();
+    return ApplyServeConfig(path_, given, out);
+  }
+  // The error message for `yaml`, which must be InvalidArgument and leave the flags alone.
+  std::string ErrorOf(const std::string& yaml) {
+    ServeFlags f;
+    Status s = Apply(yaml, &f);
+    EXPECT_FALSE(s.ok()) << yaml;
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.message();
+    EXPECT_EQ(f.listen, ServeFlags().listen);
+    EXPECT_EQ(f.concurrency, ServeFlags().concurrency);
+    return s.message();
+  }
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(ServeConfigTest, ReadsEveryKey) {
+  ServeFlags f;
+  Status s = Apply(R"(
+robot: ../robots/robot.yaml
+listen: 0.0.0.0:9000
+store: data/wi.db
+types: [add, notify.%]
+jobs:
+  - workers/jobs/jobs.py
+  - pkg.more_jobs
+concurrency: 4
+grace: 2.5
+isolation: main
+token_file: tokens.txt
+no_auth: false
+rate_limit: 50
+public_metrics: yes
+tasks: Consumer,Reporter
+task_timeout: 60
+log_format: json
+log_level: debug
+webhooks:
+  secret: "s3cret"
+  max_attempts: 7
+  timeout_seconds: 2.5
+)",
+                   &f);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::string conf_dir = (dir_.path() / "conf").string();
+  EXPECT_EQ(f.robot, (dir_.path() / "robots/robot.yaml").string());
+  EXPECT_EQ(f.listen, "0.0.0.0:9000");
+  EXPECT_EQ(f.store, conf_dir + "/data/wi.db");
+  EXPECT_EQ(f.types, (std::vector<std::string>{"add", "notify.%"}));
+  EXPECT_EQ(f.jobs, (std::vector<std::string>{"workers/jobs/jobs.py", "pkg.more_jobs"}));
+  EXPECT_EQ(f.concurrency, 4);
+  EXPECT_DOUBLE_EQ(f.grace, 2.5);
+  EXPECT_EQ(f.isolation, "main");
+  EXPECT_EQ(f.token_file, conf_dir + "/tokens.txt");
+  EXPECT_FALSE(f.no_auth);
+  EXPECT_DOUBLE_EQ(f.rate_limit, 50);
+  EXPECT_TRUE(f.public_metrics);
+  EXPECT_EQ(f.tasks, (std::vector<std::string>{"Consumer", "Reporter"}));
+  EXPECT_DOUBLE_EQ(f.task_timeout, 60);
+  EXPECT_EQ(f.log_format, "json");
+  EXPECT_EQ(f.log_level, "debug");
+  EXPECT_EQ(f.webhook_secret, "s3cret");
+  EXPECT_EQ(f.webhook_max_attempts, 7);
+  EXPECT_DOUBLE_EQ(f.webhook_timeout, 2.5);
+  EXPECT_TRUE(ValidateServeFlags(f).ok());
+}
+
+TEST_F(ServeConfigTest, UrlsAndAbsolutePathsStayAsWritten) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("store: sqlite:///var/x.db\ntoken_file: /etc/robotni/tokens\n", &f).ok());
+  EXPECT_EQ(f.store, "sqlite:///var/x.db");
+  EXPECT_EQ(f.token_file, "/etc/robotni/tokens");
+}
+
+TEST_F(ServeConfigTest, CommandLineWinsButTheKeyIsStillChecked) {
+  ServeFlags f;
+  f.listen = "127.0.0.1:1234";  // from --listen
+  ASSERT_TRUE(Apply("listen: 0.0.0.0:80\nconcurrency: 3\n", &f, {"listen"}).ok());
+  EXPECT_EQ(f.listen, "127.0.0.1:1234");
+  EXPECT_EQ(f.concurrency, 3);
+  ServeFlags g;
+  EXPECT_FALSE(Apply("listen: [a]\n", &g, {"listen"}).ok());
+}
+
+TEST_F(ServeConfigTest, EnvironmentSecretWinsOverTheFile) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("webhooks: {secret: from-file}\n", &f).ok());
+  EXPECT_EQ(f.webhook_secret, "from-file");
+  setenv("ROBOTNI_WEBHOOK_SECRET", "from-env", 1);
+  ApplyServeEnvironment({}, &f);
+  unsetenv("ROBOTNI_WEBHOOK_SECRET");
+  EXPECT_EQ(f.webhook_secret, "from-env");
+}
+
+TEST_F(ServeConfigTest, EmptyFileSetsNothing) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("# nothing yet\n", &f).ok());
+  EXPECT_EQ(f.listen, ServeFlags().listen);
+  ASSERT_TRUE(Apply("", &f).ok());
+}
+
+TEST_F(ServeConfigTest, UnknownKeyNamesFileLineAndKey) {
+  std::string m = ErrorOf("listen: 127.0.0.1:1\n\nconcurrenc: 3\n");
+  EXPECT_NE(m.find(path_ + ":3: concurrenc: unknown key"), std::string::npos) << m;
+  m = ErrorOf("webhooks:\n  secret: x\n  retries: 3\n");
+  EXPECT_NE(m.find(path_ + ":3: webhooks.retries: unknown key"), std::string::npos) << m;
+}
+
+TEST_F(ServeConfigTest, WrongTypesNameFileLineAndKey) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  } cases[] = {
+      {"concurrency: \"4\"\n", ":1: concurrency: expected a positive integer, found a string"},
+      {"concurrency: four\n", ":1: concurrency: expected a positive integer, found 'four'"},
+      {"concurrency: 0\n", ":1: concurrency: expected a positive integer, found '0'"},
+      {"concurrency: 1.5\n", ":1: concurrency: expected a positive integer"},
+      {"concurrency: [1]\n", ":1: concurrency: expected a positive integer, found a list"},
+      {"grace: -1\n", ":1: grace: expected seconds"},
+      {"rate_limit: fast\n", ":1: rate_limit: expected requests per second"},
+      {"listen: [a, b]\n", ":1: listen: expected a string, found a list"},
+      {"listen:\n", ":1: listen: expected a string, found null"},
+      {"no_auth: maybe\n", ":1: no_auth: expected true or false, found 'maybe'"},
+      {"public_metrics: \"true\"\n", ":1: public_metrics: expected true or false"},
+      {"types: {a: 1}\n", ":1: types: expected a list of strings, found a map"},
+      {"jobs:\n  - a.py\n  - [b]\n", ":3: jobs[1]: expected a string, found a list"},
+      {"isolation: process\n", ":1: isolation: expected subinterpreter or main, found 'process'"},
+      {"log_format: xml\n", ":1: log_format: expected text or json, found 'xml'"},
+      {"log_level: loud\n", ":1: log_level: expected debug or info or warn or error"},
+      {"webhooks: 5\n", ":1: webhooks: expected a map, found a string"},
+      {"webhooks:\n  max_attempts: 0\n", ":2: webhooks.max_attempts: expected a positive integer"},
+      {"webhooks:\n  timeout_seconds: 0\n", ":2: webhooks.timeout_seconds: expected seconds"},
+      {"task_timeout: soon\n", ":1: task_timeout: expected seconds"},
+  };
+  for (const auto& c : cases) {
+    std::string m = ErrorOf(c.yaml);
+    EXPECT_NE(m.find(path_ + c.expect), std::string::npos) << c.yaml << " -> " << m;
+  }
+}
+
+TEST_F(ServeConfigTest, MalformedYamlNamesFileLineAndKey) {
+  std::string m = ErrorOf("listen: 127.0.0.1:1\nwebhooks:\n  secret: [unclosed\n");
+  EXPECT_NE(m.find(path_ + ":"), std::string::npos) << m;
+  EXPECT_NE(m.find("syntax error"), std::string::npos) << m;
+  EXPECT_NE(m.find("webhooks"), std::string::npos) << m;
+  m = ErrorOf("- listen\n- store\n");
+  EXPECT_NE(m.find(path_ + ":1: config: expected a map of settings, found a list"),
+            std::string::npos)
+      << m;
+  m = ErrorOf("listen: a:1\nlisten: b:2\n");
+  EXPECT_NE(m.find(path_ + ":2: listen: duplicate key"), std::string::npos) << m;
+}
+
+TEST_F(ServeConfigTest, MissingFileIsAnError) {
+  ServeFlags f;
+  Status s = ApplyServeConfig((dir_.path() / "nope.yaml").string(), {}, &f);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("nope.yaml"), std::string::npos) << s.message();
+}
+
+TEST_F(ServeConfigTest, ValidateChecksTheCommandLineToo) {
+  ServeFlags f;
+  EXPECT_TRUE(ValidateServeFlags(f).ok());
+  f.log_format = "xml";
+  EXPECT_NE(ValidateServeFlags(f).message().find("log_format"), std::string::npos);
+  f = ServeFlags();
+  f.isolation = "thread";
+  EXPECT_NE(ValidateServeFlags(f).message().find("isolation"), std::string::npos);
+}
+
+TEST_F(ServeConfigTest, RestartOnlySettingsAreReportedAndKept) {
+  ServeFlags running, next;
+  next.listen = "0.0.0.0:1";
+  next.store = "other.db";
+  next.rate_limit = 9;
+  next.grace = 1;
+  EXPECT_EQ(RestartOnlyChanges(running, next), (std::vector<std::string>{"listen", "store"}));
+  KeepRestartOnly(running, &next);
+  EXPECT_TRUE(RestartOnlyChanges(running, next).empty());
+  EXPECT_EQ(next.rate_limit, 9);  // reloadable ones keep the new value
+  EXPECT_EQ(next.grace, 1);
+}
+
+TEST_F(ServeConfigTest, GivenKeysMapFlagsToKeys) {
+  auto given = GivenKeys([](const std::string& flag) {
+    return flag == "--token-file" || flag == "--listen" || flag == "--robot";
+  });
+  EXPECT_EQ(given, (std::set<std::string>{"listen", "robot", "token_file"}));
+}
+
+}  // namespace
+}  // namespace robotni::cli

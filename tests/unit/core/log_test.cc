@@ -1,0 +1,119 @@
+// The logger: exact text lines, JSON lines with ts/level/msg, levels, whole lines from threads.
+#include "core/log.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace robotni::log {
+namespace {
+
+using nlohmann::json;
+
+// Captures what the logger writes, restoring stderr and the defaults afterwards.
+class LogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    out_ = tmpfile();
+    ASSERT_NE(out_, nullptr);
+    SetOutput(out_);
+  }
+  void TearDown() override {
+    SetOutput(nullptr);
+    SetFormat(Format::kText);
+    SetLevel(Level::kInfo);
+    fclose(out_);
+  }
+  std::vector<std::string> Lines() {
+    fflush(out_);
+    rewind(out_);
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), out_)) > 0) text.append(buf, n);
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    EXPECT_TRUE(text.empty() || text.back() == '\n');
+    return lines;
+  }
+  FILE* out_ = nullptr;
+};
+
+TEST_F(LogTest, TextLinesAreTheHumanMessages) {
+  EXPECT_EQ(FormatLine(Format::kText, Level::kInfo, "serving on http://127.0.0.1:1 (x)",
+                       {{"port", 1}}, 0),
+            "robotni: serving on http://127.0.0.1:1 (x)");
+  EXPECT_EQ(FormatLine(Format::kText, Level::kWarn, "--no-auth: no tokens", nullptr, 0),
+            "robotni: warning: --no-auth: no tokens");
+  EXPECT_EQ(FormatLine(Format::kText, Level::kError, "cannot open", nullptr, 0),
+            "robotni: cannot open");
+}
+
+TEST_F(LogTest, JsonLinesHaveTsLevelMsgThenFields) {
+  std::string line = FormatLine(Format::kJson, Level::kWarn, "reload failed",
+                                {{"event", "reload_failed"}, {"msg", "shadow"}, {"n", 3}},
+                                1767323045678);
+  EXPECT_EQ(line.rfind(R"({"ts":"2026-01-02T03:04:05.678Z","level":"warn","msg":"reload failed")",
+                       0),
+            0u)
+      << line;
+  json j = json::parse(line);
+  EXPECT_EQ(j["event"], "reload_failed");
+  EXPECT_EQ(j["msg_"], "shadow");  // a field cannot replace msg
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
+TEST_F(LogTest, JsonSurvivesNewlinesAndInvalidUtf8) {
+  std::string line =
+      FormatLine(Format::kJson, Level::kError, "a\nb \xff\xfe", {{"path", "/x/\xc3"}}, 1);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  json j = json::parse(line, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << line;
+  EXPECT_EQ(j["level"], "error");
+}
+
+TEST_F(LogTest, LevelFiltersAndParsing) {
+  Level l;
+  Format f;
+  EXPECT_TRUE(ParseLevel("warning", &l));
+  EXPECT_EQ(l, Level::kWarn);
+  EXPECT_FALSE(ParseLevel("loud", &l));
+  EXPECT_TRUE(ParseFormat("json", &f));
+  EXPECT_FALSE(ParseFormat("xml", &f));
+  SetLevel(Level::kWarn);
+  Info("dropped");
+  Warn("kept");
+  Debug("dropped too");
+  SetLevel(Level::kDebug);
+  Debug("now kept");
+  EXPECT_EQ(Lines(), (std::vector<std::string>{"robotni: warning: kept", "robotni: now kept"}));
+}
+
+TEST_F(LogTest, ThreadsWriteWholeJsonLines) {
+  SetFormat(Format::kJson);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t] {
+      for (int i = 0; i < 200; ++i)
+        Info("job finished " + std::string(100, 'x'), {{"thread", t}, {"i", i}});
+    });
+  for (auto& t : threads) t.join();
+  auto lines = Lines();
+  ASSERT_EQ(lines.size(), 800u);
+  std::regex ts(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
+  for (const auto& line : lines) {
+    json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_TRUE(std::regex_match(j["ts"].get<std::string>(), ts)) << line;
+    EXPECT_EQ(j["level"], "info");
+  }
+}
+
+}  // namespace
+}  // namespace robotni::log
