@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -17,6 +19,27 @@ struct WriteReq {
   uv_write_t req;
   std::string data;
 };
+
+// Raises the soft RLIMIT_NOFILE (often 1024) towards the hard limit so that
+// `max_connections` clients, plus the store's and interpreters' own descriptors, fit.
+void RaiseFdLimit(size_t max_connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t want = static_cast<rlim_t>(max_connections) + 1024;
+  if (lim.rlim_max != RLIM_INFINITY && want > lim.rlim_max) want = lim.rlim_max;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur >= want) return;
+  rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    LogError("setrlimit(RLIMIT_NOFILE)", "cannot raise the open-files limit");
+  } else if (want < static_cast<rlim_t>(max_connections) + 64) {
+    std::fprintf(
+        stderr,
+        "robotni http: open files limited to %llu (was %llu): fewer than %zu connections fit\n",
+        static_cast<unsigned long long>(want), static_cast<unsigned long long>(was),
+        max_connections);
+  }
+}
 
 constexpr const char kUnmatched[] = "(unmatched)";
 constexpr const char kMalformed[] = "(malformed)";
@@ -436,6 +459,7 @@ Status HttpServer::Listen() {
          : uv_ip4_addr(options_.host.c_str(), options_.port, reinterpret_cast<sockaddr_in*>(&addr));
   std::string where = options_.host + ":" + std::to_string(options_.port);
   if (rc < 0) return Status::InvalidArgument("not an IP address: " + where);
+  RaiseFdLimit(options_.max_connections);
   listener_ = UvHandle<uv_tcp_t>::Make();
   uv_tcp_init(loop_, listener_.get());
   listener_.get()->data = this;
