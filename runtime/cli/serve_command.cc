@@ -274,6 +274,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
     return 1;
   }
   // API modules register here, one call each.
+  if (Status s = http::RegisterOpenApi(&router); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterWorkItemsApi(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterDashboard(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterMetricsApi(&router, &metrics); !s.ok()) {

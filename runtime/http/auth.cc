@@ -53,6 +53,13 @@ bool NeedsWrite(std::string_view method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
+// "/api" guards "/api" and "/api/x", not "/apix".
+bool UnderPrefix(std::string_view path, std::string_view prefix) {
+  if (prefix.empty()) return true;
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
+}
+
 std::string_view RoutePath(std::string_view route) {
   size_t space = route.find(' ');
   return space == std::string_view::npos ? route : route.substr(space + 1);
@@ -201,9 +208,16 @@ unsigned Auth::ScopesOf(std::string_view token) const {
 }
 
 bool Auth::Filter(const Request& req, const Responder& respond) {
-  if (!NeedsWrite(req.method) &&
-      (options_.open_paths.count(std::string(RoutePath(req.route))) != 0 ||
-       options_.open_paths.count(req.path) != 0)) {
+  if (req.route.empty()) {
+    // No route: outside the guarded prefixes the router answers 404 / 405 as it would for
+    // anyone; under them the token is checked first.
+    bool guarded = false;
+    for (const std::string& p : options_.guarded_prefixes)
+      guarded = guarded || UnderPrefix(req.path, p);
+    if (!guarded) return true;
+  } else if (!NeedsWrite(req.method) &&
+             (options_.open_paths.count(std::string(RoutePath(req.route))) != 0 ||
+              options_.open_paths.count(req.path) != 0)) {
     return true;
   }
   int who = -1;

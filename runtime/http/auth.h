@@ -13,10 +13,13 @@
 //
 // GET, HEAD and OPTIONS need the read scope; every other method needs write. Without a valid
 // token the answer is 401 (WWW-Authenticate: Bearer); with too small a scope, 403. Open paths
-// (/healthz, /readyz, the dashboard's static files; /metrics when configured) need no token
-// for GET, HEAD and OPTIONS; they match the request path or the route's pattern. With a rate limit
-// of N requests/s, each token has a bucket of 2N that refills at N/s; an empty bucket answers 429
-// with Retry-After in whole seconds.
+// (/healthz, /readyz, /openapi.json, the dashboard's static files; /metrics when configured)
+// need no token for GET, HEAD and OPTIONS; they match the request path or the route's pattern.
+// A request that matched no route is authenticated too when its path is under a guarded
+// prefix (/api): there 401 comes before 404 / 405, so probing without a token cannot tell
+// routes or methods apart; elsewhere it passes on and the router answers 404 / 405.
+// With a rate limit of N requests/s, each token has a bucket of 2N that refills at N/s; an
+// empty bucket answers 429 with Retry-After in whole seconds.
 // Thread-safety: build it before the server starts; Filter() is safe from any thread (one
 // mutex guards the buckets), though the server calls it on the loop thread only.
 
@@ -70,7 +73,9 @@ struct AuthOptions {
   bool enabled = true;        // false: --no-auth, every request passes (rate limit aside)
   double rate_limit = 0;      // requests/s per token; 0 = no limit. Burst is 2x.
   bool metrics_open = false;  // /metrics without a token
-  std::set<std::string> open_paths = {"/healthz", "/readyz"};  // read methods only
+  std::set<std::string> open_paths = {"/healthz", "/readyz", "/openapi.json"};  // read methods
+  // Unmatched requests under these are authenticated ("/api" covers "/api" and "/api/...").
+  std::vector<std::string> guarded_prefixes = {"/api"};
   std::function<double()> now;  // monotonic seconds; default steady_clock
 };
 

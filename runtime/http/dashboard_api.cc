@@ -1,5 +1,5 @@
-#include "http/api_util.h"
 #include "http/dashboard_api.h"
+#include "http/api_util.h"
 
 #include <algorithm>
 #include <charconv>
@@ -84,7 +84,8 @@ Status AddOptional(Router* router, std::string_view spec, Handler handler) {
 }  // namespace
 
 std::vector<std::string> DashboardOpenPaths() {
-  std::vector<std::string> paths = {"/"};
+  // The route pattern too: an unknown asset is then a 404 for anyone, as outside /api.
+  std::vector<std::string> paths = {"/", "/dashboard/{asset}"};
   for (size_t i = 0; i < kDashboardAssetCount; ++i)
     paths.push_back("/dashboard/" + std::string(kDashboardAssets[i].name));
   return paths;

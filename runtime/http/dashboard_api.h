@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/openapi.h"  // RegisterOpenApi: serve wires it next to RegisterDashboard
 #include "http/router.h"
 #include "http/worker_api.h"
 
@@ -28,9 +29,9 @@ extern const size_t kDashboardAssetCount;
 // POST /api/worker/jobs/{id}/retry.
 Status RegisterDashboard(Router* router, WorkerApiContext* ctx);
 
-// The paths of the page itself ("/", "/dashboard/app.js", ...): static files with no data in
-// them. A browser cannot send a bearer token when it navigates, so an auth filter should let
-// these through (the page sends the token on its API calls).
+// The paths of the page itself ("/", "/dashboard/{asset}", "/dashboard/app.js", ...): static
+// files with no data in them. A browser cannot send a bearer token when it navigates, so an auth
+// filter should let these through (the page sends the token on its API calls).
 std::vector<std::string> DashboardOpenPaths();
 
 }  // namespace robotni::http

@@ -144,12 +144,18 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
   return m;
 }
 
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> out;
+  for (const Route& r : routes_) out.push_back({r.method, r.spec.substr(r.method.size() + 1)});
+  return out;
+}
+
 void Router::Dispatch(Request* req, const Responder& respond) const {
   Match m = Find(req->method, req->raw_path);
   req->route = m.route;
   req->path_params = std::move(m.params);
+  if (filter_ && !filter_(*req, respond)) return;
   if (m.status == 200) {
-    if (filter_ && !filter_(*req, respond)) return;
     (*m.handler)(*req, respond);
     return;
   }

@@ -45,13 +45,23 @@ class Router {
   // 404 / 405 / 204 itself. Exceptions from the handler propagate to the caller.
   void Dispatch(Request* req, const Responder& respond) const;
 
-  // A filter runs in Dispatch after the route is found (req->route and req->path_params are
-  // filled) and before the handler, for matched routes only. It returns true to let the
-  // request through, or false after answering through the Responder (401, 429, ...).
+  // A filter runs in Dispatch for every request, after the route is looked up and before the
+  // router or a handler answers. For a matched route req->route and req->path_params are
+  // filled; for an unmatched one req->route is empty and the router answers 404 / 405 / 204
+  // after the filter lets it through (an auth filter can so answer 401 first, hiding which
+  // paths exist). It returns true to let the request through, or false after answering
+  // through the Responder (401, 429, ...).
   using Filter = std::function<bool(const Request&, const Responder&)>;
   void SetFilter(Filter filter) { filter_ = std::move(filter); }
 
   size_t size() const { return routes_.size(); }
+
+  // The registered routes, in registration order (for the OpenAPI document's test).
+  struct RouteInfo {
+    std::string method;  // "GET"
+    std::string path;    // "/api/worker/jobs/{id}"
+  };
+  std::vector<RouteInfo> Routes() const;
 
  private:
   struct Segment {

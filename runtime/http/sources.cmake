@@ -52,3 +52,17 @@ add_custom_command(
   VERBATIM)
 target_sources(robotni_runtime PRIVATE runtime/http/dashboard_api.cc
   ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc)
+
+# The OpenAPI document: runtime/http/openapi.json embedded as one string at build time.
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc
+  COMMAND ${CMAKE_COMMAND} -DOUT=${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc
+          -DASSETS=${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/openapi.json
+          -DSYMBOL=kOpenApiDocument -DHEADER=http/openapi.h
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/embed.cmake
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/openapi.json
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime/http/dashboard/embed.cmake
+  COMMENT "Embedding the OpenAPI document"
+  VERBATIM)
+target_sources(robotni_runtime PRIVATE runtime/http/openapi.cc
+  ${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc)

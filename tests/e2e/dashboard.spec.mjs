@@ -1,12 +1,11 @@
 // End-to-end test of the dashboard: Debian's chromium, headless, driven by playwright-core.
 // run.sh starts `robotni serve` and passes its address in ROBOTNI_URL.
 //   ROBOTNI_URL=http://127.0.0.1:PORT [CHROMIUM=/usr/bin/chromium] [E2E_OUT=dir] node dashboard.spec.mjs
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launch, rowState, seenStates, step, waitFor, watchRows } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.ROBOTNI_URL;
@@ -15,51 +14,8 @@ const TOKEN = process.env.ROBOTNI_TOKEN || '';
 assert.ok(BASE, 'ROBOTNI_URL is not set');
 mkdirSync(OUT, { recursive: true });
 
-const step = (msg) => console.log(`[e2e] ${msg}`);
-
-async function waitFor(fn, what, timeoutMs = 30000, everyMs = 50) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-// Records, in the page, every state each job's row shows (consecutive repeats folded),
-// whatever the poll interval: a MutationObserver on the jobs table, installed before submit.
-function watchRows(page) {
-  return page.evaluate(() => {
-    window.__seen = {};
-    const look = () => {
-      for (const tr of document.querySelectorAll('#jobs tr[data-job-id]')) {
-        const seen = (window.__seen[tr.dataset.jobId] ||= []);
-        if (seen[seen.length - 1] !== tr.dataset.state) seen.push(tr.dataset.state);
-      }
-    };
-    look();
-    new MutationObserver(look).observe(document.querySelector('#jobs tbody'),
-      { childList: true, subtree: true, attributes: true });
-  });
-}
-const seenStates = (page, id) => page.evaluate((i) => (window.__seen || {})[i] || [], id);
-const rowState = (page, id) =>
-  page.evaluate((i) => document.querySelector(`#jobs tr[data-job-id="${i}"]`)?.dataset.state, id);
-
-const userDataDir = mkdtempSync(path.join(tmpdir(), 'robotni-e2e-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { page, consoleErrors, close } = await launch();
 let failed = false;
-const page = context.pages()[0] || (await context.newPage());
-const consoleErrors = [];
-page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
 
 try {
   if (TOKEN) await page.addInitScript((t) => localStorage.setItem('robotni.token', t), TOKEN);
@@ -143,7 +99,6 @@ try {
   console.error('[e2e] FAIL:', e.message);
   await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 process.exit(failed ? 1 : 0);

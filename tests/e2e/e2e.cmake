@@ -4,3 +4,8 @@
 add_test(NAME dashboard_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni>)
 set_tests_properties(dashboard_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# The same page with API tokens on: "needs token", a wrong token, a read-only one, then
+# a read+write token that submits a fakejob to done.
+add_test(NAME dashboard_auth_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> auth)
+set_tests_properties(dashboard_auth_e2e PROPERTIES LABELS integration TIMEOUT 180)

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
-# drives Debian's chromium (headless) with playwright-core through dashboard.spec.mjs, and
-# stops the server by its pid. Builds nothing.
-# Usage: tests/e2e/run.sh <path/to/robotni>
+# drives Debian's chromium (headless) with playwright-core through a spec, and stops the
+# server by its pid. Builds nothing.
+# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth]
+#   open (default): --no-auth, dashboard.spec.mjs
+#   auth: --token-file with a read+write and a read-only token, dashboard_auth.spec.mjs
 # Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
 # installs chromium; node comes with the machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-robotni="${1:?usage: run.sh <path/to/robotni>}"
+robotni="${1:?usage: run.sh <path/to/robotni> [open|auth]}"
+mode="${2:-open}"
+[[ "$mode" == open || "$mode" == auth ]] || { echo "e2e: mode is open or auth, not '$mode'" >&2; exit 2; }
 [[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
 
 chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
@@ -40,16 +44,19 @@ trap cleanup EXIT
 # A free loopback port.
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 
-# Auth: --no-auth where the serve command has it (loopback only), else a token of our own.
-auth_args=()
+# open: --no-auth (loopback only). auth: tokens of our own in a token file.
+rand() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 token=""
-help="$("$robotni" serve --help 2>&1 || true)"
-if grep -q -- '--no-auth' <<<"$help"; then
+read_token=""
+spec=dashboard.spec.mjs
+if [[ "$mode" == open ]]; then
   auth_args=(--no-auth)
-elif grep -q -- '--token-file' <<<"$help"; then
-  token="e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-  printf '%s\n' "$token" >"$work/token"
-  auth_args=(--token-file "$work/token")
+else
+  token="e2e-rw-$(rand)"
+  read_token="e2e-r-$(rand)"
+  printf 'read,write:%s\nread:%s\n' "$token" "$read_token" >"$work/tokens"
+  auth_args=(--token-file "$work/tokens")
+  spec=dashboard_auth.spec.mjs
 fi
 
 cd "$root"
@@ -68,8 +75,8 @@ curl -fsS "$url/healthz" >/dev/null || { echo "e2e: server did not answer" >&2; 
 echo "e2e: robotni serve pid $server_pid on $url"
 
 status=0
-ROBOTNI_URL="$url" ROBOTNI_TOKEN="$token" CHROMIUM="$chromium_bin" E2E_OUT="${E2E_OUT:-$here/out}" \
-  node "$here/dashboard.spec.mjs" || status=$?
+ROBOTNI_URL="$url" ROBOTNI_TOKEN="$token" ROBOTNI_READ_TOKEN="$read_token" CHROMIUM="$chromium_bin" \
+  E2E_OUT="${E2E_OUT:-$here/out}" node "$here/$spec" || status=$?
 if ((status != 0)); then
   echo "e2e: server log:" >&2; tail -n 50 "$work/serve.log" >&2
 fi

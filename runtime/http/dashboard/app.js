@@ -55,17 +55,34 @@
     const text = await res.text();
     let data = null;
     if (text) { try { data = JSON.parse(text); } catch { data = text; } }
-    if (res.status === 401 || res.status === 403) {
-      showBanner('The API wants a token: enter it under "API token" above.');
-    }
     if (!res.ok) {
       const msg = data && data.error && data.error.message ? data.error.message
                 : (typeof data === 'string' && data) || res.status + ' ' + res.statusText;
+      if (res.status === 401) setAuth(token() ? 'rejected' : 'needed', msg);
+      else if (res.status === 403) setAuth('scope', msg);
       const err = new Error(msg);
       err.status = res.status;
       throw err;
     }
+    setAuth('ok');
     return data;
+  }
+
+  // The token's standing, from the last API answer: ok, needed (401 without a token),
+  // rejected (401 with one) or scope (403: the token lacks read or write). <body data-auth>
+  // carries it for the style and the tests; the banner says what to do.
+  function setAuth(how, msg) {
+    const prev = document.body.dataset.auth;
+    document.body.dataset.auth = how;
+    if (how === 'needed') {
+      showBanner('This server needs an API token: enter it under "API token" above.');
+    } else if (how === 'rejected') {
+      showBanner('The server refused the API token (' + msg + '): check it and save it again.', 'error');
+    } else if (how === 'scope') {
+      showBanner('The API token may not do this (' + msg + ').', 'error');
+    } else if (prev && prev !== 'ok') {
+      showBanner('');
+    }
   }
 
   // Whether an optional route exists, without calling it: asked with a method it does not
@@ -392,7 +409,8 @@
       if (state.selected) await loadDetail().catch(() => {});
       setLive(true, 'live');
     } catch (e) {
-      setLive(false, e.status === 401 || e.status === 403 ? 'needs token' : 'offline');
+      setLive(false, e.status === 401 ? (token() ? 'token refused' : 'needs token')
+                   : e.status === 403 ? 'token lacks read' : 'offline');
     } finally {
       state.busy = false;
     }
@@ -406,6 +424,7 @@
     } catch (e) {
       setLive(false, 'offline');
       if (e.status !== 401 && e.status !== 403) showBanner('Could not load job types: ' + e.message, 'error');
+      if (e.status === 401) $('token').focus();
     }
     await refresh();
     if (!state.timer) state.timer = setInterval(refresh, POLL_MS);
