@@ -26,6 +26,12 @@ target_link_libraries(robotni_http PUBLIC
   llhttp PkgConfig::LIBUV nlohmann_json::nlohmann_json Threads::Threads)
 target_link_libraries(robotni_runtime PUBLIC robotni_http)
 
+# Outbound HTTP for webhooks: libcurl's multi interface driven by the same loop.
+find_package(CURL REQUIRED)
+target_sources(robotni_http PRIVATE runtime/http/curl_multi.cc)
+target_link_libraries(robotni_http PUBLIC CURL::libcurl)
+target_sources(robotni_runtime PRIVATE runtime/http/webhooks.cc runtime/http/job_webhooks.cc)
+
 option(ROBOTNI_BUILD_FUZZERS "Build the libFuzzer targets (clang only)" OFF)
 if(ROBOTNI_BUILD_FUZZERS)
   include(tests/fuzz/fuzz.cmake OPTIONAL)

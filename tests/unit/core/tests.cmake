@@ -1,2 +1,2 @@
-robotni_test(core_test tests/unit/core/status_test.cc)
+robotni_test(core_test tests/unit/core/status_test.cc tests/unit/core/hmac_sha256_test.cc)
 robotni_test(log_test tests/unit/core/log_test.cc)

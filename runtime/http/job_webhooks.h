@@ -1,0 +1,87 @@
+#ifndef ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
+#define ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
+
+// JobWebhooks: the jobs side of webhooks. A job submitted with `on_complete_url` /
+// `on_progress_url` keeps them in its item's meta_json; when the dispatcher reports the job
+// finished for good (done, or failed with no retry left) or reporting progress, this builds the
+// job's JSON and hands a delivery to a WebhookSender on the loop. Every attempt's outcome is
+// appended to the job's timeline (event "webhook", a compact JSON message) and shows in the
+// job's JSON as `webhooks`.
+//
+// Thread-safety: OnFinished / OnProgress from any thread (runner and executor threads).
+// Construction, Shutdown and destruction on the loop thread.
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "exec/work_queue.h"
+#include "http/loop_poster.h"
+#include "http/webhooks.h"
+#include "robotni/status.h"
+#include "store/store.h"
+
+namespace robotni::http {
+
+constexpr size_t kMaxWebhookUrlBytes = 2048;
+
+struct WebhookUrls {
+  std::string on_complete, on_progress;
+  bool any() const { return !on_complete.empty() || !on_progress.empty(); }
+};
+
+// The URLs kept in an item's meta_json ({"on_complete_url": ..., "on_progress_url": ...}).
+WebhookUrls ParseWebhookUrls(const std::string& meta_json);
+
+// Checks a submitted URL field: a string of at most kMaxWebhookUrlBytes, http:// or https://
+// with a host, no whitespace or control characters. "" when valid, else the 400 message naming
+// `field`.
+std::string ValidateWebhookUrl(const nlohmann::json& v, const std::string& field);
+
+// The `webhooks` array of the job JSON, from the item's timeline: one entry per recorded
+// attempt, oldest first ({"at", "event", "url", "delivery_id", "attempt", "outcome",
+// "http_status", "error"}).
+nlohmann::json WebhookDeliveriesJson(const std::vector<store::TimelineEntry>& timeline);
+
+class JobWebhooks {
+ public:
+  // Loop thread. With no secret in `options`, warns once that deliveries go out unsigned.
+  JobWebhooks(uv_loop_t* loop, store::WorkItemStore* store, WebhookOptions options);
+  ~JobWebhooks();
+  JobWebhooks(const JobWebhooks&) = delete;
+  JobWebhooks& operator=(const JobWebhooks&) = delete;
+
+  // Any thread: the dispatcher's on_finished. Only a final outcome (done, business failure,
+  // or the last attempt failed) that the store accepted sends on_complete_url.
+  void OnFinished(const store::Item& item, const store::Completion& c, const Status& s);
+  // Any thread: the dispatcher's on_progress.
+  void OnProgress(const store::Item& item, const std::string& message);
+
+  // Loop thread: the SIGTERM path. Pending deliveries get `grace_ms` (see
+  // WebhookSender::Shutdown), the outcomes are written to the store, then `done` runs on the
+  // loop thread and the loop has no handle of this object left.
+  void Shutdown(uint64_t grace_ms, std::function<void()> done);
+
+ private:
+  void Record(const WebhookAttempt& a);
+  void Deliver(std::string job_id, std::string event, std::string url, std::string body);
+  void MaybeDone();
+
+  store::WorkItemStore* store_;
+  std::shared_ptr<LoopPoster> poster_;
+  std::unique_ptr<WebhookSender> sender_;
+  // One thread: store reads for completion bodies and the outcome records, in order.
+  exec::WorkQueue io_{1};
+  int records_pending_ = 0;  // loop thread
+  bool sender_done_ = false;
+  std::function<void()> on_shutdown_;
+};
+
+}  // namespace robotni::http
+
+#endif  // ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
