@@ -84,6 +84,20 @@ class TestRobotniAdapter(unittest.TestCase):
         self.assertEqual(json.loads(st["data"]["in-1"]), {"n": 1, "seen": True})
         self.assertEqual(st["flushes"], 1)  # flushed at task end
 
+    def test_payload_text_is_what_json_dumps_writes(self):
+        from robocorp.workitems._adapters._robotni import _dumps
+
+        for value in ({"n": 4}, [1, "ä", None, True, 1.5], "x\n", 5, None,
+                      {"a": {"b": [float("nan"), {}]}}, {1: "int key"}):
+            self.assertEqual(_dumps(value), json.dumps(value, ensure_ascii=False))
+        loop = []
+        loop.append(loop)
+        with self.assertRaisesRegex(ValueError, "Circular"):
+            _dumps(loop)
+        with self.assertRaises(TypeError):
+            _dumps({"x": object()})
+        self.assertEqual(_dumps([{"again": 1}]), '[{"again": 1}]')  # usable after errors
+
     def test_env_overrides_store(self):
         from robocorp.workitems import FileAdapter
         from robocorp.workitems._adapters import create_adapter

@@ -31,6 +31,35 @@ def has_store() -> bool:
         return False
 
 
+def _make_dumps():
+    """json.dumps(x, ensure_ascii=False), without its per-call set-up.
+
+    dumps builds a JSONEncoder and a C encoder on every call, which costs more than
+    encoding a small payload; outputs are created per item, so one C encoder is kept.
+    """
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:
+        return encoder.encode
+    markers: dict = {}
+    iterencode = c_make_encoder(
+        markers, encoder.default, json.encoder.encode_basestring, None,
+        ": ", ", ", False, False, True,
+    )
+
+    def dumps(value):
+        try:
+            return "".join(iterencode(value, 0))
+        except BaseException:
+            markers.clear()  # a failed encode can leave container marks behind
+            raise
+
+    return dumps
+
+
+_dumps = _make_dumps()
+
+
 def _plain(value):
     if isinstance(value, Enum):
         return value.value
@@ -67,7 +96,7 @@ class RobotniAdapter(BaseAdapter):
         self._rt.release_input(item_id, str(_plain(state)), exc)
 
     def create_output(self, parent_id: str, payload: Optional[JSONType] = None) -> str:
-        return str(self._rt.create_output(parent_id, json.dumps(payload, ensure_ascii=False)))
+        return str(self._rt.create_output(parent_id, _dumps(payload)))
 
     def load_payload(self, item_id: str) -> JSONType:
         text = self._rt.load_payload(item_id)
@@ -76,7 +105,7 @@ class RobotniAdapter(BaseAdapter):
         return json.loads(text)
 
     def save_payload(self, item_id: str, payload: JSONType):
-        self._rt.save_payload(item_id, json.dumps(payload, ensure_ascii=False))
+        self._rt.save_payload(item_id, _dumps(payload))
 
     def list_files(self, item_id: str) -> list:
         return list(self._rt.list_files(item_id))
