@@ -265,6 +265,8 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   api.store = store.get();
   api.dispatcher = &dispatcher;
   api.blocking = &blocking;
+  api.task_consumers = [t = tasks.get()] { return t->StatusJson(); };
+  api.wake_tasks = [t = tasks.get()] { t->Wake(); };
   metrics.store = store.get();
   metrics.dispatcher = &dispatcher;
   metrics.blocking = &blocking;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 
@@ -79,7 +80,11 @@ std::unique_ptr<ServeTasks> ServeTasks::Create(const config::RobotYaml& robot,
     copts.kind = options.kind;
     copts.owner = options.owner;
     copts.log_dir = logs / task.name;
-    copts.on_run = LogRun;
+    // A run's outputs may be another task's inputs: look again at once.
+    copts.on_run = [t = tasks.get()](const exec::TaskRunReport& r) {
+      LogRun(r);
+      t->Wake();
+    };
     tasks->consumers_.push_back(
         std::make_unique<exec::TaskConsumer>(store, pool, std::move(copts)));
   }

@@ -1,6 +1,7 @@
 #include "exec/task_consumer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <vector>
@@ -21,8 +22,8 @@ Status Stopped() {
   return Status::Cancelled("serve is stopping: this run's items were given back");
 }
 
-// A run's output: stdout and stderr interleaved in one log file, plus the end of
-// stderr kept for the run's report.
+// A run's output: stdout and stderr interleaved in one log file, plus the end of it
+// kept for the run's report.
 class RunLog : public python::TaskContext {
  public:
   RunLog(const fs::path& path, python::WorkItemBackend* items) : items_(items) {
@@ -40,19 +41,24 @@ class RunLog : public python::TaskContext {
       fwrite(text.data(), 1, text.size(), file_);
       fflush(file_);  // read while the task runs (tail -f)
     }
-    if (stream == 2) {
-      tail_.append(text);
-      if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
-    }
+    tail_.append(text);
+    if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
   }
   python::WorkItemBackend* work_items() override { return items_; }
-  // The last non-empty line written to stderr.
-  std::string LastErrorLine() {
+  // The last line that says something: robocorp.tasks ends a failed run with the
+  // exception line, then a rule of '='; a bare traceback ends with the exception line.
+  std::string LastLine() {
     std::lock_guard<std::mutex> l(mu_);
-    std::string t = tail_;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    auto nl = t.rfind('\n');
-    return nl == std::string::npos ? t : t.substr(nl + 1);
+    size_t end = tail_.size();
+    while (end > 0) {
+      size_t start = tail_.rfind('\n', end - 1);
+      start = start == std::string::npos ? 0 : start + 1;
+      std::string line = tail_.substr(start, end - start);
+      while (!line.empty() && isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (line.find_first_not_of("=- ") != std::string::npos) return line;
+      end = start > 0 ? start - 1 : 0;
+    }
+    return "";
   }
 
  private:
@@ -333,7 +339,7 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
   }
   if (report.result != "ok" && !cut) {
     report.detail = ExplainOutcome(options_.task, result, options_.spec.timeout_seconds);
-    if (report.detail.empty()) report.detail = log.LastErrorLine();
+    if (report.detail.empty()) report.detail = log.LastLine();
   }
   if (!finished.ok() && !cut) {
     if (report.result == "ok") report.result = "error";

@@ -142,6 +142,7 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
           auto id = ctx->store->Create(item);
           if (!id.ok()) return StatusError(id.status());
           ctx->dispatcher->Wake();
+          if (ctx->wake_tasks) ctx->wake_tasks();
           auto it = ctx->store->Get(*id);
           if (!it.ok()) return StatusError(it.status());
           return Response::Json(200, WorkItemJson(*it));

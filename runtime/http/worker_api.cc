@@ -396,9 +396,10 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
   ROBOTNI_RETURN_IF_ERROR(router->Add("GET /api/worker/status", [ctx](const Request&,
                                                                       Responder respond) {
     auto counters = ctx->dispatcher->counters();
+    json tasks = ctx->task_consumers ? ctx->task_consumers() : json::array();
     double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx->started).count();
-    Offload(ctx, std::move(respond), [ctx, counters, uptime] {
+    Offload(ctx, std::move(respond), [ctx, counters, uptime, tasks] {
       auto stats = ctx->store->Stats("");
       if (!stats.ok()) return StatusError(stats.status());
       json depth = json::object();
@@ -416,7 +417,8 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
            {"workers", {{"busy", counters.busy}}},
            {"jobs",
             {{"done", counters.done}, {"failed", counters.failed}, {"retried", counters.retried}}},
-           {"queues", depth}});
+           {"queues", depth},
+           {"task_consumers", tasks}});
     });
   }));
   return Status::OK();

@@ -6,6 +6,7 @@
 // WorkQueue thread and the answer comes back through the server's LoopPoster.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,10 @@ struct WorkerApiContext {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ready = false;
   std::shared_ptr<JobWaiter> waiter;  // created by RegisterWorkerApi
+  // robot.yaml tasks consuming queues (cli/serve_tasks.h): their status, and a wake after a
+  // POST /api/work-items. Empty when serve runs no tasks.
+  std::function<nlohmann::json()> task_consumers;
+  std::function<void()> wake_tasks;
 };
 
 Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx);

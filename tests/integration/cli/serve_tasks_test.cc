@@ -1,0 +1,224 @@
+// `robotni serve --tasks`: robot.yaml tasks consuming their input queues inside serve. A real
+// serve process on 127.0.0.1, a real SQLite store, items created over HTTP and with
+// `robotni items add`, and the fixture robot tests/fixtures/robots/serve_tasks.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/integration/cli/http_test_client.h"
+#include "tests/integration/cli/run_test_util.h"
+
+namespace robotni::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+constexpr const char* kToken = "serve-tasks-test-token-0123456789abcdef";
+
+class ServeTasksTest : public ::testing::Test {
+ protected:
+  void SetUp() override { robot_ = CopyFixture("serve_tasks", dir_ / "robot"); }
+  void TearDown() override {
+    if (server_ && server_->Running()) {
+      server_->Kill(SIGTERM);
+      RunResult r = server_->Wait();
+      EXPECT_EQ(r.exit_code, 0) << r;
+    }
+  }
+
+  // Starts serve with `extra` flags; false when it did not come up.
+  bool Start(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"serve",     "-r",          (robot_ / "robot.yaml").string(),
+                                     "--listen",  "127.0.0.1:0", "--store",
+                                     db_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunOptions opts;
+    opts.env["ROBOTNI_TOKENS"] = kToken;
+    opts.timeout_seconds = 120;
+    server_ = std::make_unique<Process>(args, opts);
+    if (!server_->WaitForOutput("serving on", 30)) return false;
+    port_ = ServingPort(*server_);
+    return port_ > 0;
+  }
+
+  HttpReply Http(const std::string& method, const std::string& path, const std::string& body = "") {
+    return SendHttp(port_, method, path, body, kToken);
+  }
+  std::string CreateItem(const std::string& queue, const json& payload) {
+    auto r =
+        Http("POST", "/api/work-items", json{{"queue_name", queue}, {"payload", payload}}.dump());
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body.value("id", "");
+  }
+  // Items of `queue` in `state` (store names: PENDING, RESERVED, DONE, FAILED ...).
+  int64_t Count(const std::string& queue, const std::string& state) {
+    Db db(db_);
+    return db.Int("SELECT count(*) FROM items WHERE queue='" + queue + "' AND state='" + state +
+                  "'");
+  }
+  // True when one of `task`'s run logs has `text` (a task's output goes there, not to serve's).
+  bool RunLogHas(const std::string& task, const std::string& text) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ / "data" / "task-logs" / task, ec))
+      if (ReadFile(e.path()).find(text) != std::string::npos) return true;
+    return false;
+  }
+  // Polls until `pred` holds (bounded; the test then asserts on the state it reached).
+  template <typename Pred>
+  bool Eventually(Pred pred, double seconds = 60) {
+    auto until = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) return true;
+      server_->Pump(50);
+    }
+    return pred();
+  }
+
+  TempDir dir_;
+  fs::path robot_;
+  fs::path db_ = dir_ / "data" / "wi.db";
+  int port_ = 0;
+  std::unique_ptr<Process> server_;
+};
+
+TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
+  ASSERT_TRUE(Start({"--tasks", "consumer,Reporter"})) << server_->output();
+  EXPECT_THAT(server_->err(), HasSubstr("task 'Consumer' consumes queue 'consumer' (outputs to "
+                                        "'reporter'"));
+  for (int i = 1; i <= 5; ++i) CreateItem("consumer", {{"n", i}});
+  RunResult added =
+      RunRobotni({"items", "add", "consumer", R"({"n": 6})", "--store", db_.string()});
+  ASSERT_EQ(added.exit_code, 0) << added;
+
+  ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 6; })) << server_->output();
+  ASSERT_TRUE(Eventually([&] { return Count("reporter", "DONE") == 6; })) << server_->output();
+  Db db(db_);
+  auto outputs = db.Query(
+      "SELECT o.payload, i.payload FROM items o JOIN items i ON o.parent_id = i.id "
+      "WHERE o.queue = 'reporter' ORDER BY o.id");
+  ASSERT_EQ(outputs.size(), 6u);
+  for (const auto& row : outputs) {
+    json out = json::parse(row[0]), in = json::parse(row[1]);
+    EXPECT_EQ(out["doubled"], in["n"].get<int>() * 2) << row[0];
+    EXPECT_EQ(out["cwd"], robot_.string()) << "tasks run in the robot's directory";
+  }
+
+  // One line per run in serve's log, and the run's output in its own log file.
+  ASSERT_TRUE(server_->WaitForOutput("task 'Consumer' run 1: ", 10)) << server_->output();
+  const std::string& err = server_->err();
+  size_t at = err.find("task 'Consumer' run 1: ");
+  std::string line = err.substr(at, err.find('\n', at) - at);
+  EXPECT_THAT(line, HasSubstr(": ok (log: "));
+  std::string log = line.substr(line.find("(log: ") + 6);
+  log.pop_back();  // ')'
+  EXPECT_EQ(fs::path(log).parent_path(), dir_ / "data" / "task-logs" / "Consumer");
+  EXPECT_THAT(ReadFile(log), HasSubstr("consumer handled"));
+
+  auto status = Http("GET", "/api/worker/status");
+  ASSERT_EQ(status.status, 200) << status.raw;
+  const json& tc = status.body["task_consumers"];
+  ASSERT_EQ(tc.size(), 2u) << status.raw;
+  EXPECT_EQ(tc[0]["task"], "Consumer");
+  EXPECT_EQ(tc[0]["queue"], "consumer");
+  EXPECT_EQ(tc[0]["output_queue"], "reporter");
+  EXPECT_EQ(tc[0]["done"], 6);
+  EXPECT_EQ(tc[0]["running"], false);
+  EXPECT_EQ(tc[0]["last_run"]["result"], "ok");
+  EXPECT_EQ(tc[1]["task"], "Reporter");
+  EXPECT_EQ(tc[1]["done"], 6);
+}
+
+TEST_F(ServeTasksTest, FailingItemsAndTasksLeaveFailedItemsAndServeKeepsServing) {
+  ASSERT_TRUE(Start({"--tasks", "Consumer,Crash"})) << server_->output();
+  for (int i = 1; i <= 4; ++i) CreateItem("consumer", {{"n", i}, {"bad", i % 2 == 0}});
+  std::string crash_id = CreateItem("crash", {{"n", 1}});
+  ASSERT_TRUE(Eventually([&] {
+    return Count("consumer", "DONE") == 2 && Count("consumer", "FAILED") == 2;
+  })) << server_->output();
+  Db db(db_);
+  auto failed = db.Query(
+      "SELECT exception_type, error_code, error_message FROM items WHERE queue = 'consumer' AND "
+      "state = 'FAILED' ORDER BY id");
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0][0], "BUSINESS");
+  EXPECT_EQ(failed[0][1], "BAD_INPUT");
+  EXPECT_EQ(failed[0][2], "item 2 is bad");
+
+  // The crashing task fails its item as APPLICATION (retried, then FAILED) and serve goes on.
+  ASSERT_TRUE(server_->WaitForOutput("task 'Crash' run 1: ", 30)) << server_->output();
+  EXPECT_THAT(server_->err(), HasSubstr("failed: RuntimeError: crash task broke on item 1"));
+  auto crash = Http("GET", "/api/work-items/" + crash_id);
+  ASSERT_EQ(crash.status, 200) << crash.raw;
+  EXPECT_NE(crash.body["state"], "DONE") << crash.raw;
+  EXPECT_EQ(db.Query("SELECT exception_type FROM items WHERE id = " + crash_id)[0][0],
+            "APPLICATION");
+  EXPECT_EQ(Http("GET", "/healthz").status, 200);
+  CreateItem("consumer", {{"n", 10}});
+  ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 3; })) << server_->output();
+}
+
+TEST_F(ServeTasksTest, TimedOutRunFailsItsItemAndOtherTasksGoOn) {
+  ASSERT_TRUE(Start({"--tasks", "Hang,Consumer", "--task-timeout", "2"})) << server_->output();
+  std::string hang_id = CreateItem("hang", {{"n", 1}});
+  ASSERT_TRUE(server_->WaitForOutput("task 'Hang' run 1: ", 60)) << server_->output();
+  EXPECT_THAT(server_->err(), HasSubstr("timeout: task 'Hang' timed out after 2 s"));
+  Db db(db_);
+  auto row = db.Query("SELECT state, exception_type FROM items WHERE id = " + hang_id)[0];
+  EXPECT_NE(row[0], "DONE");
+  EXPECT_NE(row[0], "RESERVED");
+  EXPECT_EQ(row[1], "APPLICATION");
+  CreateItem("consumer", {{"n", 1}});
+  ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 1; })) << server_->output();
+}
+
+TEST_F(ServeTasksTest, SigtermLetsTheCurrentItemFinishAndGivesTheRestBack) {
+  ASSERT_TRUE(Start({"--tasks", "Slow", "--grace", "20"})) << server_->output();
+  for (int i = 1; i <= 8; ++i) CreateItem("slow", {{"n", i}, {"sleep", 0.5}});
+  // Releases are group-committed at the run's end, so the run's own log says how far it is.
+  ASSERT_TRUE(Eventually([&] { return RunLogHas("Slow", "slow item 2 started"); }))
+      << server_->output();
+  server_->Kill(SIGTERM);
+  RunResult r = server_->Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  int64_t done = Count("slow", "DONE"), pending = Count("slow", "PENDING");
+  EXPECT_GE(done, 1) << r;
+  EXPECT_GE(pending, 1) << "the drain stops handing items to the task\n" << r;
+  EXPECT_EQ(done + pending + Count("slow", "FAILED"), 8) << r;
+  EXPECT_EQ(Count("slow", "RESERVED"), 0) << r;
+  EXPECT_EQ(Count("slow_output", "PENDING"), done) << "one output per DONE input";
+}
+
+TEST_F(ServeTasksTest, SigtermPastTheGraceGivesTheRunningItemBack) {
+  ASSERT_TRUE(Start({"--tasks", "Slow", "--grace", "1"})) << server_->output();
+  for (int i = 1; i <= 3; ++i) CreateItem("slow", {{"n", i}, {"sleep", 300}});
+  ASSERT_TRUE(Eventually([&] { return RunLogHas("Slow", "slow item 1 started"); }))
+      << server_->output();
+  server_->Kill(SIGTERM);
+  RunResult r = server_->Wait();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_FALSE(r.timed_out) << r;
+  EXPECT_THAT(r.err, HasSubstr("went back to the queue")) << r;
+  EXPECT_EQ(Count("slow", "PENDING"), 3) << r;
+  Db db(db_);
+  EXPECT_EQ(db.Int("SELECT max(attempt) FROM items WHERE queue = 'slow'"), 0)
+      << "given back, the attempt not counted";
+}
+
+TEST_F(ServeTasksTest, RefusesUnknownAndNonPythonTasks) {
+  RunResult unknown = RunRobotni({"serve", "-r", (robot_ / "robot.yaml").string(), "--listen",
+                                  "127.0.0.1:0", "--store", db_.string(), "--tasks", "Nope"});
+  EXPECT_EQ(unknown.exit_code, 3) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("--tasks"));
+  RunResult shell = RunRobotni({"serve", "-r", (robot_ / "robot.yaml").string(), "--listen",
+                                "127.0.0.1:0", "--store", db_.string(), "--tasks", "Shell"});
+  EXPECT_EQ(shell.exit_code, 2) << shell;
+  EXPECT_THAT(shell.err, HasSubstr("is not a Python command"));
+}
+
+}  // namespace
+}  // namespace robotni::testing
