@@ -111,8 +111,10 @@ void LogJobFinished(const store::Item& item, const store::Completion& c, const S
   log::Level level = final_failure ? log::Level::kWarn : log::Level::kDebug;
   if (!log::Enabled(level)) return;
   std::string outcome = !s.ok() ? "refused" : c.ok ? "done" : final_failure ? "failed" : "retried";
-  nlohmann::json fields = {{"event", "job_finished"}, {"job_id", item.id},
-                           {"type", item.queue},      {"attempt", item.attempt},
+  nlohmann::json fields = {{"event", "job_finished"},
+                           {"job_id", item.id},
+                           {"type", item.queue},
+                           {"attempt", item.attempt},
                            {"outcome", outcome}};
   std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome;
   if (!c.ok) {
@@ -184,9 +186,9 @@ std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string&
     }
   }
   (void)auth->AddToken(token, http::kScopeAll);
-  log::Info("API token in " + path + "; use: curl -H \"Authorization: Bearer $(cat " + path +
-                ")\" ...",
-            {{"event", "api_token"}, {"path", path}});
+  log::Info(
+      "API token in " + path + "; use: curl -H \"Authorization: Bearer $(cat " + path + ")\" ...",
+      {{"event", "api_token"}, {"path", path}});
   return auth;
 }
 
@@ -323,9 +325,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
   ServeReloader::Hooks hooks;
-  hooks.make_auth = [&](const ServeFlags& next) {
-    return MakeAuth(next, sopts.url, robot->root);
-  };
+  hooks.make_auth = [&](const ServeFlags& next) { return MakeAuth(next, sopts.url, robot->root); };
   hooks.apply = [&](const ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
     if (reloaded) auth = std::move(reloaded);
     sig.grace = next.grace;

@@ -156,10 +156,11 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
     return ReadBool(n, at, &f->no_auth);
   };
   keys["rate_limit"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
-    ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "requests per second (a number >= 0)", &f->rate_limit));
-    return f->rate_limit < 0
-               ? at.Error("expected requests per second (a number >= 0), found '" + n.Scalar() + "'")
-               : Status::OK();
+    ROBOTNI_RETURN_IF_ERROR(
+        ReadNumber(n, at, "requests per second (a number >= 0)", &f->rate_limit));
+    return f->rate_limit < 0 ? at.Error("expected requests per second (a number >= 0), found '" +
+                                        n.Scalar() + "'")
+                             : Status::OK();
   };
   keys["public_metrics"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadBool(n, at, &f->public_metrics);
@@ -194,8 +195,7 @@ Status ReadWebhooks(const YAML::Node& n, const At& at, const std::set<std::strin
       ROBOTNI_RETURN_IF_ERROR(ReadText(val, sub, &secret));
       if (!cli_given.count("webhook_secret")) f->webhook_secret = secret;
     } else if (name == "max_attempts") {
-      ROBOTNI_RETURN_IF_ERROR(
-          ReadInt(val, sub, "a positive integer", 1, &f->webhook_max_attempts));
+      ROBOTNI_RETURN_IF_ERROR(ReadInt(val, sub, "a positive integer", 1, &f->webhook_max_attempts));
     } else if (name == "timeout_seconds") {
       ROBOTNI_RETURN_IF_ERROR(ReadNumber(val, sub, "seconds (a number > 0)", &f->webhook_timeout));
       if (f->webhook_timeout <= 0)

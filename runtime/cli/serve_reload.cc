@@ -22,7 +22,8 @@ std::vector<std::string> TypeNames(const exec::Dispatcher& d) {
 }
 
 // Elements of `a` not in `b` (both small).
-std::vector<std::string> Minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<std::string> Minus(const std::vector<std::string>& a,
+                               const std::vector<std::string>& b) {
   std::vector<std::string> out;
   for (const auto& x : a)
     if (std::find(b.begin(), b.end(), x) == b.end()) out.push_back(x);
@@ -57,9 +58,8 @@ struct ServeReloader::State {
 ServeReloader::ServeReloader(ServeFlags running, ServeFlags cli_base,
                              std::set<std::string> cli_given, const config::RobotYaml& robot,
                              exec::Dispatcher* dispatcher, exec::WorkQueue* blocking, Hooks hooks)
-    : state_(new State{std::move(running), false, false, std::move(cli_base),
-                       std::move(cli_given), RobotSnapshot(robot), dispatcher, blocking,
-                       std::move(hooks), nullptr}) {}
+    : state_(new State{std::move(running), false, false, std::move(cli_base), std::move(cli_given),
+                       RobotSnapshot(robot), dispatcher, blocking, std::move(hooks), nullptr}) {}
 
 ServeReloader::~ServeReloader() { Stop(); }
 
@@ -133,10 +133,12 @@ void ServeReloader::Run(std::shared_ptr<State> st) {
     std::vector<std::string> before = TypeNames(*st->dispatcher);
     if (Status s = st->dispatcher->LoadJobTypes(); !s.ok()) {
       ++errors;
-      log::Error("reload: job types: " + s.message() + "\nkeeping the running job types: " +
-                     Join(before),
-                 {{"event", "reload_failed"}, {"part", "job_types"}, {"error", s.message()},
-                  {"types", before}});
+      log::Error(
+          "reload: job types: " + s.message() + "\nkeeping the running job types: " + Join(before),
+          {{"event", "reload_failed"},
+           {"part", "job_types"},
+           {"error", s.message()},
+           {"types", before}});
     } else {
       std::vector<std::string> after = TypeNames(*st->dispatcher);
       log::Info("reload: job types: " + (after.empty() ? std::string("none") : Join(after)),

@@ -58,8 +58,8 @@ Status Dispatcher::LoadJobTypes() {
   if (!lease.ok()) return lease.status();
   RunCapture out(/*echo=*/false);
   out.set_keep_in_memory(true);
-  auto r = (*lease)->Run(
-      CodeSpec(LoaderCode(generation) + "print(_j.describe_all())", options_), &out);
+  auto r =
+      (*lease)->Run(CodeSpec(LoaderCode(generation) + "print(_j.describe_all())", options_), &out);
   if (r.exit_code != 0)
     return Status::PythonError("loading job modules failed:\n" + out.text(2));
   auto doc = nlohmann::json::parse(out.text(1), nullptr, false);

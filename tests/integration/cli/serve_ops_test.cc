@@ -91,13 +91,16 @@ class ServeOpsTest : public ::testing::Test {
 
 TEST_F(ServeOpsTest, ConfigFileSetsTheFlagsAndTheCommandLineWins) {
   WriteFile(dir_ / "jobs.py", kJobsV1);
-  WriteFile(dir_ / "serve.yaml", "listen: 127.0.0.1:0\n"
-                                 "store: wi.db\n"  // relative to this file
-                                 "jobs: [" + (dir_ / "jobs.py").string() + "]\n"
-                                 "no_auth: true\n"
-                                 "grace: 1\n"
-                                 "concurrency: 1\n"
-                                 "webhooks: {secret: s, max_attempts: 3, timeout_seconds: 1}\n");
+  WriteFile(dir_ / "serve.yaml",
+            "listen: 127.0.0.1:0\n"
+            "store: wi.db\n"  // relative to this file
+            "jobs: [" +
+                (dir_ / "jobs.py").string() +
+                "]\n"
+                "no_auth: true\n"
+                "grace: 1\n"
+                "concurrency: 1\n"
+                "webhooks: {secret: s, max_attempts: 3, timeout_seconds: 1}\n");
   ASSERT_TRUE(Start({"--config", (dir_ / "serve.yaml").string(), "--concurrency", "3"}))
       << server_->output();
   EXPECT_NE(server_->output().err.find("concurrency 3)"), std::string::npos) << server_->output();
@@ -145,8 +148,7 @@ TEST_F(ServeOpsTest, SighupReloadsJobTypesAndKeepsThemWhenTheReloadFails) {
   fs::path jobs = dir_ / "jobs.py";
   WriteFile(jobs, kJobsV1);
   ASSERT_TRUE(Start({"--jobs", jobs.string(), "--listen", "127.0.0.1:0", "--store",
-                     (dir_ / "wi.db").string(), "--grace", "1", "--no-auth", "--concurrency",
-                     "2"}))
+                     (dir_ / "wi.db").string(), "--grace", "1", "--no-auth", "--concurrency", "2"}))
       << server_->output();
   EXPECT_EQ(TypeNames(port_), (std::vector<std::string>{"one"}));
   // A job of the old code first, so the runners' interpreters have imported v1.
@@ -189,8 +191,10 @@ TEST_F(ServeOpsTest, SighupReloadsTokensAndRateLimitAndReportsRestartOnlySetting
   fs::path tokens = dir_ / "tokens";
   WriteFile(tokens, "old-token\n");
   fs::path conf = dir_ / "serve.yaml";
-  std::string base = "listen: 127.0.0.1:0\nstore: wi.db\ntoken_file: tokens\ngrace: 1\n"
-                     "jobs: [" + (SourceDir() / "workers/jobs/jobs.py").string() + "]\n";
+  std::string base =
+      "listen: 127.0.0.1:0\nstore: wi.db\ntoken_file: tokens\ngrace: 1\n"
+      "jobs: [" +
+      (SourceDir() / "workers/jobs/jobs.py").string() + "]\n";
   WriteFile(conf, base);
   ASSERT_TRUE(Start({"--config", conf.string()})) << server_->output();
   auto get = [&](const std::string& token) {
@@ -233,9 +237,10 @@ TEST_F(ServeOpsTest, SighupReloadsTokensAndRateLimitAndReportsRestartOnlySetting
 TEST_F(ServeOpsTest, JsonLogsAreOneObjectPerLine) {
   fs::path jobs = dir_ / "jobs.py";
   WriteFile(jobs, kJobsV1);
-  ASSERT_TRUE(Start({"--jobs", jobs.string() + "," + (SourceDir() / "workers/jobs/jobs.py").string(),
-                     "--listen", "127.0.0.1:0", "--store", (dir_ / "wi.db").string(), "--grace",
-                     "1", "--log-format", "json", "--log-level", "debug"}))
+  ASSERT_TRUE(
+      Start({"--jobs", jobs.string() + "," + (SourceDir() / "workers/jobs/jobs.py").string(),
+             "--listen", "127.0.0.1:0", "--store", (dir_ / "wi.db").string(), "--grace", "1",
+             "--log-format", "json", "--log-level", "debug"}))
       << server_->output();
   std::string token = ReadFile(dir_ / "api-token");
   while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();

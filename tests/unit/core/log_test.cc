@@ -55,12 +55,11 @@ TEST_F(LogTest, TextLinesAreTheHumanMessages) {
 }
 
 TEST_F(LogTest, JsonLinesHaveTsLevelMsgThenFields) {
-  std::string line = FormatLine(Format::kJson, Level::kWarn, "reload failed",
-                                {{"event", "reload_failed"}, {"msg", "shadow"}, {"n", 3}},
-                                1767323045678);
-  EXPECT_EQ(line.rfind(R"({"ts":"2026-01-02T03:04:05.678Z","level":"warn","msg":"reload failed")",
-                       0),
-            0u)
+  std::string line =
+      FormatLine(Format::kJson, Level::kWarn, "reload failed",
+                 {{"event", "reload_failed"}, {"msg", "shadow"}, {"n", 3}}, 1767323045678);
+  EXPECT_EQ(
+      line.rfind(R"({"ts":"2026-01-02T03:04:05.678Z","level":"warn","msg":"reload failed")", 0), 0u)
       << line;
   json j = json::parse(line);
   EXPECT_EQ(j["event"], "reload_failed");
