@@ -24,6 +24,7 @@
 #include "exec/work_queue.h"
 #include "http/auth.h"
 #include "http/dashboard_api.h"
+#include "http/job_webhooks.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "http/worker_api.h"
@@ -60,6 +61,7 @@ struct SignalState {
   bool draining = false;
   ServeReloader* reloader = nullptr;
   ServeTasks* tasks = nullptr;
+  http::JobWebhooks* webhooks = nullptr;
 };
 
 void OnSignal(uv_signal_t* handle, int signum) {
@@ -86,7 +88,8 @@ void OnSignal(uv_signal_t* handle, int signum) {
                 {{"event", "jobs_given_back"}, {"count", given_back}});
     if (st->tasks)
       st->tasks->Drain(std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
-    poster->Post([st] { st->server->Stop(); });
+    // Pending webhooks get one attempt's timeout (then recorded abandoned); then the server stops.
+    poster->Post([st] { st->webhooks->Shutdown([st] { st->server->Stop(); }); });
   });
 }
 
@@ -241,9 +244,14 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   dopts.kind = isolation == "main" ? python::Interpreter::Kind::kMain
                                    : python::Interpreter::Kind::kSubinterpreter;
   http::MetricsContext metrics;
-  dopts.on_finished = [&metrics](const store::Item& item, const store::Completion& c,
-                                 const Status& s) {
+  std::unique_ptr<http::JobWebhooks> webhooks;  // made on the loop below, before the runners start
+  dopts.on_progress = [&webhooks](const store::Item& item, const std::string& message) {
+    webhooks->OnProgress(item, message);
+  };
+  dopts.on_finished = [&metrics, &webhooks](const store::Item& item, const store::Completion& c,
+                                            const Status& s) {
     LogJobFinished(item, c, s);
+    webhooks->OnFinished(item, c, s);
     if (item.started_ms <= 0) return;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -300,6 +308,11 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
     return 1;
   }
   api.poster = server.poster();
+  http::WebhookOptions wopts;
+  wopts.secret = flags.webhook_secret;
+  wopts.max_attempts = flags.webhook_max_attempts;
+  wopts.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
+  webhooks = std::make_unique<http::JobWebhooks>(&loop, store.get(), wopts);
   metrics.poster = server.poster();
   metrics.http = &server.counters();
   dispatcher.Start();
@@ -322,6 +335,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   uv_signal_init(&loop, &sig.intr);
   sig.term.data = sig.intr.data = &sig;
   sig.tasks = tasks.get();
+  sig.webhooks = webhooks.get();
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
   ServeReloader::Hooks hooks;

@@ -29,6 +29,22 @@ python::TaskSpec CodeSpec(const std::string& code, const DispatcherOptions& o) {
   return spec;
 }
 
+// A StoreJob that also tells on_progress (webhooks) about stored progress.
+class ProgressReportingJob : public StoreJob {
+ public:
+  ProgressReportingJob(store::WorkItemStore* store, const store::Item& item,
+                       const DispatcherOptions& o)
+      : StoreJob(store, item), options_(o) {}
+  Status Progress(const std::string& message) override {
+    Status s = StoreJob::Progress(message);
+    if (s.ok() && options_.on_progress) options_.on_progress(item(), message);
+    return s;
+  }
+
+ private:
+  const DispatcherOptions& options_;
+};
+
 }  // namespace
 
 Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool,
@@ -202,7 +218,7 @@ void Dispatcher::RunnerLoop(int index) {
 }
 
 store::Completion Dispatcher::RunOne(const store::Item& item) {
-  StoreJob job(store_, item);
+  ProgressReportingJob job(store_, item, options_);
   const JobTypeInfo* type = FindType(item.queue);
   double timeout = type ? type->timeout : 0;
   auto lease = pool_->Acquire(options_.robot_key, options_.kind);

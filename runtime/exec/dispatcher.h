@@ -51,6 +51,8 @@ struct DispatcherOptions {
   // Called on a runner thread after an item's outcome was committed (or refused).
   std::function<void(const store::Item& item, const store::Completion& c, const Status& s)>
       on_finished;
+  // Called on the job's executor thread after a run.progress(message) was stored.
+  std::function<void(const store::Item& item, const std::string& message)> on_progress;
 };
 
 class Dispatcher {

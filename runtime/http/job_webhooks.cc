@@ -1,7 +1,8 @@
 #include "http/job_webhooks.h"
 
 #include <cctype>
-#include <cstdio>
+
+#include "core/log.h"
 
 #include "http/api_util.h"
 #include "http/worker_api.h"
@@ -67,12 +68,20 @@ json WebhookDeliveriesJson(const std::vector<store::TimelineEntry>& timeline) {
   return out;
 }
 
+void AddWebhookFields(const store::Item& item, const std::vector<store::TimelineEntry>* timeline,
+                      json* job) {
+  WebhookUrls urls = ParseWebhookUrls(item.meta_json);
+  if (!urls.any()) return;
+  if (!urls.on_complete.empty()) (*job)["on_complete_url"] = urls.on_complete;
+  if (!urls.on_progress.empty()) (*job)["on_progress_url"] = urls.on_progress;
+  if (timeline) (*job)["webhooks"] = WebhookDeliveriesJson(*timeline);
+}
+
 JobWebhooks::JobWebhooks(uv_loop_t* loop, store::WorkItemStore* store, WebhookOptions options)
-    : store_(store), poster_(LoopPoster::Create(loop)) {
-  if (options.secret.empty())
-    std::fprintf(stderr,
-                 "robotni: warning: no webhook secret configured: webhooks go out unsigned "
-                 "(set webhook_secret or ROBOTNI_WEBHOOK_SECRET)\n");
+    : store_(store),
+      timeout_ms_(options.timeout_ms),
+      unsigned_(options.secret.empty()),
+      poster_(LoopPoster::Create(loop)) {
   sender_ = std::make_unique<WebhookSender>(loop, std::move(options),
                                             [this](const WebhookAttempt& a) { Record(a); });
 }
@@ -113,6 +122,13 @@ void JobWebhooks::OnProgress(const store::Item& item, const std::string& message
 void JobWebhooks::Deliver(std::string job_id, std::string event, std::string url,
                           std::string body) {
   if (!sender_) return;
+  if (unsigned_) {
+    unsigned_ = false;
+    log::Warn(
+        "no webhook secret configured: webhooks go out unsigned (set webhooks.secret in "
+        "--config or ROBOTNI_WEBHOOK_SECRET)",
+        {{"event", "webhooks_unsigned"}});
+  }
   sender_->Enqueue({std::move(job_id), std::move(event), std::move(url), std::move(body)});
 }
 
@@ -126,15 +142,19 @@ void JobWebhooks::Record(const WebhookAttempt& a) {
             {"error", a.error.empty() ? json(nullptr) : json(a.error)}};
   if (a.outcome == WebhookOutcome::kRetrying) m["retry_in_ms"] = a.retry_in_ms;
   if (a.outcome != WebhookOutcome::kDelivered && a.outcome != WebhookOutcome::kRetrying)
-    std::fprintf(stderr, "robotni: webhook %s for job %s to %s %s after %d attempt(s): %s\n",
-                 a.event.c_str(), a.job_id.c_str(), a.url.c_str(), WebhookOutcomeName(a.outcome),
-                 a.attempt, a.error.c_str());
+    log::Warn("webhook " + a.event + " of job " + a.job_id + " to " + a.url + " " +
+                  WebhookOutcomeName(a.outcome) + " after " + std::to_string(a.attempt) +
+                  " attempt(s): " + a.error,
+              {{"event", "webhook_" + std::string(WebhookOutcomeName(a.outcome))},
+               {"job_id", a.job_id},
+               {"url", a.url},
+               {"attempt", a.attempt}});
   ++records_pending_;
   io_.Submit([this, id = a.job_id, msg = m.dump()] {
     Status s = store_->RecordEvent(id, kEvent, msg);
     if (!s.ok() && !s.IsNotFound())
-      std::fprintf(stderr, "robotni: cannot record a webhook delivery of job %s: %s\n", id.c_str(),
-                   s.message().c_str());
+      log::Warn("cannot record a webhook delivery of job " + id + ": " + s.message(),
+                {{"event", "webhook_record_failed"}, {"job_id", id}});
     poster_->Post([this] {
       --records_pending_;
       MaybeDone();

@@ -48,9 +48,14 @@ std::string ValidateWebhookUrl(const nlohmann::json& v, const std::string& field
 // "http_status", "error"}).
 nlohmann::json WebhookDeliveriesJson(const std::vector<store::TimelineEntry>& timeline);
 
+// For JobJson: a job with webhook URLs gets them, and with `timeline` given, `webhooks`.
+void AddWebhookFields(const store::Item& item, const std::vector<store::TimelineEntry>* timeline,
+                      nlohmann::json* job);
+
 class JobWebhooks {
  public:
-  // Loop thread. With no secret in `options`, warns once that deliveries go out unsigned.
+  // Loop thread. With no secret in `options`, the first delivery logs a warning that
+  // deliveries go out unsigned.
   JobWebhooks(uv_loop_t* loop, store::WorkItemStore* store, WebhookOptions options);
   ~JobWebhooks();
   JobWebhooks(const JobWebhooks&) = delete;
@@ -66,6 +71,8 @@ class JobWebhooks {
   // WebhookSender::Shutdown), the outcomes are written to the store, then `done` runs on the
   // loop thread and the loop has no handle of this object left.
   void Shutdown(uint64_t grace_ms, std::function<void()> done);
+  // The same with one attempt's timeout as the grace period.
+  void Shutdown(std::function<void()> done) { Shutdown(timeout_ms_, std::move(done)); }
 
  private:
   void Record(const WebhookAttempt& a);
@@ -73,6 +80,8 @@ class JobWebhooks {
   void MaybeDone();
 
   store::WorkItemStore* store_;
+  uint64_t timeout_ms_;
+  bool unsigned_ = false;  // no secret: warn at the first delivery
   std::shared_ptr<LoopPoster> poster_;
   std::unique_ptr<WebhookSender> sender_;
   // One thread: store reads for completion bodies and the outcome records, in order.

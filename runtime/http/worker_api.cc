@@ -1,4 +1,5 @@
 #include "http/api_util.h"
+#include "http/job_webhooks.h"
 #include "http/worker_api.h"
 
 #include <cmath>
@@ -147,6 +148,13 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
     if (!body["idempotency_key"].is_string()) return fail("idempotency_key: expected a string");
     item->idempotency_key = body["idempotency_key"];
   }
+  json meta = json::object();
+  for (const char* field : {"on_complete_url", "on_progress_url"}) {
+    if (!body.contains(field)) continue;
+    if (std::string why = ValidateWebhookUrl(body[field], field); !why.empty()) return fail(why);
+    meta[field] = body[field];
+  }
+  if (!meta.empty()) item->meta_json = meta.dump();
   return true;
 }
 
@@ -249,7 +257,7 @@ std::string ValidateParams(const json& schema, const json& params) {
   return "";
 }
 
-json JobJson(const store::Item& it) {
+json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* timeline) {
   json err = nullptr;
   if (it.exception_type != store::ExceptionType::kNone &&
       (it.state == store::State::kFailed || !it.error_message.empty()))
@@ -263,7 +271,7 @@ json JobJson(const store::Item& it) {
     if (result.is_discarded()) result = it.result_json;
   }
   json params = json::parse(it.payload_json, nullptr, false);
-  return {{"job_id", it.id},
+  json out = {{"job_id", it.id},
           {"type", it.queue},
           {"status", ApiStatus(it)},
           {"params", params.is_discarded() ? json(nullptr) : params},
@@ -278,6 +286,8 @@ json JobJson(const store::Item& it) {
             {"timeScheduled", IsoTime(it.not_before_ms)},
             {"timeStarted", IsoTime(it.started_ms)},
             {"timeFinished", IsoTime(it.finished_ms)}}}};
+  AddWebhookFields(it, timeline, &out);
+  return out;
 }
 
 Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
@@ -377,7 +387,10 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
         Offload(ctx, std::move(respond), [ctx, id, req_copy] {
           auto it = ctx->store->Get(id);
           if (!it.ok()) return StatusError(it.status());
-          Response r = Response::Json(200, JobJson(*it));
+          std::vector<store::TimelineEntry> tl;  // webhook deliveries are timeline events
+          if (ParseWebhookUrls(it->meta_json).any())
+            if (auto t = ctx->store->Timeline(id); t.ok()) tl = std::move(t).value();
+          Response r = Response::Json(200, JobJson(*it, &tl));
           ApplyEtag(*req_copy, &r);
           return r;
         });

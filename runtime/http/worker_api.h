@@ -45,8 +45,10 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
 // (with type), required. Returns "" when valid, else a message naming the field.
 std::string ValidateParams(const nlohmann::json& schema, const nlohmann::json& params);
 
-// The job's JSON as the API returns it (status in the API's vocabulary).
-nlohmann::json JobJson(const store::Item& item);
+// The job's JSON as the API returns it (status in the API's vocabulary). A job with webhook
+// URLs shows them, and with its `timeline` given, a `webhooks` array of delivery outcomes.
+nlohmann::json JobJson(const store::Item& item,
+                       const std::vector<store::TimelineEntry>* timeline = nullptr);
 
 }  // namespace robotni::http
 

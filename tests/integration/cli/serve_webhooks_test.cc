@@ -1,0 +1,252 @@
+// `robotni serve` webhooks end to end: a receiver on 127.0.0.1 in this test gets the signed
+// POSTs; the job's JSON shows every delivery attempt.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/hmac_sha256.h"
+#include "tests/integration/cli/http_test_client.h"
+#include "tests/integration/cli/run_test_util.h"
+#include "tests/support/webhook_receiver.h"
+
+namespace robotni::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSecret[] = "whsec-test-7f3a";
+
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// What a receiver does: HMAC-SHA256(secret, timestamp + "." + raw body), compared in hex.
+bool SignatureValid(const ReceivedRequest& r) {
+  std::string ts = r.Header("x-robotni-timestamp");
+  return !ts.empty() &&
+         r.Header("x-robotni-signature") == "sha256=" + HmacSha256Hex(kSecret, ts + "." + r.body);
+}
+
+class ServeWebhooksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.path() / "serve.yaml") << "webhooks:\n"
+                                                 "  secret: "
+                                              << kSecret
+                                              << "\n"
+                                                 "  max_attempts: 3\n"
+                                                 "  timeout_seconds: 5\n";
+    std::vector<std::string> args = {"serve",
+                                     "-r",
+                                     (SourceDir() / "robot.yaml").string(),
+                                     "--jobs",
+                                     "workers/jobs/jobs.py",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--store",
+                                     db(),
+                                     "--grace",
+                                     "1",
+                                     "--config",
+                                     (dir_.path() / "serve.yaml").string(),
+                                     "--no-auth"};
+    server_ = std::make_unique<Process>(args, RunOptions{});
+    ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
+    port_ = ServingPort(*server_);
+  }
+  std::string db() const { return (dir_.path() / "wi.db").string(); }
+
+  std::string Submit(const json& job) {
+    auto r = SendHttp(port_, "POST", "/api/worker/jobs", job.dump());
+    EXPECT_EQ(r.status, 202) << r.raw;
+    return r.body.value("job_id", "");
+  }
+
+  // Polls GET /api/worker/jobs/{id} until `done(job)` holds (or about 60 s passed).
+  json PollJob(const std::string& id, const std::function<bool(const json&)>& done) {
+    json last;
+    for (int i = 0; i < 1200; ++i) {
+      auto r = SendHttp(port_, "GET", "/api/worker/jobs/" + id);
+      last = r.body;
+      if (r.status == 200 && done(r.body)) return r.body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << id << " never got there: " << last.dump();
+    return last;
+  }
+  static bool Settled(const json& job) {
+    if (!job.contains("webhooks")) return false;
+    for (const auto& w : job["webhooks"])
+      if (w["outcome"] != "retrying") return true;
+    return false;
+  }
+
+  void StopServer() {
+    server_->Kill(SIGTERM);
+    RunResult r = server_->Wait();
+    EXPECT_EQ(r.exit_code, 0) << r;
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> server_;
+};
+
+TEST_F(ServeWebhooksTest, SignedCompletionIsRetriedAfter500ThenDelivered) {
+  WebhookReceiver receiver([](int n) { return n == 0 ? 500 : 200; });
+  std::string id = Submit({{"type", "add"},
+                           {"params", {{"x", 2}, {"y", 40}}},
+                           {"on_complete_url", receiver.Url("/done")}});
+  ASSERT_FALSE(id.empty());
+  auto got = receiver.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].method, "POST");
+    EXPECT_EQ(got[i].path, "/done");
+    EXPECT_TRUE(SignatureValid(got[i])) << got[i].Header("x-robotni-signature");
+    EXPECT_EQ(got[i].Header("x-robotni-event"), "complete");
+    EXPECT_EQ(got[i].Header("x-robotni-job-id"), id);
+    EXPECT_EQ(got[i].Header("x-robotni-attempt"), std::to_string(i + 1));
+    json body = json::parse(got[i].body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << got[i].body;
+    EXPECT_EQ(body["job_id"], id);
+    EXPECT_EQ(body["status"], "done");
+    EXPECT_EQ(body["result"], 42);
+    EXPECT_EQ(body["event"], "complete");
+  }
+  EXPECT_EQ(got[0].Header("x-robotni-delivery"), got[1].Header("x-robotni-delivery"));
+  // A tampered body does not verify.
+  ReceivedRequest tampered = got[1];
+  tampered.body.replace(tampered.body.find("42"), 2, "43");
+  EXPECT_FALSE(SignatureValid(tampered));
+
+  json job = PollJob(id, Settled);
+  EXPECT_EQ(job["on_complete_url"], receiver.Url("/done"));
+  ASSERT_EQ(job["webhooks"].size(), 2u) << job.dump();
+  const json& first = job["webhooks"][0];
+  const json& second = job["webhooks"][1];
+  EXPECT_EQ(first["event"], "complete");
+  EXPECT_EQ(first["outcome"], "retrying");
+  EXPECT_EQ(first["attempt"], 1);
+  EXPECT_EQ(first["http_status"], 500);
+  EXPECT_TRUE(first["error"].is_string());
+  EXPECT_EQ(second["outcome"], "delivered");
+  EXPECT_EQ(second["attempt"], 2);
+  EXPECT_EQ(second["http_status"], 200);
+  EXPECT_TRUE(second["error"].is_null());
+  EXPECT_EQ(second["url"], receiver.Url("/done"));
+  EXPECT_EQ(second["delivery_id"], got[0].Header("x-robotni-delivery"));
+  StopServer();
+}
+
+TEST_F(ServeWebhooksTest, UnreachableUrlIsRecordedFailedAfterMaxAttempts) {
+  std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/hook";
+  std::string id =
+      Submit({{"type", "add"}, {"params", {{"x", 1}, {"y", 1}}}, {"on_complete_url", url}});
+  json job = PollJob(id, Settled);
+  EXPECT_EQ(job["status"], "done") << "a webhook failure does not change the job";
+  ASSERT_EQ(job["webhooks"].size(), 3u) << job.dump();
+  for (int i = 0; i < 3; ++i) {
+    const json& w = job["webhooks"][i];
+    EXPECT_EQ(w["attempt"], i + 1);
+    EXPECT_EQ(w["outcome"], i < 2 ? "retrying" : "failed");
+    EXPECT_TRUE(w["http_status"].is_null());
+    EXPECT_TRUE(w["error"].is_string() && !w["error"].get<std::string>().empty());
+  }
+  StopServer();
+}
+
+TEST_F(ServeWebhooksTest, InvalidUrlsAreRefusedAtSubmit) {
+  auto post = [&](const json& body, const std::string& path = "/api/worker/jobs") {
+    return SendHttp(port_, "POST", path, body.dump());
+  };
+  json add = {{"type", "add"}, {"params", {{"x", 1}, {"y", 2}}}};
+  struct Case {
+    const char* field;
+    json value;
+  };
+  for (const Case& c :
+       {Case{"on_complete_url", "ftp://127.0.0.1/x"}, Case{"on_complete_url", "not a url"},
+        Case{"on_progress_url", 5}, Case{"on_progress_url", "file:///etc/passwd"},
+        Case{"on_complete_url", "http://" + std::string(3000, 'a') + "/"}}) {
+    json job = add;
+    job[c.field] = c.value;
+    auto r = post(job);
+    EXPECT_EQ(r.status, 400) << c.value.dump().substr(0, 60);
+    std::string msg = r.body["error"].value("message", "");
+    EXPECT_EQ(msg.rfind(std::string(c.field) + ": ", 0), 0u) << msg;
+  }
+  json good = add;
+  good["on_complete_url"] = "https://example.invalid/hook";
+  json bad = add;
+  bad["on_progress_url"] = "gopher://x/";
+  auto batch = post({{"jobs", {good, bad}}}, "/api/worker/jobs/batch");
+  EXPECT_EQ(batch.status, 400);
+  EXPECT_EQ(batch.body["error"]["index"], 1);
+  EXPECT_EQ(batch.body["error"].value("message", "").rfind("jobs[1]: on_progress_url: ", 0), 0u)
+      << batch.raw;
+  StopServer();
+}
+
+TEST_F(ServeWebhooksTest, ProgressAndCompletionBothArrive) {
+  WebhookReceiver receiver;
+  // fakejob with delay_seconds 1 reports progress once, then finishes.
+  std::string id = Submit({{"type", "fakejob"},
+                           {"params", {{"delay_seconds", 1}}},
+                           {"on_progress_url", receiver.Url("/progress")},
+                           {"on_complete_url", receiver.Url("/complete")}});
+  auto got = receiver.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  const ReceivedRequest* progress = nullptr;
+  const ReceivedRequest* complete = nullptr;
+  for (const auto& r : got) (r.path == "/progress" ? progress : complete) = &r;
+  ASSERT_TRUE(progress && complete);
+  EXPECT_EQ(progress->Header("x-robotni-event"), "progress");
+  EXPECT_TRUE(SignatureValid(*progress));
+  json p = json::parse(progress->body, nullptr, false);
+  EXPECT_EQ(p["job_id"], id);
+  EXPECT_EQ(p["status"], "running");
+  EXPECT_EQ(p["progress"]["message"], "waited 0 of 1 s");
+  json c = json::parse(complete->body, nullptr, false);
+  EXPECT_EQ(c["status"], "done");
+  EXPECT_EQ(c["result"]["waited"], 1);
+  json job = PollJob(
+      id, [](const json& j) { return j.contains("webhooks") && j["webhooks"].size() == 2; });
+  for (const auto& w : job["webhooks"]) EXPECT_EQ(w["outcome"], "delivered") << w.dump();
+  StopServer();
+}
+
+TEST_F(ServeWebhooksTest, SigtermStillAttemptsAWaitingRetryAndRecordsIt) {
+  WebhookReceiver receiver([](int n) { return n == 0 ? 503 : 204; });
+  std::string id = Submit(
+      {{"type", "add"}, {"params", {{"x", 1}, {"y", 2}}}, {"on_complete_url", receiver.Url()}});
+  ASSERT_EQ(receiver.WaitFor(1).size(), 1u);
+  // The retry waits about a second; SIGTERM skips the wait: it is attempted within the grace.
+  StopServer();
+  EXPECT_EQ(receiver.requests().size(), 2u);
+  RunResult show = RunRobotni({"items", "show", id, "--store", db(), "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show;
+  json item = json::parse(show.out, nullptr, false);
+  std::vector<std::string> outcomes;
+  for (const auto& e : item["timeline"])
+    if (e["event"] == "webhook")
+      outcomes.push_back(json::parse(e["message"].get<std::string>())["outcome"]);
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"retrying", "delivered"})) << show.out;
+}
+
+}  // namespace
+}  // namespace robotni::testing
