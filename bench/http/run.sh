@@ -46,7 +46,16 @@ free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-declare -A PORT DB
+declare -A PORT DB SPID
+# cpu_ticks IMPL: user+system CPU (1/100 s) of the server process and its children (the
+# reference's worker processes). A figure that the machine's other load does not inflate.
+cpu_ticks() {
+  local t=0 p
+  for p in ${SPID[$1]} $(pgrep -P "${SPID[$1]}" || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
 start_robotni() {
   mkdir -p "$WORK/robotni"
   DB[robotni]="$WORK/robotni/wi.db"
@@ -54,6 +63,7 @@ start_robotni() {
      --listen 127.0.0.1:0 --store "${DB[robotni]}" --no-auth --concurrency "$CONCURRENCY" \
      --grace 5) 2>"$WORK/robotni/log" &
   PIDS+=($!)
+  SPID[robotni]=$!
   for _ in $(seq 300); do
     grep -q "serving on" "$WORK/robotni/log" && break
     sleep 0.1
@@ -68,6 +78,7 @@ start_reference() {
   "$PY" "$HERE/reference_app.py" --db "${DB[reference]}" --port "${PORT[reference]}" \
     --workers "$CONCURRENCY" 2>"$WORK/reference/log" &
   PIDS+=($!)
+  SPID[reference]=$!
   for _ in $(seq 300); do
     curl -sf "127.0.0.1:${PORT[reference]}/healthz" >/dev/null && return
     sleep 0.1
@@ -100,23 +111,27 @@ wrk_run() {
 }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
 
-declare -A RPS P99 NOTE
+declare -A RPS P99 NOTE CPU
 measure() {  # measure ROW IMPL ARGS...
   local row=$1 impl=$2
   shift 2
-  local r
+  local r t0
+  t0=$(cpu_ticks "$impl")
   r=$(wrk_run "$impl" "$DURATION" "$@")
+  CPU[$row,$impl]=$(awk "BEGIN{print ($(cpu_ticks "$impl") - $t0) * 10000 / $(field requests "$r")}")
   RPS[$row,$impl]=$(field rps "$r")
   P99[$row,$impl]=$(field p99_us "$r")
   local bad=$(($(field status_errors "$r") + $(field connect_errors "$r") + $(field read_errors "$r") + $(field timeouts "$r")))
   NOTE[$row,$impl]=$([[ $bad -gt 0 ]] && echo "($bad errors)" || true)
-  printf '  %-9s %-9s %10.0f req/s  p99 %7.2f ms %s\n' "$row" "$impl" "${RPS[$row,$impl]}" \
-    "$(awk "BEGIN{print ${P99[$row,$impl]}/1000}")" "${NOTE[$row,$impl]}" >&2
+  printf '  %-9s %-9s %10.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s\n' "$row" "$impl" \
+    "${RPS[$row,$impl]}" "$(awk "BEGIN{print ${P99[$row,$impl]}/1000}")" "${CPU[$row,$impl]}" \
+    "${NOTE[$row,$impl]}" >&2
 }
 
 e2e() {  # e2e IMPL: N add jobs through POST, then until all are done
-  local impl=$1 base
+  local impl=$1 base t0
   base=$(sql "$impl" "SELECT max(id) FROM items")
+  t0=$(cpu_ticks "$impl")
   wrk -t"$THREADS" -c"$CONNS" -d600s -s "$HERE/bench.lua" "http://127.0.0.1:${PORT[$impl]}" \
     -- submit $(((N + THREADS - 1) / THREADS)) >"$WORK/wrk.out" 2>&1 &
   local wrk_pid=$!
@@ -135,9 +150,11 @@ e2e() {  # e2e IMPL: N add jobs through POST, then until all are done
   done=$(sql "$impl" "SELECT count(*) $q AND state = 'DONE'")
   span=$(sql "$impl" "SELECT max(finished) - min(created) $q")
   RPS[e2e,$impl]=$(awk "BEGIN{print $done / ($span / 1000)}")
+  CPU[e2e,$impl]=$(awk "BEGIN{print ($(cpu_ticks "$impl") - $t0) * 10000 / $jobs}")
   P99[e2e,$impl]=0
   NOTE[e2e,$impl]="($done of $jobs done in $span ms)"
-  printf '  %-9s %-9s %10.0f jobs/s %s\n' e2e "$impl" "${RPS[e2e,$impl]}" "${NOTE[e2e,$impl]}" >&2
+  printf '  %-9s %-9s %10.0f jobs/s %29.1f us CPU/job %s\n' e2e "$impl" "${RPS[e2e,$impl]}" \
+    "${CPU[e2e,$impl]}" "${NOTE[e2e,$impl]}" >&2
 }
 
 echo "robotni: $ROBOTNI ($(cd "$ROOT" && git rev-parse --short HEAD))" >&2
@@ -176,12 +193,14 @@ for row in $ONLY; do
 done
 
 echo
-printf '%-10s %14s %12s %14s %12s %10s\n' row "robotni/s" "p99 ms" "reference/s" "p99 ms" ratio
+printf '%-9s %11s %8s %8s %12s %8s %8s %8s %9s\n' row "robotni/s" "p99 ms" "CPU us" \
+  "reference/s" "p99 ms" "CPU us" ratio "CPU ratio"
 for row in $ONLY; do
   r=${RPS[$row,robotni]:-0} f=${RPS[$row,reference]:-0}
-  printf '%-10s %14.0f %12.2f %14.0f %12.2f %9.1fx\n' "$row" "$r" \
-    "$(awk "BEGIN{print ${P99[$row,robotni]:-0}/1000}")" "$f" \
-    "$(awk "BEGIN{print ${P99[$row,reference]:-0}/1000}")" \
-    "$(awk "BEGIN{print ($f > 0) ? $r / $f : 0}")"
+  cr=${CPU[$row,robotni]:-0} cf=${CPU[$row,reference]:-0}
+  printf '%-9s %11.0f %8.2f %8.1f %12.0f %8.2f %8.1f %7.1fx %8.1fx\n' "$row" "$r" \
+    "$(awk "BEGIN{print ${P99[$row,robotni]:-0}/1000}")" "$cr" "$f" \
+    "$(awk "BEGIN{print ${P99[$row,reference]:-0}/1000}")" "$cf" \
+    "$(awk "BEGIN{print ($f > 0) ? $r / $f : 0}")" "$(awk "BEGIN{print ($cr > 0) ? $cf / $cr : 0}")"
 done
-echo "(e2e rows are jobs/s, no p99; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(CPU us: server CPU per request, workers included; e2e rows are jobs/s and CPU per job, no p99; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
