@@ -221,7 +221,7 @@ TEST(OpenApiTest, JobShapesHaveTheWebhookFields) {
   EXPECT_EQ(s["JobSubmit"]["properties"]["on_complete_url"]["format"], "uri");
   EXPECT_EQ(s["JobSubmit"]["properties"]["on_progress_url"]["format"], "uri");
   json delivery = s["WebhookDelivery"]["properties"];
-  for (const char* f : {"url", "event", "attempt", "status_code", "error", "at"})
+  for (const char* f : {"url", "event", "attempt", "outcome", "http_status", "error", "at"})
     EXPECT_TRUE(delivery.contains(f)) << f;
   EXPECT_EQ(s["Job"]["properties"]["webhooks"]["type"], "array");
 }
