@@ -76,6 +76,8 @@ void ServeReloader::Stop() {
   uv_close(reinterpret_cast<uv_handle_t*>(hup_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
   hup_ = nullptr;
+  // libuv put back the default action, which would kill a draining server: ignore SIGHUP.
+  signal(SIGHUP, SIG_IGN);
 }
 
 void ServeReloader::OnSignal(uv_signal_t* handle, int) {

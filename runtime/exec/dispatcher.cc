@@ -199,6 +199,7 @@ void Dispatcher::RunnerLoop(int index) {
     running_per_type_[item.queue]--;
     running_.erase(item.id);
     counters_.busy--;
+    if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
     if (s.ok()) {
       if (c.ok) {
         counters_.done++;

@@ -232,6 +232,28 @@ TEST_F(ServeOpsTest, SighupReloadsTokensAndRateLimitAndReportsRestartOnlySetting
   EXPECT_EQ(r.exit_code, 0) << r;
 }
 
+TEST_F(ServeOpsTest, SighupWhileDrainingIsIgnored) {
+  ASSERT_TRUE(Start({"--jobs", "workers/jobs/jobs.py", "--listen", "127.0.0.1:0", "--store",
+                     (dir_ / "wi.db").string(), "--grace", "10", "--no-auth"}))
+      << server_->output();
+  auto sub = SendHttp(port_, "POST", "/api/worker/jobs",
+                      R"({"type":"fakejob","params":{"delay_seconds":2}})");
+  ASSERT_EQ(sub.status, 202);
+  std::string id = sub.body["job_id"];
+  for (int i = 0; i < 400; ++i) {
+    if (SendHttp(port_, "GET", "/api/worker/jobs/" + id).body.value("status", "") == "running")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server_->Kill(SIGTERM);
+  ASSERT_TRUE(server_->WaitForOutput("draining", 30)) << server_->output();
+  server_->Kill(SIGHUP);  // the running job keeps the drain going for a second or two
+  RunResult r = server_->Wait();
+  EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.err.find("reloading"), std::string::npos) << r;
+}
+
 // --- --log-format json ----------------------------------------------------------------
 
 TEST_F(ServeOpsTest, JsonLogsAreOneObjectPerLine) {
