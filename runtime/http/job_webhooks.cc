@@ -162,6 +162,12 @@ void JobWebhooks::Record(const WebhookAttempt& a) {
   });
 }
 
+void JobWebhooks::Reconfigure(const WebhookOptions& options) {
+  timeout_ms_ = options.timeout_ms;
+  unsigned_ = options.secret.empty();  // warn again at the next delivery
+  sender_->Reconfigure(options);
+}
+
 void JobWebhooks::Shutdown(uint64_t grace_ms, std::function<void()> done) {
   on_shutdown_ = std::move(done);
   if (!sender_) return MaybeDone();

@@ -67,6 +67,9 @@ class JobWebhooks {
   // Any thread: the dispatcher's on_progress.
   void OnProgress(const store::Item& item, const std::string& message);
 
+  // Loop thread: new settings from a SIGHUP reload (see WebhookSender::Reconfigure).
+  void Reconfigure(const WebhookOptions& options);
+
   // Loop thread: the SIGTERM path. Pending deliveries get `grace_ms` (see
   // WebhookSender::Shutdown), the outcomes are written to the store, then `done` runs on the
   // loop thread and the loop has no handle of this object left.
@@ -81,7 +84,7 @@ class JobWebhooks {
 
   store::WorkItemStore* store_;
   uint64_t timeout_ms_;
-  bool unsigned_ = false;  // no secret: warn at the first delivery
+  bool unsigned_ = false;  // no secret: warn at the next delivery (once per setting)
   std::shared_ptr<LoopPoster> poster_;
   std::unique_ptr<WebhookSender> sender_;
   // One thread: store reads for completion bodies and the outcome records, in order.

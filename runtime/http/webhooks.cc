@@ -69,6 +69,12 @@ WebhookSender::~WebhookSender() {
   curl_.Close();
 }
 
+void WebhookSender::Reconfigure(const WebhookOptions& o) {
+  options_.secret = o.secret;
+  options_.max_attempts = std::max(1, o.max_attempts);
+  options_.timeout_ms = o.timeout_ms;
+}
+
 int64_t WebhookSender::NowMs() const {
   if (options_.now_ms) return options_.now_ms();
   return std::chrono::duration_cast<std::chrono::milliseconds>(

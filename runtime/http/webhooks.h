@@ -106,6 +106,10 @@ class WebhookSender {
   // attempt too.
   void Shutdown(uint64_t grace_ms, std::function<void()> done);
 
+  // A SIGHUP reload: the secret, max_attempts and timeout_ms of `o` apply to attempts that
+  // start from now on.
+  void Reconfigure(const WebhookOptions& o);
+
   size_t queued() const { return deliveries_.size(); }
   size_t in_flight() const { return in_flight_; }
   uint64_t coalesced() const { return coalesced_; }
