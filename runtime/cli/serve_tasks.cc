@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <mutex>
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
+#include "core/log.h"
 #include "exec/task_runner.h"
 #include "exec/work_item_queues.h"
 
@@ -17,17 +17,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One line per run in serve's log.
+// One line per run in serve's log: info when it went well, else a warning.
 void LogRun(const exec::TaskRunReport& r) {
-  static std::mutex mu;  // lines of concurrent consumers do not interleave
-  std::lock_guard<std::mutex> l(mu);
-  std::string why = r.detail.empty() ? "" : ": " + r.detail;
-  std::string log = r.log.empty() ? "" : " (log: " + r.log.string() + ")";
-  fprintf(stderr,
-          "robotni: task '%s' run %lld: %lld item(s), %lld done, %lld failed, %.2f s: %s%s%s\n",
-          r.task.c_str(), static_cast<long long>(r.run), static_cast<long long>(r.items),
-          static_cast<long long>(r.done), static_cast<long long>(r.failed), r.seconds,
-          r.result.c_str(), why.c_str(), log.c_str());
+  char head[200];
+  snprintf(head, sizeof(head),
+           "task '%s' run %lld: %lld item(s), %lld done, %lld failed, %.2f s: ", r.task.c_str(),
+           static_cast<long long>(r.run), static_cast<long long>(r.items),
+           static_cast<long long>(r.done), static_cast<long long>(r.failed), r.seconds);
+  std::string msg = head + r.result + (r.detail.empty() ? "" : ": " + r.detail) +
+                    (r.log.empty() ? "" : " (log: " + r.log.string() + ")");
+  log::Write(r.result == "ok" ? log::Level::kInfo : log::Level::kWarn, msg,
+             {{"event", "task_run"},
+              {"task", r.task},
+              {"run", r.run},
+              {"items", r.items},
+              {"done", r.done},
+              {"failed", r.failed},
+              {"seconds", r.seconds},
+              {"result", r.result},
+              {"detail", r.detail},
+              {"log", r.log.string()}});
 }
 
 }  // namespace
@@ -99,7 +108,8 @@ ServeTasks::~ServeTasks() {
   if (!stuck) return;  // the consumers' destructors join their threads
   // A run that never returns holds its interpreter (and its thread) for good: the
   // pool's and CPython's teardown would wait for it forever.
-  fprintf(stderr, "robotni: a task run could not be stopped; exiting without waiting for it\n");
+  log::Warn("a task run could not be stopped; exiting without waiting for it",
+            {{"event", "task_run_abandoned"}});
   (void)store_->Sync();
   fflush(stdout);
   fflush(stderr);
@@ -113,8 +123,13 @@ void ServeTasks::Start() {
     PrintError("warning: cannot enter the robot directory " + root_.string());
   for (auto& c : consumers_) {
     const auto& o = c->options();
-    fprintf(stderr, "robotni: task '%s' consumes queue '%s' (outputs to '%s'; run logs in %s)\n",
-            o.task.c_str(), o.queues.input.c_str(), o.queues.output.c_str(), o.log_dir.c_str());
+    log::Info("task '" + o.task + "' consumes queue '" + o.queues.input + "' (outputs to '" +
+                  o.queues.output + "'; run logs in " + o.log_dir.string() + ")",
+              {{"event", "task_consumer"},
+               {"task", o.task},
+               {"queue", o.queues.input},
+               {"output_queue", o.queues.output},
+               {"log_dir", o.log_dir.string()}});
     c->Start();
   }
 }
@@ -137,8 +152,8 @@ int ServeTasks::Drain(std::chrono::milliseconds grace) {
   int given_back = 0;
   for (auto& c : consumers_) given_back += c->Drain(deadline);
   if (given_back > 0)
-    fprintf(stderr, "robotni: %d work item(s) of running tasks went back to the queue\n",
-            given_back);
+    log::Info(std::to_string(given_back) + " work item(s) of running tasks went back to the queue",
+              {{"event", "task_items_given_back"}, {"count", given_back}});
   return given_back;
 }
 

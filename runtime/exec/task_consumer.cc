@@ -221,9 +221,13 @@ void TaskConsumer::Loop() {
     int64_t run = ++totals_.runs;
     l.unlock();
     TaskRunReport report = RunOnce(run);
-    if (options_.on_run && report.result != "stuck") options_.on_run(report);
     l.lock();
-    if (stuck_) return;  // abandoned by Drain: running_ stays set, nothing more runs
+    if (stuck_) {
+      // Abandoned by Drain: running_ stays set and nothing more runs.
+      l.unlock();
+      if (options_.on_run) options_.on_run(report);
+      return;
+    }
     running_ = false;
     totals_.items += report.items;
     totals_.done += report.done;
@@ -237,6 +241,11 @@ void TaskConsumer::Loop() {
       not_before_ = Clock::now() + std::chrono::milliseconds(backoff_ms);
     }
     cv_.notify_all();
+    if (options_.on_run) {
+      l.unlock();
+      options_.on_run(report);
+      l.lock();
+    }
   }
 }
 

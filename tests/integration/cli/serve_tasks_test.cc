@@ -119,7 +119,12 @@ TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
   EXPECT_EQ(fs::path(log).parent_path(), dir_ / "data" / "task-logs" / "Consumer");
   EXPECT_THAT(ReadFile(log), HasSubstr("consumer handled"));
 
-  auto status = Http("GET", "/api/worker/status");
+  // Totals count a run once it has ended, a moment after its items are DONE.
+  HttpReply status;
+  Eventually([&] {
+    status = Http("GET", "/api/worker/status");
+    return status.body.value("/task_consumers/1/done"_json_pointer, 0) == 6;
+  });
   ASSERT_EQ(status.status, 200) << status.raw;
   const json& tc = status.body["task_consumers"];
   ASSERT_EQ(tc.size(), 2u) << status.raw;
@@ -163,10 +168,13 @@ TEST_F(ServeTasksTest, FailingItemsAndTasksLeaveFailedItemsAndServeKeepsServing)
 }
 
 TEST_F(ServeTasksTest, TimedOutRunFailsItsItemAndOtherTasksGoOn) {
-  ASSERT_TRUE(Start({"--tasks", "Hang,Consumer", "--task-timeout", "2"})) << server_->output();
+  ASSERT_TRUE(Start({"--tasks", "Hang,Consumer", "--task-timeout", "2", "--log-format", "json"}))
+      << server_->output();
   std::string hang_id = CreateItem("hang", {{"n", 1}});
   ASSERT_TRUE(server_->WaitForOutput("task 'Hang' run 1: ", 60)) << server_->output();
   EXPECT_THAT(server_->err(), HasSubstr("timeout: task 'Hang' timed out after 2 s"));
+  EXPECT_THAT(server_->err(), HasSubstr(R"("event":"task_run")"));
+  EXPECT_THAT(server_->err(), HasSubstr(R"("result":"timeout")"));
   Db db(db_);
   auto row = db.Query("SELECT state, exception_type FROM items WHERE id = " + hang_id)[0];
   EXPECT_NE(row[0], "DONE");
