@@ -336,7 +336,6 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   sig.term.data = sig.intr.data = &sig;
   sig.tasks = tasks.get();
   sig.webhooks = webhooks.get();
-  sig.tasks = tasks.get();
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
   ServeReloader::Hooks hooks;
