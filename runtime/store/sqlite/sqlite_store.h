@@ -121,6 +121,8 @@ class SqliteStore final : public WorkItemStore {
   Status CompleteOne(const Completion& c, const std::vector<std::vector<StagedFile>>& files,
                      int64_t now);
   // Binds without copying: event and message must outlive the call.
+  // Writes the current attempt's "started" entry before `started` is reset or reused.
+  Status KeepStartedRow(int64_t id);
   Status AddTimeline(int64_t id, int64_t at, std::string_view event, int attempt,
                      std::string_view message);
   int64_t BackoffMs(int attempt);

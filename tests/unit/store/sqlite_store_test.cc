@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "store/sha256.h"
@@ -640,6 +641,49 @@ TEST_F(SqliteStoreTest, ApplicationFailureRetriesWithBoundedBackoff) {
               ::testing::ElementsAre("queued", "started", "retry", "started", "retry"));
 }
 
+TEST_F(SqliteStoreTest, TimelineKeepsEveryAttemptAcrossManualRetry) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  now_ += 10;
+  auto first = ReserveOne("q");
+  now_ += 10;
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{
+      .lease = LeaseOf(*first), .ok = false, .exception_type = ExceptionType::kBusiness}));
+  now_ += 10;
+  ASSERT_ROBOTNI_OK(store_->Retry(id));
+  now_ += 10;
+  auto second = ReserveOne("q");
+  now_ += 10;
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*second)}));
+  auto tl = store_->Timeline(id);
+  ASSERT_ROBOTNI_OK(tl);
+  std::vector<std::tuple<std::string, int, int64_t>> got;
+  for (const auto& e : *tl) got.emplace_back(e.event, e.attempt, e.at_ms - (now_ - 50));
+  EXPECT_THAT(got, ::testing::ElementsAre(std::make_tuple("queued", 0, 0),
+                                          std::make_tuple("started", 1, 10),
+                                          std::make_tuple("finished", 1, 20),
+                                          std::make_tuple("retry", 0, 30),
+                                          std::make_tuple("started", 1, 40),
+                                          std::make_tuple("finished", 1, 50)));
+}
+
+TEST_F(SqliteStoreTest, TimelineRowsOfOlderVersionsAreNotRepeated) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  auto it = ReserveOne("q");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*it)}));
+  // Before schema 3 these three were rows; the same entries must not appear twice.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  std::string sql = "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES"
+                    "(" + id + ", " + std::to_string(now_) + ", 'queued', 0, ''),"
+                    "(" + id + ", " + std::to_string(now_) + ", 'started', 1, 'x'),"
+                    "(" + id + ", " + std::to_string(now_) + ", 'finished', 1, 'DONE')";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(Events(id), (std::vector<std::string>{"queued", "started", "finished"}));
+}
+
 TEST_F(SqliteStoreTest, BackoffIsCappedAtMaxDelay) {
   StoreOptions o = Options();
   o.retry = RetryPolicy{.base_delay_ms = 1000, .max_delay_ms = 3000, .jitter = 0};
@@ -1190,7 +1234,8 @@ TEST_F(SqliteStoreTest, FailingOperationInABatchLeavesNothingAndOthersCommit) {
   EXPECT_EQ((*st)[0].pending, kGood + 1);
   EXPECT_TRUE(store_->Stats("bad")->empty());
   EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM items"), kGood + 2);
-  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM timeline"), kGood + 2);
+  // "queued" comes from the item's created column; creating writes no timeline row.
+  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM timeline"), 0);
   EXPECT_EQ(CountRows(db_path_,
                       "SELECT count(*) FROM timeline WHERE item_id NOT IN "
                       "(SELECT id FROM items)"),
