@@ -82,6 +82,7 @@ JobWebhooks::JobWebhooks(uv_loop_t* loop, store::WorkItemStore* store, WebhookOp
       timeout_ms_(options.timeout_ms),
       unsigned_(options.secret.empty()),
       poster_(LoopPoster::Create(loop)) {
+  for (size_t i = 0; i < kLanes; ++i) io_.push_back(std::make_unique<exec::WorkQueue>(1));
   sender_ = std::make_unique<WebhookSender>(loop, std::move(options),
                                             [this](const WebhookAttempt& a) { Record(a); });
 }
@@ -96,7 +97,7 @@ void JobWebhooks::OnFinished(const store::Item& item, const store::Completion& c
   WebhookUrls urls = ParseWebhookUrls(item.meta_json);
   if (urls.on_complete.empty()) return;
   // The body is the job as the API shows it now, read after the commit (off the runner).
-  io_.Submit([this, id = item.id, url = std::move(urls.on_complete)]() mutable {
+  Lane(item.id).Submit([this, id = item.id, url = std::move(urls.on_complete)]() mutable {
     auto it = store_->Get(id);
     if (!it.ok()) return;
     json body = JobJson(*it);
@@ -150,7 +151,7 @@ void JobWebhooks::Record(const WebhookAttempt& a) {
                {"url", a.url},
                {"attempt", a.attempt}});
   ++records_pending_;
-  io_.Submit([this, id = a.job_id, msg = m.dump()] {
+  Lane(a.job_id).Submit([this, id = a.job_id, msg = m.dump()] {
     Status s = store_->RecordEvent(id, kEvent, msg);
     if (!s.ok() && !s.IsNotFound())
       log::Warn("cannot record a webhook delivery of job " + id + ": " + s.message(),

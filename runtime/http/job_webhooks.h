@@ -87,8 +87,14 @@ class JobWebhooks {
   bool unsigned_ = false;  // no secret: warn at the next delivery (once per setting)
   std::shared_ptr<LoopPoster> poster_;
   std::unique_ptr<WebhookSender> sender_;
-  // One thread: store reads for completion bodies and the outcome records, in order.
-  exec::WorkQueue io_{1};
+  // Store reads for completion bodies and the outcome records. A job always uses the same
+  // one-thread lane, so its records stay in order; other jobs' records commit meanwhile (each
+  // record waits for its commit, so one lane alone would serialise every job's).
+  static constexpr size_t kLanes = 4;
+  exec::WorkQueue& Lane(const std::string& job_id) {
+    return *io_[std::hash<std::string>{}(job_id) % kLanes];
+  }
+  std::vector<std::unique_ptr<exec::WorkQueue>> io_;
   int records_pending_ = 0;  // loop thread
   bool sender_done_ = false;
   std::function<void()> on_shutdown_;
