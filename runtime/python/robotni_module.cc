@@ -222,6 +222,45 @@ bool OptionalString(PyObject* o, std::optional<std::string>* out) {
   return c != nullptr;
 }
 
+// reserve_input() + load_payload() + list_files() in one call: the first is per item,
+// so the two lookups ride along instead of costing two more GIL round trips.
+// Returns None or (id, payload_text, [file names]).
+PyObject* ReserveInputLoaded(PyObject* m, PyObject*) {
+  WorkItemBackend* b = BackendOrRaise(m);
+  if (!b) return nullptr;
+  struct Loaded {
+    Status status;
+    std::optional<std::string> id;
+    std::string payload;
+    std::vector<std::string> files;
+  };
+  Loaded got = WithoutGil([&] {
+    Loaded l;
+    auto r = b->ReserveInput();
+    if (!r.ok()) return l.status = r.status(), l;
+    if (!r->has_value()) return l;
+    l.id = std::move(**r);
+    auto payload = b->LoadPayload(*l.id);
+    if (!payload.ok()) return l.status = payload.status(), l;
+    l.payload = std::move(*payload);
+    auto files = b->ListFiles(*l.id);
+    if (!files.ok()) return l.status = files.status(), l;
+    l.files = std::move(*files);
+    return l;
+  });
+  if (!got.status.ok()) return RaiseStatus(got.status);
+  if (!got.id) Py_RETURN_NONE;
+  PyObject* files = PyList_New(static_cast<Py_ssize_t>(got.files.size()));
+  if (!files) return nullptr;
+  for (size_t i = 0; i < got.files.size(); ++i) {
+    PyObject* name = Str(got.files[i]);
+    if (!name) return Py_DECREF(files), nullptr;
+    PyList_SET_ITEM(files, static_cast<Py_ssize_t>(i), name);
+  }
+  return Py_BuildValue("(s#s#N)", got.id->data(), static_cast<Py_ssize_t>(got.id->size()),
+                       got.payload.data(), static_cast<Py_ssize_t>(got.payload.size()), files);
+}
+
 PyObject* ReleaseInput(PyObject* m, PyObject* args) {
   const char* id;
   const char* state;
@@ -427,6 +466,8 @@ PyMethodDef kMethods[] = {
     {"input_queue", InputQueue, METH_NOARGS, nullptr},
     {"output_queue", OutputQueue, METH_NOARGS, nullptr},
     {"reserve_input", ReserveInput, METH_NOARGS, nullptr},
+    {"reserve_input_loaded", ReserveInputLoaded, METH_NOARGS,
+     "None, or (id, payload JSON text, file names) of the next reserved input."},
     {"release_input", ReleaseInput, METH_VARARGS, nullptr},
     {"create_output", CreateOutput, METH_VARARGS, nullptr},
     {"load_payload", LoadPayload, METH_VARARGS, nullptr},

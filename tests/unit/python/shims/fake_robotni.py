@@ -7,7 +7,7 @@ import types
 from contextlib import contextmanager
 
 
-def make(items=(), job=None, store=True):
+def make(items=(), job=None, store=True, loaded_reserve=True):
     mod = types.ModuleType("_robotni")
     state = {"queue": [], "data": {}, "files": {}, "releases": [], "outputs": [],
              "next": 1, "job": job, "heartbeats": [], "progress": [], "cancelled": False,
@@ -66,6 +66,14 @@ def make(items=(), job=None, store=True):
         state["flushes"] += 1
 
     mod.reserve_input = reserve_input
+    if loaded_reserve:
+        def reserve_input_loaded():
+            item_id = reserve_input()
+            if item_id is None:
+                return None
+            return item_id, state["data"][item_id], sorted(state["files"][item_id])
+
+        mod.reserve_input_loaded = reserve_input_loaded
     mod.release_input = release_input
     mod.create_output = create_output
     mod.load_payload = lambda item_id: state["data"][item_id]

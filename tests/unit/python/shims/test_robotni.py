@@ -52,11 +52,18 @@ class TestJobApiOutsideJob(unittest.TestCase):
 
 class TestRobotniAdapter(unittest.TestCase):
     def test_selected_when_store_bound(self):
+        self.check_store_bound(loaded_reserve=True)
+
+    def test_older_module_without_loaded_reserve(self):
+        self.check_store_bound(loaded_reserve=False)
+
+    def check_store_bound(self, loaded_reserve):
         from robocorp import workitems
         from robocorp.workitems import RobotniAdapter
         from robocorp.workitems._adapters import create_adapter
 
-        mod = fake_robotni.make(items=[({"n": 1}, {"a.txt": b"A"}), ({"n": 2}, {})])
+        mod = fake_robotni.make(items=[({"n": 1}, {"a.txt": b"A"}), ({"n": 2}, {})],
+                                loaded_reserve=loaded_reserve)
         with fake_robotni.installed(mod), env():
             self.assertIsInstance(create_adapter(), RobotniAdapter)
 
@@ -97,6 +104,16 @@ class TestRobotniAdapter(unittest.TestCase):
         with self.assertRaises(TypeError):
             _dumps({"x": object()})
         self.assertEqual(_dumps([{"again": 1}]), '[{"again": 1}]')  # usable after errors
+
+    def test_payload_is_read_as_json_loads_reads_it(self):
+        from robocorp.workitems._adapters._robotni import _loads
+
+        for text in ('{"n": 4}', '[1, "\\u00e4", null]', ' {"a": 1} ', '"s"', "5", "null",
+                     "1.5e3", '{"a": {"b": [NaN, {}]}}'):
+            self.assertEqual(repr(_loads(text)), repr(json.loads(text)), text)
+        for bad in ("", "{", '{"a": 1} x', "nope", " "):
+            with self.assertRaises(json.JSONDecodeError, msg=bad):
+                _loads(bad)
 
     def test_env_overrides_store(self):
         from robocorp.workitems import FileAdapter

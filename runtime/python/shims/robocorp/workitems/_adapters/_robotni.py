@@ -60,6 +60,32 @@ def _make_dumps():
 _dumps = _make_dumps()
 
 
+def _make_loads():
+    """json.loads for the store's payload text, skipping its per-call checks.
+
+    The store keeps valid JSON; the C scanner parses it in one call. Anything it does
+    not consume whole (surrounding whitespace) goes through json.loads as before.
+    """
+    c_make_scanner = getattr(json.scanner, "c_make_scanner", None)
+    if c_make_scanner is None:
+        return json.loads
+    scan = c_make_scanner(json.JSONDecoder())
+
+    def loads(text):
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            return json.loads(text)  # raises the usual JSONDecodeError
+        if end != len(text):
+            return json.loads(text)
+        return value
+
+    return loads
+
+
+_loads = _make_loads()
+
+
 def _plain(value):
     if isinstance(value, Enum):
         return value.value
@@ -76,9 +102,27 @@ class RobotniAdapter(BaseAdapter):
                 "RobotniAdapter needs the _robotni module, which only exists inside robotni"
             )
         self._rt = mod
+        # (id, payload text, file names) of the input just reserved, each read once.
+        self._loaded_payload = None
+        self._loaded_files = None
+
+    def _forget(self, item_id: str):
+        if self._loaded_payload is not None and self._loaded_payload[0] == item_id:
+            self._loaded_payload = None
+        if self._loaded_files is not None and self._loaded_files[0] == item_id:
+            self._loaded_files = None
 
     def reserve_input(self) -> str:
-        item_id = self._rt.reserve_input()
+        reserve_loaded = getattr(self._rt, "reserve_input_loaded", None)
+        if reserve_loaded is None:
+            item_id = self._rt.reserve_input()
+        else:
+            # The item's payload and file names come with it; load() reads them from
+            # here once instead of asking the store again.
+            loaded = reserve_loaded()
+            item_id = None if loaded is None else loaded[0]
+            self._loaded_payload = loaded
+            self._loaded_files = loaded
         if item_id is None:
             raise EmptyQueue("No work items in the input queue")
         return str(item_id)
@@ -99,24 +143,36 @@ class RobotniAdapter(BaseAdapter):
         return str(self._rt.create_output(parent_id, _dumps(payload)))
 
     def load_payload(self, item_id: str) -> JSONType:
-        text = self._rt.load_payload(item_id)
+        loaded = self._loaded_payload
+        if loaded is not None and loaded[0] == item_id:
+            self._loaded_payload = None
+            text = loaded[1]
+        else:
+            text = self._rt.load_payload(item_id)
         if text is None or text == "":
             return None
-        return json.loads(text)
+        return _loads(text)
 
     def save_payload(self, item_id: str, payload: JSONType):
+        self._forget(item_id)
         self._rt.save_payload(item_id, _dumps(payload))
 
     def list_files(self, item_id: str) -> list:
+        loaded = self._loaded_files
+        if loaded is not None and loaded[0] == item_id:
+            self._loaded_files = None
+            return list(loaded[2])
         return list(self._rt.list_files(item_id))
 
     def get_file(self, item_id: str, name: str) -> bytes:
         return bytes(self._rt.get_file(item_id, name))
 
     def add_file(self, item_id: str, name: str, content: bytes):
+        self._forget(item_id)
         self._rt.add_file(item_id, name, bytes(content))
 
     def remove_file(self, item_id: str, name: str):
+        self._forget(item_id)
         self._rt.remove_file(item_id, name)
 
     def flush(self):
