@@ -193,7 +193,9 @@ TEST_F(ServeConfigTest, RestartOnlySettingsAreReportedAndKept) {
   next.store = "other.db";
   next.rate_limit = 9;
   next.grace = 1;
-  EXPECT_EQ(RestartOnlyChanges(running, next), (std::vector<std::string>{"listen", "store"}));
+  next.webhook_secret = "new";
+  EXPECT_EQ(RestartOnlyChanges(running, next),
+            (std::vector<std::string>{"listen", "store", "webhooks"}));
   KeepRestartOnly(running, &next);
   EXPECT_TRUE(RestartOnlyChanges(running, next).empty());
   EXPECT_EQ(next.rate_limit, 9);  // reloadable ones keep the new value
