@@ -38,18 +38,19 @@ class Context:
         return self._inputs[-1]
 
     def reserve_input(self) -> Input:
-        current = self.current_input
-        if current is not None and not current.released:
+        inputs = self._inputs
+        if inputs and not inputs[-1].released:
             raise RuntimeError("Previous input not released")
 
-        item_id = self.adapter.reserve_input()
-        item = self.input_class(adapter=self.adapter, item_id=item_id)
+        adapter = self.adapter
+        item_id = adapter.reserve_input()
+        item = self.input_class(adapter=adapter, item_id=item_id)
         item.load()
         self._inputs.append(item)
         return item
 
     def create_output(self):
-        parent = self.current_input
+        parent = self._inputs[-1] if self._inputs else None
         if parent is None:
             raise RuntimeError("Unable to create output without an input item")
         return parent.create_output()

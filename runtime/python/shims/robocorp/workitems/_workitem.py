@@ -64,11 +64,15 @@ class WorkItem:
 
     def load(self) -> None:
         """Load work item payload and file listing from the adapter."""
-        if self.id is None:
+        item_id = self._id
+        if item_id is None:
             raise RuntimeError("Unable to load unsaved item")
-        self._payload = self._adapter.load_payload(self.id)
-        self._files = list(self._adapter.list_files(self.id))
-        self._files.sort()
+        adapter = self._adapter
+        self._payload = adapter.load_payload(item_id)
+        files = list(adapter.list_files(item_id))
+        if len(files) > 1:
+            files.sort()
+        self._files = files
         self._saved = True
 
     def _read_pending(self, source) -> bytes:
@@ -79,14 +83,15 @@ class WorkItem:
 
     def save(self):
         """Save the work item: payload, then queued file additions/removals."""
-        if self.id is not None:
-            self._adapter.save_payload(self.id, self.payload)
-        elif self.parent_id is not None:
-            self._id = self._adapter.create_output(self.parent_id, self.payload)
+        # Per output item: the attributes, not their properties.
+        if self._id is not None:
+            self._adapter.save_payload(self._id, self._payload)
+        elif self._parent_id is not None:
+            self._id = self._adapter.create_output(self._parent_id, self._payload)
         else:
             raise RuntimeError("Invalid work item state (no id or parent_id)")
 
-        assert self.id is not None
+        assert self._id is not None
 
         if not self._files_to_add and not self._files_to_remove:
             self._saved = True  # hot path: an output with a payload only
@@ -185,7 +190,7 @@ class Input(WorkItem):
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        if self.released:
+        if self._state is not None:  # released
             return False
 
         if exc_type is None:
@@ -317,18 +322,18 @@ class Input(WorkItem):
 
     def create_output(self) -> "Output":
         """Create an (unsaved) output work item that is a child of this item."""
-        assert self.id is not None
-        item = self._output_class(adapter=self._adapter, parent_id=self.id)
+        assert self._id is not None
+        item = self._output_class(adapter=self._adapter, parent_id=self._id)
         self._outputs.append(item)
         return item
 
     def done(self):
         """Mark this work item as done, and release it."""
-        assert self.id is not None
+        assert self._id is not None
         if self._state is not None:
             raise RuntimeError("Work item already released")
         state = self._State.DONE
-        self._adapter.release_input(self.id, state, exception=None)
+        self._adapter.release_input(self._id, state, exception=None)
         self._state = state
 
     def fail(

@@ -86,6 +86,9 @@ def _make_loads():
 _loads = _make_loads()
 
 
+_STATE_NAMES = {member: member.value for member in State}
+
+
 def _plain(value):
     if isinstance(value, Enum):
         return value.value
@@ -137,7 +140,8 @@ class RobotniAdapter(BaseAdapter):
                 if exception.get("message") is None
                 else str(exception.get("message")),
             }
-        self._rt.release_input(item_id, str(_plain(state)), exc)
+        name = _STATE_NAMES.get(state)  # State members, the per-item case
+        self._rt.release_input(item_id, name if name else str(_plain(state)), exc)
 
     def create_output(self, parent_id: str, payload: Optional[JSONType] = None) -> str:
         return str(self._rt.create_output(parent_id, _dumps(payload)))
