@@ -344,8 +344,6 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
     if (reloaded) auth = std::move(reloaded);
     sig.grace = next.grace;
     ApplyLogSettings(next);
-    webhooks->Reconfigure({next.webhook_secret, next.webhook_max_attempts,
-                           static_cast<uint64_t>(next.webhook_timeout * 1000)});
   };
   ServeReloader reloader(flags, cli_base, cli_given, *robot, &dispatcher, &blocking, hooks);
   reloader.Start(&loop, server.poster());
