@@ -405,6 +405,10 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       });
       // The command line's log settings apply at once, so config errors are logged in them.
       if (ValidateServeFlags(*flags).ok()) ApplyLogSettings(*flags);
+      // serve --tasks changes to the robot's directory; a SIGHUP reload reads these again.
+      for (std::string* path : {&flags->config, &flags->robot, &flags->token_file}) {
+        if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
+      }
       ServeFlags settings = *flags;
       if (!settings.config.empty()) {
         if (Status s = ApplyServeConfig(settings.config, given, &settings); !s.ok()) {
