@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <tuple>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -16,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -300,11 +300,10 @@ struct SqliteStore::WriterConn {
         expired.Prepare(d,
                         "SELECT id, attempt, max_attempts, cancel_requested FROM items "
                         "WHERE state = 'RESERVED' AND lease_expires <= ?1"));
-    ROBOTNI_RETURN_IF_ERROR(
-        prune_select.Prepare(d,
-                             "SELECT id FROM items INDEXED BY items_finished "
-                             "WHERE finished > 0 AND finished < ?1 "
-                             "AND state IN ('DONE', 'FAILED', 'CANCELLED')"));
+    ROBOTNI_RETURN_IF_ERROR(prune_select.Prepare(d,
+                                                 "SELECT id FROM items INDEXED BY items_finished "
+                                                 "WHERE finished > 0 AND finished < ?1 "
+                                                 "AND state IN ('DONE', 'FAILED', 'CANCELLED')"));
     ROBOTNI_RETURN_IF_ERROR(delete_files.Prepare(d, "DELETE FROM files WHERE item_id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(delete_timeline.Prepare(d, "DELETE FROM timeline WHERE item_id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(delete_item.Prepare(d, "DELETE FROM items WHERE id = ?1"));

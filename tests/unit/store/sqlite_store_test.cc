@@ -659,12 +659,10 @@ TEST_F(SqliteStoreTest, TimelineKeepsEveryAttemptAcrossManualRetry) {
   ASSERT_ROBOTNI_OK(tl);
   std::vector<std::tuple<std::string, int, int64_t>> got;
   for (const auto& e : *tl) got.emplace_back(e.event, e.attempt, e.at_ms - (now_ - 50));
-  EXPECT_THAT(got, ::testing::ElementsAre(std::make_tuple("queued", 0, 0),
-                                          std::make_tuple("started", 1, 10),
-                                          std::make_tuple("finished", 1, 20),
-                                          std::make_tuple("retry", 0, 30),
-                                          std::make_tuple("started", 1, 40),
-                                          std::make_tuple("finished", 1, 50)));
+  EXPECT_THAT(got, ::testing::ElementsAre(
+                       std::make_tuple("queued", 0, 0), std::make_tuple("started", 1, 10),
+                       std::make_tuple("finished", 1, 20), std::make_tuple("retry", 0, 30),
+                       std::make_tuple("started", 1, 40), std::make_tuple("finished", 1, 50)));
 }
 
 TEST_F(SqliteStoreTest, TimelineRowsOfOlderVersionsAreNotRepeated) {
@@ -675,10 +673,16 @@ TEST_F(SqliteStoreTest, TimelineRowsOfOlderVersionsAreNotRepeated) {
   // Before schema 3 these three were rows; the same entries must not appear twice.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
-  std::string sql = "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES"
-                    "(" + id + ", " + std::to_string(now_) + ", 'queued', 0, ''),"
-                    "(" + id + ", " + std::to_string(now_) + ", 'started', 1, 'x'),"
-                    "(" + id + ", " + std::to_string(now_) + ", 'finished', 1, 'DONE')";
+  std::string sql =
+      "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES"
+      "(" +
+      id + ", " + std::to_string(now_) +
+      ", 'queued', 0, ''),"
+      "(" +
+      id + ", " + std::to_string(now_) +
+      ", 'started', 1, 'x'),"
+      "(" +
+      id + ", " + std::to_string(now_) + ", 'finished', 1, 'DONE')";
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   EXPECT_EQ(Events(id), (std::vector<std::string>{"queued", "started", "finished"}));
