@@ -25,6 +25,19 @@
 
 namespace robotni::testing {
 
+// A loopback port with nothing listening: bound, then closed (for "unreachable" cases).
+inline int ClosedLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 struct ReceivedRequest {
   std::string method, path;
   std::map<std::string, std::string> headers;  // lower-case names

@@ -22,18 +22,6 @@ using nlohmann::json;
 
 constexpr char kSecret[] = "whsec-test-7f3a";
 
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // What a receiver does: HMAC-SHA256(secret, timestamp + "." + raw body), compared in hex.
 bool SignatureValid(const ReceivedRequest& r) {
   std::string ts = r.Header("x-robotni-timestamp");
@@ -154,7 +142,7 @@ TEST_F(ServeWebhooksTest, SignedCompletionIsRetriedAfter500ThenDelivered) {
 }
 
 TEST_F(ServeWebhooksTest, UnreachableUrlIsRecordedFailedAfterMaxAttempts) {
-  std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/hook";
+  std::string url = "http://127.0.0.1:" + std::to_string(ClosedLoopbackPort()) + "/hook";
   std::string id =
       Submit({{"type", "add"}, {"params", {{"x", 1}, {"y", 1}}}, {"on_complete_url", url}});
   json job = PollJob(id, Settled);

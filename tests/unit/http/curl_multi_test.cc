@@ -15,20 +15,8 @@
 namespace robotni::http {
 namespace {
 
+using robotni::testing::ClosedLoopbackPort;
 using robotni::testing::WebhookReceiver;
-
-// A loopback port with nothing listening: bound, then closed.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // A loopback socket that accepts connections (the kernel's backlog) and never answers.
 class SilentServer {
@@ -112,7 +100,7 @@ TEST_F(CurlMultiTest, ManyTransfersAtOnceAllComplete) {
 
 TEST_F(CurlMultiTest, RefusedConnectionIsAnErrorWithoutStatus) {
   HttpClientRequest req;
-  req.url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/";
+  req.url = "http://127.0.0.1:" + std::to_string(ClosedLoopbackPort()) + "/";
   std::vector<HttpClientResult> results;
   multi().Start(req, [&](HttpClientResult r) { results.push_back(std::move(r)); });
   uv_run(&loop_, UV_RUN_DEFAULT);

@@ -19,20 +19,9 @@
 namespace robotni::http {
 namespace {
 
+using robotni::testing::ClosedLoopbackPort;
 using robotni::testing::ReceivedRequest;
 using robotni::testing::WebhookReceiver;
-
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST(WebhookPolicyTest, SignatureIsHmacOfTimestampDotBody) {
   // Expected value from Python: hmac.new(b'whsec_test', b'1700000000.{"job_id":"7"}', sha256).
@@ -216,7 +205,7 @@ TEST_F(WebhookSenderTest, UnreachableUrlFailsAfterMaxAttempts) {
   o.max_attempts = 3;
   o.base_delay_ms = 10;
   Make(o).Enqueue(
-      {"9", "complete", "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/", "{}"});
+      {"9", "complete", "http://127.0.0.1:" + std::to_string(ClosedLoopbackPort()) + "/", "{}"});
   RunUntilSettled();
   ASSERT_EQ(attempts_.size(), 3u);
   EXPECT_EQ(attempts_[0].outcome, WebhookOutcome::kRetrying);
