@@ -86,6 +86,8 @@ class WebhookReceiver {
     cv_.wait_for(l, timeout, [&] { return requests_.size() >= n; });
     return requests_;
   }
+  // A snapshot. A request is recorded after its answer is written, so a client that has the
+  // answer waits for it with WaitFor().
   std::vector<ReceivedRequest> requests() {
     std::lock_guard<std::mutex> l(mu_);
     return requests_;

@@ -225,7 +225,7 @@ TEST_F(ServeWebhooksTest, SigtermStillAttemptsAWaitingRetryAndRecordsIt) {
   ASSERT_EQ(receiver.WaitFor(1).size(), 1u);
   // The retry waits about a second; SIGTERM skips the wait: it is attempted within the grace.
   StopServer();
-  EXPECT_EQ(receiver.requests().size(), 2u);
+  EXPECT_EQ(receiver.WaitFor(2).size(), 2u);
   RunResult show = RunRobotni({"items", "show", id, "--store", db(), "--json"});
   ASSERT_EQ(show.exit_code, 0) << show;
   json item = json::parse(show.out, nullptr, false);

@@ -69,7 +69,7 @@ TEST_F(CurlMultiTest, PostReachesTheReceiverAndReportsItsStatus) {
   EXPECT_TRUE(results[0].responded) << results[0].error;
   EXPECT_EQ(results[0].status, 201);
   EXPECT_EQ(results[0].body, "ok");
-  auto got = receiver.requests();
+  auto got = receiver.WaitFor(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].method, "POST");
   EXPECT_EQ(got[0].path, "/in?x=1");
@@ -94,7 +94,7 @@ TEST_F(CurlMultiTest, ManyTransfersAtOnceAllComplete) {
   uv_run(&loop_, UV_RUN_DEFAULT);
   EXPECT_EQ(done, 20);
   EXPECT_EQ(ok, 20);
-  EXPECT_EQ(receiver.requests().size(), 20u);
+  EXPECT_EQ(receiver.WaitFor(20).size(), 20u);
   EXPECT_EQ(multi().active(), 0u);
 }
 

@@ -157,7 +157,7 @@ TEST_F(WebhookSenderTest, SignedDeliveryRetriedAfter500ThenDelivered) {
   EXPECT_EQ(attempts_[1].attempt, 2);
   EXPECT_EQ(attempts_[1].delivery_id, id);
 
-  auto got = receiver.requests();
+  auto got = receiver.WaitFor(2);
   ASSERT_EQ(got.size(), 2u);
   for (size_t i = 0; i < got.size(); ++i) {
     const ReceivedRequest& r = got[i];
@@ -182,7 +182,7 @@ TEST_F(WebhookSenderTest, NoSecretNoSignatureHeader) {
   WebhookReceiver receiver;
   Make(WebhookOptions{}).Enqueue({"1", "complete", receiver.Url(), "{}"});
   RunUntilSettled();
-  auto got = receiver.requests();
+  auto got = receiver.WaitFor(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].Header("x-robotni-signature"), "");
   EXPECT_NE(got[0].Header("x-robotni-timestamp"), "");
@@ -197,7 +197,7 @@ TEST_F(WebhookSenderTest, ClientErrorIsFinalAtOnce) {
   ASSERT_EQ(attempts_.size(), 1u);
   EXPECT_EQ(attempts_[0].outcome, WebhookOutcome::kFailed);
   EXPECT_EQ(attempts_[0].http_status, 404);
-  EXPECT_EQ(receiver.requests().size(), 1u);
+  EXPECT_EQ(receiver.WaitFor(1).size(), 1u);
 }
 
 TEST_F(WebhookSenderTest, UnreachableUrlFailsAfterMaxAttempts) {
@@ -230,7 +230,7 @@ TEST_F(WebhookSenderTest, ProgressEventsCoalesceWhileOneIsInFlight) {
   s.Enqueue({"7", "complete", receiver.Url(), "{\"done\":true}"});
   EXPECT_EQ(s.coalesced(), 3u);
   RunUntilSettled();
-  auto got = receiver.requests();
+  auto got = receiver.WaitFor(3);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].body, "{\"p\":1}");
   EXPECT_EQ(got[1].body, "{\"p\":5}");
@@ -257,7 +257,7 @@ TEST_F(WebhookSenderTest, ShutdownAttemptsWaitingRetriesOnceThenAbandons) {
   EXPECT_EQ(attempts_[1].outcome, WebhookOutcome::kAbandoned);
   EXPECT_EQ(attempts_[1].attempt, 2);
   EXPECT_EQ(attempts_[1].http_status, 503);
-  EXPECT_EQ(receiver.requests().size(), 2u);
+  EXPECT_EQ(receiver.WaitFor(2).size(), 2u);
 }
 
 TEST_F(WebhookSenderTest, ShutdownDeadlineAbortsAttemptsInFlight) {
