@@ -267,6 +267,23 @@ inline int ServingPort(const Process& p) {
   return colon == std::string::npos ? 0 : std::atoi(err.c_str() + colon + 1);
 }
 
+// `robotni serve` of the example robot with its job types (workers/jobs/jobs.py) on a free
+// loopback port, storing in `store`; `extra` flags follow.
+inline std::vector<std::string> ServeExampleArgs(const std::string& store,
+                                                 std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"serve",
+                                   "-r",
+                                   (SourceDir() / "robot.yaml").string(),
+                                   "--jobs",
+                                   "workers/jobs/jobs.py",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--store",
+                                   store};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 inline RunResult RunRobotni(const std::vector<std::string>& args, const RunOptions& opts = {}) {
   Process p(args, opts);
   return p.Wait();

@@ -33,17 +33,8 @@ std::string Trimmed(std::string s) {
 class ServeAuthTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> extra, RunOptions opts = {}) {
-    std::vector<std::string> args = {"serve",
-                                     "-r",
-                                     (SourceDir() / "robot.yaml").string(),
-                                     "--jobs",
-                                     "workers/jobs/jobs.py",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--store",
-                                     (dir_.path() / "wi.db").string(),
-                                     "--grace",
-                                     "1"};
+    std::vector<std::string> args =
+        ServeExampleArgs((dir_.path() / "wi.db").string(), {"--grace", "1"});
     args.insert(args.end(), extra.begin(), extra.end());
     opts.unset_env.push_back("ROBOTNI_TOKENS");
     server_ = std::make_unique<Process>(args, opts);

@@ -62,20 +62,8 @@ class ServeLoadTest : public ::testing::Test {
     rlimit low = lim;
     low.rlim_cur = 512;
     ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-    std::vector<std::string> args = {"serve",
-                                     "-r",
-                                     (SourceDir() / "robot.yaml").string(),
-                                     "--jobs",
-                                     "workers/jobs/jobs.py",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--store",
-                                     (dir_.path() / "wi.db").string(),
-                                     "--concurrency",
-                                     "2",
-                                     "--grace",
-                                     grace,
-                                     "--no-auth"};
+    std::vector<std::string> args = ServeExampleArgs(
+        (dir_.path() / "wi.db").string(), {"--concurrency", "2", "--grace", grace, "--no-auth"});
     server_ = std::make_unique<Process>(args, RunOptions{.timeout_seconds = 240});
     rlimit high = lim;
     high.rlim_cur = lim.rlim_max == RLIM_INFINITY ? 8192 : std::min<rlim_t>(lim.rlim_max, 8192);

@@ -24,18 +24,9 @@ HttpReply Http(int port, const std::string& method, const std::string& path,
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<std::string> args = {"serve",
-                                     "-r",
-                                     (SourceDir() / "robot.yaml").string(),
-                                     "--jobs",
-                                     "workers/jobs/jobs.py",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--store",
-                                     (dir_.path() / "wi.db").string(),
-                                     "--grace",
-                                     "1",
-                                     "--no-auth"};  // loopback only; tokens: serve_auth_test.cc
+    std::vector<std::string> args = ServeExampleArgs(
+        (dir_.path() / "wi.db").string(),
+        {"--grace", "1", "--no-auth"});  // loopback only; tokens: serve_auth_test.cc
     server_ = std::make_unique<Process>(args, RunOptions{});
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
     port_ = ServingPort(*server_);  // --listen 127.0.0.1:0: a free port

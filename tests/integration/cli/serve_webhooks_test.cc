@@ -38,20 +38,8 @@ class ServeWebhooksTest : public ::testing::Test {
                                               << "\n"
                                                  "  max_attempts: 3\n"
                                                  "  timeout_seconds: 5\n";
-    std::vector<std::string> args = {"serve",
-                                     "-r",
-                                     (SourceDir() / "robot.yaml").string(),
-                                     "--jobs",
-                                     "workers/jobs/jobs.py",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--store",
-                                     db(),
-                                     "--grace",
-                                     "1",
-                                     "--config",
-                                     (dir_.path() / "serve.yaml").string(),
-                                     "--no-auth"};
+    std::vector<std::string> args = ServeExampleArgs(
+        db(), {"--grace", "1", "--config", (dir_.path() / "serve.yaml").string(), "--no-auth"});
     server_ = std::make_unique<Process>(args, RunOptions{});
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
     port_ = ServingPort(*server_);
