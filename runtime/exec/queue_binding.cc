@@ -3,12 +3,20 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 namespace robotni::exec {
 
 namespace {
 
 constexpr int kIdBlock = 1024;
+constexpr int64_t kReserveAheadNs = 5'000'000;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 store::Lease LeaseOf(const store::Item& item) {
   return {item.id, item.lease_owner, item.attempt, item.lease_token};
@@ -35,21 +43,22 @@ QueueBinding::~QueueBinding() {
   }
   cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
-  if (background_.joinable()) background_.join();
+  if (completer_.thread.joinable()) completer_.thread.join();
+  if (reserver_.thread.joinable()) reserver_.thread.join();
 }
 
-void QueueBinding::Background(std::function<void()> fn) {
-  background_jobs_.push_back(std::move(fn));
+void QueueBinding::Background(Lane& lane, std::function<void()> fn) {
+  lane.jobs.push_back(std::move(fn));
   cv_.notify_all();
 }
 
-void QueueBinding::BackgroundLoop() {
+void QueueBinding::BackgroundLoop(Lane& lane) {
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
-    cv_.wait(l, [&] { return stop_ || !background_jobs_.empty(); });
-    if (background_jobs_.empty()) return;  // stop_ and nothing left
-    auto job = std::move(background_jobs_.front());
-    background_jobs_.pop_front();
+    cv_.wait(l, [&] { return stop_ || !lane.jobs.empty(); });
+    if (lane.jobs.empty()) return;  // stop_ and nothing left
+    auto job = std::move(lane.jobs.front());
+    lane.jobs.pop_front();
     l.unlock();
     job();
     l.lock();
@@ -62,7 +71,8 @@ StatusOr<store::WorkItemStore*> QueueBinding::Store() {
   if (!s.ok()) return s.status();
   store_ = *s;
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
-  background_ = std::thread([this] { BackgroundLoop(); });
+  completer_.thread = std::thread([this] { BackgroundLoop(completer_); });
+  reserver_.thread = std::thread([this] { BackgroundLoop(reserver_); });
   return store_;
 }
 
@@ -84,16 +94,19 @@ void QueueBinding::HeartbeatLoop() {
 
 StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   std::unique_lock<std::mutex> l(mu_);
+  // The task's pace: its own time per item, from the last hand-out to this call (our
+  // waits for the store are not part of it).
+  if (last_handout_ns_) pace_ns_ = (pace_ns_ * 7 + (NowNs() - last_handout_ns_)) / 8;
   if (finished_) return Status::InvalidArgument("the run has finished");
   auto st = Store();
   if (!st.ok()) return st.status();
-  cv_.wait(l, [&] { return !reserving_; });
+  cv_.wait(l, [&] { return !reserving_ || !prefetched_.empty(); });
   if (prefetched_.empty() && !queue_empty_) {
     store::ReserveRequest req;
     req.queues = {options_.input_queue};
     req.owner = options_.owner;
     req.lease_ms = options_.lease_ms;
-    req.max_items = next_batch_;
+    req.max_items = BatchSize();
     auto items = (*st)->Reserve(req);
     if (!items.ok()) return items.status();
     if (items->empty() && options_.seed_empty_input && counters_.reserved == 0) {
@@ -116,11 +129,24 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   }
   store::Item item = std::move(prefetched_.front());
   prefetched_.pop_front();
-  if (prefetched_.empty() && !queue_empty_) StartReserveAhead();
+  // Reserve the next batch once what is left would last less than kReserveAheadNs at
+  // the task's pace: a reserve waits in the writer's queue behind a completion batch.
+  last_handout_ns_ = NowNs();
+  if (!reserving_ && !queue_empty_ &&
+      (prefetched_.empty() ||
+       static_cast<int64_t>(prefetched_.size()) * pace_ns_ < kReserveAheadNs))
+    StartReserveAhead();
   std::string id = item.id;
   held_[id] = Held{std::move(item), {}};
   counters_.reserved++;
   return std::optional<std::string>(id);
+}
+
+int QueueBinding::BatchSize() const {
+  // About twice kReserveAheadNs of work at the task's pace: a slow task holds few
+  // leases (other consumers get the rest), a fast one gets up to max_prefetch.
+  if (pace_ns_ <= 0) return next_batch_;
+  return static_cast<int>(std::clamp<int64_t>(2 * kReserveAheadNs / pace_ns_, 1, next_batch_));
 }
 
 void QueueBinding::StartReserveAhead() {
@@ -129,9 +155,9 @@ void QueueBinding::StartReserveAhead() {
   req.queues = {options_.input_queue};
   req.owner = options_.owner;
   req.lease_ms = options_.lease_ms;
-  req.max_items = next_batch_;
+  req.max_items = BatchSize();
   next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);
-  Background([this, req] {
+  Background(reserver_, [this, req] {
     auto items = store_->Reserve(req);
     std::lock_guard<std::mutex> l(mu_);
     if (items.ok()) {
@@ -177,7 +203,7 @@ Status QueueBinding::FlushLocked(std::unique_lock<std::mutex>& l, bool wait) {
     auto batch = std::make_shared<std::vector<store::Completion>>();
     batch->swap(pending_);
     in_flight_++;
-    Background([this, batch] {
+    Background(completer_, [this, batch] {
       std::vector<Status> results = store_->CompleteBatch(*batch);
       std::lock_guard<std::mutex> g(mu_);
       for (size_t i = 0; i < results.size(); ++i) {

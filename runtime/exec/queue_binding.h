@@ -4,8 +4,9 @@
 // QueueBinding: one task run's view of the work-item store, the robocorp adapter
 // contract (python::WorkItemBackend) over WorkItemStore.
 //
-//  - Inputs are reserved in growing batches (1, 2, 4 ... max_prefetch) so a consumer
-//    of many items pays one store round trip per batch, not per item. Leases of
+//  - Inputs are reserved in growing batches (1, 2, 4 ... max_prefetch, and no more
+//    than ~10 ms of work at the task's pace) so a consumer of many items pays one
+//    store round trip per batch, not per item. Leases of
 //    prefetched and held items are extended by a heartbeat thread.
 //  - Outputs created while their parent is held stay in memory and commit in the
 //    parent's Completion (one transaction, fenced: invariant 2). Their ids come from
@@ -14,8 +15,10 @@
 //    CompleteBatch, sent by a background thread while the task goes on (at most two
 //    batches in flight); Flush() / Finish() send the rest and wait for the commit,
 //    and report a refused release (lost lease) there.
-//  - The next reserve batch is fetched in the background when the current one runs
-//    out, so the task and the store's writer work at the same time.
+//  - The next reserve batch is fetched in the background once the items left would
+//    last less than a few milliseconds at the task's pace, on its own thread: the
+//    task finds its next item ready while the store's writer works. (A slow task
+//    keeps few items prefetched; a fast one has the next batch in hand.)
 //  - Finish() gives unused prefetched items back (attempt not counted) and settles
 //    inputs the task left unreleased: DONE if the task passed, else an APPLICATION
 //    failure, as Control Room does for a step's input.
@@ -41,8 +44,8 @@ struct QueueBindingOptions {
   std::string output_queue;
   std::string owner;  // lease owner, unique per run
   int64_t lease_ms = 60000;
-  int max_prefetch = 64;
-  int completion_batch = 64;
+  int max_prefetch = 128;
+  int completion_batch = 128;
   int64_t max_payload_bytes = 1 << 20;
   // When the first reserve finds the input queue empty, create one empty input ({})
   // and hand it out: what Control Room gives the first step of a process run, and
@@ -89,9 +92,16 @@ class QueueBinding : public python::WorkItemBackend {
   // Hands pending completions to the background thread; with `wait`, waits until
   // everything sent has been committed and returns the first error.
   Status FlushLocked(std::unique_lock<std::mutex>& l, bool wait);
-  void StartReserveAhead();                   // mu_ held
-  void Background(std::function<void()> fn);  // mu_ held
-  void BackgroundLoop();
+  // Two background lanes, each a thread running its jobs in order: completions, and
+  // reserve-ahead (so a reserve never waits for a completion batch's commit).
+  struct Lane {
+    std::deque<std::function<void()>> jobs;
+    std::thread thread;
+  };
+  int BatchSize() const;                                  // mu_ held
+  void StartReserveAhead();                               // mu_ held
+  void Background(Lane& lane, std::function<void()> fn);  // mu_ held
+  void BackgroundLoop(Lane& lane);
   StatusOr<std::string> NextOutputId();                 // mu_ held
   store::NewItem* FindDeferred(const std::string& id);  // mu_ held
   void HeartbeatLoop();
@@ -107,12 +117,13 @@ class QueueBinding : public python::WorkItemBackend {
   std::map<std::string, std::string> deferred_parent_;  // output id -> parent id
   std::set<std::string> released_;
   std::vector<store::Completion> pending_;
-  std::deque<std::function<void()>> background_jobs_;
+  Lane completer_, reserver_;
   int in_flight_ = 0;       // completion batches sent, not yet committed
   bool reserving_ = false;  // a reserve-ahead is running
   Status async_error_;      // first refused completion batch
-  std::thread background_;
   int next_batch_ = 1;
+  int64_t last_handout_ns_ = 0;  // when ReserveInput last handed out an item
+  int64_t pace_ns_ = 0;          // moving average of the task's time per item
   bool queue_empty_ = false;
   int64_t next_id_ = 0, ids_left_ = 0;
   bool finished_ = false;

@@ -94,6 +94,18 @@ ALTER TABLE items ADD COLUMN meta TEXT;
 DROP INDEX items_finished;
 CREATE INDEX items_finished ON items(finished) WHERE finished > 0;
 )sql",
+    // 5: fewer index moves per item. items_queue_state held every row and moved on every
+    // state change (two of an item's three writes): 35% of the writer's time per consumed
+    // item. Stats now count each state from the partial index that holds it: PENDING from
+    // items_ready, RESERVED from items_lease (now with queue), final states from
+    // items_final, which also serves Prune per (queue, state).
+    R"sql(
+DROP INDEX items_queue_state;
+DROP INDEX items_finished;
+DROP INDEX items_lease;
+CREATE INDEX items_lease ON items(lease_expires, queue, state) WHERE state = 'RESERVED';
+CREATE INDEX items_final ON items(queue, state, finished) WHERE finished > 0;
+)sql",
 };
 
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);

@@ -10,10 +10,12 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -145,7 +147,7 @@ struct SqliteStore::WriterConn {
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
   Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
-  Stmt expired, prune_select, delete_files, delete_timeline, delete_item;
+  Stmt expired, prune_next_group, prune_select, delete_files, delete_timeline, delete_item;
   Stmt item_exists, delete_file;
 
   Status Prepare() {
@@ -300,10 +302,16 @@ struct SqliteStore::WriterConn {
         expired.Prepare(d,
                         "SELECT id, attempt, max_attempts, cancel_requested FROM items "
                         "WHERE state = 'RESERVED' AND lease_expires <= ?1"));
-    ROBOTNI_RETURN_IF_ERROR(prune_select.Prepare(d,
-                                                 "SELECT id FROM items INDEXED BY items_finished "
-                                                 "WHERE finished > 0 AND finished < ?1 "
-                                                 "AND state IN ('DONE', 'FAILED', 'CANCELLED')"));
+    // Prune walks items_final one (queue, state) group at a time: the next group after
+    // (?1, ?2), then that group's rows finished before ?3.
+    ROBOTNI_RETURN_IF_ERROR(prune_next_group.Prepare(
+        d,
+        "SELECT queue, state FROM items INDEXED BY items_final "
+        "WHERE finished > 0 AND (queue, state) > (?1, ?2) ORDER BY queue, state LIMIT 1"));
+    ROBOTNI_RETURN_IF_ERROR(
+        prune_select.Prepare(d,
+                             "SELECT id FROM items INDEXED BY items_final "
+                             "WHERE finished > 0 AND queue = ?1 AND state = ?2 AND finished < ?3"));
     ROBOTNI_RETURN_IF_ERROR(delete_files.Prepare(d, "DELETE FROM files WHERE item_id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(delete_timeline.Prepare(d, "DELETE FROM timeline WHERE item_id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(delete_item.Prepare(d, "DELETE FROM items WHERE id = ?1"));
@@ -318,7 +326,8 @@ struct SqliteStore::WriterConn {
 struct SqliteStore::Reader {
   DbPtr db;
   Stmt get_item, item_files, timeline, timeline_item, item_exists, file_row, list_desc, list_asc,
-      stats, lease_row;
+      lease_row, begin_read, end_read;
+  Stmt stats[3][2];  // [PENDING, RESERVED, final][all queues, one queue]
 
   Status Prepare() {
     sqlite3* d = db.get();
@@ -342,10 +351,25 @@ struct SqliteStore::Reader {
         d, Cat({"SELECT ", cols, where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(list_asc.Prepare(
         d, Cat({"SELECT ", cols, where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
-    ROBOTNI_RETURN_IF_ERROR(
-        stats.Prepare(d,
-                      "SELECT queue, state, sum(not_before > ?1), count(*) FROM items "
-                      "WHERE (?2 = '' OR queue = ?2) GROUP BY queue, state ORDER BY queue"));
+    // Each state is counted from the partial index that holds it (index-only). Rows:
+    // queue, state, scheduled (not_before > ?1), count; [1] of each pair is for one queue (?2).
+    const char* const stats_sql[] = {
+        "SELECT queue, 'PENDING', sum(not_before > ?1), count(*) FROM items INDEXED BY "
+        "items_ready WHERE state = 'PENDING' %s GROUP BY queue",
+        "SELECT queue, 'RESERVED', 0, count(*) FROM items INDEXED BY items_lease "
+        "WHERE state = 'RESERVED' %s GROUP BY queue",
+        "SELECT queue, state, 0, count(*) FROM items INDEXED BY items_final "
+        "WHERE finished > 0 %s GROUP BY queue, state",
+    };
+    ROBOTNI_RETURN_IF_ERROR(begin_read.Prepare(d, "BEGIN"));
+    ROBOTNI_RETURN_IF_ERROR(end_read.Prepare(d, "COMMIT"));
+    for (int i = 0; i < 3; ++i) {
+      for (int one = 0; one < 2; ++one) {
+        char sql[512];
+        std::snprintf(sql, sizeof(sql), stats_sql[i], one ? "AND queue = ?2" : "AND ?2 = ''");
+        ROBOTNI_RETURN_IF_ERROR(stats[i][one].Prepare(d, sql));
+      }
+    }
     ROBOTNI_RETURN_IF_ERROR(
         lease_row.Prepare(d,
                           "SELECT state, lease_owner, attempt, cancel_requested, lease_token FROM "
@@ -427,6 +451,11 @@ Status CheckPath(const std::string& path, bool read_only) {
 }
 
 StatusOr<DbPtr> OpenConnection(const std::string& path, bool read_only, bool full_sync) {
+  // Memory statistics put a global mutex around every SQLite malloc (3% of the writer's
+  // time per item). Only possible before SQLite initialises; if something in the
+  // process (a task's `import sqlite3`) did that first, the call fails harmlessly.
+  static std::once_flag memstatus_off;
+  std::call_once(memstatus_off, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -1490,9 +1519,19 @@ StatusOr<int64_t> SqliteStore::Prune(int64_t finished_before_ms) {
   Status s = Submit([&] {
     ids.clear();
     WriterConn& w = *writer_;
-    {
+    std::string queue, state;  // queues are never empty: ("", "") is before every group
+    while (true) {
+      {
+        StmtUse u(w.prune_next_group);
+        u.Bind(1, queue).Bind(2, state);
+        int rc = u.Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return u.Error(rc, "prune");
+        queue = u.Text(0);
+        state = u.Text(1);
+      }
       StmtUse u(w.prune_select);
-      u.Bind(1, finished_before_ms);
+      u.Bind(1, queue).Bind(2, state).Bind(3, finished_before_ms);
       int rc;
       while ((rc = u.Step()) == SQLITE_ROW) ids.push_back(u.Int(0));
       if (rc != SQLITE_DONE) return u.Error(rc, "prune");
@@ -1619,33 +1658,44 @@ StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
 StatusOr<std::vector<QueueStats>> SqliteStore::Stats(const std::string& queue) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
-  std::vector<QueueStats> out;
-  StmtUse u((*r)->stats);
-  u.Bind(1, Now()).Bind(2, queue);
-  int rc;
-  while ((rc = u.Step()) == SQLITE_ROW) {
-    std::string q = u.Text(0);
-    if (out.empty() || out.back().queue != q) {
-      out.emplace_back();
-      out.back().queue = q;
-    }
-    QueueStats& qs = out.back();
-    std::string state = u.Text(1);
-    int64_t scheduled = u.Int(2), count = u.Int(3);
-    if (state == "PENDING") {
-      qs.scheduled = scheduled;
-      qs.pending = count - scheduled;
-    } else if (state == "RESERVED") {
-      qs.reserved = count;
-    } else if (state == "DONE") {
-      qs.done = count;
-    } else if (state == "FAILED") {
-      qs.failed = count;
-    } else if (state == "CANCELLED") {
-      qs.cancelled = count;
-    }
+  // One read transaction: an item changing state between the three counts is counted once.
+  {
+    StmtUse b((*r)->begin_read);
+    ROBOTNI_RETURN_IF_ERROR(b.Run("stats"));
   }
-  if (rc != SQLITE_DONE) return u.Error(rc, "stats");
+  struct EndRead {
+    Stmt& st;
+    ~EndRead() { (void)StmtUse(st).Run("stats"); }
+  } end_read{(*r)->end_read};
+  std::map<std::string, QueueStats> by_queue;
+  for (auto& pair : (*r)->stats) {
+    StmtUse u(pair[queue.empty() ? 0 : 1]);
+    u.Bind(1, Now()).Bind(2, queue);
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) {
+      std::string q = u.Text(0);
+      QueueStats& qs = by_queue[q];
+      qs.queue = q;
+      std::string state = u.Text(1);
+      int64_t scheduled = u.Int(2), count = u.Int(3);
+      if (state == "PENDING") {
+        qs.scheduled = scheduled;
+        qs.pending = count - scheduled;
+      } else if (state == "RESERVED") {
+        qs.reserved = count;
+      } else if (state == "DONE") {
+        qs.done = count;
+      } else if (state == "FAILED") {
+        qs.failed = count;
+      } else if (state == "CANCELLED") {
+        qs.cancelled = count;
+      }
+    }
+    if (rc != SQLITE_DONE) return u.Error(rc, "stats");
+  }
+  std::vector<QueueStats> out;
+  out.reserve(by_queue.size());
+  for (auto& [q, qs] : by_queue) out.push_back(std::move(qs));
   return out;
 }
 

@@ -1034,6 +1034,83 @@ TEST_F(SqliteStoreTest, StatsPerQueueAndState) {
   EXPECT_EQ((*only_b)[0].queue, "b");
 }
 
+// Each state is counted from its own partial index (schema v5): every state in several
+// queues, all at once and one queue at a time.
+TEST_F(SqliteStoreTest, StatsCountEveryStateInEveryQueue) {
+  OpenStore();
+  for (const char* q : {"a", "b", "c"}) {
+    MustCreate(q);                                                  // stays PENDING
+    MustCreate(NewItem{.queue = q, .not_before_ms = now_ + 5000});  // scheduled
+    std::string cancelled = MustCreate(q);
+    ASSERT_ROBOTNI_OK(store_->Cancel(cancelled));
+  }
+  // Reserve the due items of "b" and "c" in turn: one stays RESERVED, the others end.
+  auto b = ReserveOne("b");
+  ASSERT_TRUE(b.has_value());
+  auto c = ReserveOne("c");
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*c)}));
+  MustCreate("c");
+  auto c2 = ReserveOne("c");
+  ASSERT_ROBOTNI_OK(store_->Complete(
+      Completion{.lease = LeaseOf(*c2), .ok = false, .exception_type = ExceptionType::kBusiness}));
+
+  auto st = store_->Stats("");
+  ASSERT_ROBOTNI_OK(st);
+  ASSERT_EQ(st->size(), 3u);
+  const QueueStats& a = (*st)[0];
+  EXPECT_EQ(a.queue, "a");
+  EXPECT_EQ(std::tuple(a.pending, a.scheduled, a.reserved, a.done, a.failed, a.cancelled),
+            std::tuple(1, 1, 0, 0, 0, 1));
+  const QueueStats& sb = (*st)[1];
+  EXPECT_EQ(sb.queue, "b");
+  EXPECT_EQ(std::tuple(sb.pending, sb.scheduled, sb.reserved, sb.done, sb.failed, sb.cancelled),
+            std::tuple(0, 1, 1, 0, 0, 1));
+  const QueueStats& sc = (*st)[2];
+  EXPECT_EQ(sc.queue, "c");
+  EXPECT_EQ(std::tuple(sc.pending, sc.scheduled, sc.reserved, sc.done, sc.failed, sc.cancelled),
+            std::tuple(0, 1, 0, 1, 1, 1));
+  for (const QueueStats& want : *st) {
+    auto one = store_->Stats(want.queue);
+    ASSERT_ROBOTNI_OK(one);
+    ASSERT_EQ(one->size(), 1u);
+    EXPECT_EQ((*one)[0].queue, want.queue);
+    EXPECT_EQ(std::tuple((*one)[0].pending, (*one)[0].reserved, (*one)[0].done, (*one)[0].failed,
+                         (*one)[0].cancelled),
+              std::tuple(want.pending, want.reserved, want.done, want.failed, want.cancelled));
+  }
+  EXPECT_TRUE(store_->Stats("nope")->empty());
+}
+
+// Prune walks the finished index one (queue, state) group at a time; every group's old
+// rows go, recent ones and unfinished ones stay.
+TEST_F(SqliteStoreTest, PruneCoversEveryQueueAndFinalState) {
+  OpenStore();
+  std::vector<std::string> old_ids, keep_ids;
+  auto finish_three = [&](const std::string& q, std::vector<std::string>* into) {
+    std::string done = MustCreate(q), failed = MustCreate(q), cancelled = MustCreate(q);
+    ASSERT_ROBOTNI_OK(store_->Cancel(cancelled));
+    auto d = ReserveOne(q);
+    ASSERT_EQ(d->id, done);
+    ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*d)}));
+    auto f = ReserveOne(q);
+    ASSERT_EQ(f->id, failed);
+    ASSERT_ROBOTNI_OK(store_->Complete(
+        Completion{.lease = LeaseOf(*f), .ok = false, .exception_type = ExceptionType::kBusiness}));
+    into->insert(into->end(), {done, failed, cancelled});
+  };
+  for (const char* q : {"x", "y.1", "y.2"}) finish_three(q, &old_ids);
+  int64_t cutoff = now_ + 1;
+  now_ += 10;
+  for (const char* q : {"x", "y.2"}) finish_three(q, &keep_ids);
+  keep_ids.push_back(MustCreate("x"));  // pending
+
+  auto n = store_->Prune(cutoff);
+  ASSERT_ROBOTNI_OK(n);
+  EXPECT_EQ(*n, static_cast<int64_t>(old_ids.size()));
+  for (const auto& id : old_ids) EXPECT_TRUE(store_->Get(id).status().IsNotFound()) << id;
+  for (const auto& id : keep_ids) EXPECT_ROBOTNI_OK(store_->Get(id));
+}
+
 TEST_F(SqliteStoreTest, ReserveStaysIndexOnlyAsFinishedRowsGrow) {
   OpenStore();
   std::vector<NewItem> batch(2000, NewItem{.queue = "q"});
