@@ -7,13 +7,18 @@
 #   post      POST /api/worker/jobs {"type":"add",...}       -> 202 (jobs run meanwhile)
 #   e2e       submit N add jobs, wait until all are done: jobs/s from the store's own
 #             timestamps (first created -> last finished)
+# A third implementation, floor (bench/http/floor_server.c, compiled here with cc -O2), answers
+# every request with a canned response and does no work: its requests/s is what ANY server
+# reaches on this machine under the same wrk load, so floor/reference is the largest ratio
+# over the reference this machine can show. It is measured on the get-miss, get-hit and post
+# rows (no e2e: it runs no jobs) and printed in a second table.
 # Prints requests/s, p99 latency and robotni/reference per row. Not a test: no assertions on
 # time. Needs wrk, python3-fastapi, python3-uvicorn (scripts/setup.sh --bench) and a
 # Release robotni (cmake --preset bench && cmake --build build-bench --target robotni -j2).
 #
 # Env: ROBOTNI (binary, default build-bench/robotni), THREADS=2 CONNS=64 DURATION=10s
 #      N=20000 (e2e jobs) CONCURRENCY=2 (robotni --concurrency = reference worker processes)
-#      ONLY="get-miss get-hit post e2e"  IMPLS="robotni reference"
+#      ONLY="get-miss get-hit post e2e"  IMPLS="robotni reference floor"
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/http"
@@ -25,11 +30,15 @@ DURATION=${DURATION:-10s}
 N=${N:-20000}
 CONCURRENCY=${CONCURRENCY:-2}
 ONLY=${ONLY:-get-miss get-hit post e2e}
-IMPLS=${IMPLS:-robotni reference}
+IMPLS=${IMPLS:-robotni reference floor}
 
 for tool in wrk curl "$PY" "$ROBOTNI"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 2; }
 done
+if [[ " $IMPLS " == *" floor "* ]] && ! command -v cc >/dev/null; then
+  echo "run.sh: cc not found, leaving out floor" >&2
+  IMPLS=${IMPLS//floor/}
+fi
 "$PY" -c 'import fastapi, uvicorn' 2>/dev/null ||
   { echo "run.sh: python3-fastapi / python3-uvicorn missing (scripts/setup.sh --bench)" >&2; exit 2; }
 
@@ -84,6 +93,20 @@ start_reference() {
     sleep 0.1
   done
   cat "$WORK/reference/log" >&2
+  exit 1
+}
+start_floor() {
+  mkdir -p "$WORK/floor"
+  cc -O2 -o "$WORK/floor/floor_server" "$HERE/floor_server.c"
+  PORT[floor]=$(free_port)
+  "$WORK/floor/floor_server" "${PORT[floor]}" 2>"$WORK/floor/log" &
+  PIDS+=($!)
+  SPID[floor]=$!
+  for _ in $(seq 100); do
+    curl -sf "127.0.0.1:${PORT[floor]}/healthz" >/dev/null && return
+    sleep 0.05
+  done
+  cat "$WORK/floor/log" >&2
   exit 1
 }
 
@@ -165,6 +188,7 @@ print("reference: fastapi", fastapi.__version__, "uvicorn", uvicorn.__version__,
 for impl in $IMPLS; do "start_$impl"; done
 
 # One job per implementation for the GET rows, read until it is done (its ETag is final).
+# (floor answers these with its canned job, ETag and 304 like the others.)
 declare -A JOB ETAG
 for impl in $IMPLS; do
   JOB[$impl]=$(curl -sf -XPOST "127.0.0.1:${PORT[$impl]}/api/worker/jobs" \
@@ -186,8 +210,8 @@ for row in $ONLY; do
     case $row in
       get-miss) measure get-miss "$impl" get "/api/worker/jobs/${JOB[$impl]}" ;;
       get-hit) measure get-hit "$impl" get "/api/worker/jobs/${JOB[$impl]}" "${ETAG[$impl]}" ;;
-      post) measure post "$impl" post; wait_drained "$impl" ;;
-      e2e) e2e "$impl" ;;
+      post) measure post "$impl" post; [[ $impl == floor ]] || wait_drained "$impl" ;;
+      e2e) [[ $impl == floor ]] || e2e "$impl" ;;
     esac
   done
 done
@@ -204,3 +228,14 @@ for row in $ONLY; do
     "$(awk "BEGIN{print ($f > 0) ? $r / $f : 0}")" "$(awk "BEGIN{print ($cr > 0) ? $cf / $cr : 0}")"
 done
 echo "(CPU us: server CPU per request, workers included; e2e rows are jobs/s and CPU per job, no p99; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+[[ " $IMPLS " == *" floor "* ]] || exit 0
+echo
+printf '%-9s %11s %8s %8s %16s %14s\n' row "floor/s" "p99 ms" "CPU us" "floor/reference" "robotni/floor"
+for row in $ONLY; do
+  [[ $row == e2e ]] && continue
+  fl=${RPS[$row,floor]:-0} r=${RPS[$row,robotni]:-0} f=${RPS[$row,reference]:-0}
+  printf '%-9s %11.0f %8.2f %8.1f %15.1fx %13.2fx\n' "$row" "$fl" \
+    "$(awk "BEGIN{print ${P99[$row,floor]:-0}/1000}")" "${CPU[$row,floor]:-0}" \
+    "$(awk "BEGIN{print ($f > 0) ? $fl / $f : 0}")" "$(awk "BEGIN{print ($fl > 0) ? $r / $fl : 0}")"
+done
+echo "(floor: bench/http/floor_server.c, canned responses, no work: the most any server shows here under this wrk load)"
