@@ -336,6 +336,31 @@ class TestOutputs(WorkitemsCase):
 
         self.run_ok(t)
 
+    def test_empty_file_lists_and_outputs_are_lists(self):
+        # Items keep shared empty tuples internally until something is added (fewer
+        # GC-tracked objects per item); what users see must still be lists.
+        def t():
+            current = workitems.inputs.current
+            self.assertEqual(current.outputs, [])
+            self.assertIsInstance(current.outputs, list)
+            out = workitems.outputs.create({"key": "value"})
+            self.assertEqual(out.files, [])
+            self.assertIsInstance(out.files, list)
+            self.assertEqual(current.outputs, [out])
+            second = workitems.outputs.create({"key": 2})
+            self.assertEqual(current.outputs, [out, second])
+            path = Path(self.tmp.name) / "a.txt"
+            path.write_text("a")
+            out.add_file(path)
+            out.save()
+            self.assertEqual(out.files, ["a.txt"])
+            out.remove_file("a.txt")
+            out.save()
+            self.assertEqual(out.files, [])
+            self.assertIsInstance(out.files, list)
+
+        self.run_ok(t)
+
     def test_outputs_create_no_save(self):  # §6.6
         def t():
             out = workitems.outputs.create({"key": "value"}, save=False)

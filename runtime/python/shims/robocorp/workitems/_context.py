@@ -42,11 +42,13 @@ class Context:
         if inputs and not inputs[-1].released:
             raise RuntimeError("Previous input not released")
 
-        adapter = self.adapter
+        adapter = self._adapter
+        if adapter is None:
+            adapter = self.adapter
         item_id = adapter.reserve_input()
-        item = self.input_class(adapter=adapter, item_id=item_id)
+        item = self.input_class(adapter, item_id)
         item.load()
-        self._inputs.append(item)
+        inputs.append(item)
         return item
 
     def create_output(self):

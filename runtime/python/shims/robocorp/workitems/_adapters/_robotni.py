@@ -105,6 +105,8 @@ class RobotniAdapter(BaseAdapter):
                 "RobotniAdapter needs the _robotni module, which only exists inside robotni"
             )
         self._rt = mod
+        # Resolved once: reserve is per item. Older modules lack the fused call.
+        self._reserve_loaded = getattr(mod, "reserve_input_loaded", None)
         # (id, payload text, file names) of the input just reserved, each read once.
         self._loaded_payload = None
         self._loaded_files = None
@@ -116,7 +118,7 @@ class RobotniAdapter(BaseAdapter):
             self._loaded_files = None
 
     def reserve_input(self) -> str:
-        reserve_loaded = getattr(self._rt, "reserve_input_loaded", None)
+        reserve_loaded = self._reserve_loaded
         if reserve_loaded is None:
             item_id = self._rt.reserve_input()
         else:
@@ -165,7 +167,7 @@ class RobotniAdapter(BaseAdapter):
         loaded = self._loaded_files
         if loaded is not None and loaded[0] == item_id:
             self._loaded_files = None
-            return list(loaded[2])
+            return loaded[2]  # a new list from the module, ours to hand on
         return list(self._rt.list_files(item_id))
 
     def get_file(self, item_id: str, name: str) -> bytes:
