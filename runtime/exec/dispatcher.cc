@@ -76,8 +76,7 @@ Status Dispatcher::LoadJobTypes() {
   out.set_keep_in_memory(true);
   auto r =
       (*lease)->Run(CodeSpec(LoaderCode(generation) + "print(_j.describe_all())", options_), &out);
-  if (r.exit_code != 0)
-    return Status::PythonError("loading job modules failed:\n" + out.text(2));
+  if (r.exit_code != 0) return Status::PythonError("loading job modules failed:\n" + out.text(2));
   auto doc = nlohmann::json::parse(out.text(1), nullptr, false);
   if (doc.is_discarded() || !doc.is_array())
     return Status::PythonError("job modules printed to stdout while loading: " + out.text(1));
@@ -132,7 +131,8 @@ void Dispatcher::Start() {
   std::lock_guard<std::mutex> l(mu_);
   if (started_) return;
   started_ = true;
-  for (int i = 0; i < options_.concurrency; ++i) runners_.emplace_back([this, i] { RunnerLoop(i); });
+  for (int i = 0; i < options_.concurrency; ++i)
+    runners_.emplace_back([this, i] { RunnerLoop(i); });
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
 }
 
@@ -157,23 +157,44 @@ void Dispatcher::RunnerLoop(int index) {
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
-    std::vector<std::string> queues = ReservableTypes();
     std::vector<store::Item> got;
+    // A job another runner reserved ahead, if its type is still served (a reload may
+    // have dropped it: then it goes back untouched).
+    while (got.empty() && !prefetched_.empty()) {
+      store::Item it = std::move(prefetched_.front());
+      prefetched_.pop_front();
+      if (FindTypeLocked(it.queue)) {
+        got.push_back(std::move(it));
+      } else {
+        l.unlock();
+        store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
+        l.lock();
+      }
+    }
+    std::vector<std::string> queues = got.empty() ? ReservableTypes() : std::vector<std::string>{};
     if (!queues.empty()) {
+      bool unlimited = true;
+      for (const auto& t : types_) unlimited = unlimited && t.concurrency == 0;
       l.unlock();
       store::ReserveRequest req;
       req.queues = queues;
       req.owner = options_.owner;
       req.lease_ms = options_.lease_ms;
-      req.max_items = 1;
+      req.max_items = unlimited ? std::max(1, options_.prefetch) : 1;
       auto r = store_->Reserve(req);
       l.lock();
       if (r.ok()) got = std::move(r).value();
+      while (got.size() > 1) {  // the rest wait for the next free runner
+        prefetched_.push_back(std::move(got.back()));
+        got.pop_back();
+        cv_.notify_one();
+      }
       // Per-type limits are checked before the reserve; another runner may have
       // taken the last slot meanwhile: then the item goes back untouched.
       if (!got.empty()) {
         const auto* t = FindTypeLocked(got.front().queue);
-        if (stopping_ || (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
+        if (stopping_ ||
+            (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
           store::Item& it = got.front();
           l.unlock();
           store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
@@ -260,6 +281,8 @@ void Dispatcher::HeartbeatLoop() {
     if (stopping_) break;
     std::vector<store::Lease> leases;
     for (const auto& [id, lease] : running_) leases.push_back(lease);
+    for (const auto& it : prefetched_)
+      leases.push_back({it.id, it.lease_owner, it.attempt, it.lease_token});
     l.unlock();
     if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -279,10 +302,14 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   int given_back = 0;
   std::vector<store::Lease> left;
   for (const auto& [id, lease] : running_) left.push_back(lease);
+  std::deque<store::Item> unstarted;
+  unstarted.swap(prefetched_);
   bool all_done = counters_.busy == 0;
   l.unlock();
   for (const auto& lease : left)
     if (store_->Unreserve(lease).ok()) ++given_back;
+  for (const auto& it : unstarted)  // never started: back as they were
+    (void)store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
   if (heartbeat_.joinable()) heartbeat_.join();
   if (all_done) {
     for (auto& t : runners_) t.join();

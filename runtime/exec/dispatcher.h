@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -47,6 +48,10 @@ struct DispatcherOptions {
   std::string owner;
   int64_t lease_ms = 60000;
   int64_t poll_ms = 200;  // idle runners look again this often (Wake() is immediate)
+  // Jobs a runner reserves at once when every served type is unlimited: the extra ones
+  // wait in the dispatcher (leased, heartbeated) for the next free runner, so a deep
+  // queue costs one store round trip per `prefetch` jobs instead of one per job.
+  int prefetch = 4;
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   // Called on a runner thread after an item's outcome was committed (or refused).
   std::function<void(const store::Item& item, const store::Completion& c, const Status& s)>
@@ -99,11 +104,12 @@ class Dispatcher {
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
   std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()
-  std::mutex load_mu_;                                    // one LoadJobTypes() at a time
-  uint64_t loads_ = 0;                                    // load_mu_
-  std::atomic<uint64_t> generation_{0};                   // of the types_ in use
+  std::mutex load_mu_;                                   // one LoadJobTypes() at a time
+  uint64_t loads_ = 0;                                   // load_mu_
+  std::atomic<uint64_t> generation_{0};                  // of the types_ in use
   std::map<std::string, int> running_per_type_;
   std::map<std::string, store::Lease> running_;  // item id -> lease
+  std::deque<store::Item> prefetched_;           // reserved, not started yet
   Counters counters_;
   std::vector<std::thread> runners_;
   std::thread heartbeat_;

@@ -179,6 +179,10 @@ struct Interpreter::Impl {
   unsigned long thread_id = 0;
   PyObject* run_task = nullptr;      // robotni_host.run_task
   PyObject* timeout_type = nullptr;  // _robotni.TaskTimeout
+  // The last run's environment, decoded: a service runs every job with the same one,
+  // and decoding ~90 strings cost more than the job. Each run gets its own copy.
+  std::vector<std::pair<std::string, std::string>> env_key;
+  PyObject* env_dict = nullptr;
   InterpreterSlot slot;
   std::unique_ptr<Watchdog> watchdog;
 
@@ -267,6 +271,7 @@ void Interpreter::Impl::Shutdown() {
   PyEval_RestoreThread(ts);
   Py_CLEAR(run_task);
   Py_CLEAR(timeout_type);
+  Py_CLEAR(env_dict);
   if (kind == Kind::kSubinterpreter) {
     Py_EndInterpreter(ts);  // the GIL stays held, with no current thread state
     PyThreadState* tmp = PyThreadState_New(PyInterpreterState_Main());
@@ -324,13 +329,23 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   // that fired too late is consumed below instead.
   PyObject* path = StringList(spec.path_prepend);
   PyObject* argv = StringList(spec.command.argv);
-  PyObject* env = PyDict_New();
-  for (const auto& [k, v] : spec.environ) {
-    PyObject* val = PyUnicode_DecodeFSDefaultAndSize(v.data(), v.size());
-    PyObject* key = PyUnicode_DecodeFSDefaultAndSize(k.data(), k.size());
-    if (key && val) PyDict_SetItem(env, key, val);
-    Py_XDECREF(key);
-    Py_XDECREF(val);
+  if (!env_dict || env_key != spec.environ) {
+    Py_CLEAR(env_dict);
+    env_dict = PyDict_New();
+    for (const auto& [k, v] : spec.environ) {
+      PyObject* val = PyUnicode_DecodeFSDefaultAndSize(v.data(), v.size());
+      PyObject* key = PyUnicode_DecodeFSDefaultAndSize(k.data(), k.size());
+      if (key && val) PyDict_SetItem(env_dict, key, val);
+      Py_XDECREF(key);
+      Py_XDECREF(val);
+    }
+    PyErr_Clear();  // an undecodable variable is left out, as before
+    env_key = spec.environ;
+  }
+  PyObject* env = PyDict_Copy(env_dict);
+  if (!env) {
+    PyErr_Clear();
+    env = PyDict_New();
   }
   const char* mode = spec.command.mode == PythonCommand::Mode::kModule   ? "module"
                      : spec.command.mode == PythonCommand::Mode::kScript ? "script"

@@ -57,12 +57,15 @@ void Watchdog::SetBusy(bool busy) {
     if (busy_ == busy) return;
     busy_ = busy;
   }
+  int now;
   {
     std::lock_guard<std::mutex> l(busy_mu_);
-    busy_interpreters_ += busy ? 1 : -1;
+    now = busy_interpreters_ += busy ? 1 : -1;
   }
-  busy_cv_.notify_all();
-  cv_.notify_all();
+  // Only the start of contention needs idle watchdogs awake (they then tick every
+  // kTick); the end of it they notice on their next tick. Waking every watchdog on
+  // every task start and end cost four context switches per job.
+  if (busy && now >= 2) busy_cv_.notify_all();
 }
 
 void Watchdog::Loop() {

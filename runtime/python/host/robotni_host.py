@@ -145,6 +145,23 @@ def _refusal(exc):
     return None
 
 
+# `-c` sources compiled before: the service runs the same few lines for every job, and
+# compiling them cost more than running them. Code objects are immutable; the cache is
+# cleared when full rather than ordered, as a handful of sources is the normal case.
+_code_cache = {}
+_CODE_CACHE_MAX = 64
+
+
+def _compiled(source):
+    code = _code_cache.get(source)
+    if code is None:
+        code = compile(source, "<string>", "exec")
+        if len(_code_cache) >= _CODE_CACHE_MAX:
+            _code_cache.clear()
+        _code_cache[source] = code
+    return code
+
+
 def run_task(mode, target, argv, path_prepend, env):
     """Runs `python -m target`, `python target` or `python -c target`.
 
@@ -164,7 +181,7 @@ def run_task(mode, target, argv, path_prepend, env):
         elif mode == "script":
             runpy.run_path(target, run_name="__main__")
         else:
-            exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+            exec(_compiled(target), {"__name__": "__main__"})
         result = (0, "exit", "")
     except SystemExit as e:
         result = (_exit_code(e), "exit", "")

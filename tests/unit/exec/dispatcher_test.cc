@@ -30,6 +30,16 @@ class DispatcherTest : public ::testing::Test {
     d.owner = "dispatcher-test";
     d.poll_ms = 20;
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+    options_ = d;
+  }
+  // A dispatcher of only unlimited types (add, nap), so runners reserve ahead.
+  void ServeUnlimited(int concurrency, int prefetch) {
+    dispatcher_.reset();
+    DispatcherOptions d = options_;
+    d.type_filters = {"add", "nap"};
+    d.concurrency = concurrency;
+    d.prefetch = prefetch;
+    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
   }
   void TearDown() override {
     dispatcher_.reset();
@@ -59,6 +69,7 @@ class DispatcherTest : public ::testing::Test {
   std::unique_ptr<store::WorkItemStore> store_;
   python::InterpreterPool pool_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  DispatcherOptions options_;
 };
 
 TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
@@ -71,7 +82,7 @@ TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
   ASSERT_NE(slow, nullptr);
   EXPECT_EQ(slow->concurrency, 1);
   EXPECT_DOUBLE_EQ(slow->timeout, 0.5);
-  EXPECT_EQ(dispatcher_->types().size(), 4u);
+  EXPECT_EQ(dispatcher_->types().size(), 5u);
 }
 
 TEST_F(DispatcherTest, RunsJobsAndRecordsResultsAndFailures) {
@@ -122,6 +133,45 @@ TEST_F(DispatcherTest, DrainGivesRunningJobsBackAfterGrace) {
   auto it = store_->Get(slow);
   EXPECT_EQ(it->state, store::State::kPending);
   EXPECT_EQ(it->attempt, 0);
+}
+
+TEST_F(DispatcherTest, ReservesAheadWhenEveryTypeIsUnlimited) {
+  ServeUnlimited(/*concurrency=*/1, /*prefetch=*/4);
+  ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
+  std::vector<std::string> adds;
+  for (int i = 0; i < 10; ++i)
+    adds.push_back(Submit("add", "{\"x\": " + std::to_string(i) + ", \"y\": 2}"));
+  dispatcher_->Start();
+  for (int i = 0; i < 10; ++i) {
+    auto it = WaitFinished(adds[i]);
+    EXPECT_EQ(it.state, store::State::kDone) << i;
+    EXPECT_EQ(it.result_json, std::to_string(i + 2));
+    EXPECT_EQ(it.attempt, 1);
+  }
+  EXPECT_EQ(dispatcher_->counters().done, 10);
+}
+
+TEST_F(DispatcherTest, DrainGivesPrefetchedJobsBackUncounted) {
+  ServeUnlimited(/*concurrency=*/1, /*prefetch=*/4);
+  ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
+  std::vector<std::string> naps;
+  for (int i = 0; i < 6; ++i) naps.push_back(Submit("nap", "{\"seconds\": 1}"));
+  dispatcher_->Start();
+  // One runner: the first reserve takes four, runs one, keeps three waiting.
+  int reserved = 0;
+  for (int i = 0; i < 200 && reserved < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reserved = 0;
+    for (const auto& id : naps) reserved += store_->Get(id)->state == store::State::kReserved;
+  }
+  ASSERT_EQ(reserved, 4);
+  EXPECT_EQ(dispatcher_->counters().busy, 1);
+  EXPECT_EQ(dispatcher_->Drain(std::chrono::milliseconds(0)), 1);  // the running one
+  for (const auto& id : naps) {
+    auto it = store_->Get(id);
+    EXPECT_EQ(it->state, store::State::kPending) << id;
+    EXPECT_EQ(it->attempt, 0) << id;
+  }
 }
 
 }  // namespace

@@ -116,6 +116,24 @@ TEST_F(InterpreterTest, ArgvPathAndEnvironAreThoseOfTheRun) {
   EXPECT_EQ(ctx2.out(), "False None\n");
 }
 
+// The decoded environment is kept between runs with the same one (a service's jobs);
+// each run still gets its own copy, so what a run changes is gone in the next.
+TEST_F(InterpreterTest, ARunsEnvironChangesDoNotReachTheNextRun) {
+  TaskSpec spec = CodeTask(
+      "import os\nprint(os.environ.get('ADDED'), os.environ['KEEP'])\n"
+      "os.environ['ADDED'] = 'x'\nos.environ['KEEP'] = 'changed'\n");
+  spec.environ = {{"KEEP", "kept"}};
+  for (int i = 0; i < 3; ++i) {
+    RecordingContext ctx;
+    ASSERT_EQ(interp_->Run(spec, &ctx).exit_code, 0) << ctx.err();
+    EXPECT_EQ(ctx.out(), "None kept\n") << "run " << i;
+  }
+  spec.environ = {{"KEEP", "other"}};  // a different environment is decoded afresh
+  RecordingContext ctx;
+  ASSERT_EQ(interp_->Run(spec, &ctx).exit_code, 0) << ctx.err();
+  EXPECT_EQ(ctx.out(), "None other\n");
+}
+
 TEST_F(InterpreterTest, ChildProcessesGetTheRunEnvironment) {
   RecordingContext ctx;
   TaskSpec spec = CodeTask(
