@@ -149,6 +149,7 @@ struct SqliteStore::WriterConn {
   Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
   Stmt expired, prune_next_group, prune_select, delete_files, delete_timeline, delete_item;
   Stmt item_exists, delete_file;
+  Stmt insert_plain[SqliteStore::kPlainRows + 1];  // [n]: n rows; prepared on first use
 
   Status Prepare() {
     sqlite3* d = db.get();
@@ -1113,8 +1114,43 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
 
 // Fenced: the lease must still hold (id, owner, attempt, RESERVED). `files` is empty when
 // no output has files, else one list per output.
+bool SqliteStore::IsPlain(const NewItem& item) {
+  return !item.id.empty() && item.files.empty() && item.idempotency_key.empty();
+}
+
+Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t now) {
+  constexpr int kCols = 9;
+  for (size_t first = 0; first < rows.size(); first += kPlainRows) {
+    const size_t n = std::min(kPlainRows, rows.size() - first);
+    Stmt& st = writer_->insert_plain[n];
+    if (!st.get()) {
+      std::string sql =
+          "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
+          "created, not_before, updated, meta) VALUES ";
+      for (size_t k = 0; k < n; ++k)
+        sql += k ? ",(?,?,'PENDING',?,?,?,?,?,?,?,?)" : "(?,?,'PENDING',?,?,?,?,?,?,?,?)";
+      ROBOTNI_RETURN_IF_ERROR(st.Prepare(writer_->db.get(), sql.c_str()));
+    }
+    StmtUse u(st);
+    for (size_t k = 0; k < n; ++k) {
+      const NewItem& item = *rows[first + k].item;
+      auto id = ParseId(item.id);
+      if (!id) return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      const int b = static_cast<int>(k) * (kCols + 1);
+      u.Bind(b + 1, *id).BindStatic(b + 2, item.queue).BindStatic(b + 3, item.payload_json);
+      u.Bind(b + 4, item.priority).Bind(b + 5, item.max_attempts);
+      if (rows[first + k].parent > 0) u.Bind(b + 6, rows[first + k].parent);
+      u.Bind(b + 7, now).Bind(b + 8, item.not_before_ms).Bind(b + 9, now);
+      u.BindStaticOrNull(b + 10, item.meta_json);
+    }
+    ROBOTNI_RETURN_IF_ERROR(u.Run("insert work items"));
+  }
+  return Status::OK();
+}
+
 Status SqliteStore::CompleteOne(const Completion& c,
-                                const std::vector<std::vector<StagedFile>>& files, int64_t now) {
+                                const std::vector<std::vector<StagedFile>>& files, int64_t now,
+                                std::vector<PlainOutput>* plain) {
   WriterConn& w = *writer_;
   auto id = ParseId(c.lease.item_id);
   if (!id) return NoItem(c.lease.item_id);
@@ -1135,8 +1171,13 @@ Status SqliteStore::CompleteOne(const Completion& c,
       if (u.Changes() == 0) return LeaseLost(c.lease);
     }
     for (size_t i = 0; i < c.outputs.size(); ++i) {
+      const NewItem& out = c.outputs[i];
+      if (plain && IsPlain(out)) {
+        plain->push_back({&out, out.parent_id.empty() ? *id : ParseId(out.parent_id).value_or(0)});
+        continue;
+      }
       int64_t out_id = 0;
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], output_files(i), *id, now, &out_id));
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(out, output_files(i), *id, now, &out_id));
     }
     return Status::OK();
   }
@@ -1234,9 +1275,11 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
     }
   }
   std::vector<Status> inner(n);
+  std::vector<PlainOutput> plain;
   Status s = SubmitOp([&](bool isolated) {
     const int64_t now = Now();
     sqlite3* db = writer_->db.get();
+    plain.clear();
     for (size_t i = 0; i < n; ++i) {
       if (!valid[i]) continue;
       if (isolated) {
@@ -1245,13 +1288,17 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
         continue;
       }
       const int64_t changes = sqlite3_total_changes64(db);
-      inner[i] = CompleteOne(completions[i], staged[i], now);
+      const size_t queued = plain.size();
+      inner[i] = CompleteOne(completions[i], staged[i], now, &plain);
       if (inner[i].ok()) continue;
+      plain.resize(queued);  // a refused completion's outputs are not written
       // Wrote something before failing, or the transaction is gone: let the writer roll
       // the batch back and run this operation again isolated.
       if (sqlite3_total_changes64(db) != changes || TxAborted()) return inner[i];
     }
-    return Status::OK();
+    // The DONE outputs, many rows per statement. On error the writer rolls the batch
+    // back and runs it again isolated, one completion (and one row) at a time.
+    return InsertPlain(plain, now);
   });
   for (size_t i = 0; i < n; ++i) {
     for (auto& v : staged[i]) RemoveTmp(v);

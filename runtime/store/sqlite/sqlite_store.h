@@ -121,8 +121,20 @@ class SqliteStore final : public WorkItemStore {
   Status InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
                     int64_t default_parent, int64_t now, int64_t* id);
   Status CommitStagedFile(int64_t id, const StagedFile& f);
+  // `plain`, when given, collects the DONE outputs that InsertPlain can write (instead
+  // of inserting them one statement each).
+  struct PlainOutput {
+    const NewItem* item;
+    int64_t parent;
+  };
   Status CompleteOne(const Completion& c, const std::vector<std::vector<StagedFile>>& files,
-                     int64_t now);
+                     int64_t now, std::vector<PlainOutput>* plain = nullptr);
+  // Inserts outputs with a preallocated id, no files and no idempotency key, up to
+  // kPlainRows rows per statement: per-statement work was a sixth of the writer's time
+  // per consumed item.
+  static constexpr size_t kPlainRows = 64;
+  static bool IsPlain(const NewItem& item);
+  Status InsertPlain(const std::vector<PlainOutput>& rows, int64_t now);
   // Binds without copying: event and message must outlive the call.
   // Writes the current attempt's "started" entry before `started` is reset or reused.
   Status KeepStartedRow(int64_t id);

@@ -1371,6 +1371,44 @@ TEST_F(SqliteStoreTest, CompleteBatchFailureAfterWritesIsRolledBackAlone) {
   EXPECT_EQ(store_->Stats("side")->at(0).pending, 1);
 }
 
+// DONE outputs with preallocated ids go in as multi-row INSERTs (64 rows a statement);
+// a duplicate id among them fails that completion alone, the rest commit.
+TEST_F(SqliteStoreTest, ManyPlainOutputsCommitWithTheirParentsAcrossChunks) {
+  OpenStore();
+  constexpr int kItems = 150;
+  std::vector<NewItem> batch(kItems, NewItem{.queue = "q"});
+  ASSERT_ROBOTNI_OK(store_->CreateBatch(batch));
+  auto items = ReserveN({"q"}, kItems);
+  ASSERT_EQ(items.size(), static_cast<size_t>(kItems));
+  auto first = store_->AllocateIds(kItems);
+  ASSERT_ROBOTNI_OK(first);
+  std::string taken = MustCreate("elsewhere");
+  std::vector<Completion> cs;
+  for (int i = 0; i < kItems; ++i) {
+    NewItem out{.queue = "out", .payload_json = "{\"n\": " + std::to_string(i) + "}"};
+    out.id = std::to_string(*first + i);
+    cs.push_back(Completion{.lease = LeaseOf(items[i]), .outputs = {out}});
+  }
+  cs[100].outputs[0].id = taken;  // collides: only completion 100 is refused
+  auto res = store_->CompleteBatch(cs);
+  ASSERT_EQ(res.size(), static_cast<size_t>(kItems));
+  for (int i = 0; i < kItems; ++i) {
+    if (i == 100) {
+      EXPECT_FALSE(res[i].ok());
+      EXPECT_EQ(MustGet(items[i].id).state, State::kReserved);
+      continue;
+    }
+    ASSERT_TRUE(res[i].ok()) << i << ": " << res[i].ToString();
+    EXPECT_EQ(MustGet(items[i].id).state, State::kDone);
+    Item out = MustGet(std::to_string(*first + i));
+    EXPECT_EQ(out.queue, "out");
+    EXPECT_EQ(out.state, State::kPending);
+    EXPECT_EQ(out.parent_id, items[i].id);
+    EXPECT_EQ(out.payload_json, "{\"n\": " + std::to_string(i) + "}");
+  }
+  EXPECT_EQ(store_->Stats("out")->at(0).pending, kItems - 1);
+}
+
 TEST_F(SqliteStoreTest, RetriedBatchMovesOutputFilesAgain) {
   StoreOptions o = Options();
   o.group_commit_window_us = 200'000;
