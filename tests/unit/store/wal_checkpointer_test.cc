@@ -67,7 +67,7 @@ TEST_F(WalCheckpointerTest, CheckpointsRunOnTheBackgroundThread) {
   WalCheckpointer ckpt(Open(), /*soft_pages=*/20, /*hard_pages=*/100000);
   ckpt.Attach(writer_.get());
   for (int i = 0; i < 10; ++i) {
-    Commit(40);  // ~10 pages
+    Commit(40);                                                  // ~10 pages
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the writer pauses
   }
   for (int i = 0; i < 200 && ckpt.background_checkpoints() == 0; ++i)
