@@ -77,10 +77,22 @@ StatusOr<store::WorkItemStore*> QueueBinding::Store() {
 }
 
 void QueueBinding::HeartbeatLoop() {
-  auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 10));
+  using Clock = std::chrono::steady_clock;
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 10));
+  const auto max_delay = std::chrono::milliseconds(options_.max_completion_delay_ms);
   std::unique_lock<std::mutex> l(mu_);
+  auto next_beat = Clock::now() + period;
   while (!stop_) {
-    if (cv_.wait_for(l, period, [&] { return stop_; })) break;
+    // Also wakes for releases that waited max_delay for their batch to fill (a slow
+    // task): they are sent then, whatever the batch size.
+    auto until = next_beat;
+    if (!pending_.empty()) until = std::min(until, pending_since_ + max_delay);
+    cv_.wait_until(l, until);
+    if (stop_) break;
+    auto now = Clock::now();
+    if (!pending_.empty() && now >= pending_since_ + max_delay) (void)FlushLocked(l, false);
+    if (now < next_beat) continue;
+    next_beat = now + period;
     std::vector<store::Lease> leases;
     for (const auto& it : prefetched_) leases.push_back(LeaseOf(it));
     for (const auto& [id, h] : held_) leases.push_back(LeaseOf(h.item));
@@ -189,6 +201,10 @@ Status QueueBinding::ReleaseInput(const std::string& id, const Release& release)
   held_.erase(it);
   released_.insert(id);
   counters_.released++;
+  if (pending_.empty()) {
+    pending_since_ = std::chrono::steady_clock::now();
+    cv_.notify_all();  // the heartbeat thread sends it after max_completion_delay_ms
+  }
   pending_.push_back(std::move(c));
   if (static_cast<int>(pending_.size()) >= options_.completion_batch) {
     cv_.wait(l, [&] { return in_flight_ < 2; });  // back-pressure

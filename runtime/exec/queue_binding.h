@@ -13,7 +13,8 @@
 //    a block allocated in the store up front, so Output.id is final at once.
 //  - Completions are group-sent: up to completion_batch releases travel in one
 //    CompleteBatch, sent by a background thread while the task goes on (at most two
-//    batches in flight); Flush() / Finish() send the rest and wait for the commit,
+//    batches in flight), and none waits longer than max_completion_delay_ms for its
+//    batch to fill; Flush() / Finish() send the rest and wait for the commit,
 //    and report a refused release (lost lease) there.
 //  - The next reserve batch is fetched in the background once the items left would
 //    last less than a few milliseconds at the task's pace, on its own thread: the
@@ -24,6 +25,7 @@
 //    failure, as Control Room does for a step's input.
 // Thread-safety: all methods may be called from any thread (the task's threads).
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -44,8 +46,11 @@ struct QueueBindingOptions {
   std::string output_queue;
   std::string owner;  // lease owner, unique per run
   int64_t lease_ms = 60000;
-  int max_prefetch = 128;
-  int completion_batch = 128;
+  int max_prefetch = 512;
+  int completion_batch = 512;
+  // A release waits at most this long for its batch to fill: a slow task's releases
+  // reach the store (and stop holding leases nobody heartbeats) soon after they happen.
+  int64_t max_completion_delay_ms = 100;
   int64_t max_payload_bytes = 1 << 20;
   // When the first reserve finds the input queue empty, create one empty input ({})
   // and hand it out: what Control Room gives the first step of a process run, and
@@ -117,6 +122,7 @@ class QueueBinding : public python::WorkItemBackend {
   std::map<std::string, std::string> deferred_parent_;  // output id -> parent id
   std::set<std::string> released_;
   std::vector<store::Completion> pending_;
+  std::chrono::steady_clock::time_point pending_since_;  // when pending_ got its first
   Lane completer_, reserver_;
   int in_flight_ = 0;       // completion batches sent, not yet committed
   bool reserving_ = false;  // a reserve-ahead is running

@@ -2,7 +2,10 @@
 #include "exec/queue_binding.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 
@@ -104,6 +107,26 @@ TEST_F(QueueBindingTest, ConsumesAllItemsWithBatchedReservesAndReleases) {
   EXPECT_EQ(n, 500);
   EXPECT_EQ(Count("in", store::State::kDone), 500);
   EXPECT_EQ(Count("out", store::State::kPending), 500);
+}
+
+// A slow task's release does not wait for a full batch: it is committed within about
+// max_completion_delay_ms even when the task releases nothing more for a long time.
+TEST_F(QueueBindingTest, AReleaseReachesTheStoreSoonWithoutMoreReleases) {
+  Seed(3);
+  auto b = Bind();
+  auto id = b->ReserveInput();
+  ASSERT_TRUE(id.ok() && id->has_value());
+  ASSERT_TRUE(b->CreateOutput(**id, "{}").ok());
+  ASSERT_TRUE(b->ReleaseInput(**id, {}).ok());
+  // The task now "works" on nothing: no Flush, no further call into the binding.
+  bool done = false;
+  for (int i = 0; i < 100 && !done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    done = store_->Get(**id)->state == store::State::kDone;
+  }
+  EXPECT_TRUE(done) << "the release was still not committed after 2 s";
+  EXPECT_EQ(Count("out", store::State::kPending), 1);
+  ASSERT_TRUE(b->Finish(true).ok());
 }
 
 TEST_F(QueueBindingTest, FinishGivesBackPrefetchedAndSettlesHeldItems) {
