@@ -80,6 +80,15 @@ start_robotni() {
   PORT[robotni]=$(sed -n 's/.*serving on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/robotni/log")
   [[ -n "${PORT[robotni]}" ]] || { cat "$WORK/robotni/log" >&2; exit 1; }
 }
+# wait_healthy IMPL: until its /healthz answers (30 s), else print its log and stop.
+wait_healthy() {
+  for _ in $(seq 300); do
+    curl -sf "127.0.0.1:${PORT[$1]}/healthz" >/dev/null && return
+    sleep 0.1
+  done
+  cat "$WORK/$1/log" >&2
+  exit 1
+}
 start_reference() {
   mkdir -p "$WORK/reference"
   DB[reference]="$WORK/reference/ref.db"
@@ -88,12 +97,7 @@ start_reference() {
     --workers "$CONCURRENCY" 2>"$WORK/reference/log" &
   PIDS+=($!)
   SPID[reference]=$!
-  for _ in $(seq 300); do
-    curl -sf "127.0.0.1:${PORT[reference]}/healthz" >/dev/null && return
-    sleep 0.1
-  done
-  cat "$WORK/reference/log" >&2
-  exit 1
+  wait_healthy reference
 }
 start_floor() {
   mkdir -p "$WORK/floor"
@@ -102,12 +106,7 @@ start_floor() {
   "$WORK/floor/floor_server" "${PORT[floor]}" 2>"$WORK/floor/log" &
   PIDS+=($!)
   SPID[floor]=$!
-  for _ in $(seq 100); do
-    curl -sf "127.0.0.1:${PORT[floor]}/healthz" >/dev/null && return
-    sleep 0.05
-  done
-  cat "$WORK/floor/log" >&2
-  exit 1
+  wait_healthy floor
 }
 
 # sql IMPL QUERY: one value from the implementation's SQLite store.

@@ -158,12 +158,14 @@ void Dispatcher::RunnerLoop(int index) {
   uint64_t seen = wakes_;
   while (!stopping_) {
     std::vector<store::Item> got;
-    // A job another runner reserved ahead, if its type is still served (a reload may
-    // have dropped it: then it goes back untouched).
+    // A job another runner reserved ahead, if its type is still served and under its
+    // limit (a reload may have dropped the type or limited it: then it goes back
+    // untouched).
     while (got.empty() && !prefetched_.empty()) {
       store::Item it = std::move(prefetched_.front());
       prefetched_.pop_front();
-      if (FindTypeLocked(it.queue)) {
+      const JobTypeInfo* t = FindTypeLocked(it.queue);
+      if (t && (t->concurrency == 0 || running_per_type_[t->name] < t->concurrency)) {
         got.push_back(std::move(it));
       } else {
         l.unlock();

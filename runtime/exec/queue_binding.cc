@@ -114,11 +114,7 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   if (!st.ok()) return st.status();
   cv_.wait(l, [&] { return !reserving_ || !prefetched_.empty(); });
   if (prefetched_.empty() && !queue_empty_) {
-    store::ReserveRequest req;
-    req.queues = {options_.input_queue};
-    req.owner = options_.owner;
-    req.lease_ms = options_.lease_ms;
-    req.max_items = BatchSize();
+    store::ReserveRequest req = NextRequest();
     auto items = (*st)->Reserve(req);
     if (!items.ok()) return items.status();
     if (items->empty() && options_.seed_empty_input && counters_.reserved == 0) {
@@ -132,7 +128,6 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
     }
     if (items->empty()) queue_empty_ = true;
     for (auto& it : *items) prefetched_.push_back(std::move(it));
-    next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);
   }
   if (prefetched_.empty()) {
     // Come back empty only once; a later reserve looks at the store again.
@@ -154,21 +149,24 @@ StatusOr<std::optional<std::string>> QueueBinding::ReserveInput() {
   return std::optional<std::string>(id);
 }
 
-int QueueBinding::BatchSize() const {
-  // About twice kReserveAheadNs of work at the task's pace: a slow task holds few
-  // leases (other consumers get the rest), a fast one gets up to max_prefetch.
-  if (pace_ns_ <= 0) return next_batch_;
-  return static_cast<int>(std::clamp<int64_t>(2 * kReserveAheadNs / pace_ns_, 1, next_batch_));
-}
-
-void QueueBinding::StartReserveAhead() {
-  reserving_ = true;
+store::ReserveRequest QueueBinding::NextRequest() {
   store::ReserveRequest req;
   req.queues = {options_.input_queue};
   req.owner = options_.owner;
   req.lease_ms = options_.lease_ms;
-  req.max_items = BatchSize();
+  // At most about twice kReserveAheadNs of work at the task's pace: a slow task holds
+  // few leases (other consumers get the rest), a fast one gets up to max_prefetch.
+  req.max_items = next_batch_;
+  if (pace_ns_ > 0)
+    req.max_items =
+        static_cast<int>(std::clamp<int64_t>(2 * kReserveAheadNs / pace_ns_, 1, next_batch_));
   next_batch_ = std::min(next_batch_ * 2, options_.max_prefetch);
+  return req;
+}
+
+void QueueBinding::StartReserveAhead() {
+  reserving_ = true;
+  store::ReserveRequest req = NextRequest();
   Background(reserver_, [this, req] {
     auto items = store_->Reserve(req);
     std::lock_guard<std::mutex> l(mu_);

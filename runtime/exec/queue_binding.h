@@ -103,7 +103,7 @@ class QueueBinding : public python::WorkItemBackend {
     std::deque<std::function<void()>> jobs;
     std::thread thread;
   };
-  int BatchSize() const;                                  // mu_ held
+  store::ReserveRequest NextRequest();                    // mu_ held; grows the batch
   void StartReserveAhead();                               // mu_ held
   void Background(Lane& lane, std::function<void()> fn);  // mu_ held
   void BackgroundLoop(Lane& lane);
