@@ -3,5 +3,4 @@ target_sources(robotni_runtime PRIVATE
   runtime/store/store.cc
   runtime/store/sha256.cc
   runtime/store/sqlite/schema.cc
-  runtime/store/sqlite/sqlite_store.cc
-  runtime/store/sqlite/wal_checkpointer.cc)
+  runtime/store/sqlite/sqlite_store.cc)

@@ -534,10 +534,6 @@ Status SqliteStore::Init() {
     }
   }
   ROBOTNI_RETURN_IF_ERROR(Migrate(db->get(), path_));
-  StatusOr<DbPtr> own = OpenConnection(path_, false, options_.synchronous_full);
-  if (!own.ok()) return own.status();
-  checkpointer_ = std::make_unique<WalCheckpointer>(std::move(own).value());
-  checkpointer_->Attach(db->get());
   writer_ = std::make_unique<WriterConn>();
   writer_->db = std::move(db).value();
   ROBOTNI_RETURN_IF_ERROR(writer_->Prepare());
@@ -553,7 +549,6 @@ SqliteStore::~SqliteStore() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   readers_.clear();
-  checkpointer_.reset();  // before the writer: its connection closes last and checkpoints
   writer_.reset();
 }
 
@@ -708,11 +703,6 @@ void SqliteStore::WriterLoop() {
     }
     lk.lock();
   }
-}
-
-std::pair<int64_t, int64_t> SqliteStore::TEST_Checkpoints() const {
-  if (!checkpointer_) return {0, 0};
-  return {checkpointer_->background_checkpoints(), checkpointer_->writer_checkpoints()};
 }
 
 SqliteStore::WriterStats SqliteStore::TEST_WriterStats() const {

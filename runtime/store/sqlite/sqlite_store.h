@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_util.h"
-#include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
 
 namespace robotni::store::sqlite {
@@ -78,8 +77,6 @@ class SqliteStore final : public WorkItemStore {
     int64_t largest_batch = 0;
   };
   WriterStats TEST_WriterStats() const;
-  // WAL checkpoints run by the background thread and by the writer itself.
-  std::pair<int64_t, int64_t> TEST_Checkpoints() const;
   const std::string& path() const { return path_; }
   const std::string& files_dir() const { return files_dir_; }
 
@@ -149,7 +146,6 @@ class SqliteStore final : public WorkItemStore {
   std::string staging_dir_;
 
   std::unique_ptr<WriterConn> writer_;             // used by the writer thread only
-  std::unique_ptr<WalCheckpointer> checkpointer_;  // checkpoints off the writer thread
   std::mt19937_64 rng_;                            // writer thread only
 
   std::mutex mu_;

@@ -1,2 +1,1 @@
-robotni_test(store_test tests/unit/store/sqlite_store_test.cc tests/unit/store/sha256_test.cc
-             tests/unit/store/wal_checkpointer_test.cc)
+robotni_test(store_test tests/unit/store/sqlite_store_test.cc tests/unit/store/sha256_test.cc)
