@@ -169,7 +169,7 @@ void Dispatcher::RunnerLoop(int index) {
         got.push_back(std::move(it));
       } else {
         l.unlock();
-        store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
+        store_->Unreserve(store::LeaseOf(it));
         l.lock();
       }
     }
@@ -199,7 +199,7 @@ void Dispatcher::RunnerLoop(int index) {
             (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
           store::Item& it = got.front();
           l.unlock();
-          store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
+          store_->Unreserve(store::LeaseOf(it));
           l.lock();
           got.clear();
         }
@@ -213,7 +213,7 @@ void Dispatcher::RunnerLoop(int index) {
     }
     store::Item item = std::move(got.front());
     running_per_type_[item.queue]++;
-    running_[item.id] = {item.id, item.lease_owner, item.attempt, item.lease_token};
+    running_[item.id] = store::LeaseOf(item);
     counters_.busy++;
     l.unlock();
     store::Completion c = RunOne(item);
@@ -283,8 +283,7 @@ void Dispatcher::HeartbeatLoop() {
     if (stopping_) break;
     std::vector<store::Lease> leases;
     for (const auto& [id, lease] : running_) leases.push_back(lease);
-    for (const auto& it : prefetched_)
-      leases.push_back({it.id, it.lease_owner, it.attempt, it.lease_token});
+    for (const auto& it : prefetched_) leases.push_back(store::LeaseOf(it));
     l.unlock();
     if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -311,7 +310,7 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   for (const auto& lease : left)
     if (store_->Unreserve(lease).ok()) ++given_back;
   for (const auto& it : unstarted)  // never started: back as they were
-    (void)store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token});
+    (void)store_->Unreserve(store::LeaseOf(it));
   if (heartbeat_.joinable()) heartbeat_.join();
   if (all_done) {
     for (auto& t : runners_) t.join();

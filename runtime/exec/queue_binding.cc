@@ -7,6 +7,8 @@
 
 namespace robotni::exec {
 
+using store::LeaseOf;
+
 namespace {
 
 constexpr int kIdBlock = 1024;
@@ -16,10 +18,6 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-store::Lease LeaseOf(const store::Item& item) {
-  return {item.id, item.lease_owner, item.attempt, item.lease_token};
 }
 
 Status CheckPayload(const std::string& json, int64_t max_bytes) {

@@ -370,7 +370,7 @@ int TaskConsumer::GiveBack(const std::string& owner) {
     if (!items.ok() || items->empty()) break;
     for (const auto& it : *items) {
       if (it.lease_owner != owner) continue;
-      if (store_->Unreserve({it.id, it.lease_owner, it.attempt, it.lease_token}).ok()) ++given_back;
+      if (store_->Unreserve(store::LeaseOf(it)).ok()) ++given_back;
     }
     if (static_cast<int>(items->size()) < filter.limit) break;
     filter.offset += filter.limit;

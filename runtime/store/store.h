@@ -95,6 +95,11 @@ struct Lease {
   int64_t token = 0;
 };
 
+// The lease an item was reserved under (its holder's fence for later calls).
+inline Lease LeaseOf(const Item& item) {
+  return {item.id, item.lease_owner, item.attempt, item.lease_token};
+}
+
 struct ReserveRequest {
   std::vector<std::string> queues;  // exact queue names, or prefixes ending in '%' ("notify.%")
   std::string owner;                // lease owner, e.g. "host:pid:executor"

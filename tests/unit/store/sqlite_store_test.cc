@@ -115,9 +115,6 @@ class SqliteStoreTest : public ::testing::Test {
     if (v.empty()) return std::nullopt;
     return v[0];
   }
-  static Lease LeaseOf(const Item& it) {
-    return Lease{it.id, it.lease_owner, it.attempt, it.lease_token};
-  }
 
   Item MustGet(const std::string& id) {
     auto it = store_->Get(id);
