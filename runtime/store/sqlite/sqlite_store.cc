@@ -865,6 +865,22 @@ int64_t SqliteStore::BackoffMs(int attempt) {
   return std::max<int64_t>(0, std::llround(d));
 }
 
+namespace {
+
+// The parent an inserted item records: its own, else the default (a completion's item).
+int64_t ParentOf(const NewItem& item, int64_t default_parent) {
+  return item.parent_id.empty() ? default_parent : ParseId(item.parent_id).value_or(0);
+}
+
+// A preallocated id (NewItem::id, from AllocateIds) as the number it must be.
+StatusOr<int64_t> ExplicitId(const NewItem& item) {
+  auto id = ParseId(item.id);
+  if (!id) return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+  return *id;
+}
+
+}  // namespace
+
 Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
                                int64_t default_parent, int64_t now, int64_t* id) {
   if (!item.idempotency_key.empty()) {
@@ -877,8 +893,7 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     }
     if (rc != SQLITE_DONE) return u.Error(rc, "idempotency lookup");
   }
-  const int64_t parent =
-      item.parent_id.empty() ? default_parent : ParseId(item.parent_id).value_or(0);
+  const int64_t parent = ParentOf(item, default_parent);
   {
     StmtUse u(writer_->insert_item);
     u.BindStatic(1, item.queue).BindStatic(2, item.payload_json).Bind(3, item.priority);
@@ -887,9 +902,8 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     u.BindStaticOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
     u.BindStaticOrNull(10, item.meta_json);
     if (!item.id.empty()) {
-      auto explicit_id = ParseId(item.id);
-      if (!explicit_id)
-        return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      auto explicit_id = ExplicitId(item);
+      if (!explicit_id.ok()) return explicit_id.status();
       u.Bind(9, *explicit_id);
     }
     ROBOTNI_RETURN_IF_ERROR(u.Run("insert work item"));
@@ -1102,8 +1116,6 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
   return Status::OK();
 }
 
-// Fenced: the lease must still hold (id, owner, attempt, RESERVED). `files` is empty when
-// no output has files, else one list per output.
 bool SqliteStore::IsPlain(const NewItem& item) {
   return !item.id.empty() && item.files.empty() && item.idempotency_key.empty();
 }
@@ -1124,8 +1136,8 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
     StmtUse u(st);
     for (size_t k = 0; k < n; ++k) {
       const NewItem& item = *rows[first + k].item;
-      auto id = ParseId(item.id);
-      if (!id) return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      auto id = ExplicitId(item);
+      if (!id.ok()) return id.status();
       const int b = static_cast<int>(k) * (kCols + 1);
       u.Bind(b + 1, *id).BindStatic(b + 2, item.queue).BindStatic(b + 3, item.payload_json);
       u.Bind(b + 4, item.priority).Bind(b + 5, item.max_attempts);
@@ -1138,6 +1150,8 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
   return Status::OK();
 }
 
+// Fenced: the lease must still hold (id, owner, attempt, RESERVED). `files` is empty when
+// no output has files, else one list per output.
 Status SqliteStore::CompleteOne(const Completion& c,
                                 const std::vector<std::vector<StagedFile>>& files, int64_t now,
                                 std::vector<PlainOutput>* plain) {
@@ -1163,7 +1177,7 @@ Status SqliteStore::CompleteOne(const Completion& c,
     for (size_t i = 0; i < c.outputs.size(); ++i) {
       const NewItem& out = c.outputs[i];
       if (plain && IsPlain(out)) {
-        plain->push_back({&out, out.parent_id.empty() ? *id : ParseId(out.parent_id).value_or(0)});
+        plain->push_back({&out, ParentOf(out, *id)});
         continue;
       }
       int64_t out_id = 0;

@@ -145,8 +145,8 @@ class SqliteStore final : public WorkItemStore {
   std::string files_dir_;
   std::string staging_dir_;
 
-  std::unique_ptr<WriterConn> writer_;             // used by the writer thread only
-  std::mt19937_64 rng_;                            // writer thread only
+  std::unique_ptr<WriterConn> writer_;  // used by the writer thread only
+  std::mt19937_64 rng_;                 // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
