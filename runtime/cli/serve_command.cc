@@ -3,14 +3,14 @@
 // dispatcher; the job API answers over HTTP.
 #include <uv.h>
 
+#include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <memory>
-#include <unistd.h>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
@@ -81,8 +81,8 @@ void OnSignal(uv_signal_t* handle, int signum) {
   if (st->tasks) st->tasks->BeginDrain();
   auto poster = st->server->poster();
   st->blocking->Submit([st, poster] {
-    int given_back = st->dispatcher->Drain(
-        std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
+    int given_back =
+        st->dispatcher->Drain(std::chrono::milliseconds(static_cast<int64_t>(st->grace * 1000)));
     if (given_back > 0)
       log::Info(std::to_string(given_back) + " running job(s) went back to the queue",
                 {{"event", "jobs_given_back"}, {"count", given_back}});
@@ -91,6 +91,14 @@ void OnSignal(uv_signal_t* handle, int signum) {
     // Pending webhooks get one attempt's timeout (then recorded abandoned); then the server stops.
     poster->Post([st] { st->webhooks->Shutdown([st] { st->server->Stop(); }); });
   });
+}
+
+http::WebhookOptions WebhookSettings(const ServeFlags& flags) {
+  http::WebhookOptions o;
+  o.secret = flags.webhook_secret;
+  o.max_attempts = flags.webhook_max_attempts;
+  o.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
+  return o;
 }
 
 void ApplyLogSettings(const ServeFlags& flags) {
@@ -287,7 +295,8 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   }
   // API modules register here, one call each.
   if (Status s = http::RegisterOpenApi(&router); !s.ok()) return PrintError(s.message()), 1;
-  if (Status s = http::RegisterWorkItemsApi(&router, &api); !s.ok()) return PrintError(s.message()), 1;
+  if (Status s = http::RegisterWorkItemsApi(&router, &api); !s.ok())
+    return PrintError(s.message()), 1;
   if (Status s = http::RegisterDashboard(&router, &api); !s.ok()) return PrintError(s.message()), 1;
   if (Status s = http::RegisterMetricsApi(&router, &metrics); !s.ok()) {
     PrintError(s.message());
@@ -308,11 +317,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
     return 1;
   }
   api.poster = server.poster();
-  http::WebhookOptions wopts;
-  wopts.secret = flags.webhook_secret;
-  wopts.max_attempts = flags.webhook_max_attempts;
-  wopts.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
-  webhooks = std::make_unique<http::JobWebhooks>(&loop, store.get(), wopts);
+  webhooks = std::make_unique<http::JobWebhooks>(&loop, store.get(), WebhookSettings(flags));
   metrics.poster = server.poster();
   metrics.http = &server.counters();
   dispatcher.Start();
@@ -344,6 +349,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
     if (reloaded) auth = std::move(reloaded);
     sig.grace = next.grace;
     ApplyLogSettings(next);
+    webhooks->Reconfigure(WebhookSettings(next));
   };
   ServeReloader reloader(flags, cli_base, cli_given, *robot, &dispatcher, &blocking, hooks);
   reloader.Start(&loop, server.poster());

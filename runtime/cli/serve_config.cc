@@ -292,10 +292,6 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
-  // http::JobWebhooks takes its options once, at start.
-  if (a.webhook_secret != b.webhook_secret || a.webhook_max_attempts != b.webhook_max_attempts ||
-      a.webhook_timeout != b.webhook_timeout)
-    out.push_back("webhooks");
   return out;
 }
 
@@ -310,9 +306,6 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;
-  next->webhook_secret = running.webhook_secret;
-  next->webhook_max_attempts = running.webhook_max_attempts;
-  next->webhook_timeout = running.webhook_timeout;
 }
 
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given) {

@@ -60,8 +60,7 @@ void ApplyServeEnvironment(const std::set<std::string>& cli_given, ServeFlags* f
 Status ValidateServeFlags(const ServeFlags& flags);
 
 // The settings that differ between `a` and `b` and need a restart to change (listen, store,
-// robot, jobs, types, concurrency, isolation, no_auth, tasks, task_timeout, webhooks), by key
-// name.
+// robot, jobs, types, concurrency, isolation, no_auth, tasks, task_timeout), by key name.
 std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlags& b);
 
 // Copies those restart-only settings from `running` into *next.

@@ -3,8 +3,8 @@
 
 // SIGHUP for `robotni serve`: re-reads the --config file and robot.yaml, re-imports the job
 // modules, re-reads the tokens, and applies what can change while serving (job types,
-// tokens, rate limit, public metrics, grace and log settings). Settings that need a restart
-// (listen, store, robot, jobs, types, concurrency, isolation, no_auth, tasks, webhooks, and
+// tokens, rate limit, public metrics, grace, log and webhook settings). Settings that need a
+// restart (listen, store, robot, jobs, types, concurrency, isolation, no_auth, tasks, and
 // robot.yaml's PATH / PYTHONPATH / isolation) are logged as such and keep their running
 // values. Each part fails on its own: a broken part is logged and keeps its old state; the
 // service never stops because of a reload.

@@ -109,6 +109,10 @@ HttpClientResult CurlMulti::TakeResult(Transfer* t, int code) {
     res.responded = true;
     res.status = status;
     res.body = std::move(t->response);
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+      res.retry_after_ms = static_cast<int64_t>(retry_after) * 1000;
   } else {
     res.timed_out = code == CURLE_OPERATION_TIMEDOUT;
     res.error = t->error[0] ? t->error : curl_easy_strerror(static_cast<CURLcode>(code));

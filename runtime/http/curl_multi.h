@@ -44,6 +44,9 @@ struct HttpClientResult {
   int curl_code = 0;     // CURLcode
   std::string error;     // why there is no response ("" when responded)
   std::string body;      // the response body, up to max_response_bytes
+  // The response's Retry-After (delta seconds or an HTTP date, as curl reads it), in ms;
+  // 0 without one.
+  int64_t retry_after_ms = 0;
 };
 
 class CurlMulti {

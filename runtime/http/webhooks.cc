@@ -45,6 +45,13 @@ int64_t RetryDelayMs(const WebhookOptions& o, int attempt, double unit) {
   return std::max<int64_t>(0, static_cast<int64_t>(d));
 }
 
+int64_t NextAttemptDelayMs(const WebhookOptions& o, const HttpClientResult& r, int attempt,
+                           double unit) {
+  int64_t backoff = RetryDelayMs(o, attempt, unit);
+  if (!r.responded || r.retry_after_ms <= 0) return backoff;
+  return std::max(backoff, std::min(r.retry_after_ms, o.max_retry_after_ms));
+}
+
 WebhookSender::WebhookSender(uv_loop_t* loop, WebhookOptions options, OnAttempt on_attempt)
     : loop_(loop),
       options_(std::move(options)),
@@ -171,7 +178,7 @@ void WebhookSender::OnResult(uint64_t seq, const HttpClientResult& r) {
   AttemptClass cls = ClassifyAttempt(r);
   if (cls == AttemptClass::kRetry && dl.attempts < options_.max_attempts && !shutting_down_) {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    int64_t delay = RetryDelayMs(options_, dl.attempts, unit(rng_));
+    int64_t delay = NextAttemptDelayMs(options_, r, dl.attempts, unit(rng_));
     waiting_.emplace(uv_now(loop_) + static_cast<uint64_t>(delay), seq);
     ArmRetryTimer();
     Report(dl, WebhookOutcome::kRetrying, r.status, error, delay);

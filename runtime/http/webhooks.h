@@ -39,6 +39,9 @@ struct WebhookOptions {
   uint64_t timeout_ms = 10'000;  // per attempt, connecting included
   int64_t base_delay_ms = 1000;  // delay before attempt n+1: base * 2^(n-1), capped, jittered
   int64_t max_delay_ms = 60'000;
+  // A receiver's Retry-After (on a retried answer, e.g. 429 or 503) stretches the wait before
+  // the next attempt to at least that long, up to this cap.
+  int64_t max_retry_after_ms = 600'000;
   double jitter = 0.2;         // +-20 %
   size_t max_in_flight = 16;   // requests at the same time; the rest wait in order
   size_t max_queued = 10'000;  // beyond it new deliveries fail at once (recorded)
@@ -82,6 +85,11 @@ AttemptClass ClassifyAttempt(const HttpClientResult& r);
 // base * 2^(attempt-1), at most max_delay, scaled by 1 + jitter * (2 * unit - 1) for a uniform
 // `unit` in [0, 1).
 int64_t RetryDelayMs(const WebhookOptions& o, int attempt, double unit);
+
+// The wait before the next attempt after `r`: RetryDelayMs, or the response's Retry-After when
+// that is longer (capped at max_retry_after_ms; a receiver asking for a pause gets it).
+int64_t NextAttemptDelayMs(const WebhookOptions& o, const HttpClientResult& r, int attempt,
+                           double unit);
 
 class WebhookSender {
  public:

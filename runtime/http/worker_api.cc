@@ -1,6 +1,6 @@
+#include "http/worker_api.h"
 #include "http/api_util.h"
 #include "http/job_webhooks.h"
-#include "http/worker_api.h"
 
 #include <cmath>
 #include <condition_variable>
@@ -158,6 +158,15 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
   return true;
 }
 
+// The job's JSON with its `webhooks` array (deliveries are timeline events: read only for a
+// job that has webhook URLs). Runs off the loop.
+json JobJsonWithWebhooks(store::WorkItemStore* store, const store::Item& it) {
+  std::vector<store::TimelineEntry> tl;
+  if (ParseWebhookUrls(it.meta_json).any())
+    if (auto t = store->Timeline(it.id); t.ok()) tl = std::move(t).value();
+  return JobJson(it, &tl);
+}
+
 bool Finished(store::State s) {
   return s == store::State::kDone || s == store::State::kFailed || s == store::State::kCancelled;
 }
@@ -211,7 +220,7 @@ class JobWaiter {
           r = it.status().IsNotFound() ? Response::Error(404, it.status().message())
                                        : Response::Error(503, it.status().message());
         } else if (Finished(it->state) || now >= w.deadline) {
-          r = Response::Json(200, JobJson(*it));
+          r = Response::Json(200, JobJsonWithWebhooks(ctx_->store, *it));
         } else {
           keep.push_back(std::move(w));
           continue;
@@ -235,8 +244,6 @@ class JobWaiter {
   bool stop_ = false;        // guarded by mu_
   std::thread thread_;       // started by the first wait
 };
-
-namespace {}  // namespace
 
 std::string ValidateParams(const json& schema, const json& params) {
   if (schema.contains("type") && schema["type"].is_string() && !TypeMatches(schema["type"], params))
@@ -272,20 +279,20 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
   }
   json params = json::parse(it.payload_json, nullptr, false);
   json out = {{"job_id", it.id},
-          {"type", it.queue},
-          {"status", ApiStatus(it)},
-          {"params", params.is_discarded() ? json(nullptr) : params},
-          {"result", result},
-          {"error", err},
-          {"attempts", it.attempt},
-          {"max_attempts", it.max_attempts},
-          {"priority", it.priority},
-          {"cancel_requested", it.cancel_requested},
-          {"timeline",
-           {{"timeQueued", IsoTime(it.created_ms)},
-            {"timeScheduled", IsoTime(it.not_before_ms)},
-            {"timeStarted", IsoTime(it.started_ms)},
-            {"timeFinished", IsoTime(it.finished_ms)}}}};
+              {"type", it.queue},
+              {"status", ApiStatus(it)},
+              {"params", params.is_discarded() ? json(nullptr) : params},
+              {"result", result},
+              {"error", err},
+              {"attempts", it.attempt},
+              {"max_attempts", it.max_attempts},
+              {"priority", it.priority},
+              {"cancel_requested", it.cancel_requested},
+              {"timeline",
+               {{"timeQueued", IsoTime(it.created_ms)},
+                {"timeScheduled", IsoTime(it.not_before_ms)},
+                {"timeStarted", IsoTime(it.started_ms)},
+                {"timeFinished", IsoTime(it.finished_ms)}}}};
   AddWebhookFields(it, timeline, &out);
   return out;
 }
@@ -387,10 +394,7 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
         Offload(ctx, std::move(respond), [ctx, id, req_copy] {
           auto it = ctx->store->Get(id);
           if (!it.ok()) return StatusError(it.status());
-          std::vector<store::TimelineEntry> tl;  // webhook deliveries are timeline events
-          if (ParseWebhookUrls(it->meta_json).any())
-            if (auto t = ctx->store->Timeline(id); t.ok()) tl = std::move(t).value();
-          Response r = Response::Json(200, JobJson(*it, &tl));
+          Response r = Response::Json(200, JobJsonWithWebhooks(ctx->store, *it));
           ApplyEtag(*req_copy, &r);
           return r;
         });

@@ -51,9 +51,11 @@ struct ReceivedRequest {
 
 class WebhookReceiver {
  public:
-  // `status_for(n)` answers the n-th request (0-based); 200 when not given.
-  explicit WebhookReceiver(std::function<int(int n)> status_for = nullptr)
-      : status_for_(std::move(status_for)) {
+  // `status_for(n)` answers the n-th request (0-based); 200 when not given. `headers_for(n)`
+  // adds header lines ("Name: value\r\n" each) to that answer.
+  explicit WebhookReceiver(std::function<int(int n)> status_for = nullptr,
+                           std::function<std::string(int n)> headers_for = nullptr)
+      : status_for_(std::move(status_for)), headers_for_(std::move(headers_for)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -134,8 +136,9 @@ class WebhookReceiver {
     }
     int status = status_for_ ? status_for_(n) : 200;
     std::string body = status >= 200 && status < 300 ? "ok" : "try again";
-    std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                       " X\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+    std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\n" +
+                       (headers_for_ ? headers_for_(n) : "") +
+                       "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n" + body;
     (void)!write(c, resp.data(), resp.size());
     {
@@ -179,6 +182,7 @@ class WebhookReceiver {
   }
 
   std::function<int(int)> status_for_;
+  std::function<std::string(int)> headers_for_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

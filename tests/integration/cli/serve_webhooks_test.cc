@@ -224,5 +224,54 @@ TEST_F(ServeWebhooksTest, SigtermStillAttemptsAWaitingRetryAndRecordsIt) {
   EXPECT_EQ(outcomes, (std::vector<std::string>{"retrying", "delivered"})) << show.out;
 }
 
+TEST_F(ServeWebhooksTest, SighupSwapsTheSecretAndWaitShowsTheDeliveries) {
+  WebhookReceiver receiver;
+  std::string first = Submit(
+      {{"type", "add"}, {"params", {{"x", 1}, {"y", 1}}}, {"on_complete_url", receiver.Url()}});
+  ASSERT_EQ(receiver.WaitFor(1).size(), 1u);
+  EXPECT_TRUE(SignatureValid(receiver.requests()[0]));
+
+  // A new secret and one attempt per delivery, applied by a reload without a restart.
+  const std::string next_secret = "whsec-rotated-91c2";
+  std::ofstream(dir_.path() / "serve.yaml")
+      << "webhooks:\n  secret: " << next_secret << "\n  max_attempts: 1\n";
+  server_->Kill(SIGHUP);
+  ASSERT_TRUE(server_->WaitForOutput("reload finished", 60)) << server_->output();
+  EXPECT_EQ(server_->output().err.find("webhooks changed"), std::string::npos) << server_->output();
+
+  std::string second = Submit(
+      {{"type", "add"}, {"params", {{"x", 2}, {"y", 2}}}, {"on_complete_url", receiver.Url()}});
+  auto got = receiver.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  std::string ts = got[1].Header("x-robotni-timestamp");
+  EXPECT_FALSE(SignatureValid(got[1])) << "still signed with the old secret";
+  EXPECT_EQ(got[1].Header("x-robotni-signature"),
+            "sha256=" + HmacSha256Hex(next_secret, ts + "." + got[1].body));
+
+  // /wait answers with the job's JSON, webhook deliveries included.
+  PollJob(second, Settled);
+  auto waited = SendHttp(port_, "GET", "/api/worker/jobs/" + second + "/wait?timeout=5");
+  ASSERT_EQ(waited.status, 200) << waited.raw;
+  ASSERT_EQ(waited.body["webhooks"].size(), 1u) << waited.raw;
+  EXPECT_EQ(waited.body["webhooks"][0]["outcome"], "delivered");
+  StopServer();
+}
+
+TEST_F(ServeWebhooksTest, ReceiverRetryAfterIsRecordedAsTheWait) {
+  WebhookReceiver receiver([](int n) { return n == 0 ? 429 : 200; },
+                           [](int n) { return n == 0 ? "Retry-After: 2\r\n" : ""; });
+  std::string id = Submit(
+      {{"type", "add"}, {"params", {{"x", 3}, {"y", 4}}}, {"on_complete_url", receiver.Url()}});
+  json job = PollJob(id, [](const json& j) {
+    return j.contains("webhooks") && j["webhooks"].size() == 2 &&
+           j["webhooks"][1]["outcome"] != "retrying";
+  });
+  ASSERT_EQ(job["webhooks"].size(), 2u) << job.dump();
+  EXPECT_EQ(job["webhooks"][0]["http_status"], 429);
+  EXPECT_EQ(job["webhooks"][0]["retry_in_ms"], 2000) << "the receiver asked for 2 s";
+  EXPECT_EQ(job["webhooks"][1]["outcome"], "delivered");
+  StopServer();
+}
+
 }  // namespace
 }  // namespace robotni::testing

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,21 @@ TEST(WebhookPolicyTest, BackoffDoublesIsCappedAndJittered) {
   EXPECT_EQ(RetryDelayMs(o, 1, 0.0), 800);
   EXPECT_GE(RetryDelayMs(o, 1, 0.999999), 1199);
   EXPECT_LE(RetryDelayMs(o, 1, 0.999999), 1200);
+}
+
+TEST(WebhookPolicyTest, RetryAfterStretchesTheWaitUpToItsCap) {
+  WebhookOptions o;  // base 1 s, cap 60 s, Retry-After cap 600 s
+  HttpClientResult r;
+  r.responded = true;
+  r.status = 429;
+  EXPECT_EQ(NextAttemptDelayMs(o, r, 1, 0.5), 1000);  // no Retry-After: the backoff
+  r.retry_after_ms = 30'000;
+  EXPECT_EQ(NextAttemptDelayMs(o, r, 1, 0.5), 30'000);
+  EXPECT_EQ(NextAttemptDelayMs(o, r, 7, 0.5), 60'000);  // the backoff is longer
+  r.retry_after_ms = 3'600'000;
+  EXPECT_EQ(NextAttemptDelayMs(o, r, 1, 0.5), 600'000);  // capped
+  r.responded = false;                                   // no response, no header to honour
+  EXPECT_EQ(NextAttemptDelayMs(o, r, 1, 0.5), 1000);
 }
 
 TEST(WebhookUrlTest, AcceptsHttpAndHttpsOnly) {
@@ -176,6 +192,24 @@ TEST_F(WebhookSenderTest, SignedDeliveryRetriedAfter500ThenDelivered) {
     EXPECT_NE(r.Header("x-robotni-signature"),
               "sha256=" + HmacSha256Hex("other", ts + "." + r.body));
   }
+}
+
+TEST_F(WebhookSenderTest, RetryAfterOfA429IsHonoured) {
+  WebhookReceiver receiver([](int n) { return n == 0 ? 429 : 200; },
+                           [](int n) { return n == 0 ? "Retry-After: 1\r\n" : ""; });
+  WebhookOptions o;
+  o.base_delay_ms = 20;  // without the header the retry would follow after ~20 ms
+  Make(o).Enqueue({"7", "complete", receiver.Url(), "{}"});
+  auto started = std::chrono::steady_clock::now();
+  RunUntilSettled();
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(attempts_.size(), 2u);
+  EXPECT_EQ(attempts_[0].outcome, WebhookOutcome::kRetrying);
+  EXPECT_EQ(attempts_[0].http_status, 429);
+  EXPECT_EQ(attempts_[0].retry_in_ms, 1000);
+  EXPECT_EQ(attempts_[1].outcome, WebhookOutcome::kDelivered);
+  // The second attempt waited for the receiver's second (a correctness bound, not a timing).
+  EXPECT_GE(took, std::chrono::milliseconds(1000));
 }
 
 TEST_F(WebhookSenderTest, NoSecretNoSignatureHeader) {
