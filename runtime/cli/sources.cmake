@@ -13,3 +13,4 @@ target_link_libraries(robotni PRIVATE robotni_runtime CLI11::CLI11)
 target_compile_definitions(robotni PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")
 # serve's settings file parser is in the library so unit tests can link it.
 target_sources(robotni_runtime PRIVATE runtime/cli/serve_config.cc)
+add_dependencies(robotni robotni_pyc)

@@ -7,9 +7,7 @@ tracebacks); the hot path (stream writes, work-item calls) is C in _robotni.
 
 import os
 import runpy
-import subprocess
 import sys
-import traceback
 from collections.abc import MutableMapping
 
 import _robotni
@@ -98,15 +96,59 @@ class RobotEnviron(MutableMapping):
         return self
 
 
-_original_execute_child = subprocess.Popen._execute_child
+def _patch_subprocess(module):
+    """Children started without env= get this interpreter's os.environ (see RobotEnviron)."""
+    popen = module.Popen
+    if getattr(popen._execute_child, "_robotni", False):
+        return
+    original = popen._execute_child
+
+    def _execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, *rest):
+        if env is None:
+            env = dict(os.environ)
+        return original(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, *rest)
+
+    _execute_child._robotni = True
+    popen._execute_child = _execute_child
 
 
-def _execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, *rest):
-    if env is None:
-        env = dict(os.environ)
-    return _original_execute_child(
-        self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, *rest
-    )
+class _PatchingLoader:
+    """Runs a module's own loader, then a patch on the new module."""
+
+    def __init__(self, loader, patch):
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name):  # get_source, get_code, ... as the real loader has them
+        return getattr(self._loader, name)
+
+
+class _PatchOnImport:
+    """sys.meta_path finder that patches subprocess when a task first imports it.
+
+    Importing subprocess up front (with selectors, signal and locale) cost every run
+    ~6 ms, and most tasks never start a child process.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "subprocess":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader, _patch_subprocess)
+                return spec
+        return None
 
 
 def setup(is_subinterpreter, extra_path):
@@ -119,7 +161,10 @@ def setup(is_subinterpreter, extra_path):
             sys.path.append(p)
     if is_subinterpreter:
         sys.meta_path.insert(0, _SubinterpreterGuard())
-    subprocess.Popen._execute_child = _execute_child
+    if "subprocess" in sys.modules:
+        _patch_subprocess(sys.modules["subprocess"])
+    else:
+        sys.meta_path.insert(0, _PatchOnImport())
     sys.dont_write_bytecode = True
 
 
@@ -188,6 +233,8 @@ def run_task(mode, target, argv, path_prepend, env):
     except _robotni.TaskTimeout:
         result = (1, "timeout", "")
     except BaseException as e:  # noqa: B902 - a task's failure is data
+        import traceback
+
         traceback.print_exc()
         name = _refusal(e)
         result = (1, "unsupported", name) if name else (1, "exception", type(e).__name__)

@@ -144,6 +144,17 @@ TEST_F(InterpreterTest, ChildProcessesGetTheRunEnvironment) {
   ASSERT_EQ(interp_->Run(spec, &ctx).exit_code, 0) << ctx.err();
   EXPECT_EQ(ctx.out(), "only-for-this-robot\n");
   EXPECT_EQ(getenv("ROBOT_SECRET"), nullptr);  // the process environment is untouched
+
+  // subprocess is patched when it is imported, so a fresh import is patched too.
+  RecordingContext again;
+  spec = CodeTask(
+      "import sys\n"
+      "sys.modules.pop('subprocess', None)\n"
+      "import subprocess\n"
+      "print(subprocess.check_output(['sh','-c','echo $ROBOT_SECRET'], text=True).strip())");
+  spec.environ = {{"ROBOT_SECRET", "still-this-robot"}, {"PATH", "/usr/bin:/bin"}};
+  ASSERT_EQ(interp_->Run(spec, &again).exit_code, 0) << again.err();
+  EXPECT_EQ(again.out(), "still-this-robot\n");
 }
 
 TEST_F(InterpreterTest, TimeoutStopsEndlessLoopWhileOthersKeepRunning) {
@@ -225,7 +236,9 @@ TEST_F(InterpreterTest, ThousandWarmRunsStayWithinMemoryBound) {
   // Stated bound: 1,000 warm runs grow RSS by less than 4 MB (none is expected).
   // Under ASan freed memory sits in its quarantine, so RSS says nothing there; that
   // build checks the same runs for leaks and memory errors instead.
-  if (!kSanitized) EXPECT_LT(grown, 4 * 1024) << "RSS grew by " << grown << " kB";
+  if (!kSanitized) {
+    EXPECT_LT(grown, 4 * 1024) << "RSS grew by " << grown << " kB";
+  }
 }
 
 TEST(InterpreterLifecycleTest, TwoHundredCreateRunEndCyclesStayWithinMemoryBound) {
@@ -242,7 +255,9 @@ TEST(InterpreterLifecycleTest, TwoHundredCreateRunEndCyclesStayWithinMemoryBound
   for (int i = 0; i < 200; ++i) cycle();
   long grown = RssKb() - before;
   // Stated bound: 200 cycles grow RSS by less than 16 MB (R30 measured ~0.4 kB/cycle).
-  if (!kSanitized) EXPECT_LT(grown, 16 * 1024) << "RSS grew by " << grown << " kB";
+  if (!kSanitized) {
+    EXPECT_LT(grown, 16 * 1024) << "RSS grew by " << grown << " kB";
+  }
 }
 
 TEST(InterpreterLifecycleTest, NumpyIsRefusedInSubinterpreterAndRunsInMain) {

@@ -537,3 +537,35 @@ class TestWarmReRun(TasksCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RunLineFastPathTest(unittest.TestCase):
+    """cli._parse_run_fast reads the usual `run` lines as argparse does, and hands
+    everything else to argparse."""
+
+    def test_fast_path_matches_argparse(self):
+        from robocorp.tasks import cli as tasks_cli
+
+        for args in (
+            ["run"],
+            ["run", "tasks.py", "-t", "a", "--task", "b"],
+            ["run", "-o", "out", "--glob=*.py", "proj"],
+            ["run", "--output-dir=o", "--json-input", "in.json", "--preload-module", "m1",
+             "--preload-module=m2", "--no-status-rc", "--console-colors", "ansi"],
+            ["run", "--console-colors=plain", "-t", "x", "tasks.py"],
+        ):
+            fast = tasks_cli._parse_run_fast(args)
+            self.assertIsNotNone(fast, args)
+            slow = tasks_cli._create_argparser().parse_args(args)
+            for key, value in vars(fast).items():
+                self.assertEqual(getattr(slow, key), value, (args, key))
+
+    def test_anything_else_goes_to_argparse(self):
+        from robocorp.tasks import cli as tasks_cli
+
+        for args in (
+            ["list"], ["run", "--tas", "x"], ["run", "-tx"], ["run", "a", "b"], ["run", "-t"],
+            ["run", "-t", "-x"], ["run", "--console-colors", "red"], ["run", "-h"],
+            ["run", "--max-log-files", "3"], ["run", "--no-status-rc=1"], ["run", "-t=x"],
+        ):
+            self.assertIsNone(tasks_cli._parse_run_fast(args), args)

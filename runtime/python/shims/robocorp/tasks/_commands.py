@@ -1,6 +1,5 @@
 """``run`` and ``list`` commands (robocorp.tasks 4.1.1 behaviour)."""
 
-import argparse
 import inspect
 import json
 import os
@@ -19,9 +18,16 @@ class _ArgsError(Exception):
     pass
 
 
-class _TaskArgParser(argparse.ArgumentParser):
-    def error(self, message):  # never exit the process
-        raise _ArgsError(f"Error: {message}.")
+def _task_arg_parser(**kwargs):
+    """An ArgumentParser that raises instead of exiting (argparse is imported only for
+    tasks given command-line arguments)."""
+    import argparse
+
+    class _TaskArgParser(argparse.ArgumentParser):
+        def error(self, message):  # never exit the process
+            raise _ArgsError(f"Error: {message}.")
+
+    return _TaskArgParser(**kwargs)
 
 
 def _str_to_bool(value: str) -> bool:
@@ -30,6 +36,8 @@ def _str_to_bool(value: str) -> bool:
         return True
     if low in ("false", "0", "no", "off"):
         return False
+    import argparse
+
     raise argparse.ArgumentTypeError(f"Invalid value for boolean flag: {value}")
 
 
@@ -63,7 +71,7 @@ def _check_supported(task, types) -> None:
 def _kwargs_from_cli(console, task, task_args: Sequence[str]) -> Dict[str, Any]:
     types = _param_types(task)
     _check_supported(task, types)
-    parser = _TaskArgParser(prog=task.name, add_help=False, allow_abbrev=False)
+    parser = _task_arg_parser(prog=task.name, add_help=False, allow_abbrev=False)
     for name, (tp, param) in types.items():
         if tp is bool:
             conv: Any = _str_to_bool

@@ -1,11 +1,75 @@
 """Command line of robocorp.tasks: ``python -m robocorp.tasks run|list ...``."""
 
-import argparse
 import sys
+from types import SimpleNamespace
 from typing import List, Optional
 
+# `run` options the fast path below reads: flag -> (dest, takes a value, repeats).
+_RUN_OPTIONS = {
+    "-t": ("task_name", True, True),
+    "--task": ("task_name", True, True),
+    "-o": ("output_dir", True, False),
+    "--output-dir": ("output_dir", True, False),
+    "--glob": ("glob", True, False),
+    "--json-input": ("json_input", True, False),
+    "--preload-module": ("preload_module", True, True),
+    "--no-status-rc": ("no_status_rc", False, False),
+    "--console-colors": ("console_colors", True, False),
+}
 
-def _create_argparser() -> argparse.ArgumentParser:
+
+def _parse_run_fast(args: List[str]):
+    """The usual ``run [path] -t NAME ...`` line without argparse, or None.
+
+    Every run goes through here, and argparse (which pulls in gettext, shutil, bz2 and
+    lzma) cost ~8 ms per run. Anything else (abbreviations, help, errors, the
+    compatibility options) returns None and goes through argparse as before.
+    """
+    if not args or args[0] != "run":
+        return None
+    ns = SimpleNamespace(command="run", path=None, task_name=[], output_dir="", glob=None,
+                         json_input=None, preload_module=[], no_status_rc=False,
+                         console_colors="auto")
+    i = 1
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-") or arg == "-":
+            if ns.path is not None:
+                return None
+            ns.path = arg
+            continue
+        name, eq, inline = arg.partition("=")
+        spec = _RUN_OPTIONS.get(name)
+        if spec is None or (eq and not name.startswith("--")):
+            return None
+        dest, takes_value, repeats = spec
+        if not takes_value:
+            if eq:
+                return None
+            setattr(ns, dest, True)
+            continue
+        if eq:
+            value = inline
+        else:
+            if i >= len(args) or args[i].startswith("-"):
+                return None
+            value = args[i]
+            i += 1
+        if repeats:
+            getattr(ns, dest).append(value)
+        else:
+            setattr(ns, dest, value)
+    if ns.console_colors not in ("auto", "plain", "ansi"):
+        return None
+    if ns.path is None:
+        ns.path = "."
+    return ns
+
+
+def _create_argparser():
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="robocorp.tasks",
         description="Robocorp framework for RPA development using Python (robotni shim).",
@@ -50,14 +114,17 @@ def run_args(args: List[str]) -> int:
         idx = args.index("--")
         args, task_args = args[:idx], args[idx + 1:]
 
-    parser = _create_argparser()
-    try:
-        parsed = parser.parse_args(args)
-    except SystemExit as e:
-        code = e.code
-        if code is None:
-            return 0
-        return code if isinstance(code, int) else 1
+    parsed = _parse_run_fast(args)
+    parser = None
+    if parsed is None:
+        parser = _create_argparser()
+        try:
+            parsed = parser.parse_args(args)
+        except SystemExit as e:
+            code = e.code
+            if code is None:
+                return 0
+            return code if isinstance(code, int) else 1
 
     from . import _commands
 
@@ -75,7 +142,7 @@ def run_args(args: List[str]) -> int:
         )
     if parsed.command == "list":
         return _commands.list_tasks(parsed.path, parsed.glob)
-    parser.print_help()
+    (parser or _create_argparser()).print_help()
     return 1
 
 
