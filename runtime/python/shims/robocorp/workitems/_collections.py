@@ -27,7 +27,10 @@ class _ContextView:
 
     def _ctx(self):
         if self._get_context is None:
-            return _package_ctx()()
+            getter = _ctx_getter  # set after the first call: twice per item, one call less
+            if getter is None:
+                getter = _package_ctx()
+            return getter()
         return self._get_context()
 
 
