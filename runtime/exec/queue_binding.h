@@ -29,11 +29,11 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "python/task_context.h"
@@ -118,9 +118,11 @@ class QueueBinding : public python::WorkItemBackend {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<store::Item> prefetched_;
-  std::map<std::string, Held> held_;
-  std::map<std::string, std::string> deferred_parent_;  // output id -> parent id
-  std::set<std::string> released_;
+  // Hash containers: one insert and one erase per item and per output on the task's
+  // thread; released_ holds every id of the run.
+  std::unordered_map<std::string, Held> held_;
+  std::unordered_map<std::string, std::string> deferred_parent_;  // output id -> parent id
+  std::unordered_set<std::string> released_;
   std::vector<store::Completion> pending_;
   std::chrono::steady_clock::time_point pending_since_;  // when pending_ got its first
   Lane completer_, reserver_;
