@@ -11,6 +11,8 @@ const char* __lsan_default_suppressions() {
          "leak:libopenblas\n";
 }
 const char* __asan_default_options() { return "detect_leaks=1"; }
+// The table of suppressed leaks would end up in robotni's stderr, which tests parse.
+const char* __lsan_default_options() { return "print_suppressions=0"; }
 }
 
 namespace {
