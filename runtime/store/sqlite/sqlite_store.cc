@@ -149,7 +149,8 @@ struct SqliteStore::WriterConn {
   Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
   Stmt expired, prune_next_group, prune_select, delete_files, delete_timeline, delete_item;
   Stmt item_exists, delete_file;
-  Stmt insert_plain[SqliteStore::kPlainRows + 1];  // [n]: n rows; prepared on first use
+  Stmt insert_plain[SqliteStore::kPlainRows + 1];      // [n]: n rows; prepared on first use
+  Stmt finish_done_rows[SqliteStore::kPlainRows + 1];  // the same for FinishDoneRows
 
   Status Prepare() {
     sqlite3* d = db.get();
@@ -1150,11 +1151,48 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
   return Status::OK();
 }
 
+Status SqliteStore::FinishDoneRows(const std::vector<Completion>& completions,
+                                   const std::vector<std::pair<size_t, int64_t>>& done,
+                                   int64_t now) {
+  constexpr int kCols = 6;  // VALUES (id, owner, attempt, token, result, payload)
+  for (size_t first = 0; first < done.size(); first += kPlainRows) {
+    const size_t n = std::min(kPlainRows, done.size() - first);
+    Stmt& st = writer_->finish_done_rows[n];
+    if (!st.get()) {
+      // The same fence and columns as finish_done, one row of VALUES per completion.
+      std::string sql =
+          "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
+          "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
+          "updated = ?1, lease_expires = 0, payload = coalesce(v.column6, items.payload) "
+          "FROM (VALUES ";
+      for (size_t k = 0; k < n; ++k) sql += k ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
+      sql +=
+          ") AS v WHERE items.id = v.column1 AND items.lease_owner = v.column2 AND "
+          "items.attempt = v.column3 AND items.state = 'RESERVED' AND "
+          "(v.column4 = 0 OR items.lease_token = v.column4)";
+      ROBOTNI_RETURN_IF_ERROR(st.Prepare(writer_->db.get(), sql.c_str()));
+    }
+    StmtUse u(st);
+    u.Bind(1, now);
+    for (size_t k = 0; k < n; ++k) {
+      const auto& [index, id] = done[first + k];
+      const Completion& c = completions[index];
+      const int b = 1 + static_cast<int>(k) * kCols;
+      u.Bind(b + 1, id).BindStatic(b + 2, c.lease.owner).Bind(b + 3, c.lease.attempt);
+      u.Bind(b + 4, c.lease.token).BindStaticOrNull(b + 5, c.result_json);
+      if (c.payload_json) u.BindStatic(b + 6, *c.payload_json);
+    }
+    ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
+    if (static_cast<size_t>(u.Changes()) != n)
+      return Status::Conflict("a lease of the completion batch is no longer held");
+  }
+  return Status::OK();
+}
+
 // Fenced: the lease must still hold (id, owner, attempt, RESERVED). `files` is empty when
 // no output has files, else one list per output.
 Status SqliteStore::CompleteOne(const Completion& c,
-                                const std::vector<std::vector<StagedFile>>& files, int64_t now,
-                                std::vector<PlainOutput>* plain) {
+                                const std::vector<std::vector<StagedFile>>& files, int64_t now) {
   WriterConn& w = *writer_;
   auto id = ParseId(c.lease.item_id);
   if (!id) return NoItem(c.lease.item_id);
@@ -1175,13 +1213,8 @@ Status SqliteStore::CompleteOne(const Completion& c,
       if (u.Changes() == 0) return LeaseLost(c.lease);
     }
     for (size_t i = 0; i < c.outputs.size(); ++i) {
-      const NewItem& out = c.outputs[i];
-      if (plain && IsPlain(out)) {
-        plain->push_back({&out, ParentOf(out, *id)});
-        continue;
-      }
       int64_t out_id = 0;
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(out, output_files(i), *id, now, &out_id));
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], output_files(i), *id, now, &out_id));
     }
     return Status::OK();
   }
@@ -1280,10 +1313,12 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
   }
   std::vector<Status> inner(n);
   std::vector<PlainOutput> plain;
+  std::vector<std::pair<size_t, int64_t>> done;  // (completion, item id) finished in bulk
   Status s = SubmitOp([&](bool isolated) {
     const int64_t now = Now();
     sqlite3* db = writer_->db.get();
     plain.clear();
+    done.clear();
     for (size_t i = 0; i < n; ++i) {
       if (!valid[i]) continue;
       if (isolated) {
@@ -1291,17 +1326,41 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
         if (TxAborted()) return inner[i];
         continue;
       }
+      if (completions[i].ok) {
+        auto id = ParseId(completions[i].lease.item_id);
+        if (!id) {
+          inner[i] = NoItem(completions[i].lease.item_id);
+          continue;
+        }
+        done.emplace_back(i, *id);
+        continue;
+      }
       const int64_t changes = sqlite3_total_changes64(db);
-      const size_t queued = plain.size();
-      inner[i] = CompleteOne(completions[i], staged[i], now, &plain);
+      inner[i] = CompleteOne(completions[i], staged[i], now);
       if (inner[i].ok()) continue;
-      plain.resize(queued);  // a refused completion's outputs are not written
       // Wrote something before failing, or the transaction is gone: let the writer roll
       // the batch back and run this operation again isolated.
       if (sqlite3_total_changes64(db) != changes || TxAborted()) return inner[i];
     }
-    // The DONE outputs, many rows per statement. On error the writer rolls the batch
-    // back and runs it again isolated, one completion (and one row) at a time.
+    // The DONE completions and their outputs, many rows per statement. On any error
+    // (a lost lease included) the writer rolls the batch back and runs it again
+    // isolated, one completion (and one row) at a time.
+    ROBOTNI_RETURN_IF_ERROR(FinishDoneRows(completions, done, now));
+    static const std::vector<StagedFile> kNoFiles;
+    for (const auto& [i, id] : done) {
+      inner[i] = Status::OK();
+      const Completion& c = completions[i];
+      for (size_t k = 0; k < c.outputs.size(); ++k) {
+        const NewItem& out = c.outputs[k];
+        if (IsPlain(out)) {
+          plain.push_back({&out, ParentOf(out, id)});
+          continue;
+        }
+        int64_t out_id = 0;
+        ROBOTNI_RETURN_IF_ERROR(
+            InsertItem(out, staged[i].empty() ? kNoFiles : staged[i][k], id, now, &out_id));
+      }
+    }
     return InsertPlain(plain, now);
   });
   for (size_t i = 0; i < n; ++i) {

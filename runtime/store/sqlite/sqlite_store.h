@@ -118,20 +118,27 @@ class SqliteStore final : public WorkItemStore {
   Status InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
                     int64_t default_parent, int64_t now, int64_t* id);
   Status CommitStagedFile(int64_t id, const StagedFile& f);
-  // `plain`, when given, collects the DONE outputs that InsertPlain can write (instead
-  // of inserting them one statement each).
+  // One completion, fenced, with its outputs one statement each (CompleteBatch's isolated
+  // rerun and the failure path; DONE completions of a batch go through FinishDoneRows).
+  Status CompleteOne(const Completion& c, const std::vector<std::vector<StagedFile>>& files,
+                     int64_t now);
   struct PlainOutput {
     const NewItem* item;
     int64_t parent;
   };
-  Status CompleteOne(const Completion& c, const std::vector<std::vector<StagedFile>>& files,
-                     int64_t now, std::vector<PlainOutput>* plain = nullptr);
   // Inserts outputs with a preallocated id, no files and no idempotency key, up to
   // kPlainRows rows per statement: per-statement work was a sixth of the writer's time
   // per consumed item.
   static constexpr size_t kPlainRows = 64;
   static bool IsPlain(const NewItem& item);
   Status InsertPlain(const std::vector<PlainOutput>& rows, int64_t now);
+  // Fences and finishes the DONE completions `done` (indexes into `completions`, ids
+  // parsed) with one UPDATE ... FROM (VALUES ...) per kPlainRows: per statement, not per
+  // row, as InsertPlain. Conflict when a lease no longer held (fewer rows changed than
+  // given), without saying which: the caller's batch then runs again isolated, where
+  // CompleteOne reports each completion on its own.
+  Status FinishDoneRows(const std::vector<Completion>& completions,
+                        const std::vector<std::pair<size_t, int64_t>>& done, int64_t now);
   // Binds without copying: event and message must outlive the call.
   // Writes the current attempt's "started" entry before `started` is reset or reused.
   Status KeepStartedRow(int64_t id);

@@ -1406,6 +1406,39 @@ TEST_F(SqliteStoreTest, ManyPlainOutputsCommitWithTheirParentsAcrossChunks) {
   EXPECT_EQ(store_->Stats("out")->at(0).pending, kItems - 1);
 }
 
+// DONE completions are fenced and finished 64 rows a statement; each row keeps its own
+// result and payload, and one stale lease among them is refused alone.
+TEST_F(SqliteStoreTest, DoneCompletionsFinishInBulkWithTheirOwnResultsAndPayloads) {
+  OpenStore();
+  constexpr int kItems = 150;
+  std::vector<NewItem> batch(kItems, NewItem{.queue = "q", .payload_json = "{\"v\": 0}"});
+  ASSERT_ROBOTNI_OK(store_->CreateBatch(batch));
+  auto items = ReserveN({"q"}, kItems);
+  ASSERT_EQ(items.size(), static_cast<size_t>(kItems));
+  std::vector<Completion> cs;
+  for (int i = 0; i < kItems; ++i) {
+    Completion c{.lease = LeaseOf(items[i]), .result_json = std::to_string(i * 10)};
+    if (i % 3 == 0) c.payload_json = "{\"v\": " + std::to_string(i) + "}";
+    cs.push_back(std::move(c));
+  }
+  cs[70].lease.token += 1;  // a stale holder in the second statement's rows
+  auto res = store_->CompleteBatch(cs);
+  ASSERT_EQ(res.size(), static_cast<size_t>(kItems));
+  for (int i = 0; i < kItems; ++i) {
+    Item it = MustGet(items[i].id);
+    if (i == 70) {
+      EXPECT_TRUE(res[i].IsConflict()) << res[i].ToString();
+      EXPECT_EQ(it.state, State::kReserved);
+      continue;
+    }
+    ASSERT_TRUE(res[i].ok()) << i << ": " << res[i].ToString();
+    EXPECT_EQ(it.state, State::kDone);
+    EXPECT_EQ(it.result_json, std::to_string(i * 10));
+    EXPECT_EQ(it.payload_json, i % 3 == 0 ? "{\"v\": " + std::to_string(i) + "}" : "{\"v\": 0}");
+    EXPECT_GT(it.finished_ms, 0);
+  }
+}
+
 TEST_F(SqliteStoreTest, RetriedBatchMovesOutputFilesAgain) {
   StoreOptions o = Options();
   o.group_commit_window_us = 200'000;
