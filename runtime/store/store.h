@@ -148,6 +148,12 @@ struct StoreOptions {
   // Operations per group-commit transaction at most (the writer commits earlier when
   // its queue drains).
   int max_batch_ops = 1000;
+  // WAL frames (pages) after which a commit checkpoints. SQLite's default is 1,000; at
+  // 10,000 (~40 MB of WAL) a page that many commits rewrite (the indexes' upper levels) is
+  // copied to the database once instead of ten times: the 20k-item consumer ran 13% faster
+  // in its task. With synchronous=NORMAL, commits since the last checkpoint can roll back
+  // after a power loss (never after a process crash); synchronous=FULL syncs every commit.
+  int wal_autocheckpoint_pages = 10'000;
   // Clock in ms since the epoch; empty = the system clock. Tests inject time here.
   std::function<int64_t()> now_ms;
 };

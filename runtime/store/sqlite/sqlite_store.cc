@@ -535,6 +535,7 @@ Status SqliteStore::Init() {
     }
   }
   ROBOTNI_RETURN_IF_ERROR(Migrate(db->get(), path_));
+  sqlite3_wal_autocheckpoint(db->get(), std::max(1, options_.wal_autocheckpoint_pages));
   writer_ = std::make_unique<WriterConn>();
   writer_->db = std::move(db).value();
   ROBOTNI_RETURN_IF_ERROR(writer_->Prepare());
