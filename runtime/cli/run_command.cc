@@ -230,6 +230,7 @@ int RunCommand::RunStep(const config::Task& task, size_t step, const std::string
     qopts.input_queue = queues.input;
     qopts.output_queue = queues.output;
     qopts.owner = owner_;
+    qopts.checkpoint_after_flush = true;
     // The entry task (first in robot.yaml) of a run without --input gets one empty
     // input item when its queue is empty, as the first step of a process run does.
     qopts.seed_empty_input = step == 0 && flags_.input.empty() && !robot_.tasks.empty() &&

@@ -239,7 +239,10 @@ Status QueueBinding::FlushLocked(std::unique_lock<std::mutex>& l, bool wait) {
 Status QueueBinding::Flush() {
   std::unique_lock<std::mutex> l(mu_);
   ROBOTNI_RETURN_IF_ERROR(FlushLocked(l, /*wait=*/true));
-  return store_ ? store_->Sync() : Status::OK();
+  if (!store_) return Status::OK();
+  ROBOTNI_RETURN_IF_ERROR(store_->Sync());
+  if (options_.checkpoint_after_flush) store_->CheckpointWhenIdle();
+  return Status::OK();
 }
 
 StatusOr<std::string> QueueBinding::NextOutputId() {

@@ -56,6 +56,9 @@ struct QueueBindingOptions {
   // and hand it out: what Control Room gives the first step of a process run, and
   // robocorp's FileAdapter gives a run without an input file.
   bool seed_empty_input = false;
+  // After Flush (the task's end of work items): store->CheckpointWhenIdle(), so the
+  // checkpoint runs while the task and its interpreter wind down (`robotni run`).
+  bool checkpoint_after_flush = false;
 };
 
 class QueueBinding : public python::WorkItemBackend {

@@ -612,7 +612,15 @@ void SqliteStore::WriterLoop() {
   batch.reserve(std::min<size_t>(max_batch, 1024));
   std::unique_lock<std::mutex> lk(mu_);
   while (true) {
-    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    cv_.wait(lk, [&] { return stop_ || !queue_.empty() || checkpoint_wanted_; });
+    if (queue_.empty() && checkpoint_wanted_) {
+      checkpoint_wanted_ = false;
+      lk.unlock();
+      // PASSIVE: copies what no reader still needs, waits for nobody.
+      sqlite3_wal_checkpoint_v2(w.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lk.lock();
+      continue;
+    }
     if (queue_.empty()) break;  // stop_ and drained
     lk.unlock();
 
@@ -710,6 +718,15 @@ void SqliteStore::WriterLoop() {
 SqliteStore::WriterStats SqliteStore::TEST_WriterStats() const {
   std::lock_guard<std::mutex> lk(stats_mu_);
   return stats_;
+}
+
+void SqliteStore::CheckpointWhenIdle() {
+  if (!writer_) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    checkpoint_wanted_ = true;
+  }
+  cv_.notify_one();
 }
 
 Status SqliteStore::Sync() {

@@ -65,6 +65,7 @@ class SqliteStore final : public WorkItemStore {
   StatusOr<int64_t> Prune(int64_t finished_before_ms) override;
   Status Delete(const std::string& item_id) override;
   Status Sync() override;
+  void CheckpointWhenIdle() override;
   StatusOr<int64_t> AllocateIds(int n) override;
   Status Unreserve(const Lease& lease) override;
   StatusOr<int64_t> ReleaseDeadOwners(
@@ -157,8 +158,9 @@ class SqliteStore final : public WorkItemStore {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Op*> queue_;  // guarded by mu_
-  bool stop_ = false;      // guarded by mu_
+  std::deque<Op*> queue_;           // guarded by mu_
+  bool stop_ = false;               // guarded by mu_
+  bool checkpoint_wanted_ = false;  // guarded by mu_
   std::thread thread_;
 
   mutable std::mutex stats_mu_;
