@@ -1218,6 +1218,24 @@ TEST_F(SqliteStoreTest, GroupCommitBatchesConcurrentWrites) {
   EXPECT_EQ((*store_->Stats("g"))[0].pending, kThreads * kPer);
 }
 
+// Commits stay in the WAL until 10,000 pages (not SQLite's 1,000); CheckpointWhenIdle copies
+// them into the database file without the caller waiting.
+TEST_F(SqliteStoreTest, CheckpointWhenIdleCopiesTheWalIntoTheDatabase) {
+  OpenStore();
+  std::vector<NewItem> batch(
+      3000, NewItem{.queue = "q", .payload_json = "{\"pad\": \"" + std::string(200, 'x') + "\"}"});
+  ASSERT_ROBOTNI_OK(store_->CreateBatch(batch));
+  ASSERT_ROBOTNI_OK(store_->Sync());
+  const auto before = fs::file_size(db_path_);
+  ASSERT_GT(fs::file_size(db_path_ + "-wal"), 1'000'000u) << "the rows should still be in the WAL";
+  store_->CheckpointWhenIdle();
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs::file_size(db_path_) <= before && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GT(fs::file_size(db_path_), before + 500'000) << "the database file never grew";
+  EXPECT_EQ(store_->Stats("q")->at(0).pending, 3000);
+}
+
 TEST_F(SqliteStoreTest, SyncAndMaxBatchOps) {
   StoreOptions o = Options();
   o.max_batch_ops = 1;
