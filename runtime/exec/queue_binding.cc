@@ -152,6 +152,7 @@ store::ReserveRequest QueueBinding::NextRequest() {
   req.queues = {options_.input_queue};
   req.owner = options_.owner;
   req.lease_ms = options_.lease_ms;
+  req.lean = true;  // ids, payloads, files and leases are all a task's items need here
   // At most about twice kReserveAheadNs of work at the task's pace: a slow task holds
   // few leases (other consumers get the rest), a fast one gets up to max_prefetch.
   req.max_items = next_batch_;

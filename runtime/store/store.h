@@ -105,6 +105,10 @@ struct ReserveRequest {
   std::string owner;                // lease owner, e.g. "host:pid:executor"
   int64_t lease_ms = 60000;
   int max_items = 1;
+  // Only what a consumer of the items needs: id, queue, state, payload, priority, attempt,
+  // max_attempts, lease owner / expiry / token, started, files. The other fields stay
+  // empty. Reading back all 24 columns of every claimed row cost the writer ~1 us an item.
+  bool lean = false;
 };
 
 struct Completion {

@@ -34,8 +34,11 @@ constexpr char kItemCols[] =
     "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
     "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
     "exception_type, error_code, error_message, traceback, cancel_requested, lease_token, meta";
-// The claim statements return kItemCols and then has_files.
+// The claim statements return kItemCols and then has_files; the lean ones kLeanCols.
 constexpr int kHasFilesCol = 24;
+constexpr char kLeanCols[] =
+    "id, queue, payload, priority, attempt, max_attempts, lease_token, has_files";
+constexpr int kLeanHasFilesCol = 7;
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -75,6 +78,23 @@ Item RowToItem(const StmtUse& u) {
   it.cancel_requested = u.Int(21) != 0;
   it.lease_token = u.Int(22);
   it.meta_json = u.Text(23);
+  return it;
+}
+
+// A row of kLeanCols claimed for `owner` until `expires` at `now`.
+Item LeanRowToItem(const StmtUse& u, const std::string& owner, int64_t expires, int64_t now) {
+  Item it;
+  it.id = std::to_string(u.Int(0));
+  it.queue = u.Text(1);
+  it.state = State::kReserved;
+  it.payload_json = u.Text(2);
+  it.priority = static_cast<int>(u.Int(3));
+  it.attempt = static_cast<int>(u.Int(4));
+  it.max_attempts = static_cast<int>(u.Int(5));
+  it.lease_token = u.Int(6);
+  it.lease_owner = owner;
+  it.lease_expires_ms = expires;
+  it.started_ms = it.updated_ms = now;
   return it;
 }
 
@@ -145,6 +165,7 @@ struct SqliteStore::WriterConn {
   Stmt finish_done, unreserve, bump_sequence, insert_sequence, release_owner;
   Stmt find_key, insert_item, insert_timeline, keep_started, insert_file;
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
+  Stmt claim_one_queue_lean, claim_by_id_lean;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
   Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
   Stmt expired, prune_next_group, prune_select, delete_files, delete_timeline, delete_item;
@@ -182,26 +203,26 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(insert_file.Prepare(
         d, "INSERT OR REPLACE INTO files(item_id, name, size, sha256) VALUES(?1,?2,?3,?4)"));
     // ?1 owner, ?2 lease expiry, ?3 now, ?4 queue, ?5 limit.
-    ROBOTNI_RETURN_IF_ERROR(claim_one_queue.Prepare(
-        d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-                "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
-                "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
-                "AND queue = ?4 "
-                "AND not_before <= ?3 AND cancel_requested = 0 "
-                "ORDER BY priority DESC, id LIMIT ?5) RETURNING ",
-                cols, ", has_files"})
-               .c_str()));
+    const std::string claim =
+        "UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
+        "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 ";
+    const std::string one_queue =
+        "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
+        "AND queue = ?4 AND not_before <= ?3 AND cancel_requested = 0 "
+        "ORDER BY priority DESC, id LIMIT ?5) RETURNING ";
+    const std::string by_id = "WHERE id = ?4 AND state = 'PENDING' RETURNING ";
+    ROBOTNI_RETURN_IF_ERROR(
+        claim_one_queue.Prepare(d, Cat({claim, one_queue, cols, ", has_files"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(
+        claim_one_queue_lean.Prepare(d, Cat({claim, one_queue, kLeanCols}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(candidates.Prepare(
         d,
         "SELECT id, priority FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue = "
         "?1 "
         "AND not_before <= ?2 AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT ?3"));
-    ROBOTNI_RETURN_IF_ERROR(claim_by_id.Prepare(
-        d, Cat({"UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-                "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 "
-                "WHERE id = ?4 AND state = 'PENDING' RETURNING ",
-                cols, ", has_files"})
-               .c_str()));
+    ROBOTNI_RETURN_IF_ERROR(
+        claim_by_id.Prepare(d, Cat({claim, by_id, cols, ", has_files"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(claim_by_id_lean.Prepare(d, Cat({claim, by_id, kLeanCols}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(next_queue_ge.Prepare(
         d,
         "SELECT queue FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue >= ?1 "
@@ -1042,12 +1063,14 @@ StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
     std::vector<Key> keys;
     keys.reserve(static_cast<size_t>(req.max_items));
     items.reserve(static_cast<size_t>(req.max_items));
+    const int has_files_col = req.lean ? kLeanHasFilesCol : kHasFilesCol;
     auto take = [&](StmtUse& u) {
-      items.push_back(RowToItem(u));
-      keys.push_back({items.back().priority, u.Int(0), u.Int(kHasFilesCol) != 0, items.size() - 1});
+      items.push_back(req.lean ? LeanRowToItem(u, req.owner, expires, now) : RowToItem(u));
+      keys.push_back(
+          {items.back().priority, u.Int(0), u.Int(has_files_col) != 0, items.size() - 1});
     };
     if (queues.size() == 1) {
-      StmtUse u(w.claim_one_queue);
+      StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
       u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
       u.Bind(5, req.max_items);
       int rc;
@@ -1066,7 +1089,7 @@ StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
       std::sort(cand.begin(), cand.end());
       if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
       for (const auto& c : cand) {
-        StmtUse u(w.claim_by_id);
+        StmtUse u(req.lean ? w.claim_by_id_lean : w.claim_by_id);
         u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
         int rc;
         while ((rc = u.Step()) == SQLITE_ROW) take(u);

@@ -737,6 +737,50 @@ TEST_F(SqliteStoreTest, ReapExpiredFailsAfterMaxAttempts) {
   EXPECT_EQ(f.error_message, "lease expired");
 }
 
+// A lean reserve fills what consumers use, the same as a full one, and the lease works.
+TEST_F(SqliteStoreTest, LeanReserveFillsWhatConsumersUse) {
+  OpenStore();
+  std::string plain =
+      MustCreate(NewItem{.queue = "q", .payload_json = R"({"a":1})", .priority = 5});
+  std::string with_file =
+      MustCreate(NewItem{.queue = "q", .files = {NewFile{"in.csv", "a,b\n1,2\n"}}});
+  std::string other = MustCreate(NewItem{.queue = "r", .payload_json = R"({"r":2})"});
+  // Two queues: the claim goes row by row (claim_by_id); one queue: one statement.
+  ReserveRequest req{.queues = {"q", "r"}, .owner = "lean-owner", .lease_ms = 5000, .max_items = 5};
+  req.lean = true;
+  auto got = store_->Reserve(req);
+  ASSERT_ROBOTNI_OK(got);
+  ASSERT_EQ(got->size(), 3u);
+  for (const Item& it : *got) {
+    Item full = MustGet(it.id);
+    EXPECT_EQ(it.queue, full.queue);
+    EXPECT_EQ(it.state, State::kReserved);
+    EXPECT_EQ(it.payload_json, full.payload_json);
+    EXPECT_EQ(it.priority, full.priority);
+    EXPECT_EQ(it.attempt, full.attempt);
+    EXPECT_EQ(it.max_attempts, full.max_attempts);
+    EXPECT_EQ(it.lease_owner, "lean-owner");
+    EXPECT_EQ(it.lease_token, full.lease_token);
+    EXPECT_EQ(it.lease_expires_ms, full.lease_expires_ms);
+    EXPECT_EQ(it.files.size(), full.files.size());
+  }
+  EXPECT_EQ((*got)[0].id, plain);  // priority first
+  ASSERT_EQ((*got)[1].files.size(), 1u);
+  EXPECT_EQ((*got)[1].files[0].name, "in.csv");
+  EXPECT_EQ((*got)[2].id, other);
+  for (const Item& it : *got)
+    EXPECT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(it), .result_json = "1"}));
+  EXPECT_EQ(MustGet(with_file).state, State::kDone);
+
+  MustCreate(NewItem{.queue = "q", .payload_json = R"({"b":2})"});
+  auto one = store_->Reserve(ReserveRequest{
+      .queues = {"q"}, .owner = "lean-owner", .lease_ms = 5000, .max_items = 5, .lean = true});
+  ASSERT_ROBOTNI_OK(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].payload_json, R"({"b":2})");
+  EXPECT_EQ((*one)[0].lease_token, MustGet((*one)[0].id).lease_token);
+}
+
 TEST_F(SqliteStoreTest, CompleteBatchReportsEachCompletion) {
   OpenStore();
   for (int i = 0; i < 3; ++i) MustCreate("q");
