@@ -91,6 +91,35 @@ class TestRobotniAdapter(unittest.TestCase):
         self.assertEqual(json.loads(st["data"]["in-1"]), {"n": 1, "seen": True})
         self.assertEqual(st["flushes"], 1)  # flushed at task end
 
+    def test_reserve_loads_payload_and_sorted_files_and_honours_an_own_load(self):
+        from robocorp.workitems import RobotniAdapter
+        from robocorp.workitems._context import Context
+        from robocorp.workitems._workitem import Input
+
+        calls = []
+
+        class LoggingInput(Input):
+            def load(self):
+                calls.append(self.id)
+                super().load()
+
+        items = [({"n": 1}, {"b.txt": b"B", "a.txt": b"A"}), ({"n": 2}, {})]
+        for loaded_reserve in (True, False):
+            calls.clear()
+            mod = fake_robotni.make(items=items, loaded_reserve=loaded_reserve)
+            with fake_robotni.installed(mod), env():
+                ctx = Context(adapter=RobotniAdapter())
+                first = ctx.reserve_input()
+                first.done()
+                ctx.input_class = LoggingInput
+                second = ctx.reserve_input()
+            self.assertEqual(first.payload, {"n": 1})
+            self.assertEqual(first.files, ["a.txt", "b.txt"])
+            self.assertTrue(first.saved)
+            self.assertEqual(calls, [second.id], "an Input with its own load() is loaded by it")
+            self.assertEqual(second.payload, {"n": 2})
+            self.assertEqual(second.files, [])
+
     def test_payload_text_is_what_json_dumps_writes(self):
         from robocorp.workitems._adapters._robotni import _dumps
 

@@ -132,6 +132,19 @@ class RobotniAdapter(BaseAdapter):
             raise EmptyQueue("No work items in the input queue")
         return str(item_id)
 
+    def _reserve_and_load(self):
+        """reserve_input(), load_payload() and list_files() of the reserved item at once:
+        (id, payload, file names). Raises EmptyQueue as reserve_input() does."""
+        reserve_loaded = self._reserve_loaded
+        if reserve_loaded is None:
+            item_id = self.reserve_input()
+            return item_id, self.load_payload(item_id), self.list_files(item_id)
+        loaded = reserve_loaded()
+        if loaded is None:
+            raise EmptyQueue("No work items in the input queue")
+        text = loaded[1]
+        return str(loaded[0]), _loads(text) if text else None, loaded[2]
+
     def release_input(self, item_id: str, state: State, exception: Optional[dict] = None):
         exc = None
         if exception is not None:
