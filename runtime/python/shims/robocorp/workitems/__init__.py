@@ -39,9 +39,11 @@ def __ctx():
     yield ctx
 
     try:
-        for item in ctx.outputs:
-            if not item.saved:
-                LOGGER.warning("%s has unsaved changes that will be discarded", item)
+        # ctx.outputs without building it: a run keeps every input and output.
+        for parent in ctx._inputs:
+            for item in parent._outputs:
+                if not item.saved:
+                    LOGGER.warning("%s has unsaved changes that will be discarded", item)
 
         current = ctx.current_input
         if current is None or current.released:
