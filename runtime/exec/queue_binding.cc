@@ -11,7 +11,9 @@ using store::LeaseOf;
 
 namespace {
 
-constexpr int kIdBlock = 1024;
+constexpr int kIdBlock = 1024;     // the first block of output ids
+constexpr int kMaxIdBlock = 16384;  // later blocks double up to this
+constexpr int kIdLowWater = 512;    // ids left when the next block is asked for
 constexpr int64_t kReserveAheadNs = 5'000'000;
 
 int64_t NowNs() {
@@ -246,12 +248,34 @@ Status QueueBinding::Flush() {
   return Status::OK();
 }
 
-StatusOr<std::string> QueueBinding::NextOutputId() {
+StatusOr<std::string> QueueBinding::NextOutputId(std::unique_lock<std::mutex>& l) {
   if (ids_left_ == 0) {
-    auto first = store_->AllocateIds(kIdBlock);
-    if (!first.ok()) return first.status();
-    next_id_ = *first;
-    ids_left_ = kIdBlock;
+    cv_.wait(l, [&] { return !allocating_; });
+    if (spare_count_ > 0) {
+      next_id_ = spare_first_;
+      ids_left_ = spare_count_;
+      spare_count_ = 0;
+    } else {  // the first block, or the one asked for ahead failed: here and now
+      auto first = store_->AllocateIds(kIdBlock);
+      if (!first.ok()) return first.status();
+      next_id_ = *first;
+      ids_left_ = kIdBlock;
+      id_block_ = kIdBlock;
+    }
+  }
+  if (ids_left_ <= kIdLowWater && spare_count_ == 0 && !allocating_) {
+    allocating_ = true;
+    const int n = id_block_ = std::min(id_block_ * 2, kMaxIdBlock);
+    Background(reserver_, [this, n] {
+      auto first = store_->AllocateIds(n);
+      std::lock_guard<std::mutex> g(mu_);
+      if (first.ok()) {  // else the next NextOutputId allocates itself and reports it
+        spare_first_ = *first;
+        spare_count_ = n;
+      }
+      allocating_ = false;
+      cv_.notify_all();
+    });
   }
   ids_left_--;
   return std::to_string(next_id_++);
@@ -274,7 +298,7 @@ StatusOr<std::string> QueueBinding::CreateOutput(const std::string& parent_id,
     if (id.ok()) counters_.outputs++;
     return id;
   }
-  auto id = NextOutputId();
+  auto id = NextOutputId(l);
   if (!id.ok()) return id.status();
   out.id = *id;
   it->second.outputs.push_back(std::move(out));

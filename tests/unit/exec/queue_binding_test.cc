@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <filesystem>
+#include <set>
 
 namespace robotni::exec {
 namespace {
@@ -107,6 +108,29 @@ TEST_F(QueueBindingTest, ConsumesAllItemsWithBatchedReservesAndReleases) {
   EXPECT_EQ(n, 500);
   EXPECT_EQ(Count("in", store::State::kDone), 500);
   EXPECT_EQ(Count("out", store::State::kPending), 500);
+}
+
+// Output ids come in blocks (1,024, then doubling, the next asked for ahead on a lane):
+// across several blocks every output gets its own id and commits with its parent.
+TEST_F(QueueBindingTest, OutputIdsStayUniqueAcrossAllocatedBlocks) {
+  Seed(2000);
+  auto b = Bind();
+  std::set<std::string> ids;
+  for (;;) {
+    auto id = b->ReserveInput();
+    ASSERT_TRUE(id.ok());
+    if (!id->has_value()) break;
+    for (int k = 0; k < 3; ++k) {
+      auto out = b->CreateOutput(**id, "{\"k\":" + std::to_string(k) + "}");
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      EXPECT_TRUE(ids.insert(*out).second) << "id " << *out << " handed out twice";
+    }
+    ASSERT_TRUE(b->ReleaseInput(**id, {}).ok());
+  }
+  ASSERT_TRUE(b->Finish(true).ok());
+  EXPECT_EQ(ids.size(), 6000u);
+  EXPECT_EQ(Count("out", store::State::kPending), 6000);
+  EXPECT_EQ(Count("in", store::State::kDone), 2000);
 }
 
 // A slow task's release does not wait for a full batch: it is committed within about
