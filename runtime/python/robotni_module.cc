@@ -461,6 +461,28 @@ PyObject* SetFailure(PyObject* m, PyObject* args) {
   Py_RETURN_NONE;
 }
 
+// gc_hold(obj): takes a work item the task keeps alive anyway out of the cyclic GC. A run
+// keeps every Input and Output it touched (upstream semantics), and CPython's full
+// collections walked them all again and again: 22% of a 100,000-item consumer's time.
+// gc_release(objs): puts each back (the shim does so before it lets go of them), so a
+// cycle through a work item is collected as usual once the task is done with it.
+PyObject* GcHold(PyObject*, PyObject* obj) {
+  if (PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj)) PyObject_GC_UnTrack(obj);
+  Py_RETURN_NONE;
+}
+
+PyObject* GcRelease(PyObject*, PyObject* objs) {
+  PyObject* it = PyObject_GetIter(objs);
+  if (!it) return nullptr;
+  while (PyObject* o = PyIter_Next(it)) {
+    if (PyObject_IS_GC(o) && !PyObject_GC_IsTracked(o)) PyObject_GC_Track(o);
+    Py_DECREF(o);
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred()) return nullptr;
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"has_store", HasStore, METH_NOARGS, "True when this run is bound to a work-item store."},
     {"input_queue", InputQueue, METH_NOARGS, nullptr},
@@ -483,6 +505,8 @@ PyMethodDef kMethods[] = {
     {"progress", Progress, METH_VARARGS, nullptr},
     {"set_result", SetResult, METH_VARARGS, "The job's JSON result."},
     {"set_failure", SetFailure, METH_VARARGS, "(type, code, message, traceback) of a failed job."},
+    {"gc_hold", GcHold, METH_O, "Takes an object the caller keeps alive out of the cyclic GC."},
+    {"gc_release", GcRelease, METH_O, "Puts each object of an iterable back under the cyclic GC."},
     {nullptr, nullptr, 0, nullptr}};
 
 int ModuleExec(PyObject* m) {

@@ -526,4 +526,58 @@ TEST_F(RunWorkItems, ActionsWorkItemsRobotRunsAgainstStore) {
 }
 
 }  // namespace
+// robocorp.workitems keeps the task's inputs and outputs out of CPython's cyclic GC while
+// its context holds them (the real _robotni.gc_hold), and puts them back at the end: a
+// cycle through a work item is collected once the task let go of it.
+TEST_F(RunExitCodes, WorkItemsAreHeldFromTheGcAndReleasedAfterTheTask) {
+  root_ = tmp_ / "gcrobot";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Consume:\n    shell: python -m robocorp.tasks run tasks.py -t consume\n"
+            "artifactsDir: output\n");
+  WriteFile(root_ / "items.json", R"([{"payload": {"n": 1}}, {"payload": {"n": 2}},
+                                      {"payload": {"n": 3}}, {"payload": {"n": 4}}])");
+  WriteFile(root_ / "tasks.py", R"PY(
+import gc, weakref
+import _robotni
+from robocorp import workitems
+from robocorp.tasks import task
+from robocorp.workitems import RobotniAdapter
+from robocorp.workitems._context import Context
+
+
+@task
+def consume():
+    seen = 0
+    for item in workitems.inputs:
+        out = workitems.outputs.create({"n": item.payload["n"]})
+        assert not gc.is_tracked(item) and not gc.is_tracked(out), "package context holds"
+        seen += 1
+        if seen == 2:
+            break
+    # The mechanism on its own context: held, released, and a cycle collected after.
+    ctx = Context(adapter=RobotniAdapter())
+    ctx.hold_from_gc(_robotni)
+    item = ctx.reserve_input()
+    out = ctx.create_output()
+    out.payload = {"n": 0}
+    out.save()
+    out.parent_object = item
+    item.cycle = {"me": item, "out": out}
+    assert not gc.is_tracked(item) and not gc.is_tracked(out)
+    assert not gc.is_tracked(item._outputs)
+    item.done()
+    ctx.release_gc_hold()
+    assert gc.is_tracked(item) and gc.is_tracked(out) and gc.is_tracked(item._outputs)
+    ref = weakref.ref(item)
+    del item, out, ctx
+    gc.collect()
+    assert ref() is None, "the cycle through the released item was not collected"
+    print("gc hold ok")
+)PY");
+  RunResult r = RunTask("Consume", {"--input", (root_ / "items.json").string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("gc hold ok")) << r;
+}
+
 }  // namespace robotni::testing

@@ -8,6 +8,7 @@ from typing import Callable, cast
 from robocorp.tasks import get_current_task, task_cache
 
 from ._adapters import BaseAdapter, FileAdapter, RobocorpAdapter, RobotniAdapter
+from ._adapters._robotni import native as _robotni_native
 from ._collections import Inputs, Outputs
 from ._context import Context
 from ._exceptions import (
@@ -34,6 +35,9 @@ def __ctx():
     if it is still unreleased and the task failed.
     """
     ctx = Context()
+    native = _robotni_native()
+    if native is not None and hasattr(native, "gc_hold"):
+        ctx.hold_from_gc(native)
     ctx.reserve_input()
 
     yield ctx
@@ -60,6 +64,7 @@ def __ctx():
             message = getattr(exc_value, "message", str(exc_value))
             current.fail(exception_type, code, message)
     finally:
+        ctx.release_gc_hold()
         ctx.flush()
 
 
