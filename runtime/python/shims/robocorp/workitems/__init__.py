@@ -46,7 +46,7 @@ def __ctx():
         # ctx.outputs without building it: a run keeps every input and output.
         for parent in ctx._inputs:
             for item in parent._outputs:
-                if not item.saved:
+                if not item._saved:
                     LOGGER.warning("%s has unsaved changes that will be discarded", item)
 
         current = ctx.current_input

@@ -17,6 +17,7 @@ class Context:
         # items this context keeps alive stay out of the cyclic GC until release_gc_hold().
         self._gc_hold = None
         self._gc_release = None
+        self._gc_held: list = []
 
     def hold_from_gc(self, native) -> None:
         """Keeps the inputs and outputs of this context out of CPython's cyclic GC while
@@ -31,10 +32,12 @@ class Context:
         if release is None:
             return
         self._gc_hold = self._gc_release = None
-        inputs = self._inputs
-        release(inputs)
-        release([p._outputs for p in inputs if type(p._outputs) is list])
-        release([o for p in inputs for o in p._outputs])
+        held, self._gc_held = self._gc_held, []
+        release(held)
+
+    def _hold(self, obj) -> None:
+        self._gc_hold(obj)
+        self._gc_held.append(obj)
 
     @property
     def inputs(self) -> list:
@@ -82,9 +85,8 @@ class Context:
             item = cls(adapter, item_id)
             item.load()
         inputs.append(item)
-        hold = self._gc_hold
-        if hold is not None:
-            hold(item)
+        if self._gc_hold is not None:
+            self._hold(item)
         return item
 
     def create_output(self):
@@ -92,10 +94,11 @@ class Context:
         if parent is None:
             raise RuntimeError("Unable to create output without an input item")
         item = parent.create_output()
-        hold = self._gc_hold
-        if hold is not None:
-            hold(item)
-            hold(parent._outputs)  # the list (a no-op once it is held)
+        if self._gc_hold is not None:
+            self._hold(item)
+            outputs = parent._outputs
+            if len(outputs) == 1:  # the list is new: hold it once
+                self._hold(outputs)
         return item
 
     def flush(self):
