@@ -162,7 +162,7 @@ struct SqliteStore::WriterConn {
   DbPtr db;
   Stmt begin, commit, rollback, savepoint, release, rollback_to;
   Stmt batch_savepoint, batch_release, batch_rollback_to;
-  Stmt finish_done, unreserve, bump_sequence, insert_sequence, release_owner;
+  Stmt unreserve, bump_sequence, insert_sequence, release_owner;
   Stmt find_key, insert_item, insert_timeline, keep_started, insert_file;
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
   Stmt claim_one_queue_lean, claim_by_id_lean;
@@ -247,16 +247,6 @@ struct SqliteStore::WriterConn {
         "not_before = coalesce(?9, not_before), updated = ?10, lease_expires = 0, "
         "lease_owner = CASE WHEN ?2 = 'PENDING' THEN NULL ELSE lease_owner END, "
         "payload = coalesce(?11, payload) WHERE id = ?1"));
-    // A successful completion: fence and finish in one statement (DONE does not depend
-    // on attempt or cancel_requested). ?1 id, ?2 owner, ?3 attempt, ?4 result, ?5 now,
-    // ?6 token, ?7 payload (NULL = keep). No row changed = the lease is lost.
-    ROBOTNI_RETURN_IF_ERROR(finish_done.Prepare(
-        d,
-        "UPDATE items SET state = 'DONE', result = ?4, exception_type = NULL, error_code = NULL, "
-        "error_message = NULL, traceback = NULL, finished = ?5, updated = ?5, lease_expires = 0, "
-        "payload = coalesce(?7, payload) "
-        "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
-        "AND (?6 = 0 OR lease_token = ?6)"));
     ROBOTNI_RETURN_IF_ERROR(unreserve.Prepare(
         d,
         "UPDATE items SET state = 'PENDING', lease_owner = NULL, lease_expires = 0, "
@@ -1192,15 +1182,15 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
   return Status::OK();
 }
 
-Status SqliteStore::FinishDoneRows(const std::vector<Completion>& completions,
-                                   const std::vector<std::pair<size_t, int64_t>>& done,
-                                   int64_t now) {
+Status SqliteStore::FinishDoneRows(const std::vector<DoneRow>& rows, int64_t now) {
   constexpr int kCols = 6;  // VALUES (id, owner, attempt, token, result, payload)
-  for (size_t first = 0; first < done.size(); first += kPlainRows) {
-    const size_t n = std::min(kPlainRows, done.size() - first);
+  for (size_t first = 0; first < rows.size(); first += kPlainRows) {
+    const size_t n = std::min(kPlainRows, rows.size() - first);
     Stmt& st = writer_->finish_done_rows[n];
     if (!st.get()) {
-      // The same fence and columns as finish_done, one row of VALUES per completion.
+      // A successful completion needs neither attempt nor cancel_requested. No RETURNING:
+      // SQLite builds an ephemeral table for it, which cost more than the update; the
+      // changed-row count tells whether every fence held.
       std::string sql =
           "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
           "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
@@ -1216,10 +1206,11 @@ Status SqliteStore::FinishDoneRows(const std::vector<Completion>& completions,
     StmtUse u(st);
     u.Bind(1, now);
     for (size_t k = 0; k < n; ++k) {
-      const auto& [index, id] = done[first + k];
-      const Completion& c = completions[index];
+      const Completion& c = *rows[first + k].completion;
       const int b = 1 + static_cast<int>(k) * kCols;
-      u.Bind(b + 1, id).BindStatic(b + 2, c.lease.owner).Bind(b + 3, c.lease.attempt);
+      u.Bind(b + 1, rows[first + k].id)
+          .BindStatic(b + 2, c.lease.owner)
+          .Bind(b + 3, c.lease.attempt);
       u.Bind(b + 4, c.lease.token).BindStaticOrNull(b + 5, c.result_json);
       if (c.payload_json) u.BindStatic(b + 6, *c.payload_json);
     }
@@ -1242,17 +1233,9 @@ Status SqliteStore::CompleteOne(const Completion& c,
     return files.empty() ? kNone : files[k];
   };
   if (c.ok) {
-    // Fence and finish in one statement.
-    {
-      StmtUse u(w.finish_done);
-      u.Bind(1, *id).BindStatic(2, c.lease.owner).Bind(3, c.lease.attempt);
-      u.BindStaticOrNull(4, c.result_json).Bind(5, now).Bind(6, c.lease.token);
-      if (c.payload_json) u.BindStatic(7, *c.payload_json);
-      // No RETURNING here: SQLite builds an ephemeral table for it, which cost more than
-      // the update itself; the changed-row count tells whether the fence held.
-      ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
-      if (u.Changes() == 0) return LeaseLost(c.lease);
-    }
+    Status s = FinishDoneRows({{&c, *id}}, now);  // fence and finish in one statement
+    if (s.IsConflict()) return LeaseLost(c.lease);
+    ROBOTNI_RETURN_IF_ERROR(s);
     for (size_t i = 0; i < c.outputs.size(); ++i) {
       int64_t out_id = 0;
       ROBOTNI_RETURN_IF_ERROR(InsertItem(c.outputs[i], output_files(i), *id, now, &out_id));
@@ -1354,7 +1337,7 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
   }
   std::vector<Status> inner(n);
   std::vector<PlainOutput> plain;
-  std::vector<std::pair<size_t, int64_t>> done;  // (completion, item id) finished in bulk
+  std::vector<DoneRow> done;  // finished in bulk after the loop
   Status s = SubmitOp([&](bool isolated) {
     const int64_t now = Now();
     sqlite3* db = writer_->db.get();
@@ -1373,7 +1356,7 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
           inner[i] = NoItem(completions[i].lease.item_id);
           continue;
         }
-        done.emplace_back(i, *id);
+        done.push_back({&completions[i], *id});
         continue;
       }
       const int64_t changes = sqlite3_total_changes64(db);
@@ -1386,11 +1369,13 @@ std::vector<Status> SqliteStore::CompleteBatch(const std::vector<Completion>& co
     // The DONE completions and their outputs, many rows per statement. On any error
     // (a lost lease included) the writer rolls the batch back and runs it again
     // isolated, one completion (and one row) at a time.
-    ROBOTNI_RETURN_IF_ERROR(FinishDoneRows(completions, done, now));
+    ROBOTNI_RETURN_IF_ERROR(FinishDoneRows(done, now));
     static const std::vector<StagedFile> kNoFiles;
-    for (const auto& [i, id] : done) {
+    for (const DoneRow& row : done) {
+      const size_t i = static_cast<size_t>(row.completion - completions.data());
+      const int64_t id = row.id;
       inner[i] = Status::OK();
-      const Completion& c = completions[i];
+      const Completion& c = *row.completion;
       for (size_t k = 0; k < c.outputs.size(); ++k) {
         const NewItem& out = c.outputs[k];
         if (IsPlain(out)) {

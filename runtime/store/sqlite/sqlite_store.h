@@ -133,13 +133,15 @@ class SqliteStore final : public WorkItemStore {
   static constexpr size_t kPlainRows = 64;
   static bool IsPlain(const NewItem& item);
   Status InsertPlain(const std::vector<PlainOutput>& rows, int64_t now);
-  // Fences and finishes the DONE completions `done` (indexes into `completions`, ids
-  // parsed) with one UPDATE ... FROM (VALUES ...) per kPlainRows: per statement, not per
-  // row, as InsertPlain. Conflict when a lease no longer held (fewer rows changed than
-  // given), without saying which: the caller's batch then runs again isolated, where
-  // CompleteOne reports each completion on its own.
-  Status FinishDoneRows(const std::vector<Completion>& completions,
-                        const std::vector<std::pair<size_t, int64_t>>& done, int64_t now);
+  // Fences and finishes DONE completions (ids parsed) with one UPDATE ... FROM
+  // (VALUES ...) per kPlainRows: per statement, not per row, as InsertPlain. Conflict when a
+  // lease is no longer held (fewer rows changed than given), without saying which: a batch
+  // then runs again isolated, where CompleteOne reports each completion on its own.
+  struct DoneRow {
+    const Completion* completion;
+    int64_t id;
+  };
+  Status FinishDoneRows(const std::vector<DoneRow>& rows, int64_t now);
   // Binds without copying: event and message must outlive the call.
   // Writes the current attempt's "started" entry before `started` is reset or reused.
   Status KeepStartedRow(int64_t id);
