@@ -71,7 +71,9 @@ TEST(CrashSafety, KillNineMidConsumerThenRerunLosesAndDuplicatesNothing) {
         {"run", "-r", robot},
         {.cwd = tmp.path(), .env = {{"FIXTURE_ITEM_DELAY", "0"}}, .timeout_seconds = 120});
     ASSERT_EQ(again.exit_code, 0) << again;
-    if (attempt == 0) EXPECT_THAT(again.err, HasSubstr("went back to the queue")) << again;
+    if (attempt == 0) {
+      EXPECT_THAT(again.err, HasSubstr("went back to the queue")) << again;
+    }
   }
 
   Db db(db_path);
