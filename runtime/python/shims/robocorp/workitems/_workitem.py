@@ -182,14 +182,7 @@ class Input(WorkItem):
     _State = State
 
     def __init__(self, adapter, item_id: str):
-        # WorkItem.__init__ inlined (one Python call less per item); keep the two alike.
-        self._adapter = adapter
-        self._id = item_id
-        self._parent_id = None
-        self._payload = None
-        self._files = _NONE
-        self._files_to_add = {}
-        self._files_to_remove = _NONE
+        WorkItem.__init__(self, adapter, item_id)
         self._state: Optional[State] = None
         self._exception: Optional[dict] = None
         self._outputs = _NONE  # list once an output is created
@@ -407,15 +400,7 @@ class Output(WorkItem):
     """An output work item; always has an input item as its parent."""
 
     def __init__(self, adapter, parent_id: str):
-        # WorkItem.__init__ inlined (one Python call less per output); keep the two alike.
-        self._adapter = adapter
-        self._id = None
-        self._parent_id = parent_id
-        self._payload = None
-        self._files = _NONE
-        self._files_to_add = {}
-        self._files_to_remove = _NONE
-        self._saved = False
+        WorkItem.__init__(self, adapter, None, parent_id)
 
     def __repr__(self):
         payload = truncate(str(self.payload), 64)
