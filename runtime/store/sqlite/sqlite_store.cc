@@ -98,6 +98,17 @@ Item LeanRowToItem(const StmtUse& u, const std::string& owner, int64_t expires, 
   return it;
 }
 
+// Prepares `st` once as head + n copies of `row` separated by commas + tail: the
+// multi-row statements of InsertPlain and FinishDoneRows, one per row count.
+Status PrepareRows(sqlite3* db, Stmt& st, std::string_view head, std::string_view row, size_t n,
+                   std::string_view tail) {
+  if (st.get()) return Status::OK();
+  std::string sql(head);
+  for (size_t k = 0; k < n; ++k) (sql += k ? "," : "") += row;
+  sql += tail;
+  return st.Prepare(db, sql.c_str());
+}
+
 std::optional<int64_t> ParseId(const std::string& s) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -1157,14 +1168,11 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
   for (size_t first = 0; first < rows.size(); first += kPlainRows) {
     const size_t n = std::min(kPlainRows, rows.size() - first);
     Stmt& st = writer_->insert_plain[n];
-    if (!st.get()) {
-      std::string sql =
-          "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
-          "created, not_before, updated, meta) VALUES ";
-      for (size_t k = 0; k < n; ++k)
-        sql += k ? ",(?,?,'PENDING',?,?,?,?,?,?,?,?)" : "(?,?,'PENDING',?,?,?,?,?,?,?,?)";
-      ROBOTNI_RETURN_IF_ERROR(st.Prepare(writer_->db.get(), sql.c_str()));
-    }
+    ROBOTNI_RETURN_IF_ERROR(PrepareRows(
+        writer_->db.get(), st,
+        "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
+        "created, not_before, updated, meta) VALUES ",
+        "(?,?,'PENDING',?,?,?,?,?,?,?,?)", n, ""));
     StmtUse u(st);
     for (size_t k = 0; k < n; ++k) {
       const NewItem& item = *rows[first + k].item;
@@ -1187,22 +1195,19 @@ Status SqliteStore::FinishDoneRows(const std::vector<DoneRow>& rows, int64_t now
   for (size_t first = 0; first < rows.size(); first += kPlainRows) {
     const size_t n = std::min(kPlainRows, rows.size() - first);
     Stmt& st = writer_->finish_done_rows[n];
-    if (!st.get()) {
-      // A successful completion needs neither attempt nor cancel_requested. No RETURNING:
-      // SQLite builds an ephemeral table for it, which cost more than the update; the
-      // changed-row count tells whether every fence held.
-      std::string sql =
-          "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
-          "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
-          "updated = ?1, lease_expires = 0, payload = coalesce(v.column6, items.payload) "
-          "FROM (VALUES ";
-      for (size_t k = 0; k < n; ++k) sql += k ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
-      sql +=
-          ") AS v WHERE items.id = v.column1 AND items.lease_owner = v.column2 AND "
-          "items.attempt = v.column3 AND items.state = 'RESERVED' AND "
-          "(v.column4 = 0 OR items.lease_token = v.column4)";
-      ROBOTNI_RETURN_IF_ERROR(st.Prepare(writer_->db.get(), sql.c_str()));
-    }
+    // A successful completion needs neither attempt nor cancel_requested. No RETURNING:
+    // SQLite builds an ephemeral table for it, which cost more than the update; the
+    // changed-row count tells whether every fence held.
+    ROBOTNI_RETURN_IF_ERROR(
+        PrepareRows(writer_->db.get(), st,
+                    "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
+                    "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
+                    "updated = ?1, lease_expires = 0, payload = coalesce(v.column6, items.payload) "
+                    "FROM (VALUES ",
+                    "(?,?,?,?,?,?)", n,
+                    ") AS v WHERE items.id = v.column1 AND items.lease_owner = v.column2 AND "
+                    "items.attempt = v.column3 AND items.state = 'RESERVED' AND "
+                    "(v.column4 = 0 OR items.lease_token = v.column4)"));
     StmtUse u(st);
     u.Bind(1, now);
     for (size_t k = 0; k < n; ++k) {
