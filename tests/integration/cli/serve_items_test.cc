@@ -124,13 +124,15 @@ TEST_F(ServeItemsTest, BatchIsAllOrNothingAndRunsEveryJob) {
 }
 
 TEST_F(ServeItemsTest, RunAtSchedulesAndIsValidated) {
+  // One timestamp for the request and the check: computed twice, a second could pass between.
+  const std::string run_at = IsoUtc(3600);
   auto later = Post("/api/worker/jobs",
-                    R"({"type":"add","params":{"x":1,"y":1},"run_at":")" + IsoUtc(3600) + R"("})");
+                    R"({"type":"add","params":{"x":1,"y":1},"run_at":")" + run_at + R"("})");
   ASSERT_EQ(later.status, 202) << later.raw;
   auto job = Get("/api/worker/jobs/" + later.body["job_id"].get<std::string>());
   EXPECT_EQ(job.body["status"], "queued");
   EXPECT_EQ(job.body["timeline"]["timeScheduled"].get<std::string>().substr(0, 19),
-            IsoUtc(3600).substr(0, 19));
+            run_at.substr(0, 19));
   auto past = Post("/api/worker/jobs",
                    R"({"type":"add","params":{"x":2,"y":2},"run_at":"2020-01-01T00:00:00.500Z"})");
   ASSERT_EQ(past.status, 202) << past.raw;
