@@ -9,3 +9,8 @@ set_tests_properties(dashboard_e2e PROPERTIES LABELS integration TIMEOUT 180)
 add_test(NAME dashboard_auth_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> auth)
 set_tests_properties(dashboard_auth_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# log.html of a fixture robot run with the binary (tests/fixtures/robots/log_html), opened
+# from file:// (tasks, status, messages, a traceback, work-item rows, no secret).
+add_test(NAME log_html_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> log)
+set_tests_properties(log_html_e2e PROPERTIES LABELS integration TIMEOUT 180)

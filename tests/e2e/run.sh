@@ -2,9 +2,10 @@
 # End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
 # drives Debian's chromium (headless) with playwright-core through a spec, and stops the
 # server by its pid. Builds nothing.
-# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth]
+# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log]
 #   open (default): --no-auth, dashboard.spec.mjs
 #   auth: --token-file with a read+write and a read-only token, dashboard_auth.spec.mjs
+#   log: no server; log_html.spec.mjs runs a fixture robot and checks its output/log.html
 # Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
 # installs chromium; node comes with the machine.
 set -euo pipefail
@@ -12,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 robotni="${1:?usage: run.sh <path/to/robotni> [open|auth]}"
 mode="${2:-open}"
-[[ "$mode" == open || "$mode" == auth ]] || { echo "e2e: mode is open or auth, not '$mode'" >&2; exit 2; }
+[[ "$mode" == open || "$mode" == auth || "$mode" == log ]] || { echo "e2e: mode is open, auth or log, not '$mode'" >&2; exit 2; }
 [[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
 
 chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
@@ -28,6 +29,8 @@ if [[ ! -d "$here/node_modules/playwright-core" ]]; then
   echo "e2e: npm ci in $here"
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# log: no server; log_html.spec.mjs runs the log_html fixture robot and opens its log.html.
+[[ "$mode" == log ]] && exec env ROBOTNI_BIN="$robotni" CHROMIUM="$chromium_bin" E2E_OUT="${E2E_OUT:-$here/out}" node "$here/log_html.spec.mjs"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/robotni-e2e.XXXXXX")"
 server_pid=""

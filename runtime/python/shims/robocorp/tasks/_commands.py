@@ -179,6 +179,8 @@ def run(
     from . import _hooks
     from ._collect_tasks import RobocorpTasksCollectError, collect_tasks
     from ._config import RunConfig, set_config
+    from ._log_output_setup import end_run as log_end_run
+    from ._log_output_setup import record_arguments, setup_log_output
     from ._task import Console, set_current_task
 
     colors = "ansi" if console_colors == "ansi" else "plain"
@@ -216,60 +218,78 @@ def run(
             return 1
 
     set_config(RunConfig(output_dir_path, p, task_names, colors, no_status_rc))
+    run_name = os.path.basename(p)
+    if task_names:
+        run_name += " - " + ", ".join(task_names)
+    run_status = "PASS"
     try:
-        with console.register_lifecycle_prints():
-            console.show(f"\nCollecting {names_msg} from: {path}")
+        with setup_log_output(output_dir_path, run_name) as logging_on, \
+                console.register_lifecycle_prints():
             try:
-                tasks: List = list(collect_tasks(p, task_names, glob))
-                if not tasks:
-                    raise RobocorpTasksCollectError(f"Did not find any tasks in: {path}")
-            except Exception as e:
-                if isinstance(e, RobocorpTasksCollectError):
-                    console.show_error(str(e))
-                else:
-                    traceback.print_exc()
-                return 1
+                console.show(f"\nCollecting {names_msg} from: {path}")
+                try:
+                    tasks: List = list(collect_tasks(p, task_names, glob))
+                    if not tasks:
+                        raise RobocorpTasksCollectError(f"Did not find any tasks in: {path}")
+                except Exception as e:
+                    run_status = "ERROR"
+                    if logging_on:
+                        from robocorp import log
 
-            returncode = 0
-            _call_fixture_hook(
-                _hooks.before_all_tasks_run, tasks, _truthy_env("RC_TASKS_SKIP_SESSION_SETUP")
-            )
-            try:
-                for task in tasks:
-                    set_current_task(task)
-                    _hooks.before_task_run(task)
-                    try:
-                        if json_kwargs_data is not None:
-                            kwargs = _kwargs_from_json(task, json_kwargs_data)
-                        elif task_args:
-                            kwargs = _kwargs_from_cli(console, task, task_args)
-                        else:
-                            kwargs = {}
-                        task.result = task.run(**kwargs)
-                        task.status = Status.PASS
-                    except BaseException as e:
-                        # Exception => task failure; BaseException (timeouts,
-                        # KeyboardInterrupt, SystemExit) also fail the task,
-                        # but keep propagating after the teardown.
-                        task.status = Status.FAIL
-                        task.message = str(e) or e.__class__.__name__
-                        task.exc_info = _trim_exc_info(sys.exc_info())
-                        if not no_status_rc:
-                            returncode = 1
-                        if not isinstance(e, Exception):
-                            raise
-                    finally:
-                        try:
-                            _hooks.after_task_run(task)
-                        finally:
-                            set_current_task(None)
-            finally:
+                        log.exception()
+                    if isinstance(e, RobocorpTasksCollectError):
+                        console.show_error(str(e))
+                    else:
+                        traceback.print_exc()
+                    return 1
+
+                returncode = 0
                 _call_fixture_hook(
-                    _hooks.after_all_tasks_run,
-                    tasks,
-                    _truthy_env("RC_TASKS_SKIP_SESSION_TEARDOWN"),
+                    _hooks.before_all_tasks_run, tasks, _truthy_env("RC_TASKS_SKIP_SESSION_SETUP")
                 )
-            return returncode
+                try:
+                    for task in tasks:
+                        set_current_task(task)
+                        _hooks.before_task_run(task)
+                        try:
+                            if json_kwargs_data is not None:
+                                kwargs = _kwargs_from_json(task, json_kwargs_data)
+                            elif task_args:
+                                kwargs = _kwargs_from_cli(console, task, task_args)
+                            else:
+                                kwargs = {}
+                            if logging_on and kwargs:
+                                record_arguments(kwargs)
+                            task.result = task.run(**kwargs)
+                            task.status = Status.PASS
+                        except BaseException as e:
+                            # Exception => task failure; BaseException (timeouts,
+                            # KeyboardInterrupt, SystemExit) also fail the task,
+                            # but keep propagating after the teardown.
+                            task.status = Status.FAIL
+                            task.message = str(e) or e.__class__.__name__
+                            task.exc_info = _trim_exc_info(sys.exc_info())
+                            if not no_status_rc:
+                                returncode = 1
+                            if not isinstance(e, Exception):
+                                raise
+                        finally:
+                            try:
+                                _hooks.after_task_run(task)
+                            finally:
+                                set_current_task(None)
+                                if task.failed:
+                                    run_status = "ERROR"
+                finally:
+                    _call_fixture_hook(
+                        _hooks.after_all_tasks_run,
+                        tasks,
+                        _truthy_env("RC_TASKS_SKIP_SESSION_TEARDOWN"),
+                    )
+                return returncode
+            finally:
+                if logging_on:
+                    log_end_run(run_name, run_status)
     finally:
         set_config(None)
 

@@ -1,6 +1,7 @@
 from typing import Optional
 
 from ._adapters import BaseAdapter, create_adapter
+from . import _workitem
 from ._workitem import Input, WorkItem
 
 
@@ -87,6 +88,9 @@ class Context:
         inputs.append(item)
         if self._gc_hold is not None:
             self._hold(item)
+        hooks = _workitem.log_hooks
+        if hooks is not None:
+            hooks[0](item)
         return item
 
     def create_output(self):

@@ -27,6 +27,10 @@ LOGGER = logging.getLogger(__name__)
 # (a tuple answers ``in``, ``len`` and iteration the same way).
 _NONE = ()
 
+# robocorp.log's work-item rows: (on_reserve(item), on_release(item)) while a run's
+# log is recorded (robocorp.tasks sets it for each task, None otherwise).
+log_hooks = None
+
 
 class WorkItem:
     def __init__(self, adapter, item_id: Optional[str] = None, parent_id: Optional[str] = None):
@@ -354,6 +358,8 @@ class Input(WorkItem):
         state = self._State.DONE
         self._adapter.release_input(self._id, state, exception=None)
         self._state = state
+        if log_hooks is not None:
+            log_hooks[1](self)
 
     def fail(
         self,
@@ -377,6 +383,8 @@ class Input(WorkItem):
         self._adapter.release_input(self.id, state, exception=exception)
         self._state = state
         self._exception = exception
+        if log_hooks is not None:
+            log_hooks[1](self)
 
     # Backwards compatibility
     def download_file(self, name: str, path: Optional[PathType] = None) -> Path:
