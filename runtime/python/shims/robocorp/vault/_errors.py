@@ -1,0 +1,2 @@
+class RobocorpVaultError(RuntimeError):
+    """Raised when there's problem with reading from Robocorp Vault."""
