@@ -254,7 +254,7 @@ class TestLifecycle(TasksCase):
                 yield "S"
                 ev.append("session-close")
 
-            @setup
+            @setup(scope="session")
             def before_all(tasks):
                 ev.append(("setup-session", [t.name for t in tasks]))
 
@@ -339,6 +339,159 @@ class TestLifecycle(TasksCase):
         self.assertEqual(str(Status.NOT_RUN.value), "NOT_RUN")
 
 
+class TestFixtures(TasksCase):
+    """Current robocorp.tasks fixtures: @setup / @teardown run per task (task scope)
+    by default with the task object; scope="session" gets the tasks; a generator
+    setup's code after ``yield`` runs as a teardown."""
+
+    def test_default_task_scope_and_order(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task, setup, teardown
+            ev = sys._shim_test_events
+
+            @setup(scope="session")
+            def session_gen(tasks):
+                ev.append(("session-setup", [t.name for t in tasks]))
+                yield
+                ev.append(("session-after-yield", [t.status.value for t in tasks]))
+
+            @setup
+            def plain(task):
+                ev.append(("setup", task.name))
+
+            @setup
+            def gen(task):
+                ev.append(("gen-setup", task.name))
+                yield
+                ev.append(("gen-after-yield", task.name, task.failed, task.message))
+
+            @teardown
+            def td1(task):
+                ev.append(("teardown1", task.name, task.status.value, task.failed))
+
+            @teardown
+            def td2(task):
+                ev.append(("teardown2", task.name, task.message))
+
+            @teardown(scope="session")
+            def session_td(tasks):
+                ev.append(("session-teardown", len(tasks)))
+
+            @task
+            def ok():
+                ev.append("run ok")
+
+            @task
+            def bad():
+                ev.append("run bad")
+                raise ValueError("bad thing")
+        """)
+        rc, out, _ = cli(["run", "tasks.py", "--console-colors=plain"], cwd=self.root)
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(self.events, [
+            ("session-setup", ["ok", "bad"]),
+            ("setup", "ok"), ("gen-setup", "ok"), "run ok",
+            # teardowns in reverse registration order; the generator's registered last
+            ("gen-after-yield", "ok", False, ""),
+            ("teardown2", "ok", ""), ("teardown1", "ok", "PASS", False),
+            ("setup", "bad"), ("gen-setup", "bad"), "run bad",
+            ("gen-after-yield", "bad", True, "bad thing"),
+            ("teardown2", "bad", "bad thing"), ("teardown1", "bad", "FAIL", True),
+            # the session generator's teardown was registered when it ran: it runs first
+            ("session-after-yield", ["PASS", "FAIL"]),
+            ("session-teardown", 2),
+        ])
+        lines = out.splitlines()
+        header = next(i for i, x in enumerate(lines) if " Running: ok " in x)
+        self.assertLess(header, lines.index("ok status: PASS"))
+        from robocorp.tasks import _hooks
+
+        self.assertEqual(_hooks.pending_teardowns, {})
+
+    def test_scopes_and_errors(self):
+        from robocorp.tasks import _hooks, setup, teardown
+
+        calls = []
+        saved = {h: h.callbacks for h in _hooks.ALL}
+        try:
+            f = setup(lambda task: calls.append(("s", task)))
+            self.assertIn(f, _hooks.before_task_run.callbacks)
+            g = setup(scope="session")(lambda tasks: calls.append(("ss", tasks)))
+            self.assertIn(g, _hooks.before_all_tasks_run.callbacks)
+            h = teardown(lambda task: None)
+            self.assertIn(h, _hooks.after_task_run.callbacks)
+            i = teardown(scope="session")(lambda tasks: None)
+            self.assertIn(i, _hooks.after_all_tasks_run.callbacks)
+            j = setup(scope="task")(lambda task: None)
+            self.assertIn(j, _hooks.before_task_run.callbacks)
+            for deco in (setup, teardown):
+                with self.assertRaisesRegex(ValueError, "Unknown scope 'module'"):
+                    deco(scope="module")
+        finally:
+            for h, cbs in saved.items():
+                h._callbacks = cbs
+
+    def test_failing_setup_stops_the_run(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task, setup, teardown
+            ev = sys._shim_test_events
+
+            @setup
+            def gen(task):
+                yield
+                ev.append("gen teardown")  # never: the run stopped before the task
+
+            @setup
+            def broken(task):
+                raise RuntimeError("setup broke")
+
+            @teardown(scope="session")
+            def session_td(tasks):
+                ev.append("session teardown")
+
+            @task
+            def never():
+                ev.append("ran")
+        """)
+        from robocorp.tasks import _hooks
+
+        with self.assertRaisesRegex(RuntimeError, "setup broke"):
+            with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+                main(["run", str(self.root / "tasks.py")])
+        self.assertEqual(self.events, ["session teardown"])
+        # the generator's teardown is not left registered for the next run
+        self.assertEqual(_hooks.pending_teardowns, {})
+        self.assertFalse(any(getattr(c, "__name__", "") == "teardown"
+                             for c in _hooks.after_task_run.callbacks))
+
+    def test_generator_fixtures_do_not_pile_up_in_warm_runs(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task, setup
+
+            @setup
+            def gen(task):
+                sys._shim_test_events.append("in")
+                yield
+                sys._shim_test_events.append("out")
+
+            @task
+            def one():
+                pass
+        """)
+        from robocorp.tasks import _hooks
+
+        for _ in range(3):
+            rc, out, _ = cli(["run", "tasks.py"], cwd=self.root)
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.events, ["in", "out"] * 3)
+        self.assertEqual(_hooks.pending_teardowns, {})
+        self.assertFalse(any(getattr(c, "__name__", "") == "teardown"
+                             for c in _hooks.after_task_run.callbacks))
+
+
 class TestArguments(TasksCase):
     TASKS = """
         from robocorp.tasks import task
@@ -374,27 +527,79 @@ class TestArguments(TasksCase):
         self.assertIn(msg, out)
 
     def test_arguments(self):
+        # Current robocorp.tasks (_normalize_arguments): a mismatch fails the task with
+        # the usage; unknown options are errors; bool takes true/false/t/f/yes/no/1/0.
         self.write("tasks.py", self.TASKS)
         self.check(["-t=accept_str", "--", "--s=1"], returncode=0)
-        sig = ("It's not possible to call the task: 'return_tuple' because the passed "
-               "arguments don't match the task signature.")
+        sig = ("It's not possible to call: 'return_tuple' because the passed "
+               "arguments don't match the expected signature.")
+        usage = "usage: python -m robocorp.tasks return_tuple -- --a A --b B [--c C]."
         self.check(["-t=return_tuple"], sig)
-        self.check(["-t=return_tuple", "--", "a=2"], sig)
+        self.check(["-t=return_tuple"], usage)
+        self.check(["-t=return_tuple"], "Error: the following arguments are required: --a, --b.")
         self.check(["-t=return_tuple", "--", "a=2"],
                    "Error: the following arguments are required: --a, --b.")
         self.check(["-t=return_tuple", "--", "--a", "a", "--b", "a"],
-                   "argument --b: invalid int value: 'a'.")
+                   "Error: argument --b: invalid int value: 'a'.")
+        self.check(["-t=return_tuple", "--", "--a", "2", "--b", "3", "--d", "4"],
+                   "Unrecognized arguments: --d 4")
         self.check(["-t=return_tuple", "--", "--a", "2", "--b", "3"], returncode=0)
         self.assertEqual(self.events[-1], ("2", 3, ""))
         self.check(["-t=something_else", "--", "--f=a,b"],
                    "Error. The param type 'list' in 'something_else' is not supported. "
-                   "Supported parameter types: str, int, float, bool")
-        for v in ("true", "1", "True"):
+                   "Supported parameter types: str, int, float, bool and pydantic.Model.")
+        for v in ("true", "1", "True", "t", "yes"):
             self.check(["-t=bool_true", "--", f"--b={v}"], returncode=0)
-        for v in ("false", "0", "False"):
+        for v in ("false", "0", "False", "f", "no"):
             self.check(["-t=bool_false", "--", f"--b={v}"], returncode=0)
         self.check(["-t=bool_false", "--", "--b=invalid"],
                    "Error: argument --b: Invalid value for boolean flag: invalid.")
+
+    def test_single_dash_dash(self):
+        # robotni run -t X -- --a=1 appends `--a=1` to the task's command: the
+        # arguments start at the first token that is not part of the `run` line.
+        from robocorp.tasks.cli import split_task_args
+
+        self.write("tasks.py", self.TASKS)
+        self.check(["tasks.py", "-t", "return_tuple", "--a=x", "--b", "5"], returncode=0)
+        self.assertEqual(self.events[-1], ("x", 5, ""))
+        self.check(["-t", "return_tuple", "--console-colors", "plain", "--a", "y", "--b=6",
+                    "--c", "z"], returncode=0)
+        self.assertEqual(self.events[-1], ("y", 6, "z"))
+        for line, expected in [
+            (["run", "t.py", "-t", "x", "--a=1"], (["run", "t.py", "-t", "x"], ["--a=1"])),
+            (["run", "-t", "x", "--", "--a=1"], (["run", "-t", "x"], ["--a=1"])),
+            (["run", "-t", "x", "--", "--", "--a=1"], (["run", "-t", "x"], ["--", "--a=1"])),
+            (["run", "-tx", "--tas", "y", "p", "--a"], (["run", "-tx", "--tas", "y", "p"],
+                                                         ["--a"])),
+            (["run", "p", "q"], (["run", "p"], ["q"])),
+            (["run", "--glob=*.py", "-o", "out", "--no-status-rc", "--x"],
+             (["run", "--glob=*.py", "-o", "out", "--no-status-rc"], ["--x"])),
+            (["list", "--a"], (["list", "--a"], [])),
+        ]:
+            self.assertEqual(split_task_args(line), expected, line)
+
+    def test_pydantic_like_model(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task
+
+            class Model:
+                def __init__(self, **kw):
+                    self.kw = kw
+
+                @classmethod
+                def model_validate(cls, data):
+                    return cls(**data)
+
+            @task
+            def with_model(m: Model):
+                sys._shim_test_events.append(m.kw)
+        """)
+        self.check(["-t=with_model", "--", '--m={"x": 1}'], returncode=0)
+        self.assertEqual(self.events[-1], {"x": 1})
+        self.check(["-t=with_model", "--", "--m=not json"],
+                   "error interpreting contents for m as a json")
 
     def test_json_input(self):  # §6.22 test_tasks_arguments json-input
         self.write("tasks.py", self.TASKS)
@@ -484,7 +689,7 @@ class TestWarmReRun(TasksCase):
 
             STATE = []
 
-            @setup
+            @setup(scope="session")
             def once(tasks):
                 sys._shim_test_events.append("session-setup")
 

@@ -1,5 +1,8 @@
 """robocorp.tasks for robotni: a behavioural re-implementation of the
-robocorp-tasks 4.1.1 API and CLI, without auto-logging or import hooks.
+robocorp-tasks API and CLI (4.1.1, with the current fixtures: task-scoped
+@setup/@teardown by default, generator setups; and the current parsing of task
+arguments), without auto-logging or import hooks; robocorp.log records the run
+and writes <output dir>/log.html.
 
     from robocorp.tasks import task
 
@@ -42,7 +45,81 @@ def task(*args, **kwargs):
     return decorator
 
 
-def _fixture(args, kwargs, task_hook, session_hook):
+def _register_fixture(before, after, func):
+    """Register a setup; a generator setup runs up to its ``yield`` before, and the
+    rest after (as a teardown, registered when the setup ran)."""
+    import inspect
+    from functools import wraps
+
+    from . import _hooks
+
+    if inspect.isgeneratorfunction(func):
+
+        @wraps(func)
+        def generator(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            next(gen)
+
+            def teardown(*args, **kwargs):
+                try:
+                    next(gen)
+                except StopIteration:
+                    pass
+                finally:
+                    after.unregister(teardown)
+                    _hooks.pending_teardowns.pop(id(teardown), None)
+                    _hooks._fixture_modules.pop(id(teardown), None)
+
+            teardown.__module__ = getattr(func, "__module__", None)
+            _hooks.record_fixture(teardown)
+            _hooks.pending_teardowns[id(teardown)] = (after, teardown)
+            after.register(teardown)
+
+        registered = generator
+    else:
+        registered = func
+    before.register(registered)
+    _hooks.record_fixture(registered)
+    return registered
+
+
+def _scope_hooks(kwargs, task_hooks, session_hooks):
+    scope = kwargs.get("scope", "task")
+    if scope == "task":
+        return task_hooks
+    if scope == "session":
+        return session_hooks
+    raise ValueError(f"Unknown scope '{scope}', expected 'task' or 'session'")
+
+
+def setup(*args, **kwargs):
+    """Run code before each task (default, ``scope="task"``: receives the task) or
+    before all tasks (``scope="session"``: receives the tasks).
+
+    A generator setup runs until its ``yield`` before, and the rest after the
+    task(s), as a teardown::
+
+        @setup
+        def measure(task):
+            start = time.time()
+            yield  # the task runs here
+            print(task.name, time.time() - start)
+    """
+    from ._hooks import (after_all_tasks_run, after_task_run, before_all_tasks_run,
+                         before_task_run)
+
+    task_hooks = (before_task_run, after_task_run)
+    session_hooks = (before_all_tasks_run, after_all_tasks_run)
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        return _register_fixture(*task_hooks, args[0])
+    before, after = _scope_hooks(kwargs, task_hooks, session_hooks)
+    return lambda func: _register_fixture(before, after, func)
+
+
+def teardown(*args, **kwargs):
+    """Run code after each task (default, ``scope="task"``: receives the task, with
+    its ``status``, ``failed``, ``message`` and ``exc_info``) or after all tasks
+    (``scope="session"``: receives the tasks)."""
     from . import _hooks
 
     def register(hook, func):
@@ -50,31 +127,10 @@ def _fixture(args, kwargs, task_hook, session_hook):
         _hooks.record_fixture(func)
         return func
 
-    if len(args) == 1 and len(kwargs) == 0 and callable(args[0]):
-        return register(session_hook, args[0])
-
-    scope = kwargs.get("scope", "task")
-    if scope == "task":
-        return lambda func: register(task_hook, func)
-    if scope == "session":
-        return lambda func: register(session_hook, func)
-    raise ValueError(f"Unknown scope '{scope}', expected 'task' or 'session'")
-
-
-def setup(*args, **kwargs):
-    """Run code before each task (``scope="task"``, receives the task) or
-    before all tasks (``scope="session"`` or bare ``@setup``, receives the tasks)."""
-    from ._hooks import before_all_tasks_run, before_task_run
-
-    return _fixture(args, kwargs, before_task_run, before_all_tasks_run)
-
-
-def teardown(*args, **kwargs):
-    """Run code after each task (``scope="task"``) or after all tasks
-    (``scope="session"`` or bare ``@teardown``)."""
-    from ._hooks import after_all_tasks_run, after_task_run
-
-    return _fixture(args, kwargs, after_task_run, after_all_tasks_run)
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        return register(_hooks.after_task_run, args[0])
+    hook = _scope_hooks(kwargs, _hooks.after_task_run, _hooks.after_all_tasks_run)
+    return lambda func: register(hook, func)
 
 
 def session_cache(func):

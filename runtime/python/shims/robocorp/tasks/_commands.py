@@ -18,30 +18,35 @@ class _ArgsError(Exception):
     pass
 
 
+class InvalidArgumentsError(Exception):
+    """The task's arguments don't match its signature (robocorp.tasks' name)."""
+
+
 def _task_arg_parser(**kwargs):
     """An ArgumentParser that raises instead of exiting (argparse is imported only for
-    tasks given command-line arguments)."""
+    tasks given command-line arguments or missing required ones)."""
     import argparse
 
     class _TaskArgParser(argparse.ArgumentParser):
         def error(self, message):  # never exit the process
-            raise _ArgsError(f"Error: {message}.")
+            raise _ArgsError(message)
+
+        def exit(self, status=0, message=None):
+            raise _ArgsError(message or "")
 
     return _TaskArgParser(**kwargs)
 
 
-def _str_to_bool(value: str) -> bool:
-    low = value.strip().lower()
-    if low in ("true", "1", "yes", "on"):
-        return True
-    if low in ("false", "0", "no", "off"):
-        return False
-    import argparse
+def _check_boolean(value: str) -> bool:
+    low = value.lower()
+    if low not in ("true", "false", "t", "f", "yes", "no", "1", "0"):
+        import argparse
 
-    raise argparse.ArgumentTypeError(f"Invalid value for boolean flag: {value}")
+        raise argparse.ArgumentTypeError(f"Invalid value for boolean flag: {value}")
+    return low in ("true", "t", "yes", "1")
 
 
-_str_to_bool.__name__ = "bool"
+_check_boolean.__name__ = "check_boolean"
 
 
 def _param_types(task) -> Dict[str, Any]:
@@ -62,39 +67,60 @@ def _check_supported(task, types) -> None:
     for name, (tp, _param) in types.items():
         if tp in _SUPPORTED or hasattr(tp, "model_validate"):
             continue
-        raise RuntimeError(
+        raise InvalidArgumentsError(
             f"Error. The param type '{getattr(tp, '__name__', tp)}' in '{task.name}' is not "
-            "supported. Supported parameter types: str, int, float, bool"
+            "supported. Supported parameter types: str, int, float, bool and pydantic.Model."
         )
 
 
-def _kwargs_from_cli(console, task, task_args: Sequence[str]) -> Dict[str, Any]:
+def _kwargs_from_cli(task, task_args: Sequence[str]) -> Dict[str, Any]:
+    """The task's arguments from ``--name value`` / ``--name=value`` (robocorp.tasks'
+    _normalize_arguments): each parameter is an option converted to its type (bool:
+    true/false/t/f/yes/no/1/0; a pydantic model: JSON). A missing required one, a
+    bad value or an unknown option raise InvalidArgumentsError (the task fails)."""
     types = _param_types(task)
+    if not task_args and all(p.default is not inspect.Parameter.empty
+                             for _tp, p in types.values()):
+        return {}  # nothing to parse (and no argparse import)
     _check_supported(task, types)
-    parser = _task_arg_parser(prog=task.name, add_help=False, allow_abbrev=False)
-    for name, (tp, param) in types.items():
+    name = task.name
+    parser = _task_arg_parser(prog=f"python -m robocorp.tasks {name} --",
+                              description=f"{name} task.", add_help=False)
+    for pname, (tp, param) in types.items():
+        kw: Dict[str, Any] = {}
         if tp is bool:
-            conv: Any = _str_to_bool
-        elif tp in _SUPPORTED:
-            conv = tp
-        else:
-            def conv(value, _tp=tp):
-                return _tp.model_validate_json(value)
-
-            conv.__name__ = getattr(tp, "__name__", "model")
-        required = param.default is inspect.Parameter.empty
-        kw: Dict[str, Any] = {"dest": name, "type": conv, "required": required}
-        if not required:
+            kw["type"] = _check_boolean
+        elif tp in _SUPPORTED and tp is not str:
+            kw["type"] = tp
+        if param.default is not inspect.Parameter.empty and tp in _SUPPORTED:
             kw["default"] = param.default
-        parser.add_argument(f"--{name}", **kw)
+        else:
+            kw["required"] = True
+        parser.add_argument(f"--{pname}", **kw)
+
+    def not_callable(detail: str) -> InvalidArgumentsError:
+        return InvalidArgumentsError(
+            f"It's not possible to call: '{name}' because the passed arguments don't match "
+            f"the expected signature.\n{detail}")
+
     try:
-        parsed = parser.parse_args(list(task_args))
+        parsed, rest = parser.parse_known_args(list(task_args))
     except _ArgsError as e:
-        # Like upstream: report, then try the call without arguments (which
-        # then fails on the signature unless the task takes none).
-        console.show_error(str(e))
-        return {}
-    return dict(vars(parsed))
+        raise not_callable(f"{parser.format_usage().strip()}.\nError: {e}.") from None
+    if rest:
+        raise not_callable(f"{parser.format_usage().strip()}.\n"
+                           f"Unrecognized arguments: {' '.join(rest)}")
+    kwargs = {}
+    for pname, (tp, _param) in types.items():
+        value = getattr(parsed, pname)
+        if tp not in _SUPPORTED:
+            try:
+                value = tp.model_validate(json.loads(value))
+            except Exception as e:
+                raise not_callable(
+                    f"(error interpreting contents for {pname} as a json: {e}).") from None
+        kwargs[pname] = value
+    return kwargs
 
 
 def _kwargs_from_json(task, data: Any) -> Dict[str, Any]:
@@ -254,10 +280,8 @@ def run(
                         try:
                             if json_kwargs_data is not None:
                                 kwargs = _kwargs_from_json(task, json_kwargs_data)
-                            elif task_args:
-                                kwargs = _kwargs_from_cli(console, task, task_args)
                             else:
-                                kwargs = {}
+                                kwargs = _kwargs_from_cli(task, task_args)
                             if logging_on and kwargs:
                                 record_arguments(kwargs)
                             task.result = task.run(**kwargs)
@@ -291,6 +315,7 @@ def run(
                 if logging_on:
                     log_end_run(run_name, run_status)
     finally:
+        _hooks.drop_pending_teardowns()
         set_config(None)
 
 

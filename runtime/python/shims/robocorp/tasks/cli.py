@@ -106,13 +106,67 @@ def _create_argparser():
     return parser
 
 
-def run_args(args: List[str]) -> int:
-    """Process a command line and return the exit code (never exits)."""
+# Every `run` option of the argparse parser: name -> takes a value.
+_ALL_RUN_OPTIONS = {name: spec[1] for name, spec in _RUN_OPTIONS.items()}
+_ALL_RUN_OPTIONS.update({
+    "-h": False, "--help": False, "--max-log-files": True, "--max-log-file-size": True,
+    "--log-output-to-stdout": True, "--teardown-dump-threads-timeout": True,
+    "--teardown-interrupt-timeout": True,
+})
+
+
+def _run_option(token: str):
+    """Whether ``token`` is a `run` option as argparse reads it: (takes a value,
+    value inline) or None. Long options may be abbreviated (a unique prefix);
+    ``-tNAME`` / ``-oDIR`` carry their value."""
+    name, eq, _ = token.partition("=")
+    if name in _ALL_RUN_OPTIONS:
+        return _ALL_RUN_OPTIONS[name], bool(eq)
+    if token.startswith("--") and len(name) > 2:
+        found = [o for o in _ALL_RUN_OPTIONS if o.startswith("--") and o.startswith(name)]
+        if len(found) == 1:
+            return _ALL_RUN_OPTIONS[found[0]], bool(eq)
+        return None
+    if not token.startswith("--") and len(token) > 2 and token[:2] in ("-t", "-o"):
+        return True, True
+    return None
+
+
+def split_task_args(args: List[str]):
+    """(run line, task arguments) of a command line.
+
+    After a ``--``, everything is the task's (as robocorp.tasks). Without one, the
+    task's arguments start at the first token that is not part of the `run` line: an
+    option `run` does not have (``--name=value``), or a second positional. robotni
+    appends what follows a single ``--`` (``robotni run -t X -- --name=value``) to
+    the task's command, which then reaches here without its ``--``.
+    """
     args = list(args)
-    task_args: List[str] = []
     if "--" in args:
         idx = args.index("--")
-        args, task_args = args[:idx], args[idx + 1:]
+        return args[:idx], args[idx + 1:]
+    if not args or args[0] != "run":
+        return args, []
+    i, path_seen = 1, False
+    while i < len(args):
+        token = args[i]
+        if token.startswith("-") and token != "-":
+            opt = _run_option(token)
+            if opt is None:
+                return args[:i], args[i:]
+            takes_value, inline = opt
+            i += 2 if takes_value and not inline else 1
+            continue
+        if path_seen:
+            return args[:i], args[i:]
+        path_seen = True
+        i += 1
+    return args, []
+
+
+def run_args(args: List[str]) -> int:
+    """Process a command line and return the exit code (never exits)."""
+    args, task_args = split_task_args(args)
 
     parsed = _parse_run_fast(args)
     parser = None
