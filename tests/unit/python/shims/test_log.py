@@ -176,6 +176,46 @@ class TestMessages(LogCase):
         self.assertIsNone(_state.recorder.run)
 
 
+class TestOutputsAndStubs(LogCase):
+    def test_add_log_output_writes_html_on_close(self):
+        html_path = self.root / "custom" / "log.html"
+        with log.add_log_output(self.root, max_files=2, log_html=html_path):
+            log.start_run("api run")
+            log.start_task("api_task", "mod", "f.py", 3, "Docs.")
+            log.info("from the api")
+            log.process_snapshot()
+            log.end_task("api_task", "mod", log.Status.PASS, "")
+            log.end_run("api run", log.Status.PASS)
+            self.assertFalse(html_path.exists())
+        data = page_data(html_path)
+        self.assertEqual(data["name"], "api run")
+        (task,) = data["tasks"]
+        self.assertEqual((task["name"], task["status"]), ("api_task", "PASS"))
+        self.assertEqual(task["events"][0]["text"], "from the api")
+        self.assertEqual(task["events"][1]["stream"], "threads")
+        self.assertIn("MainThread", task["events"][1]["text"])
+        with self.assertRaises(RuntimeError):
+            log.add_log_output("")
+        # closing by close_log_outputs()
+        log.add_log_output(self.root, log_html=self.root / "second.html")
+        log.start_run("second")
+        log.close_log_outputs()
+        self.assertEqual(page_data(self.root / "second.html")["name"], "second")
+
+    def test_accepted_stubs_and_types(self):
+        config = log.DefaultAutoLogConfig(
+            filters=[log.Filter("mylib", log.FilterKind.exclude)])
+        self.assertIsInstance(config, log.AutoLogConfigBase)
+        with log.setup_auto_logging(config):
+            pass
+        self.assertIsInstance(log.hide_strings_config(), log.IRedactConfiguration)
+        self.assertEqual((log.Status.PASS, log.Status.ERROR), ("PASS", "ERROR"))
+        from robocorp.log.protocols import IReadLines, LogHTMLStyle
+
+        self.assertIs(log.IReadLines, IReadLines)
+        self.assertIs(log.LogHTMLStyle, LogHTMLStyle)
+
+
 class TestSuppressAndRedaction(LogCase):
     def failing_frame_vars(self, func):
         self.record()
