@@ -444,12 +444,12 @@ class Recorder:
         task = run.current_task if run is not None else None
         if task is None:
             return
-        counts = task.item_counts
-        counts["reserved"] += 1
+        task.item_counts["reserved"] += 1
         if len(task.items) >= MAX_ITEM_ROWS:
             task.items_not_shown += 1
             task.current_item = None
             return
+        counts = task.item_counts
         payload = getattr(item, "_payload", None)
         try:
             import json
@@ -468,10 +468,13 @@ class Recorder:
         task = run.current_task if run is not None else None
         if task is None:
             return
-        state = getattr(item, "state", None)
-        state = str(getattr(state, "value", state))
-        failed = state == "FAILED"
-        task.item_counts["failed" if failed else "done"] += 1
+        state = getattr(item, "_state", None)
+        failed = state == "FAILED"  # State is a str enum (DONE is "COMPLETED")
+        counts = task.item_counts
+        if failed:
+            counts["failed"] += 1
+        else:
+            counts["done"] += 1
         rec = task._item_by_obj.pop(id(item), None)
         if rec is None:
             if not failed or task._failed_rows >= MAX_FAILED_ITEM_ROWS:
@@ -481,10 +484,10 @@ class Recorder:
             task.items.append(rec)
             task.items_not_shown -= 1
         rec.end = time.time()
-        rec.state = state
-        exc = getattr(item, "exception", None)
+        rec.state = str(getattr(state, "value", state))
         if failed:
             task._failed_rows += 1
+            exc = getattr(item, "exception", None)
             if exc:
                 rec.exception = dict(exc)
             einfo = sys.exc_info()
