@@ -459,6 +459,7 @@ class TestLogHtml(LogCase):
 
         self.assertIsNone(_workitem.log_hooks)
         self.assertEqual(_state.recorder.outputs, [])
+        self.assertIsNone(_state.recorder.run)
 
 
 if __name__ == "__main__":

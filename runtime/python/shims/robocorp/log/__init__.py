@@ -379,6 +379,8 @@ class _HtmlOutput:
             return
         self.closed = True
         run = _recorder.run
+        if not _recorder.outputs:
+            _recorder.run = None  # the next run starts afresh (warm interpreters)
         if self.log_html is not None and run is not None:
             from . import _html
 
