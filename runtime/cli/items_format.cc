@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 
 namespace robotni::cli::items {
 
@@ -218,7 +218,7 @@ StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::strin
         return Bad(at + ".content_base64: not valid base64");
       if (auto sha = f.find("sha256"); sha != f.end() && !sha->is_null()) {
         if (!sha->is_string()) return Bad(at + ".sha256: expected a hex string");
-        if (store::Sha256Hex(nf.content) != sha->get<std::string>())
+        if (core::Sha256Hex(nf.content) != sha->get<std::string>())
           return Bad(at + ".sha256: does not match the content of '" + nf.name + "'");
       }
       item.files.push_back(std::move(nf));

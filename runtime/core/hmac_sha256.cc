@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 
 namespace robotni {
 
@@ -10,7 +10,7 @@ std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view messag
   constexpr size_t kBlock = 64;
   uint8_t k[kBlock] = {0};
   if (key.size() > kBlock) {  // long keys are hashed first (RFC 2104 section 2)
-    store::Sha256 h;
+    core::Sha256 h;
     h.Update(key);
     auto d = h.Final();
     std::copy(d.begin(), d.end(), k);
@@ -22,11 +22,11 @@ std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view messag
     ipad[i] = k[i] ^ 0x36;
     opad[i] = k[i] ^ 0x5c;
   }
-  store::Sha256 inner;
+  core::Sha256 inner;
   inner.Update(ipad, kBlock);
   inner.Update(message);
   auto inner_digest = inner.Final();
-  store::Sha256 outer;
+  core::Sha256 outer;
   outer.Update(opad, kBlock);
   outer.Update(inner_digest.data(), inner_digest.size());
   return outer.Final();

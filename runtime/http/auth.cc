@@ -10,14 +10,14 @@
 #include <cmath>
 #include <cstring>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 
 namespace robotni::http {
 
 namespace {
 
 std::array<uint8_t, 32> Hash(std::string_view token) {
-  store::Sha256 h;
+  core::Sha256 h;
   h.Update(token);
   return h.Final();
 }

@@ -1,6 +1,5 @@
 # sources of runtime/store
 target_sources(robotni_runtime PRIVATE
   runtime/store/store.cc
-  runtime/store/sha256.cc
   runtime/store/sqlite/schema.cc
   runtime/store/sqlite/sqlite_store.cc)

@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 #include "store/sqlite/schema.h"
 
 namespace robotni::store::sqlite {
@@ -842,7 +842,7 @@ StatusOr<SqliteStore::StagedFile> SqliteStore::StageFile(const NewFile& file) {
   StagedFile st;
   st.name = file.name;
   st.size = static_cast<int64_t>(file.content.size());
-  st.sha256 = Sha256Hex(file.content);
+  st.sha256 = core::Sha256Hex(file.content);
   st.tmp_path = staging_dir_ + "/" + std::to_string(::getpid()) + "-" +
                 std::to_string(g_stage_counter.fetch_add(1)) + ".tmp";
   ROBOTNI_RETURN_IF_ERROR(WriteNewFile(st.tmp_path, file.content, options_.synchronous_full));

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 #include "tests/integration/cli/items_test_util.h"
 
 namespace robotni {
@@ -89,7 +89,7 @@ TEST_F(ItemsCliTest, AddThenShowJsonHasAllFieldsFilesAndTimeline) {
   ASSERT_EQ(j["files"].size(), 1u);
   EXPECT_EQ(j["files"][0]["name"], "invoice.pdf");
   EXPECT_EQ(j["files"][0]["size"], 12);
-  EXPECT_EQ(j["files"][0]["sha256"], store::Sha256Hex(std::string("%PDF\0binary\xff", 12)));
+  EXPECT_EQ(j["files"][0]["sha256"], core::Sha256Hex(std::string("%PDF\0binary\xff", 12)));
   ASSERT_GE(j["timeline"].size(), 1u);
   EXPECT_EQ(j["timeline"][0]["event"], "queued");
 
@@ -306,7 +306,7 @@ TEST_F(ItemsCliTest, ExportImportRoundTripIntoAFreshStoreWithFiles) {
   ASSERT_EQ(rows[0]["files"].size(), 2u);
   EXPECT_EQ(rows[0]["files"][0]["name"], "data.bin");
   EXPECT_EQ(rows[0]["files"][0]["content_base64"], "AAEC/v8gemlw");
-  EXPECT_EQ(rows[0]["files"][0]["sha256"], store::Sha256Hex(binary));
+  EXPECT_EQ(rows[0]["files"][0]["sha256"], core::Sha256Hex(binary));
 
   // Stdout export is the same data.
   CliResult to_stdout = Items({"export", "--queue", "orders"});

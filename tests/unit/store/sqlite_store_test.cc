@@ -20,7 +20,7 @@
 #include <tuple>
 #include <vector>
 
-#include "store/sha256.h"
+#include "core/sha256.h"
 #include "store/sqlite/schema.h"
 #include "store/store.h"
 
@@ -518,7 +518,7 @@ TEST_F(SqliteStoreTest, CompleteDoneCommitsResultAndOutputs) {
   ASSERT_EQ(outs.size(), 2u);
   EXPECT_EQ(outs[0].parent_id, id);
   ASSERT_EQ(outs[0].files.size(), 1u);
-  EXPECT_EQ(outs[0].files[0].sha256, Sha256Hex("output"));
+  EXPECT_EQ(outs[0].files[0].sha256, core::Sha256Hex("output"));
   EXPECT_EQ(*store_->GetFile(outs[0].id, "o.txt"), "output");
   // Completing twice is a lost lease.
   EXPECT_TRUE(store_->Complete(c).IsConflict());
@@ -922,7 +922,7 @@ TEST_F(SqliteStoreTest, FilesAddGetRemove) {
   ASSERT_EQ(it.files.size(), 1u);
   EXPECT_EQ(it.files[0].name, "in.csv");
   EXPECT_EQ(it.files[0].size, 8);
-  EXPECT_EQ(it.files[0].sha256, Sha256Hex("a,b\n1,2\n"));
+  EXPECT_EQ(it.files[0].sha256, core::Sha256Hex("a,b\n1,2\n"));
   std::string on_disk = store_->files_dir() + "/" + id + "/in.csv";
   EXPECT_EQ(store_->files_dir(), dir_ + "/work_item_files");
   EXPECT_EQ(ReadAll(on_disk), "a,b\n1,2\n");

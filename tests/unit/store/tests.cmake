@@ -1,1 +1,1 @@
-robotni_test(store_test tests/unit/store/sqlite_store_test.cc tests/unit/store/sha256_test.cc)
+robotni_test(store_test tests/unit/store/sqlite_store_test.cc)

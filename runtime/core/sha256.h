@@ -1,7 +1,7 @@
-#ifndef ROBOTNI_RUNTIME_STORE_SHA256_H_
-#define ROBOTNI_RUNTIME_STORE_SHA256_H_
+#ifndef ROBOTNI_RUNTIME_CORE_SHA256_H_
+#define ROBOTNI_RUNTIME_CORE_SHA256_H_
 
-// SHA-256 (FIPS 180-4), self-contained so the store needs no crypto library.
+// SHA-256 (FIPS 180-4), self-contained so robotni needs no crypto library.
 // Thread-safety: a Sha256 object is used by one thread at a time.
 
 #include <array>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace robotni::store {
+namespace robotni::core {
 
 class Sha256 {
  public:
@@ -32,6 +32,6 @@ class Sha256 {
 // Lowercase hex SHA-256 of data.
 std::string Sha256Hex(std::string_view data);
 
-}  // namespace robotni::store
+}  // namespace robotni::core
 
-#endif  // ROBOTNI_RUNTIME_STORE_SHA256_H_
+#endif  // ROBOTNI_RUNTIME_CORE_SHA256_H_

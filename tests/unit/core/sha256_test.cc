@@ -1,10 +1,10 @@
-#include "store/sha256.h"
+#include "core/sha256.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace robotni::store {
+namespace robotni::core {
 namespace {
 
 TEST(Sha256Test, KnownVectors) {
@@ -28,4 +28,4 @@ TEST(Sha256Test, IncrementalMatchesOneShot) {
 }
 
 }  // namespace
-}  // namespace robotni::store
+}  // namespace robotni::core

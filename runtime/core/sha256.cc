@@ -1,8 +1,8 @@
-#include "store/sha256.h"
+#include "core/sha256.h"
 
 #include <cstring>
 
-namespace robotni::store {
+namespace robotni::core {
 namespace {
 
 constexpr uint32_t kK[64] = {
@@ -122,4 +122,4 @@ std::string Sha256Hex(std::string_view data) {
   return h.HexFinal();
 }
 
-}  // namespace robotni::store
+}  // namespace robotni::core
