@@ -125,14 +125,14 @@ class TestActionsAdapterSelection(unittest.TestCase):
     def tearDown(self):
         aw._reset()
 
-    def test_no_store_no_paths_is_clear_error(self):
-        with env(), fake_robotni.installed(fake_robotni.make(store=False)):
-            with self.assertRaisesRegex(NotImplementedError, "robotni's own"):
-                aw.create_adapter()
-            with self.assertRaisesRegex(NotImplementedError, "SQLite"):
-                aw.create_adapter("sqlite")
-            with self.assertRaises(NotImplementedError):
-                aw.SQLiteAdapter()
+    def test_no_store_no_paths_is_sqlite_on_robotni_store(self):
+        # As upstream: no store bound and no file paths => SQLiteAdapter, here on a
+        # robotni store at RC_WORKITEM_DB_PATH (test_actions_02.py covers it in full).
+        with tempfile.TemporaryDirectory() as tmp, \
+                env(RC_WORKITEM_DB_PATH=Path(tmp) / "wi.db"), \
+                fake_robotni.installed(fake_robotni.make(store=False)):
+            self.assertIsInstance(aw.create_adapter(), aw.SQLiteAdapter)
+            self.assertIsInstance(aw.create_adapter("sqlite"), aw.SQLiteAdapter)
 
     def test_file_adapter_when_paths_set(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,8 @@
 """actions.work_items for robotni: behaviour of actions-work-items 0.4.x
 (robocorp.workitems 1.5.0 API with the 0.4 differences), sharing its code
-with the robocorp.workitems shim.
+with the robocorp.workitems shim; or of 0.2.x (``_v02``) for robots that pin it
+(``ROBOTNI_ACTIONS_WORK_ITEMS=0.2`` or an ``actions-work-items`` pin below 0.4 in the
+robot's conda.yaml / package.yaml, see ``_version``).
 
 Differences from robocorp.workitems: ``EmptyQueue`` is a plain Exception,
 ``BusinessException``/``ApplicationException`` derive from ``WorkItemException``
@@ -10,12 +12,14 @@ reserved before the first ``reserve()``/iteration.
 """
 
 import logging
-from typing import Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 from robocorp.workitems import _collections as _rc_collections
 from robocorp.workitems._context import Context as _RcContext
 from robocorp.workitems._exceptions import EmptyQueue as _RcEmptyQueue
 
+from . import _v02, _version
 from ._adapters import (
     BaseAdapter,
     FileAdapter,
@@ -72,6 +76,9 @@ class WorkItemsContext(_RcContext):
                 "seed_input() needs an adapter with a seed_input method; in robotni, "
                 "enqueue work items through robotni itself"
             )
+        if files:
+            files = {name: value if isinstance(value, (bytes, bytearray))
+                     else Path(value).read_bytes() for name, value in files.items()}
         return seed(payload, files, queue_name)
 
 
@@ -123,10 +130,11 @@ def init(adapter: Optional[BaseAdapter] = None) -> WorkItemsContext:
 
 
 def _reset() -> None:
-    """Forget every context (tests, warm re-runs)."""
+    """Forget every context, of both flavours (tests, warm re-runs)."""
     global _explicit, _global
     _explicit = None
     _global = None
+    _v02._reset()
 
 
 class Inputs(_rc_collections.Inputs):
@@ -194,7 +202,52 @@ def create_output(payload: JSONType = None, files=None, save: bool = False) -> O
 
 
 def seed_input(payload: JSONType = None, files=None, queue_name=None) -> str:
+    """Add a new input work item (to ``queue_name``, default the input queue); its id."""
     return get_context().seed_input(payload, files, queue_name)
+
+
+# -- Queue helpers (upstream: methods of the adapter, ``get_context().adapter.X``) -----
+
+
+def _helper_adapter():
+    if _version.current() == "0.2":
+        return _v02._auto_init().adapter
+    return globals()["get_context"]().adapter
+
+
+def _helper(name):
+    adapter = _helper_adapter()
+    fn = getattr(adapter, name, None)
+    if fn is None:
+        raise NotImplementedError(f"{name} not implemented by {type(adapter).__name__}")
+    return fn
+
+
+def get_queue_stats(queue_name: Optional[str] = None) -> Dict[str, int]:
+    """Counts of a queue (default: the input queue): ``{"pending", "in_progress",
+    "done", "failed", "total"}`` (robotni also gives ``cancelled``)."""
+    return _helper("get_queue_stats")(queue_name)
+
+
+def list_items(queue_name: Optional[str] = None, state=None, limit: int = 100) -> List[Dict[str, Any]]:
+    """Items of a queue (default: the input queue), newest first, as dicts."""
+    return _helper("list_items")(queue_name, state, limit)
+
+
+def get_item(item_id: str) -> Dict[str, Any]:
+    """One item as a dict (``ValueError`` when there is none)."""
+    return _helper("get_item")(item_id)
+
+
+def delete_item(item_id: str) -> None:
+    """Delete an item and its files (``ValueError`` when there is none)."""
+    return _helper("delete_item")(item_id)
+
+
+def recover_orphaned_work_items() -> List[str]:
+    """Put items reserved too long ago (30 min, RC_WORKITEM_ORPHAN_TIMEOUT_MINUTES) or
+    whose lease expired back to PENDING; returns their ids."""
+    return _helper("recover_orphaned_work_items")()
 
 
 __all__ = [
@@ -222,8 +275,39 @@ __all__ = [
     "get_input",
     "create_output",
     "seed_input",
+    "get_queue_stats",
+    "list_items",
+    "get_item",
+    "delete_item",
+    "recover_orphaned_work_items",
     "BaseAdapter",
     "FileAdapter",
     "SQLiteAdapter",
     "RobotniAdapter",
 ]
+
+
+# -- Flavour (0.4 by default, 0.2 for robots pinned to it) ----------------------------
+
+_FLAVOURED = tuple(_v02.PUBLIC)
+_V04 = {name: globals()[name] for name in _FLAVOURED if name in globals()}
+_V04["Address"] = Address
+
+
+def _use(flavour: Optional[str] = None) -> str:
+    """Give the names of actions-work-items ``flavour`` ("0.2"/"0.4"; None: detect
+    again) to this module and the ``actions.workitems`` alias. Returns the flavour."""
+    import sys
+
+    _version.set_current(flavour)
+    flavour = _version.current()
+    table = _v02.PUBLIC if flavour == "0.2" else _V04
+    globals().update(table)
+    alias = sys.modules.get("actions.workitems")
+    if alias is not None:
+        for name, value in table.items():
+            setattr(alias, name, value)
+    return flavour
+
+
+_use(_version.current())

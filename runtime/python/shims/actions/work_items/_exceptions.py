@@ -28,3 +28,11 @@ def to_exception_type(exc_type) -> ExceptionType:
     if isinstance(exc_type, type) and issubclass(exc_type, BusinessException):
         return ExceptionType.BUSINESS
     return ExceptionType.APPLICATION
+
+
+from robocorp.workitems._exceptions import EmptyQueue as _RcEmptyQueue  # noqa: E402
+
+
+class _AdapterEmptyQueue(EmptyQueue, _RcEmptyQueue):
+    """What the actions adapters raise on an empty queue: actions-work-items'
+    ``EmptyQueue`` and robocorp's (an IndexError), so both flavours' code catches it."""
