@@ -14,9 +14,9 @@
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
-#include "cli/serve_config.h"
 #include "cli/serve_reload.h"
 #include "cli/serve_tasks.h"
+#include "config/serve_settings.h"
 #include "core/log.h"
 #include "exec/dispatcher.h"
 #include "exec/task_env.h"
@@ -37,7 +37,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// ServeFlags (the settings) and the --config file: cli/serve_config.h.
+// ServeFlags (the settings) and the --config file: config/serve_settings.h.
 
 bool SplitHostPort(const std::string& s, std::string* host, int* port) {
   auto colon = s.rfind(':');
@@ -93,7 +93,7 @@ void OnSignal(uv_signal_t* handle, int signum) {
   });
 }
 
-http::WebhookOptions WebhookSettings(const ServeFlags& flags) {
+http::WebhookOptions WebhookSettings(const config::ServeFlags& flags) {
   http::WebhookOptions o;
   o.secret = flags.webhook_secret;
   o.max_attempts = flags.webhook_max_attempts;
@@ -101,7 +101,7 @@ http::WebhookOptions WebhookSettings(const ServeFlags& flags) {
   return o;
 }
 
-void ApplyLogSettings(const ServeFlags& flags) {
+void ApplyLogSettings(const config::ServeFlags& flags) {
   log::Format format;
   log::Level level;
   if (log::ParseFormat(flags.log_format, &format)) log::SetFormat(format);
@@ -139,7 +139,7 @@ void LogJobFinished(const store::Item& item, const store::Completion& c, const S
 
 // Tokens from --token-file and ROBOTNI_TOKENS; with neither, the token in <data dir>/api-token
 // (created on first use). nullptr after printing the error.
-std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string& store_url,
+std::unique_ptr<http::Auth> MakeAuth(const config::ServeFlags& flags, const std::string& store_url,
                                      const fs::path& robot_root) {
   http::AuthOptions aopts;
   aopts.enabled = !flags.no_auth;
@@ -204,7 +204,7 @@ std::unique_ptr<http::Auth> MakeAuth(const ServeFlags& flags, const std::string&
 }
 
 // `cli_base` and `cli_given`: the command line's settings and keys, for SIGHUP reloads.
-int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
+int Serve(const config::ServeFlags& flags, const config::ServeFlags& cli_base,
           const std::set<std::string>& cli_given) {
   int code = 0;
   auto robot = LoadRobotOrExit(flags.robot, &code);
@@ -344,8 +344,10 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
   uv_signal_start(&sig.term, OnSignal, SIGTERM);
   uv_signal_start(&sig.intr, OnSignal, SIGINT);
   ServeReloader::Hooks hooks;
-  hooks.make_auth = [&](const ServeFlags& next) { return MakeAuth(next, sopts.url, robot->root); };
-  hooks.apply = [&](const ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
+  hooks.make_auth = [&](const config::ServeFlags& next) {
+    return MakeAuth(next, sopts.url, robot->root);
+  };
+  hooks.apply = [&](const config::ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
     if (reloaded) auth = std::move(reloaded);
     sig.grace = next.grace;
     ApplyLogSettings(next);
@@ -367,7 +369,7 @@ int Serve(const ServeFlags& flags, const ServeFlags& cli_base,
 }  // namespace
 
 void AddServeCommand(CLI::App& app, CommandBody* body) {
-  auto flags = std::make_shared<ServeFlags>();
+  auto flags = std::make_shared<config::ServeFlags>();
   auto* cmd = app.add_subcommand("serve", "Run the worker service: HTTP job API over the queue");
   cmd->add_option("-r,--robot", flags->robot, "Path to robot.yaml")->capture_default_str();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on")->capture_default_str();
@@ -405,25 +407,25 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->capture_default_str();
   cmd->callback([=] {
     *body = [flags, cmd] {
-      std::set<std::string> given = GivenKeys([cmd](const std::string& flag) {
+      std::set<std::string> given = config::GivenKeys([cmd](const std::string& flag) {
         const CLI::Option* o = cmd->get_option_no_throw(flag);
         return o && o->count() > 0;
       });
       // The command line's log settings apply at once, so config errors are logged in them.
-      if (ValidateServeFlags(*flags).ok()) ApplyLogSettings(*flags);
+      if (config::ValidateServeFlags(*flags).ok()) ApplyLogSettings(*flags);
       // serve --tasks changes to the robot's directory; a SIGHUP reload reads these again.
       for (std::string* path : {&flags->config, &flags->robot, &flags->token_file}) {
         if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
       }
-      ServeFlags settings = *flags;
+      config::ServeFlags settings = *flags;
       if (!settings.config.empty()) {
-        if (Status s = ApplyServeConfig(settings.config, given, &settings); !s.ok()) {
+        if (Status s = config::ApplyServeConfig(settings.config, given, &settings); !s.ok()) {
           PrintError("--config: " + s.message());
           return static_cast<int>(kExitRobotInvalid);
         }
       }
-      ApplyServeEnvironment(given, &settings);
-      if (Status s = ValidateServeFlags(settings); !s.ok()) {
+      config::ApplyServeEnvironment(given, &settings);
+      if (Status s = config::ValidateServeFlags(settings); !s.ok()) {
         PrintError(s.message());
         return static_cast<int>(kExitRobotInvalid);
       }

@@ -43,10 +43,10 @@ struct RobotSnapshot {
 
 struct ServeReloader::State {
   // Loop thread only.
-  ServeFlags running;
+  config::ServeFlags running;
   bool busy = false, again = false;
   // Read-only after construction.
-  ServeFlags cli_base;
+  config::ServeFlags cli_base;
   std::set<std::string> cli_given;
   RobotSnapshot robot;
   exec::Dispatcher* dispatcher;
@@ -55,7 +55,7 @@ struct ServeReloader::State {
   std::shared_ptr<http::LoopPoster> poster;  // set by Start
 };
 
-ServeReloader::ServeReloader(ServeFlags running, ServeFlags cli_base,
+ServeReloader::ServeReloader(config::ServeFlags running, config::ServeFlags cli_base,
                              std::set<std::string> cli_given, const config::RobotYaml& robot,
                              exec::Dispatcher* dispatcher, exec::WorkQueue* blocking, Hooks hooks)
     : state_(new State{std::move(running), false, false, std::move(cli_base), std::move(cli_given),
@@ -97,15 +97,15 @@ void ServeReloader::Run(std::shared_ptr<State> st) {
   }
   st->busy = true;
   log::Info("SIGHUP: reloading", {{"event", "reload_started"}});
-  ServeFlags running = st->running;
+  config::ServeFlags running = st->running;
   st->blocking->Submit([st, running] {
     // Off the loop: files, imports and the token file may take a while.
     int errors = 0;
-    ServeFlags next = st->cli_base;
+    config::ServeFlags next = st->cli_base;
     if (!running.config.empty()) {
-      Status s = ApplyServeConfig(running.config, st->cli_given, &next);
-      ApplyServeEnvironment(st->cli_given, &next);
-      if (s.ok()) s = ValidateServeFlags(next);
+      Status s = config::ApplyServeConfig(running.config, st->cli_given, &next);
+      config::ApplyServeEnvironment(st->cli_given, &next);
+      if (s.ok()) s = config::ValidateServeFlags(next);
       if (!s.ok()) {
         ++errors;
         log::Error("reload: " + s.message() + "; the running settings stay",
@@ -115,10 +115,10 @@ void ServeReloader::Run(std::shared_ptr<State> st) {
     } else {
       next = running;
     }
-    if (auto changed = RestartOnlyChanges(running, next); !changed.empty()) {
+    if (auto changed = config::RestartOnlyChanges(running, next); !changed.empty()) {
       log::Warn("reload: " + Join(changed) + " changed; that needs a restart (kept as running)",
                 {{"event", "reload_needs_restart"}, {"settings", changed}});
-      KeepRestartOnly(running, &next);
+      config::KeepRestartOnly(running, &next);
     }
 
     auto robot = config::LoadRobotYaml(next.robot);

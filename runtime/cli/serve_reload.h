@@ -18,8 +18,8 @@
 #include <memory>
 #include <set>
 
-#include "cli/serve_config.h"
 #include "config/robot_yaml.h"
+#include "config/serve_settings.h"
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
 #include "http/auth.h"
@@ -31,16 +31,16 @@ class ServeReloader {
  public:
   struct Hooks {
     // Off the loop: the Auth for `flags` (token file re-read); nullptr after logging why.
-    std::function<std::unique_ptr<http::Auth>(const ServeFlags& flags)> make_auth;
+    std::function<std::unique_ptr<http::Auth>(const config::ServeFlags& flags)> make_auth;
     // On the loop thread: installs the reloaded settings; `auth` is null when it stays.
-    std::function<void(const ServeFlags& flags, std::shared_ptr<http::Auth> auth)> apply;
+    std::function<void(const config::ServeFlags& flags, std::shared_ptr<http::Auth> auth)> apply;
   };
 
   // `running`: the settings in use; `cli_base`: the command line's (before the file);
   // `cli_given`: keys given on the command line; `robot`: the robot.yaml in use.
-  ServeReloader(ServeFlags running, ServeFlags cli_base, std::set<std::string> cli_given,
-                const config::RobotYaml& robot, exec::Dispatcher* dispatcher,
-                exec::WorkQueue* blocking, Hooks hooks);
+  ServeReloader(config::ServeFlags running, config::ServeFlags cli_base,
+                std::set<std::string> cli_given, const config::RobotYaml& robot,
+                exec::Dispatcher* dispatcher, exec::WorkQueue* blocking, Hooks hooks);
   ~ServeReloader();
   ServeReloader(const ServeReloader&) = delete;
   ServeReloader& operator=(const ServeReloader&) = delete;

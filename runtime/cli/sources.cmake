@@ -11,8 +11,6 @@ add_executable(robotni
 target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni PRIVATE robotni_runtime CLI11::CLI11)
 target_compile_definitions(robotni PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")
-# serve's settings file parser is in the library so unit tests can link it.
-target_sources(robotni_runtime PRIVATE runtime/cli/serve_config.cc)
 add_dependencies(robotni robotni_pyc)
 # A sanitizer build's robotni gets the tests' sanitizer defaults (CPython's by-design
 # leaks suppressed, PYTHONMALLOC=malloc), so integration tests can run it under ASan.

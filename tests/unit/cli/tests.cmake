@@ -1,1 +1,1 @@
-robotni_test(cli_test tests/unit/cli/serve_config_test.cc)
+# The CLI is tested end to end in tests/integration/cli; serve's settings are in tests/unit/config.

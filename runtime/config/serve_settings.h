@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_
-#define ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_
+#ifndef ROBOTNI_RUNTIME_CONFIG_SERVE_SETTINGS_H_
+#define ROBOTNI_RUNTIME_CONFIG_SERVE_SETTINGS_H_
 
 // The settings of `robotni serve` and its configuration file (--config FILE, YAML).
 //
@@ -18,7 +18,7 @@
 
 #include "robotni/status.h"
 
-namespace robotni::cli {
+namespace robotni::config {
 
 struct ServeFlags {
   std::string robot = "robot.yaml";
@@ -69,6 +69,6 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next);
 // The keys (as in the file) whose flags `is_given("--flag-name")` reports as given.
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given);
 
-}  // namespace robotni::cli
+}  // namespace robotni::config
 
-#endif  // ROBOTNI_RUNTIME_CLI_SERVE_CONFIG_H_
+#endif  // ROBOTNI_RUNTIME_CONFIG_SERVE_SETTINGS_H_

@@ -1,12 +1,12 @@
 // serve's --config file: every key, precedence, and a clear error for every kind of mistake.
-#include "cli/serve_config.h"
+#include "config/serve_settings.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include "tests/unit/config/config_test_util.h"
 
-namespace robotni::cli {
+namespace robotni::config {
 namespace {
 
 using config::testing::TempDir;
@@ -210,4 +210,4 @@ TEST_F(ServeConfigTest, GivenKeysMapFlagsToKeys) {
 }
 
 }  // namespace
-}  // namespace robotni::cli
+}  // namespace robotni::config

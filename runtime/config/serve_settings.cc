@@ -1,4 +1,4 @@
-#include "cli/serve_config.h"
+#include "config/serve_settings.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "config/yaml_util.h"
 #include "core/log.h"
 
-namespace robotni::cli {
+namespace robotni::config {
 
 namespace {
 
@@ -320,4 +320,4 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
   return out;
 }
 
-}  // namespace robotni::cli
+}  // namespace robotni::config
