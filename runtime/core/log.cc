@@ -14,6 +14,7 @@ std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::atomic<int> g_format{static_cast<int>(Format::kText)};
 std::mutex g_mu;
 FILE* g_out = nullptr;  // g_mu; nullptr = stderr
+std::function<void(Level, std::string_view)> g_sink;  // g_mu; set = instead of g_out
 
 }  // namespace
 
@@ -60,6 +61,11 @@ void SetLevel(Level level) { g_level = static_cast<int>(level); }
 Format GetFormat() { return static_cast<Format>(g_format.load()); }
 bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
+void SetSink(std::function<void(Level level, std::string_view line)> sink) {
+  std::lock_guard<std::mutex> l(g_mu);
+  g_sink = std::move(sink);
+}
+
 void SetOutput(FILE* out) {
   std::lock_guard<std::mutex> l(g_mu);
   g_out = out;
@@ -95,8 +101,9 @@ void Write(Level level, std::string_view msg, const nlohmann::json& fields) {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   std::string line = FormatLine(GetFormat(), level, msg, fields, now);
-  line += '\n';
   std::lock_guard<std::mutex> l(g_mu);
+  if (g_sink) return g_sink(level, line);
+  line += '\n';
   FILE* out = g_out ? g_out : stderr;
   fwrite(line.data(), 1, line.size(), out);
   fflush(out);

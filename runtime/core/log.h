@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,10 @@ Format GetFormat();
 bool Enabled(Level level);
 // Where lines go (default stderr). For tests; the caller keeps `out` open.
 void SetOutput(FILE* out);
+
+// Where lines go instead (a library host's callback; the line has no '\n'). Empty = back to
+// the FILE of SetOutput.
+void SetSink(std::function<void(Level level, std::string_view line)> sink);
 
 // The line (without '\n') for a message at `now_ms` since the epoch. `fields` is a JSON object
 // or null.

@@ -1,5 +1,7 @@
 #include "exec/dispatcher.h"
 
+#include <algorithm>
+
 #include "exec/run_capture.h"
 #include "exec/store_job.h"
 
@@ -33,23 +35,25 @@ python::TaskSpec CodeSpec(const std::string& code, const DispatcherOptions& o) {
 class ProgressReportingJob : public StoreJob {
  public:
   ProgressReportingJob(store::WorkItemStore* store, const store::Item& item,
-                       const DispatcherOptions& o)
-      : StoreJob(store, item), options_(o) {}
+                       const decltype(DispatcherOptions::on_progress)& on_progress)
+      : StoreJob(store, item), on_progress_(on_progress) {}
   Status Progress(const std::string& message) override {
     Status s = StoreJob::Progress(message);
-    if (s.ok() && options_.on_progress) options_.on_progress(item(), message);
+    if (s.ok() && on_progress_) on_progress_(item(), message);
     return s;
   }
 
  private:
-  const DispatcherOptions& options_;
+  const decltype(DispatcherOptions::on_progress)& on_progress_;
 };
 
 }  // namespace
 
 Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool,
                        DispatcherOptions options)
-    : store_(store), pool_(pool), options_(std::move(options)) {}
+    : store_(store), pool_(pool), options_(std::move(options)) {
+  observers_ = std::make_shared<Observers>(Observers{options_.on_progress, options_.on_finished});
+}
 
 Dispatcher::~Dispatcher() {
   Drain(std::chrono::milliseconds(0));
@@ -93,6 +97,12 @@ Status Dispatcher::LoadJobTypes() {
     if (Served(info.name)) types.push_back(std::move(info));
   }
   std::lock_guard<std::mutex> l(mu_);
+  for (const auto& n : native_types_) {
+    types.erase(std::remove_if(types.begin(), types.end(),
+                               [&](const JobTypeInfo& t) { return t.name == n.name; }),
+                types.end());
+    types.push_back(n);
+  }
   retired_types_.push_back(std::move(types_));
   types_ = std::move(types);
   generation_ = generation;
@@ -102,6 +112,25 @@ Status Dispatcher::LoadJobTypes() {
 std::vector<JobTypeInfo> Dispatcher::types() const {
   std::lock_guard<std::mutex> l(mu_);
   return types_;
+}
+
+Status Dispatcher::RegisterNativeType(JobTypeInfo info) {
+  if (info.name.empty()) return Status::InvalidArgument("a job type needs a name");
+  if (!info.native) return Status::InvalidArgument("job type '" + info.name + "' has no handler");
+  if (!Served(info.name))
+    return Status::InvalidArgument("job type '" + info.name + "' is not among the served types");
+  std::lock_guard<std::mutex> l(mu_);
+  if (FindTypeLocked(info.name))
+    return Status::InvalidArgument("job type '" + info.name + "' is already registered");
+  native_types_.push_back(info);
+  // types_ is replaced, never changed in place: FindType's pointers into it stay valid.
+  std::vector<JobTypeInfo> next = types_;
+  next.push_back(std::move(info));
+  retired_types_.push_back(std::move(types_));
+  types_ = std::move(next);
+  ++wakes_;
+  cv_.notify_all();
+  return Status::OK();
 }
 
 const JobTypeInfo* Dispatcher::FindType(const std::string& name) const {
@@ -125,6 +154,13 @@ bool Dispatcher::Served(const std::string& type) const {
     }
   }
   return false;
+}
+
+void Dispatcher::SetObservers(decltype(DispatcherOptions::on_progress) on_progress,
+                              decltype(DispatcherOptions::on_finished) on_finished) {
+  auto next = std::make_shared<Observers>(Observers{std::move(on_progress), std::move(on_finished)});
+  std::lock_guard<std::mutex> l(mu_);
+  observers_ = std::move(next);
 }
 
 void Dispatcher::Start() {
@@ -215,8 +251,9 @@ void Dispatcher::RunnerLoop(int index) {
     running_per_type_[item.queue]++;
     running_[item.id] = store::LeaseOf(item);
     counters_.busy++;
+    std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
-    store::Completion c = RunOne(item);
+    store::Completion c = RunOne(item, *observers);
     Status s = store_->Complete(c);
     l.lock();
     running_per_type_[item.queue]--;
@@ -233,17 +270,27 @@ void Dispatcher::RunnerLoop(int index) {
         counters_.retried++;
       }
     }
-    if (options_.on_finished) {
+    if (observers->on_finished) {
       l.unlock();
-      options_.on_finished(item, c, s);
+      observers->on_finished(item, c, s);
       l.lock();
     }
   }
 }
 
-store::Completion Dispatcher::RunOne(const store::Item& item) {
-  ProgressReportingJob job(store_, item, options_);
+store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& observers) {
+  ProgressReportingJob job(store_, item, observers.on_progress);
   const JobTypeInfo* type = FindType(item.queue);
+  if (type && type->native) {
+    try {
+      type->native(job);
+    } catch (const std::exception& e) {
+      return job.TakeCompletion(std::string("the job's handler threw: ") + e.what());
+    } catch (...) {
+      return job.TakeCompletion("the job's handler threw");
+    }
+    return job.TakeCompletion("the job's handler did not report an outcome");
+  }
   double timeout = type ? type->timeout : 0;
   auto lease = pool_->Acquire(options_.robot_key, options_.kind);
   if (!lease.ok()) return job.TakeCompletion("no interpreter: " + lease.status().message());

@@ -28,6 +28,13 @@
 
 namespace robotni::exec {
 
+class StoreJob;
+
+// A job type served by host code (Runtime::RegisterJobType) instead of a Python function:
+// called on a runner thread with the reserved job; reports its outcome on the job
+// (SetResult / SetFailure) as the Python handlers do.
+using NativeJobFn = std::function<void(StoreJob& job)>;
+
 struct JobTypeInfo {
   std::string name;
   nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
@@ -35,6 +42,7 @@ struct JobTypeInfo {
   double timeout = 0;     // seconds, 0 = none
   int max_attempts = 0;   // 0 = the store's default
   std::string module, doc;
+  NativeJobFn native;  // set for host-code types; empty for Python ones
 };
 
 struct DispatcherOptions {
@@ -70,9 +78,16 @@ class Dispatcher {
   // interpreter re-imports them before its next job); on error the old types stay.
   Status LoadJobTypes();
   std::vector<JobTypeInfo> types() const;
+  // Adds a job type served by host code; it stays across LoadJobTypes reloads.
+  // InvalidArgument when the name is empty, not served (type filters) or already taken.
+  Status RegisterNativeType(JobTypeInfo info);
   // Stable for the dispatcher's life: a reload retires the old types, never frees them.
   const JobTypeInfo* FindType(const std::string& name) const;
 
+  // Replaces DispatcherOptions::on_progress and on_finished (jobs that start later see the
+  // new ones).
+  void SetObservers(decltype(DispatcherOptions::on_progress) on_progress,
+                    decltype(DispatcherOptions::on_finished) on_finished);
   void Start();
   void Wake();
   // Stops taking work; waits up to `grace` for running jobs, then gives the rest
@@ -91,7 +106,11 @@ class Dispatcher {
   bool Served(const std::string& type) const;
   const JobTypeInfo* FindTypeLocked(const std::string& name) const;
   std::vector<std::string> ReservableTypes();  // mu_ held
-  store::Completion RunOne(const store::Item& item);
+  struct Observers {
+    decltype(DispatcherOptions::on_progress) on_progress;
+    decltype(DispatcherOptions::on_finished) on_finished;
+  };
+  store::Completion RunOne(const store::Item& item, const Observers& observers);
   std::string LoaderCode(uint64_t generation) const;
 
   store::WorkItemStore* store_;
@@ -103,6 +122,8 @@ class Dispatcher {
   bool started_ = false, stopping_ = false;
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
+  std::shared_ptr<const Observers> observers_;  // mu_; replaced whole, copied per job
+  std::vector<JobTypeInfo> native_types_;  // also in types_; kept across reloads
   std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()
   std::mutex load_mu_;                                   // one LoadJobTypes() at a time
   uint64_t loads_ = 0;                                   // load_mu_

@@ -34,7 +34,9 @@ void RunCapture::Write(int stream, std::string_view text) {
     fflush(log);  // the log is read while the task runs (tail -f)
   }
   if (keep_) (stream == 2 ? err_ : out_).append(text);
-  if (echo_) {
+  if (sink_) {
+    sink_(stream, text);
+  } else if (echo_) {
     int fd = stream == 2 ? 2 : 1;
     std::string_view rest = text;
     while (!rest.empty()) {

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -24,6 +25,10 @@ class RunCapture : public python::TaskContext {
   Status OpenLogs(const std::filesystem::path& dir);
   void Write(int stream, std::string_view text) override;
   void Flush();
+  // Where output goes as it is written instead of the console (a library host's callback).
+  void set_sink(std::function<void(int stream, std::string_view text)> sink) {
+    sink_ = std::move(sink);
+  }
   // Everything written so far to `stream` (1 or 2) when keep_in_memory is on.
   void set_keep_in_memory(bool keep) { keep_ = keep; }
   std::string text(int stream);
@@ -37,6 +42,7 @@ class RunCapture : public python::TaskContext {
   std::mutex mu_;
   bool echo_;
   bool keep_ = false;
+  std::function<void(int, std::string_view)> sink_;
   FILE* out_log_ = nullptr;
   FILE* err_log_ = nullptr;
   std::string out_, err_;

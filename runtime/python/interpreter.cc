@@ -18,6 +18,7 @@ namespace {
 
 std::mutex g_host_mu;
 bool g_started = false;
+bool g_owned = false;  // robotni initialised CPython (else a host program did)
 PyThreadState* g_main_ts = nullptr;  // the main thread's, saved while Python is idle
 HostOptions g_options;
 
@@ -83,6 +84,13 @@ Status InterpreterHost::Start(const HostOptions& options) {
   std::lock_guard<std::mutex> l(g_host_mu);
   if (g_started) return Status::OK();
   g_options = options;
+  if (Py_IsInitialized()) {
+    // A Python program hosts robotni: its interpreter is the main one, and it holds the GIL
+    // only while it runs Python (it calls into robotni with the GIL released).
+    g_started = true;
+    g_owned = false;
+    return Status::OK();
+  }
   RegisterRobotniModule();
 
   PyConfig config;
@@ -111,12 +119,17 @@ Status InterpreterHost::Start(const HostOptions& options) {
   if (PyErr_Occurred()) PyErr_Print();
   g_main_ts = PyEval_SaveThread();
   g_started = true;
+  g_owned = true;
   return Status::OK();
 }
 
 void InterpreterHost::Stop() {
   std::lock_guard<std::mutex> l(g_host_mu);
   if (!g_started) return;
+  if (!g_owned) {  // the host program's CPython: it finalises it
+    g_started = false;
+    return;
+  }
   PyEval_RestoreThread(g_main_ts);
   Py_FinalizeEx();
   g_main_ts = nullptr;
@@ -231,7 +244,7 @@ Status Interpreter::Impl::Boot() {
   thread_id = PyThread_get_thread_ident();
 
   Status status;
-  PyObject* mod = PyImport_ImportModule("_robotni");
+  PyObject* mod = ImportRobotniModule();
   PyObject* host = nullptr;
   PyObject* r = nullptr;
   std::string dir = InterpreterHost::PythonDir().string();

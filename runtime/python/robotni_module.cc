@@ -563,6 +563,25 @@ PyObject* InitModule() { return PyModuleDef_Init(&kDef); }
 
 void RegisterRobotniModule() { PyImport_AppendInittab("_robotni", &InitModule); }
 
+PyObject* ImportRobotniModule() {
+  PyObject* mod = PyImport_ImportModule("_robotni");
+  if (mod || !PyErr_ExceptionMatches(PyExc_ModuleNotFoundError)) return mod;
+  // CPython was started by the host (not in the inittab): build the module from its
+  // definition, as the import system would, and cache it in this interpreter's sys.modules.
+  PyErr_Clear();
+  PyObject* machinery = PyImport_ImportModule("importlib.machinery");
+  PyObject* spec =
+      machinery ? PyObject_CallMethod(machinery, "ModuleSpec", "sO", "_robotni", Py_None) : nullptr;
+  Py_XDECREF(machinery);
+  if (!spec) return nullptr;
+  mod = PyModule_FromDefAndSpec(&kDef, spec);
+  Py_DECREF(spec);
+  if (mod && PyModule_ExecDef(mod, &kDef) != 0) Py_CLEAR(mod);
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  if (mod && PyDict_SetItemString(modules, "_robotni", mod) != 0) Py_CLEAR(mod);
+  return mod;
+}
+
 void BindRobotniModule(PyObject* module, InterpreterSlot* slot) { StateOf(module)->slot = slot; }
 
 }  // namespace robotni::python

@@ -27,6 +27,11 @@ struct InterpreterSlot {
 // Registers `_robotni` as a built-in module. Call before Py_Initialize.
 void RegisterRobotniModule();
 
+// Imports `_robotni` in the current interpreter (GIL held): from the inittab when robotni
+// started CPython, else built from its definition (a host program started CPython). New
+// reference, or nullptr with a Python error set.
+PyObject* ImportRobotniModule();
+
 // Links the imported module object of this interpreter to `slot` (GIL held).
 void BindRobotniModule(PyObject* module, InterpreterSlot* slot);
 

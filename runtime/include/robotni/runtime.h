@@ -1,0 +1,281 @@
+#ifndef ROBOTNI_RUNTIME_H_
+#define ROBOTNI_RUNTIME_H_
+
+// robotni's public C++ API: a Runtime is one running robotni inside a host process — a
+// work-item store, warm CPython interpreters for robot tasks and job types, a dispatcher
+// that runs jobs, and (on request) the HTTP job API with its dashboard.
+//
+//   robotni::RuntimeOptions options;
+//   options.store = "sqlite:///var/lib/myapp/workitems.db";
+//   options.robot = "robot.yaml";
+//   auto rt = robotni::Runtime::Open(options);
+//   if (!rt.ok()) { ... rt.status().ToString() ... }
+//   auto outcome = (*rt)->RunTask("Producer");
+//   auto id = (*rt)->Enqueue({.queue = "add", .payload_json = R"({"x": 1, "y": 2})"});
+//   auto item = (*rt)->Wait(*id, 10.0);
+//
+// Ownership: Open returns the Runtime; the caller owns it and destroys it (or calls Close)
+// when done. Everything a Runtime returns is a value the caller owns.
+//
+// Thread-safety: every method of Runtime may be called from any thread, concurrently,
+// except Close() and the destructor (no call may be running on another thread), and the
+// loop-driving trio BackendFd / BackendTimeout / RunLoopOnce (one host thread, the one that
+// called ServeOnHostLoop). No method is called with a lock of the runtime held by the
+// caller's callback: a JobHandler may call back into its Runtime.
+//
+// Python: CPython is embedded once per process (a CPython rule). The first Runtime starts
+// it, unless the host already did (a Python program hosting robotni: its interpreter is the
+// main interpreter and tasks still run in robotni's sub-interpreters); the last Runtime to
+// close finalises it only if robotni started it. Several Runtimes may live in one process;
+// they share the interpreter host and nothing else (each has its own store, dispatcher,
+// HTTP server and loop). In a host that runs Python itself, call into a Runtime with the GIL
+// released (the pybind11 module does).
+//
+// Errors are Status values; no exception crosses this API and the library never prints to
+// the console or exits the process. Diagnostics go to RuntimeOptions::log (default: none
+// for a library host; the robotni CLI writes them to stderr).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "robotni/export.h"
+#include "robotni/status.h"
+
+namespace robotni {
+
+// One log line from the runtime: level is "debug", "info", "warn" or "error".
+using LogSink = std::function<void(std::string_view level, std::string_view message)>;
+
+struct RuntimeOptions {
+  // The work-item store: "sqlite:///abs/path/workitems.db" or a path. "" = RC_WORKITEM_DB_PATH
+  // from the environment, else <robot root>/.robotni/workitems.db. Relative paths are resolved
+  // against the current directory at Open.
+  std::string store;
+  // robot.yaml of the robot whose tasks RunTask runs (and whose PYTHONPATH, env and
+  // isolation jobs get). "" = no robot: the current directory is the robot root.
+  std::string robot;
+  // Where Python runs: "subinterpreter" (isolated sys.modules per robot; the default) or
+  // "main" (the main interpreter, for numpy-style modules). "" = robot.yaml's, else default.
+  std::string isolation;
+  // Jobs run at the same time (runner threads).
+  int concurrency = 2;
+  // Python files (relative to the robot root) or dotted modules that register job types with
+  // @robotni.job; imported at Open.
+  std::vector<std::string> job_modules;
+  // Served job types (names, or prefixes ending in '%'); empty = every registered type.
+  std::vector<std::string> types;
+  // robot.yaml tasks that consume their input queues while the runtime serves.
+  std::vector<std::string> consumer_tasks;
+  double consumer_task_timeout = 0;  // seconds per consumer run; 0 = none
+  // Lease owner recorded on the items this runtime holds; "" = robotni:<host>:<pid>:<n>.
+  std::string owner;
+  // Diagnostics; empty = dropped. Called from any runtime thread, one line at a time.
+  LogSink log;
+  // "text" (default) or "json" lines for `log`; and the lowest level passed on.
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+// What RunTask / Run give a task besides the robot's own settings.
+struct RunOptions {
+  // Tasks to run in order, by name as rcc matches them (exact, then case-insensitive);
+  // each step's outputs feed the next. Empty = the robot's sole task.
+  std::vector<std::string> tasks;
+  std::map<std::string, std::string> env;  // on top of the host's environment and env_json
+  std::string env_json;                    // an rcc env.json file; "" = none
+  std::vector<std::string> args;           // appended to the first task's command
+  std::string input;                       // a devdata work-items.json seeding the first step
+  double timeout = 0;                      // seconds per step; 0 = none
+  bool dev = false;                        // run devTasks
+  bool keep_output = true;  // fill TaskOutcome's stdout_text / stderr_text
+  // Also export the task's environment to the process (setenv), for C libraries and
+  // os.system in the task: for a process that runs one robot (the CLI). Tasks always get it
+  // in os.environ.
+  bool export_environment = false;
+  // Called with the task's output as it is written (stream 1 or 2), and with robotni's own
+  // lines about the run (stream 2, prefixed "robotni: "). Empty = only captured.
+  std::function<void(int stream, std::string_view text)> on_output;
+  // Called (on a watchdog thread) when a task is stuck in native code 5 s past its timeout:
+  // this Run cannot return, as its thread cannot be stopped in-process. A program that is
+  // only this run (the CLI) ends the process here; a host should run such tasks in worker
+  // processes.
+  std::function<void()> on_stuck;
+};
+
+// Exit codes of a run, as rcc's (operations/running.go).
+enum class RunExit : int {
+  kOk = 0,
+  kRobotLoad = 1,       // robot.yaml cannot be loaded
+  kRobotInvalid = 2,    // robot.yaml or an option is invalid
+  kTaskNotFound = 3,
+  kEnvJson = 5,         // env.json cannot be loaded
+  kCommandNotFound = 6,
+  kArtifacts = 9,       // the artifacts directory cannot be written
+  kTaskFailed = 10,
+};
+
+struct TaskOutcome {
+  int exit_code = 0;      // a RunExit value
+  std::string message;    // why, when exit_code != 0
+  std::string stdout_text, stderr_text;  // what the task(s) wrote
+  double seconds = 0;
+  bool ok() const { return exit_code == 0; }
+};
+
+struct EnqueueRequest {
+  std::string queue;                // a queue or job type ("add", "notify.email.v1")
+  std::string payload_json = "{}";  // any JSON value
+  int priority = 0;                 // higher runs first
+  int64_t run_at_ms = 0;            // not before this time (ms since the epoch); 0 = now
+  int max_attempts = 3;
+  std::string idempotency_key;  // a second enqueue with the same key returns the first id
+  std::map<std::string, std::string> files;  // name -> bytes
+};
+
+struct TimelineEvent {
+  int64_t at_ms = 0;
+  std::string event;  // "queued", "started", "progress", "finished", "retry", "cancel", ...
+  int attempt = 0;
+  std::string message;
+};
+
+struct ROBOTNI_EXPORT ItemInfo {
+  std::string id;
+  std::string queue;
+  std::string state;  // PENDING, RESERVED, DONE, FAILED, CANCELLED
+  std::string payload_json;
+  std::string result_json;     // DONE: the result ("" = none)
+  std::string exception_type;  // FAILED: "BUSINESS" or "APPLICATION"
+  std::string error_code, error_message;
+  int attempt = 0, max_attempts = 0, priority = 0;
+  std::string parent_id;
+  int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
+  std::vector<std::string> files;
+  std::vector<TimelineEvent> timeline;
+  bool finished() const { return state == "DONE" || state == "FAILED" || state == "CANCELLED"; }
+  // The item as one JSON object (the fields above; timeline as an array).
+  std::string ToJson() const;
+};
+
+// A job handed to a host's JobHandler.
+class ROBOTNI_EXPORT Job {
+ public:
+  virtual ~Job() = default;
+  virtual const std::string& id() const = 0;
+  virtual const std::string& type() const = 0;
+  virtual const std::string& payload_json() const = 0;
+  virtual int attempt() const = 0;
+  // True once the job was cancelled (DELETE /api/worker/jobs/{id}, Runtime::Cancel).
+  virtual bool IsCancelled() = 0;
+  // Records a progress message on the item's timeline (and its webhook).
+  virtual Status Progress(std::string_view message) = 0;
+};
+
+// A job type served by host code. Called on a runner thread, one job per call; several
+// calls run at once up to the type's concurrency. Return OK with *result_json set (valid
+// JSON; "" = null) for DONE; InvalidArgument for a business failure (final, not retried);
+// any other Status for an application failure (retried with backoff up to max_attempts).
+using JobHandler = std::function<Status(Job& job, std::string* result_json)>;
+
+struct JobTypeOptions {
+  int concurrency = 0;   // jobs of this type at once; 0 = limited only by the runners
+  int max_attempts = 0;  // 0 = the enqueue's
+  // JSON Schema of the payload, checked by the HTTP API; "" = any object.
+  std::string schema_json;
+  std::string doc;
+};
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:0";  // HOST:PORT; port 0 = any free port
+  // API tokens, "read:TOKEN", "write:TOKEN", "read,write:TOKEN" or "TOKEN" (both scopes).
+  std::vector<std::string> tokens;
+  std::string token_file;  // more tokens, one a line
+  // No tokens at all: local development, refused unless `listen` is a loopback address.
+  bool no_auth = false;
+  // With no tokens given: a read+write token is created in the store's directory
+  // (api-token) and logged.
+  double rate_limit = 0;  // requests per second per token; 0 = none
+  bool public_metrics = false;
+  double grace = 30;  // seconds running jobs get when the service stops
+  std::string webhook_secret;
+  int webhook_max_attempts = 5;
+  double webhook_timeout = 10;
+  // A YAML settings file: SIGHUP re-reads it (with handle_signals); the keys in
+  // command_line_keys keep their values.
+  std::string config_file;
+  std::vector<std::string> command_line_keys;
+  // SIGTERM / SIGINT drain and stop the service, SIGHUP reloads: for a program that is the
+  // service (the CLI). A library host leaves it off and calls StopServing.
+  bool handle_signals = false;
+};
+
+class ROBOTNI_EXPORT Runtime {
+ public:
+  // Opens the store (creating or migrating it), loads robot.yaml when given, starts the
+  // interpreter host and imports the job modules. The job dispatcher starts at once (it runs
+  // enqueued jobs whether or not the HTTP service runs).
+  static StatusOr<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
+
+  // Stops serving (with the grace), stops the runners, gives unfinished jobs back to the
+  // queue, closes the store. Idempotent; the destructor calls it.
+  virtual Status Close() = 0;
+  virtual ~Runtime();
+
+  // --- Robot tasks ---------------------------------------------------------------
+  // Runs robot.yaml task(s) like `rcc run -t`, in-process, and waits. A task that fails is an
+  // OK StatusOr with exit_code != 0; a non-OK Status means the runtime could not try.
+  virtual StatusOr<TaskOutcome> Run(const RunOptions& options) = 0;
+  StatusOr<TaskOutcome> RunTask(const std::string& name,
+                                const std::map<std::string, std::string>& env = {});
+
+  // --- Work items and jobs -------------------------------------------------------
+  virtual StatusOr<std::string> Enqueue(const EnqueueRequest& request) = 0;  // the new id
+  // NotFound for an unknown id.
+  virtual StatusOr<ItemInfo> Get(const std::string& id) = 0;
+  // Blocks until the item is DONE, FAILED or CANCELLED, or `timeout_seconds` pass: then the
+  // item as it is (check finished()). NotFound for an unknown id.
+  virtual StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) = 0;
+  // PENDING -> CANCELLED; a running job sees IsCancelled().
+  virtual Status Cancel(const std::string& id) = 0;
+
+  // Serves `type` with host code, next to the Python job types. The runtime keeps a copy of
+  // `handler` until Close. InvalidArgument when the name is empty or already registered.
+  virtual Status RegisterJobType(const std::string& type, JobHandler handler,
+                                 const JobTypeOptions& options = {}) = 0;
+  // The served job types, Python and host ones.
+  virtual std::vector<std::string> JobTypes() = 0;
+
+  // --- The HTTP service ----------------------------------------------------------
+  // Runs the HTTP API on a thread of its own; returns the bound "HOST:PORT" once listening.
+  // Busy when already serving.
+  virtual StatusOr<std::string> StartServing(const ServeOptions& options) = 0;
+  // Drains (running jobs get the grace) and stops the service. For StartServing it blocks
+  // until the service stopped; for ServeOnHostLoop it asks and returns: the host drives
+  // RunLoopOnce until it returns false.
+  virtual Status StopServing() = 0;
+  // Serves on the calling thread until the service stops (a signal with handle_signals, or
+  // StopServing from another thread). `on_listening` is called with "HOST:PORT" once bound.
+  virtual Status Serve(const ServeOptions& options,
+                       std::function<void(const std::string& address)> on_listening = {}) = 0;
+
+  // Or the host drives the service from its own event loop: ServeOnHostLoop binds and
+  // returns the address; then, on the host's loop thread, poll BackendFd() for reading
+  // with BackendTimeout() (ms, -1 = none), and call RunLoopOnce() when it is readable or
+  // the timeout passed. RunLoopOnce returns false once the service stopped.
+  virtual StatusOr<std::string> ServeOnHostLoop(const ServeOptions& options) = 0;
+  virtual int BackendFd() = 0;
+  virtual int BackendTimeout() = 0;
+  virtual bool RunLoopOnce() = 0;
+
+  // "robotni 0.1.0; Python 3.11.2; SQLite 3.40.1; packages /usr/share/robotni/python"
+  static std::string VersionString();
+};
+
+}  // namespace robotni
+
+#endif  // ROBOTNI_RUNTIME_H_

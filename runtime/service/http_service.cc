@@ -1,0 +1,409 @@
+#include "service/http_service.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "http/auth.h"
+#include "http/dashboard_api.h"
+#include "http/job_webhooks.h"
+#include "http/metrics.h"
+#include "http/openapi.h"
+#include "http/work_items_api.h"
+#include "http/worker_api.h"
+#include "core/log.h"
+#include "exec/work_queue.h"
+#include "http/server.h"
+#include "service/serve_reload.h"
+#include "service/serve_tasks.h"
+
+namespace robotni::service {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool SplitHostPort(const std::string& s, std::string* host, int* port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = s.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']')
+    *host = host->substr(1, host->size() - 2);
+  char* end = nullptr;
+  long p = strtol(s.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535) return false;
+  *port = static_cast<int>(p);
+  return !host->empty();
+}
+
+http::WebhookOptions WebhookSettings(const config::ServeFlags& flags) {
+  http::WebhookOptions o;
+  o.secret = flags.webhook_secret;
+  o.max_attempts = flags.webhook_max_attempts;
+  o.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
+  return o;
+}
+
+void ApplyLogSettings(const config::ServeFlags& flags) {
+  log::Format format;
+  log::Level level;
+  if (log::ParseFormat(flags.log_format, &format)) log::SetFormat(format);
+  if (log::ParseLevel(flags.log_level, &level)) log::SetLevel(level);
+}
+
+std::vector<std::string> TypeNames(const exec::Dispatcher& d) {
+  std::vector<std::string> out;
+  for (const auto& t : d.types()) out.push_back(t.name);
+  return out;
+}
+
+// Tokens given as values and from the token file and ROBOTNI_TOKENS; with none, the token in
+// <data dir>/api-token (created on first use).
+StatusOr<std::unique_ptr<http::Auth>> MakeAuth(const config::ServeFlags& flags,
+                                              const std::vector<std::string>& tokens,
+                                              const std::string& store_url,
+                                              const fs::path& robot_root) {
+  http::AuthOptions aopts;
+  aopts.enabled = !flags.no_auth;
+  aopts.rate_limit = flags.rate_limit;
+  aopts.metrics_open = flags.public_metrics;
+  for (const std::string& p : http::DashboardOpenPaths()) aopts.open_paths.insert(p);
+  auto auth = std::make_unique<http::Auth>(aopts);
+  if (flags.no_auth) {
+    log::Warn("--no-auth: the API accepts requests without a token", {{"event", "no_auth"}});
+    return auth;
+  }
+  std::string given;
+  for (const auto& t : tokens) given += t + "\n";
+  if (!given.empty()) {
+    if (Status s = auth->AddTokens(given, "\n"); !s.ok())
+      return Status::InvalidArgument("tokens: " + s.message());
+  }
+  if (!flags.token_file.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(flags.token_file, ec))
+      return Status::InvalidArgument("--token-file: cannot read '" + flags.token_file + "'");
+    std::ifstream f(flags.token_file, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (Status s = auth->AddTokens(text.str(), "\n"); !s.ok())
+      return Status::InvalidArgument("--token-file " + flags.token_file + ": " + s.message());
+  }
+  if (const char* env_tokens = getenv("ROBOTNI_TOKENS"); env_tokens && *env_tokens) {
+    if (Status s = auth->AddTokens(env_tokens, " \t\r\n;"); !s.ok())
+      return Status::InvalidArgument("ROBOTNI_TOKENS: " + s.message());
+  }
+  if (auth->token_count() > 0) return auth;
+  // No token configured: one read+write token kept next to the store.
+  std::string path = (ServeDataDir(store_url, robot_root) / "api-token").string();
+  std::string token;
+  {
+    std::ifstream f(path);
+    std::getline(f, token);
+  }
+  while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) {
+    auto made = http::GenerateToken();
+    if (!made.ok()) return made.status();
+    token = std::move(made).value();
+    if (Status s = http::WriteTokenFile(path, token); !s.ok())
+      return Status::IOError("cannot store the API token: " + s.message());
+  }
+  (void)auth->AddToken(token, http::kScopeAll);
+  log::Info(
+      "API token in " + path + "; use: curl -H \"Authorization: Bearer $(cat " + path + ")\" ...",
+      {{"event", "api_token"}, {"path", path}});
+  return auth;
+}
+
+// One line per finished job: done and retried at debug (a busy server finishes thousands a
+// second), a final failure at warn.
+void LogJobFinished(const store::Item& item, const store::Completion& c, const Status& s) {
+  bool final_failure = !c.ok && (c.exception_type == store::ExceptionType::kBusiness ||
+                                 item.attempt >= item.max_attempts);
+  log::Level level = final_failure ? log::Level::kWarn : log::Level::kDebug;
+  if (!log::Enabled(level)) return;
+  std::string outcome = !s.ok() ? "refused" : c.ok ? "done" : final_failure ? "failed" : "retried";
+  nlohmann::json fields = {{"event", "job_finished"},
+                           {"job_id", item.id},
+                           {"type", item.queue},
+                           {"attempt", item.attempt},
+                           {"outcome", outcome}};
+  std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome;
+  if (!c.ok) {
+    fields["error_code"] = c.error_code;
+    fields["error"] = c.error_message;
+    msg += ": " + (c.error_code.empty() ? "" : c.error_code + ": ") + c.error_message;
+  }
+  if (!s.ok()) fields["commit_error"] = s.message();
+  log::Write(level, msg, fields);
+}
+
+// The command line's settings for a SIGHUP reload (which applies the file over them again):
+// the defaults, with the keys given on the command line as they are running (they won over
+// the file).
+config::ServeFlags CommandLineBase(const config::ServeFlags& running,
+                                   const std::set<std::string>& given) {
+  config::ServeFlags base;
+  auto keep = [&](const char* key, auto member) {
+    if (given.count(key)) base.*member = running.*member;
+  };
+  using F = config::ServeFlags;
+  keep("robot", &F::robot);
+  keep("listen", &F::listen);
+  keep("store", &F::store);
+  keep("types", &F::types);
+  keep("jobs", &F::jobs);
+  keep("concurrency", &F::concurrency);
+  keep("grace", &F::grace);
+  keep("isolation", &F::isolation);
+  keep("token_file", &F::token_file);
+  keep("no_auth", &F::no_auth);
+  keep("rate_limit", &F::rate_limit);
+  keep("public_metrics", &F::public_metrics);
+  keep("tasks", &F::tasks);
+  keep("task_timeout", &F::task_timeout);
+  keep("log_format", &F::log_format);
+  keep("log_level", &F::log_level);
+  base.config = running.config;
+  return base;
+}
+
+}  // namespace
+
+struct HttpService::State {
+  HttpServiceParts parts;
+  config::ServeFlags settings;
+  std::set<std::string> cli_given;
+  uv_loop_t loop;
+  bool loop_open = false;
+  exec::WorkQueue blocking{2};
+  http::WorkerApiContext api;
+  http::MetricsContext metrics;
+  std::shared_ptr<http::Auth> auth;
+  std::unique_ptr<ServeTasks> tasks;
+  std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<http::JobWebhooks> webhooks;
+  std::unique_ptr<ServeReloader> reloader;
+  uv_signal_t term, intr;
+  bool signals = false;
+  bool draining = false;
+  std::atomic<bool>* stopped = nullptr;
+
+  ~State() {
+    // Handles left (a service that was never run): close them so the loop can close.
+    if (loop_open) {
+      reloader.reset();
+      webhooks.reset();
+      server.reset();
+      uv_walk(
+          &loop,
+          [](uv_handle_t* h, void*) {
+            if (!uv_is_closing(h)) uv_close(h, nullptr);
+          },
+          nullptr);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      int rc = uv_loop_close(&loop);
+      if (rc != 0)
+        log::Warn(std::string("loop closed with open handles (") + uv_err_name(rc) + ")",
+                  {{"event", "open_handles"}});
+    }
+  }
+
+  // Loop thread: stop taking work; running jobs get the grace; the rest go back to PENDING.
+  // The drain waits, so it runs off the loop, which keeps answering meanwhile.
+  void BeginDrain(const char* why) {
+    if (draining) return;
+    draining = true;
+    char grace[32];
+    snprintf(grace, sizeof(grace), "%.0f", settings.grace);
+    log::Info(std::string(why) + ": draining (grace " + grace + " s)",
+              {{"event", "draining"}, {"signal", why}, {"grace_seconds", settings.grace}});
+    if (reloader) reloader->Stop();
+    if (signals) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&term), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&intr), nullptr);
+      signals = false;
+    }
+    if (tasks) tasks->BeginDrain();
+    auto poster = server->poster();
+    blocking.Submit([this, poster] {
+      auto grace = std::chrono::milliseconds(static_cast<int64_t>(settings.grace * 1000));
+      int given_back = parts.dispatcher->Drain(grace);
+      if (given_back > 0)
+        log::Info(std::to_string(given_back) + " running job(s) went back to the queue",
+                  {{"event", "jobs_given_back"}, {"count", given_back}});
+      if (tasks) tasks->Drain(grace);
+      // Pending webhooks get one attempt's timeout (then recorded abandoned); then the
+      // server stops.
+      poster->Post([this] { webhooks->Shutdown([this] { server->Stop(); }); });
+    });
+  }
+
+  static void OnSignal(uv_signal_t* handle, int signum) noexcept {
+    auto* st = static_cast<State*>(handle->data);
+    try {
+      st->BeginDrain(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    } catch (...) {
+      log::Error("draining failed");
+    }
+  }
+};
+
+HttpService::HttpService(std::unique_ptr<State> state) : st_(std::move(state)) {
+  st_->stopped = &stopped_;
+}
+
+HttpService::~HttpService() = default;
+
+StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
+    HttpServiceParts parts, const config::ServeFlags& settings,
+    const std::set<std::string>& cli_given) {
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(settings.listen, &host, &port))
+    return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + settings.listen + "'");
+  if (settings.no_auth && !http::IsLoopbackHost(host))
+    return Status::InvalidArgument(
+        "--no-auth is for local development: refused on the non-loopback address '" + host +
+        "' (listen on 127.0.0.1 or configure tokens)");
+  auto st = std::make_unique<State>();
+  st->parts = std::move(parts);
+  st->settings = settings;
+  st->cli_given = cli_given;
+  State* s = st.get();
+  const config::RobotYaml& robot = *s->parts.robot;
+
+  exec::EnvBuilder env(s->parts.env);
+  ServeTasksOptions topts{settings.tasks,       settings.task_timeout, settings.grace,
+                          s->parts.store_url,   s->parts.owner,        s->parts.kind};
+  auto tasks = ServeTasks::Create(robot, env, s->parts.store, s->parts.pool, topts);
+  if (!tasks.ok()) return tasks.status();
+  s->tasks = std::move(tasks).value();
+
+  auto auth = MakeAuth(settings, s->parts.tokens, s->parts.store_url, robot.root);
+  if (!auth.ok()) return auth.status();
+  s->auth = std::move(auth).value();
+
+  if (int rc = uv_loop_init(&s->loop); rc != 0)
+    return Status::IOError(std::string("cannot start the event loop: ") + uv_strerror(rc));
+  s->loop_open = true;
+  s->api.store = s->parts.store;
+  s->api.dispatcher = s->parts.dispatcher;
+  s->api.blocking = &s->blocking;
+  s->api.task_consumers = [s] { return s->tasks->StatusJson(); };
+  s->api.wake_tasks = [s] { s->tasks->Wake(); };
+  s->metrics.store = s->parts.store;
+  s->metrics.dispatcher = s->parts.dispatcher;
+  s->metrics.blocking = &s->blocking;
+  http::Router router;
+  ROBOTNI_RETURN_IF_ERROR(http::RegisterWorkerApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(http::RegisterOpenApi(&router));
+  ROBOTNI_RETURN_IF_ERROR(http::RegisterWorkItemsApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(http::RegisterDashboard(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(http::RegisterMetricsApi(&router, &s->metrics));
+  // Swapped by a SIGHUP reload; both happen on the loop thread.
+  router.SetFilter([s](const http::Request& req, const http::Responder& respond) {
+    return s->auth->Filter(req, respond);
+  });
+  http::ServerOptions hopts;
+  hopts.host = host;
+  hopts.port = port;
+  s->server = std::make_unique<http::HttpServer>(&s->loop, std::move(router), hopts);
+  ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
+  s->api.poster = s->server->poster();
+  s->webhooks =
+      std::make_unique<http::JobWebhooks>(&s->loop, s->parts.store, WebhookSettings(settings));
+  s->metrics.poster = s->server->poster();
+  s->metrics.http = &s->server->counters();
+  s->parts.dispatcher->SetObservers(
+      [s](const store::Item& item, const std::string& message) {
+        s->webhooks->OnProgress(item, message);
+      },
+      [s](const store::Item& item, const store::Completion& c, const Status& status) {
+        LogJobFinished(item, c, status);
+        s->webhooks->OnFinished(item, c, status);
+        if (item.started_ms <= 0) return;
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        s->metrics.job_durations.Observe(std::max<int64_t>(0, now - item.started_ms) / 1000.0);
+      });
+  s->parts.dispatcher->Start();
+  s->tasks->Start();
+  s->api.ready = true;
+
+  std::unique_ptr<HttpService> service(new HttpService(std::move(st)));
+  service->address_ = host + ":" + std::to_string(s->server->port());
+  std::string types;
+  for (const auto& t : s->parts.dispatcher->types())
+    types += (types.empty() ? "" : ", ") + t.name;
+  std::string url = "http://" + service->address_;
+  // Tests and scripts read the port from "serving on http://HOST:PORT" (both log formats).
+  log::Info("serving on " + url + " (job types: " + (types.empty() ? "none" : types) +
+                "; concurrency " + std::to_string(settings.concurrency) + ")",
+            {{"event", "serving"},
+             {"url", url},
+             {"port", s->server->port()},
+             {"types", TypeNames(*s->parts.dispatcher)},
+             {"concurrency", settings.concurrency}});
+
+  if (s->parts.handle_signals) {
+    uv_signal_init(&s->loop, &s->term);
+    uv_signal_init(&s->loop, &s->intr);
+    s->term.data = s->intr.data = s;
+    uv_signal_start(&s->term, State::OnSignal, SIGTERM);
+    uv_signal_start(&s->intr, State::OnSignal, SIGINT);
+    s->signals = true;
+    // The command line's settings: defaults, with the given keys as they are running.
+    config::ServeFlags cli_base = CommandLineBase(settings, cli_given);
+    ServeReloader::Hooks hooks;
+    hooks.make_auth = [s](const config::ServeFlags& next) -> std::unique_ptr<http::Auth> {
+      auto a = MakeAuth(next, s->parts.tokens, s->parts.store_url, s->parts.robot->root);
+      if (!a.ok()) {
+        log::Error("reload: " + a.status().message(),
+                   {{"event", "reload_failed"}, {"part", "tokens"}});
+        return nullptr;
+      }
+      return std::move(a).value();
+    };
+    hooks.apply = [s](const config::ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
+      if (reloaded) s->auth = std::move(reloaded);
+      s->settings.grace = next.grace;
+      ApplyLogSettings(next);
+      s->webhooks->Reconfigure(WebhookSettings(next));
+    };
+    s->reloader = std::make_unique<ServeReloader>(settings, cli_base, cli_given, robot,
+                                                  s->parts.dispatcher, &s->blocking, hooks);
+    s->reloader->Start(&s->loop, s->server->poster());
+    signal(SIGPIPE, SIG_IGN);
+  }
+  return service;
+}
+
+void HttpService::Run() {
+  uv_run(&st_->loop, UV_RUN_DEFAULT);
+  stopped_ = true;
+  log::Info("stopped", {{"event", "stopped"}});
+}
+
+bool HttpService::RunOnce() {
+  if (stopped_) return false;
+  if (uv_run(&st_->loop, UV_RUN_NOWAIT) == 0) {
+    stopped_ = true;
+    log::Info("stopped", {{"event", "stopped"}});
+  }
+  return !stopped_;
+}
+
+int HttpService::BackendFd() { return uv_backend_fd(&st_->loop); }
+
+int HttpService::BackendTimeout() { return uv_backend_timeout(&st_->loop); }
+
+void HttpService::RequestStop() {
+  State* s = st_.get();
+  s->server->poster()->Post([s] { s->BeginDrain("stop"); });
+}
+
+}  // namespace robotni::service

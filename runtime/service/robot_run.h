@@ -1,0 +1,53 @@
+#ifndef ROBOTNI_RUNTIME_SERVICE_ROBOT_RUN_H_
+#define ROBOTNI_RUNTIME_SERVICE_ROBOT_RUN_H_
+
+// RobotRun: robot.yaml task(s) run like `rcc run -t`: tasks resolved as rcc resolves them, the
+// environment built as rcc builds it, Python commands in-process in a sub-interpreter (or the
+// main interpreter), other commands as child processes; each step's outputs feed the next.
+// What `robotni run` and Runtime::Run do. Messages ("robotni: running task ...") and the
+// task's output go to RunOptions::on_output; nothing is printed here.
+//
+// Thread-safety: one Run at a time per RobotRun (the caller serialises). Run changes the
+// process's working directory to the robot root (tasks expect it, as under rcc).
+
+#include <memory>
+#include <string>
+
+#include "config/robot_yaml.h"
+#include "robotni/runtime.h"
+#include "service/lazy_store.h"
+
+namespace robotni::python {
+class Interpreter;
+}
+
+namespace robotni::service {
+
+class RobotRun {
+ public:
+  // `robot`: loaded and validated; `stores`: the runtime's stores (shared with its jobs).
+  RobotRun(config::RobotYaml robot, StoreSet* stores, std::string store_flag, std::string owner);
+  ~RobotRun();
+  TaskOutcome Run(const RunOptions& options);
+
+ private:
+  struct Step;
+  int RunStep(Step& step);
+  int RunInProcess(Step& step, const std::vector<std::string>& argv);
+  int RunAsChild(Step& step, std::vector<std::string> argv);
+  void Note(const std::string& line);  // "robotni: <line>" to on_output
+  void Say(const std::string& line);   // Note, and the outcome's message if it is the first
+
+  config::RobotYaml robot_;
+  StoreSet* stores_;
+  std::string store_flag_;
+  std::string owner_;
+  std::unique_ptr<python::Interpreter> interp_;
+  const RunOptions* options_ = nullptr;  // during Run
+  struct RunState;
+  RunState* state_ = nullptr;  // during Run
+};
+
+}  // namespace robotni::service
+
+#endif  // ROBOTNI_RUNTIME_SERVICE_ROBOT_RUN_H_

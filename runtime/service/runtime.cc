@@ -1,0 +1,551 @@
+// Runtime: the composition root. Builds and owns a running robotni: the stores, the
+// interpreter host and pool, the job dispatcher, robot runs and the HTTP service.
+#include "robotni/runtime.h"
+
+#include <patchlevel.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "config/robot_yaml.h"
+#include "config/serve_settings.h"
+#include "core/log.h"
+#include "exec/dispatcher.h"
+#include "exec/store_job.h"
+#include "exec/task_env.h"
+#include "exec/work_item_queues.h"
+#include "python/interpreter.h"
+#include "python/interpreter_pool.h"
+#include "service/http_service.h"
+#include "service/lazy_store.h"
+#include "service/robot_run.h"
+
+namespace robotni {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// CPython is one per process: the host is started by the first Runtime and stopped with the
+// last one (when robotni started it).
+std::mutex g_runtimes_mu;
+int g_runtimes = 0;
+
+void ReleaseInterpreterHost() {
+  std::lock_guard<std::mutex> l(g_runtimes_mu);
+  if (--g_runtimes == 0) python::InterpreterHost::Stop();
+}
+
+ItemInfo ToInfo(const store::Item& it, std::vector<store::TimelineEntry> timeline) {
+  ItemInfo out;
+  out.id = it.id;
+  out.queue = it.queue;
+  out.state = store::StateName(it.state);
+  out.payload_json = it.payload_json;
+  out.result_json = it.result_json;
+  out.exception_type = store::ExceptionTypeName(it.exception_type);
+  out.error_code = it.error_code;
+  out.error_message = it.error_message;
+  out.attempt = it.attempt;
+  out.max_attempts = it.max_attempts;
+  out.priority = it.priority;
+  out.parent_id = it.parent_id;
+  out.created_ms = it.created_ms;
+  out.started_ms = it.started_ms;
+  out.finished_ms = it.finished_ms;
+  for (const auto& f : it.files) out.files.push_back(f.name);
+  for (auto& e : timeline)
+    out.timeline.push_back({e.at_ms, std::move(e.event), e.attempt, std::move(e.message)});
+  return out;
+}
+
+// A job handed to host code: the store-backed job behind the public Job.
+class HostJob : public Job {
+ public:
+  explicit HostJob(exec::StoreJob& job) : job_(job) {}
+  const std::string& id() const override { return job_.item().id; }
+  const std::string& type() const override { return job_.item().queue; }
+  const std::string& payload_json() const override { return job_.item().payload_json; }
+  int attempt() const override { return job_.item().attempt; }
+  bool IsCancelled() override {
+    auto c = job_.IsCancelled();
+    return c.ok() && *c;
+  }
+  Status Progress(std::string_view message) override {
+    return job_.Progress(std::string(message));
+  }
+
+ private:
+  exec::StoreJob& job_;
+};
+
+// The serve settings file's shape, from the public options.
+config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robot,
+                                const ServeOptions& s) {
+  config::ServeFlags f;
+  f.robot = robot;
+  f.listen = s.listen;
+  f.store = r.store;
+  f.types = r.types;
+  f.jobs = r.job_modules;
+  f.concurrency = r.concurrency;
+  f.grace = s.grace;
+  f.isolation = r.isolation;
+  f.token_file = s.token_file;
+  f.no_auth = s.no_auth;
+  f.rate_limit = s.rate_limit;
+  f.public_metrics = s.public_metrics;
+  f.tasks = r.consumer_tasks;
+  f.task_timeout = r.consumer_task_timeout;
+  f.webhook_secret = s.webhook_secret;
+  f.webhook_max_attempts = s.webhook_max_attempts;
+  f.webhook_timeout = s.webhook_timeout;
+  f.log_format = r.log_format;
+  f.log_level = r.log_level;
+  f.config = s.config_file;
+  return f;
+}
+
+class RuntimeImpl : public Runtime {
+ public:
+  explicit RuntimeImpl(RuntimeOptions options) : options_(std::move(options)) {}
+  ~RuntimeImpl() override { (void)Close(); }
+
+  Status Init();
+  Status Close() override;
+  StatusOr<TaskOutcome> Run(const RunOptions& options) override;
+  StatusOr<std::string> Enqueue(const EnqueueRequest& request) override;
+  StatusOr<ItemInfo> Get(const std::string& id) override;
+  StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) override;
+  Status Cancel(const std::string& id) override;
+  Status RegisterJobType(const std::string& type, JobHandler handler,
+                         const JobTypeOptions& options) override;
+  std::vector<std::string> JobTypes() override;
+  StatusOr<std::string> StartServing(const ServeOptions& options) override;
+  Status StopServing() override;
+  Status Serve(const ServeOptions& options,
+               std::function<void(const std::string& address)> on_listening) override;
+  StatusOr<std::string> ServeOnHostLoop(const ServeOptions& options) override;
+  int BackendFd() override;
+  int BackendTimeout() override;
+  bool RunLoopOnce() override;
+
+ private:
+  StatusOr<store::WorkItemStore*> Store() { return stores_.Get(store_url_); }
+  StatusOr<exec::Dispatcher*> EnsureDispatcher();
+  void RetireDispatcher();
+  StatusOr<std::unique_ptr<service::HttpService>> MakeService(const ServeOptions& options);
+
+  RuntimeOptions options_;
+  config::RobotYaml robot_;
+  bool has_robot_ = false;
+  exec::Environment env_;  // host + robot.yaml
+  std::string store_flag_, store_url_, owner_;
+  python::Interpreter::Kind kind_ = python::Interpreter::Kind::kSubinterpreter;
+  bool host_held_ = false;
+  service::StoreSet stores_;
+
+  std::mutex mu_;  // guards the lazily made parts below
+  bool closed_ = false;
+  std::unique_ptr<python::InterpreterPool> pool_;
+  std::unique_ptr<exec::Dispatcher> dispatcher_;
+  std::vector<exec::JobTypeInfo> host_types_;  // registered by the host; survive a new dispatcher
+
+  std::mutex run_mu_;  // one robot run at a time
+  std::unique_ptr<service::RobotRun> run_;
+
+  std::mutex serve_mu_;
+  std::unique_ptr<service::HttpService> http_;
+  std::thread serve_thread_;
+};
+
+Status RuntimeImpl::Init() {
+  if (options_.log) {
+    LogSink sink = options_.log;
+    log::SetSink([sink](log::Level level, std::string_view line) { sink(log::LevelName(level), line); });
+  }
+  log::Format format;
+  log::Level level;
+  if (!log::ParseFormat(options_.log_format, &format))
+    return Status::InvalidArgument("log_format: expected text or json, got '" +
+                                   options_.log_format + "'");
+  if (!log::ParseLevel(options_.log_level, &level))
+    return Status::InvalidArgument("log_level: expected debug, info, warn or error, got '" +
+                                   options_.log_level + "'");
+  log::SetFormat(format);
+  log::SetLevel(level);
+  if (options_.concurrency <= 0)
+    return Status::InvalidArgument("concurrency: must be at least 1");
+
+  if (!options_.robot.empty()) {
+    auto robot = config::LoadRobotYaml(options_.robot);
+    if (!robot.ok()) return Status::NotFound(robot.status().message());
+    ROBOTNI_RETURN_IF_ERROR(config::ValidateRobotYaml(*robot));
+    for (const auto& w : robot->warnings) log::Warn(w);
+    robot_ = std::move(robot).value();
+    has_robot_ = true;
+  } else {
+    std::error_code ec;
+    robot_.root = fs::current_path(ec);
+    robot_.path = robot_.root / "robot.yaml";
+    robot_.artifacts_dir = "output";
+  }
+  if (!options_.isolation.empty()) robot_.isolation = options_.isolation;
+  if (robot_.isolation != "subinterpreter" && robot_.isolation != "main")
+    return Status::InvalidArgument("isolation: expected subinterpreter or main, got '" +
+                                   robot_.isolation + "'");
+  kind_ = robot_.isolation == "main" ? python::Interpreter::Kind::kMain
+                                     : python::Interpreter::Kind::kSubinterpreter;
+  {
+    std::lock_guard<std::mutex> l(g_runtimes_mu);
+    ROBOTNI_RETURN_IF_ERROR(python::InterpreterHost::Start());
+    ++g_runtimes;
+    host_held_ = true;
+  }
+  exec::EnvBuilder env(exec::EnvBuilder::ProcessEnvironment());
+  env.ApplyRobot(robot_);
+  env_ = env.Build();
+  store_flag_ = options_.store;
+  if (!store_flag_.empty() && store_flag_.find("://") == std::string::npos)
+    store_flag_ = fs::absolute(store_flag_).string();
+  store_url_ = exec::DefaultStoreUrl(robot_, env, store_flag_);
+  owner_ = options_.owner.empty() ? service::NewOwner() : options_.owner;
+  if (!options_.job_modules.empty() || !options_.consumer_tasks.empty()) {
+    auto d = EnsureDispatcher();
+    if (!d.ok()) return d.status();
+  }
+  return Status::OK();
+}
+
+StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Cancelled("the runtime is closed");
+  if (dispatcher_) return dispatcher_.get();
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  int tasks = static_cast<int>(options_.consumer_tasks.size());
+  pool_ = std::make_unique<python::InterpreterPool>(python::InterpreterPool::Options{
+      options_.concurrency, options_.concurrency + 1 + tasks});
+  exec::DispatcherOptions d;
+  d.robot_key = robot_.root.string();
+  d.robot_root = robot_.root.string();
+  d.job_modules = options_.job_modules;
+  for (const auto& p : robot_.AbsolutePythonPath()) d.sys_path.push_back(p.string());
+  if (d.sys_path.empty()) d.sys_path.push_back(robot_.root.string());
+  for (const auto& [k, v] : env_) d.environ_keys_values.push_back(k + "=" + v);
+  d.type_filters = options_.types;
+  d.concurrency = options_.concurrency;
+  d.owner = owner_;
+  d.kind = kind_;
+  auto dispatcher = std::make_unique<exec::Dispatcher>(*st, pool_.get(), std::move(d));
+  if (!options_.job_modules.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
+  for (const auto& t : host_types_) ROBOTNI_RETURN_IF_ERROR(dispatcher->RegisterNativeType(t));
+  dispatcher->Start();
+  dispatcher_ = std::move(dispatcher);
+  return dispatcher_.get();
+}
+
+Status RuntimeImpl::Close() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return Status::OK();
+  }
+  Status s = StopServing();
+  {
+    std::lock_guard<std::mutex> l(serve_mu_);
+    http_.reset();  // a service driven by the host's loop that did not stop: closed here
+  }
+  std::unique_ptr<exec::Dispatcher> dispatcher;
+  std::unique_ptr<python::InterpreterPool> pool;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    dispatcher = std::move(dispatcher_);
+    pool = std::move(pool_);
+  }
+  dispatcher.reset();  // unfinished jobs go back to the queue
+  {
+    std::lock_guard<std::mutex> l(run_mu_);
+    stores_.CloseInBackground();  // overlaps ending the interpreters
+    run_.reset();
+  }
+  pool.reset();
+  if (host_held_) {
+    host_held_ = false;
+    ReleaseInterpreterHost();
+  }
+  return s;
+}
+
+StatusOr<TaskOutcome> RuntimeImpl::Run(const RunOptions& options) {
+  if (!has_robot_) return Status::InvalidArgument("this runtime was opened without a robot.yaml");
+  std::lock_guard<std::mutex> l(run_mu_);
+  {
+    std::lock_guard<std::mutex> c(mu_);
+    if (closed_) return Status::Cancelled("the runtime is closed");
+  }
+  if (!run_) run_ = std::make_unique<service::RobotRun>(robot_, &stores_, store_flag_, owner_);
+  return run_->Run(options);
+}
+
+StatusOr<std::string> RuntimeImpl::Enqueue(const EnqueueRequest& request) {
+  if (request.queue.empty()) return Status::InvalidArgument("enqueue: a queue or job type is needed");
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  store::NewItem item;
+  item.queue = request.queue;
+  item.payload_json = request.payload_json.empty() ? "{}" : request.payload_json;
+  item.priority = request.priority;
+  item.not_before_ms = request.run_at_ms;
+  item.max_attempts = request.max_attempts;
+  item.idempotency_key = request.idempotency_key;
+  for (const auto& [name, content] : request.files) item.files.push_back({name, content});
+  auto id = (*st)->Create(item);
+  if (id.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (dispatcher_) dispatcher_->Wake();
+  }
+  return id;
+}
+
+StatusOr<ItemInfo> RuntimeImpl::Get(const std::string& id) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto item = (*st)->Get(id);
+  if (!item.ok()) return item.status();
+  auto timeline = (*st)->Timeline(id);
+  return ToInfo(*item, timeline.ok() ? std::move(timeline).value()
+                                     : std::vector<store::TimelineEntry>{});
+}
+
+StatusOr<ItemInfo> RuntimeImpl::Wait(const std::string& id, double timeout_seconds) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  // Polls the store: the item may be finished by another process sharing it. Short sleeps
+  // first (a warm job takes well under a millisecond), then up to 20 ms.
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+  auto pause = std::chrono::microseconds(200);
+  for (;;) {
+    auto item = (*st)->Get(id);
+    if (!item.ok()) return item.status();
+    bool done = item->state == store::State::kDone || item->state == store::State::kFailed ||
+                item->state == store::State::kCancelled;
+    if (done || std::chrono::steady_clock::now() >= deadline) return Get(id);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(20000));
+  }
+}
+
+Status RuntimeImpl::Cancel(const std::string& id) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->Cancel(id);
+}
+
+Status RuntimeImpl::RegisterJobType(const std::string& type, JobHandler handler,
+                                    const JobTypeOptions& options) {
+  if (!handler) return Status::InvalidArgument("job type '" + type + "': no handler");
+  exec::JobTypeInfo info;
+  info.name = type;
+  info.concurrency = options.concurrency;
+  info.max_attempts = options.max_attempts;
+  info.doc = options.doc;
+  info.module = "(host)";
+  info.schema = nlohmann::json::object({{"type", "object"}});
+  if (!options.schema_json.empty()) {
+    auto schema = nlohmann::json::parse(options.schema_json, nullptr, false);
+    if (schema.is_discarded() || !schema.is_object())
+      return Status::InvalidArgument("job type '" + type + "': schema is not a JSON object");
+    info.schema = std::move(schema);
+  }
+  info.native = [handler = std::move(handler)](exec::StoreJob& job) {
+    HostJob host_job(job);
+    std::string result;
+    Status s = handler(host_job, &result);
+    if (s.ok()) {
+      if (result.empty()) result = "null";
+      if (nlohmann::json::accept(result)) return job.SetResult(std::move(result));
+      s = Status::InvalidArgument("the handler's result is not valid JSON");
+    }
+    job.SetFailure(s.IsInvalidArgument() ? store::ExceptionType::kBusiness
+                                         : store::ExceptionType::kApplication,
+                   Status::CodeName(s.code()), s.message(), "");
+  };
+  auto d = EnsureDispatcher();
+  if (!d.ok()) return d.status();
+  ROBOTNI_RETURN_IF_ERROR((*d)->RegisterNativeType(info));
+  std::lock_guard<std::mutex> l(mu_);
+  host_types_.push_back(std::move(info));
+  return Status::OK();
+}
+
+std::vector<std::string> RuntimeImpl::JobTypes() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  if (dispatcher_)
+    for (const auto& t : dispatcher_->types()) out.push_back(t.name);
+  return out;
+}
+
+StatusOr<std::unique_ptr<service::HttpService>> RuntimeImpl::MakeService(
+    const ServeOptions& options) {
+  auto d = EnsureDispatcher();
+  if (!d.ok()) return d.status();
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  config::ServeFlags settings =
+      ToServeFlags(options_, has_robot_ ? robot_.path.string() : "", options);
+  ROBOTNI_RETURN_IF_ERROR(config::ValidateServeFlags(settings));
+  service::HttpServiceParts parts;
+  parts.store = *st;
+  parts.store_url = store_url_;
+  parts.dispatcher = *d;
+  parts.pool = pool_.get();
+  parts.robot = &robot_;
+  parts.env = env_;
+  parts.owner = owner_;
+  parts.kind = kind_;
+  parts.tokens = options.tokens;
+  parts.handle_signals = options.handle_signals;
+  std::set<std::string> given(options.command_line_keys.begin(), options.command_line_keys.end());
+  return service::HttpService::Create(std::move(parts), settings, given);
+}
+
+StatusOr<std::string> RuntimeImpl::StartServing(const ServeOptions& options) {
+  std::lock_guard<std::mutex> l(serve_mu_);
+  if (http_) return Status::Busy("the runtime is already serving on " + http_->address());
+  auto made = MakeService(options);
+  if (!made.ok()) return made.status();
+  http_ = std::move(made).value();
+  service::HttpService* service = http_.get();
+  serve_thread_ = std::thread([service] { service->Run(); });
+  return http_->address();
+}
+
+Status RuntimeImpl::StopServing() {
+  std::lock_guard<std::mutex> l(serve_mu_);
+  if (http_ && !serve_thread_.joinable()) {  // the host's loop drives it: it sees the end
+    http_->RequestStop();
+    return Status::OK();
+  }
+  if (!serve_thread_.joinable()) return Status::OK();
+  http_->RequestStop();
+  serve_thread_.join();
+  http_.reset();
+  RetireDispatcher();
+  return Status::OK();
+}
+
+void RuntimeImpl::RetireDispatcher() {
+  // Stopping the service drained the dispatcher for good; the next job, registration or
+  // service gets a new one (with the host's job types registered again).
+  std::unique_ptr<exec::Dispatcher> drained;
+  std::lock_guard<std::mutex> l(mu_);
+  drained = std::move(dispatcher_);
+}
+
+Status RuntimeImpl::Serve(const ServeOptions& options,
+                          std::function<void(const std::string& address)> on_listening) {
+  std::unique_ptr<service::HttpService> service;
+  {
+    std::lock_guard<std::mutex> l(serve_mu_);
+    if (http_) return Status::Busy("the runtime is already serving on " + http_->address());
+    auto made = MakeService(options);
+    if (!made.ok()) return made.status();
+    service = std::move(made).value();
+  }
+  if (on_listening) on_listening(service->address());
+  service->Run();
+  service.reset();
+  RetireDispatcher();
+  return Status::OK();
+}
+
+StatusOr<std::string> RuntimeImpl::ServeOnHostLoop(const ServeOptions& options) {
+  std::lock_guard<std::mutex> l(serve_mu_);
+  if (http_) return Status::Busy("the runtime is already serving on " + http_->address());
+  auto made = MakeService(options);
+  if (!made.ok()) return made.status();
+  http_ = std::move(made).value();
+  return http_->address();
+}
+
+int RuntimeImpl::BackendFd() { return http_ && !serve_thread_.joinable() ? http_->BackendFd() : -1; }
+
+int RuntimeImpl::BackendTimeout() {
+  return http_ && !serve_thread_.joinable() ? http_->BackendTimeout() : -1;
+}
+
+bool RuntimeImpl::RunLoopOnce() {
+  if (!http_ || serve_thread_.joinable()) return false;
+  if (http_->RunOnce()) return true;
+  http_.reset();  // stopped: closed on the host's loop thread, which drove it
+  RetireDispatcher();
+  return false;
+}
+
+}  // namespace
+
+Runtime::~Runtime() = default;
+
+StatusOr<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
+  auto rt = std::make_unique<RuntimeImpl>(options);
+  if (Status s = rt->Init(); !s.ok()) return s;
+  return std::unique_ptr<Runtime>(std::move(rt));
+}
+
+StatusOr<TaskOutcome> Runtime::RunTask(const std::string& name,
+                                       const std::map<std::string, std::string>& env) {
+  RunOptions o;
+  o.tasks = {name};
+  o.env = env;
+  return Run(o);
+}
+
+std::string ItemInfo::ToJson() const {
+  auto parse = [](const std::string& s) {
+    if (s.empty()) return nlohmann::json(nullptr);
+    auto j = nlohmann::json::parse(s, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(s) : j;
+  };
+  nlohmann::json j = {{"id", id},
+                      {"queue", queue},
+                      {"state", state},
+                      {"payload", parse(payload_json)},
+                      {"result", parse(result_json)},
+                      {"attempt", attempt},
+                      {"max_attempts", max_attempts},
+                      {"priority", priority},
+                      {"created_ms", created_ms},
+                      {"started_ms", started_ms},
+                      {"finished_ms", finished_ms},
+                      {"files", files}};
+  if (!parent_id.empty()) j["parent_id"] = parent_id;
+  if (!exception_type.empty() || !error_message.empty())
+    j["error"] = {{"type", exception_type}, {"code", error_code}, {"message", error_message}};
+  else
+    j["error"] = nullptr;
+  nlohmann::json tl = nlohmann::json::array();
+  for (const auto& e : timeline)
+    tl.push_back({{"at_ms", e.at_ms}, {"event", e.event}, {"attempt", e.attempt},
+                  {"message", e.message}});
+  j["timeline"] = std::move(tl);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Runtime::VersionString() {
+  return std::string("robotni ") + ROBOTNI_VERSION + "; Python " + PY_VERSION +
+         "; SQLite " + sqlite3_libversion() + "; packages " +
+         python::InterpreterHost::PythonDir().string();
+}
+
+}  // namespace robotni

@@ -1,0 +1,352 @@
+// The public C++ API (robotni/runtime.h) through librobotni.so, as a host program uses it:
+// nothing here includes an internal header.
+#include "robotni/runtime.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace robotni {
+namespace {
+
+namespace fs = std::filesystem;
+
+void WriteFile(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// A robot in a fresh directory: tasks Hello and Fails, and a Python job type "py.add".
+class RuntimeApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("robotni-api-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    WriteFile(dir_ / "robot.yaml",
+              "tasks:\n"
+              "  Hello:\n"
+              "    shell: python -m robocorp.tasks run tasks.py -t hello\n"
+              "  Fails:\n"
+              "    shell: python -m robocorp.tasks run tasks.py -t fails\n"
+              "artifactsDir: output\n");
+    WriteFile(dir_ / "tasks.py",
+              "import os\n"
+              "from robocorp.tasks import task\n\n"
+              "@task\n"
+              "def hello():\n"
+              "    print('hello', os.environ.get('GREETING', 'nobody'))\n\n"
+              "@task\n"
+              "def fails():\n"
+              "    raise ValueError('broken on purpose')\n");
+    WriteFile(dir_ / "jobs.py",
+              "from robotni import job\n\n"
+              "@job('py.add')\n"
+              "def add(x, y):\n"
+              "    return x + y\n");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::current_path(fs::temp_directory_path(), ec);  // Run entered the robot's directory
+    fs::remove_all(dir_, ec);
+  }
+
+  RuntimeOptions Options() const {
+    RuntimeOptions o;
+    o.robot = (dir_ / "robot.yaml").string();
+    o.store = (dir_ / "workitems.db").string();
+    o.log_level = "error";
+    return o;
+  }
+
+  std::unique_ptr<Runtime> Open(const RuntimeOptions& o) {
+    auto rt = Runtime::Open(o);
+    EXPECT_TRUE(rt.ok()) << rt.status().ToString();
+    return rt.ok() ? std::move(rt).value() : nullptr;
+  }
+
+  fs::path dir_;
+};
+
+// GET or POST on "127.0.0.1:PORT"; returns the whole response ("" when it cannot connect).
+std::string Http(const std::string& addr, const std::string& method, const std::string& path,
+                 const std::string& body = "") {
+  auto colon = addr.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" +
+                    "Content-Type: application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return reply;
+}
+
+TEST_F(RuntimeApiTest, RunTaskReturnsItsOutputAndExitCode) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  auto ok = rt->RunTask("Hello", {{"GREETING", "host"}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->exit_code, 0);
+  EXPECT_NE(ok->stdout_text.find("hello host"), std::string::npos) << ok->stdout_text;
+
+  auto failed = rt->RunTask("Fails");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->exit_code, static_cast<int>(RunExit::kTaskFailed));
+  EXPECT_NE((failed->stdout_text + failed->stderr_text).find("broken on purpose"), std::string::npos)
+      << failed->stdout_text << failed->stderr_text;
+  EXPECT_NE(failed->message.find("Fails"), std::string::npos) << failed->message;
+
+  auto missing = rt->RunTask("NoSuchTask");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->exit_code, static_cast<int>(RunExit::kTaskNotFound));
+}
+
+TEST_F(RuntimeApiTest, OpenRefusesBadOptionsWithTheirReason) {
+  RuntimeOptions o = Options();
+  o.isolation = "bogus";
+  auto bad = Runtime::Open(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_NE(bad.status().message().find("bogus"), std::string::npos);
+
+  o = Options();
+  o.robot = (dir_ / "missing" / "robot.yaml").string();
+  auto missing = Runtime::Open(o);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+
+  WriteFile(dir_ / "broken" / "robot.yaml", "tasks: [unclosed\n");
+  o.robot = (dir_ / "broken" / "robot.yaml").string();
+  auto broken = Runtime::Open(o);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("robot.yaml"), std::string::npos);
+
+  o = Options();
+  o.job_modules = {"no_such_module_xyz"};
+  auto jobs = Runtime::Open(o);
+  ASSERT_FALSE(jobs.ok());
+  EXPECT_NE(jobs.status().message().find("no_such_module_xyz"), std::string::npos);
+}
+
+TEST_F(RuntimeApiTest, HostAndPythonJobTypesRunSideBySide) {
+  RuntimeOptions o = Options();
+  o.job_modules = {"jobs.py"};
+  auto rt = Open(o);
+  ASSERT_TRUE(rt);
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(rt->RegisterJobType("cpp.len", [&calls](Job& job, std::string* result) {
+                  ++calls;
+                  *result = std::to_string(job.payload_json().size());
+                  return Status::OK();
+                }).ok());
+  EXPECT_TRUE(rt->RegisterJobType("cpp.len", [](Job&, std::string*) { return Status::OK(); })
+                  .IsInvalidArgument());
+  auto types = rt->JobTypes();
+  EXPECT_NE(std::find(types.begin(), types.end(), "py.add"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "cpp.len"), types.end());
+
+  std::vector<std::pair<std::string, std::string>> want;  // id, result
+  for (int i = 0; i < 100; ++i) {
+    EnqueueRequest r;
+    r.queue = i % 2 ? "py.add" : "cpp.len";
+    r.payload_json = "{\"x\": " + std::to_string(i) + ", \"y\": 1}";
+    auto id = rt->Enqueue(r);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    want.push_back({*id, i % 2 ? std::to_string(i + 1) : std::to_string(r.payload_json.size())});
+  }
+  for (const auto& [id, result] : want) {
+    auto item = rt->Wait(id, 30);
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    EXPECT_EQ(item->state, "DONE") << item->ToJson();
+    EXPECT_EQ(item->result_json, result) << item->ToJson();
+  }
+  EXPECT_EQ(calls.load(), 50);
+}
+
+TEST_F(RuntimeApiTest, HostJobFailuresAreBusinessOrRetried) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  ASSERT_TRUE(rt->RegisterJobType("cpp.reject", [](Job&, std::string*) {
+                  return Status::InvalidArgument("bad data");
+                }).ok());
+  std::atomic<int> attempts{0};
+  ASSERT_TRUE(rt->RegisterJobType("cpp.flaky", [&attempts](Job& job, std::string* result) {
+                  ++attempts;
+                  if (job.attempt() < 2) return Status::IOError("try again");
+                  *result = "{\"attempt\": " + std::to_string(job.attempt()) + "}";
+                  return Status::OK();
+                }).ok());
+  ASSERT_TRUE(rt->RegisterJobType("cpp.notjson", [](Job&, std::string* result) {
+                  *result = "{not json";
+                  return Status::OK();
+                }).ok());
+  EnqueueRequest r;
+  r.queue = "cpp.reject";
+  auto reject = rt->Enqueue(r);
+  r.queue = "cpp.notjson";
+  auto notjson = rt->Enqueue(r);
+  r.queue = "cpp.flaky";
+  r.max_attempts = 3;
+  auto flaky = rt->Enqueue(r);
+  ASSERT_TRUE(reject.ok() && notjson.ok() && flaky.ok());
+
+  auto rejected = rt->Wait(*reject, 30);
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ(rejected->state, "FAILED");
+  EXPECT_EQ(rejected->exception_type, "BUSINESS");
+  EXPECT_EQ(rejected->error_message, "bad data");
+  EXPECT_EQ(rejected->attempt, 1);
+
+  auto bad_result = rt->Wait(*notjson, 30);
+  ASSERT_TRUE(bad_result.ok());
+  EXPECT_EQ(bad_result->state, "FAILED");
+  EXPECT_NE(bad_result->error_message.find("not valid JSON"), std::string::npos);
+
+  // The retry waits for its backoff (about a second), then succeeds on attempt 2.
+  auto retried = rt->Wait(*flaky, 30);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->state, "DONE") << retried->ToJson();
+  EXPECT_EQ(retried->result_json, "{\"attempt\": 2}");
+  EXPECT_EQ(attempts.load(), 2);
+}
+
+TEST_F(RuntimeApiTest, GetAndWaitOnUnknownOrUnfinishedItems) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  EXPECT_TRUE(rt->Get("987654321").status().IsNotFound());
+  EXPECT_TRUE(rt->Wait("987654321", 0.1).status().IsNotFound());
+  EnqueueRequest r;
+  r.queue = "nobody.serves.this";
+  r.payload_json = "{\"k\": [1, 2]}";
+  r.files = {{"note.txt", "hi"}};
+  r.priority = 5;
+  auto id = rt->Enqueue(r);
+  ASSERT_TRUE(id.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto item = rt->Wait(*id, 0.3);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(250));
+  ASSERT_TRUE(item.ok());
+  EXPECT_FALSE(item->finished());
+  EXPECT_EQ(item->state, "PENDING");
+  EXPECT_EQ(item->priority, 5);
+  EXPECT_EQ(item->files, std::vector<std::string>{"note.txt"});
+  EXPECT_NE(item->ToJson().find("\"payload\":{\"k\":[1,2]}"), std::string::npos) << item->ToJson();
+  EXPECT_TRUE(rt->Cancel(*id).ok());
+  EXPECT_EQ(rt->Get(*id)->state, "CANCELLED");
+
+  r.payload_json = "{broken";
+  EXPECT_TRUE(rt->Enqueue(r).status().IsInvalidArgument());
+  r.queue.clear();
+  EXPECT_TRUE(rt->Enqueue(r).status().IsInvalidArgument());
+}
+
+TEST_F(RuntimeApiTest, ServesHttpOnABackgroundThread) {
+  RuntimeOptions o = Options();
+  o.job_modules = {"jobs.py"};
+  auto rt = Open(o);
+  ASSERT_TRUE(rt);
+  ServeOptions so;
+  so.tokens = {"read,write:s3cret-token-for-tests"};
+  so.grace = 1;
+  auto addr = rt->StartServing(so);
+  ASSERT_TRUE(addr.ok()) << addr.status().ToString();
+  EXPECT_TRUE(rt->StartServing(so).status().code() == Status::Code::kBusy);
+  EXPECT_NE(Http(*addr, "GET", "/healthz").find("200 OK"), std::string::npos);
+  // Without the token the API refuses; the job enqueued through the API runs.
+  EXPECT_NE(Http(*addr, "GET", "/api/worker/jobs").find("401"), std::string::npos);
+  EnqueueRequest r;
+  r.queue = "py.add";
+  r.payload_json = "{\"x\": 40, \"y\": 2}";
+  auto id = rt->Enqueue(r);
+  ASSERT_TRUE(id.ok());
+  auto item = rt->Wait(*id, 30);
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->result_json, "42");
+  ASSERT_TRUE(rt->StopServing().ok());
+  EXPECT_EQ(Http(*addr, "GET", "/healthz"), "");  // the socket is closed
+  EXPECT_TRUE(rt->Close().ok());
+}
+
+TEST_F(RuntimeApiTest, ServesFromTheHostsOwnLoop) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  ServeOptions so;
+  so.no_auth = true;
+  so.grace = 1;
+  auto addr = rt->ServeOnHostLoop(so);
+  ASSERT_TRUE(addr.ok()) << addr.status().ToString();
+  ASSERT_GE(rt->BackendFd(), 0);
+  std::string reply;
+  std::atomic<bool> answered{false};
+  std::thread client([&] {
+    reply = Http(*addr, "GET", "/healthz");
+    answered = true;
+  });
+  int turns = 0;
+  bool stop_asked = false;
+  while (turns++ < 100000) {
+    pollfd p{rt->BackendFd(), POLLIN, 0};
+    int timeout = rt->BackendTimeout();
+    poll(&p, 1, timeout < 0 || timeout > 50 ? 50 : timeout);
+    if (!rt->RunLoopOnce()) break;
+    if (answered && !stop_asked) {
+      stop_asked = true;
+      ASSERT_TRUE(rt->StopServing().ok());
+    }
+  }
+  client.join();
+  EXPECT_TRUE(stop_asked);
+  EXPECT_FALSE(rt->RunLoopOnce());
+  EXPECT_NE(reply.find("200 OK"), std::string::npos) << reply;
+}
+
+TEST_F(RuntimeApiTest, TwoRuntimesInOneProcessKeepTheirOwnStores) {
+  RuntimeOptions a = Options();
+  RuntimeOptions b = Options();
+  b.store = (dir_ / "other.db").string();
+  auto ra = Open(a);
+  auto rb = Open(b);
+  ASSERT_TRUE(ra && rb);
+  EnqueueRequest r;
+  r.queue = "q";
+  auto id = ra->Enqueue(r);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(ra->Get(*id).ok());
+  auto other = rb->Get(*id);
+  EXPECT_TRUE(other.status().IsNotFound()) << other.status().ToString();
+  EXPECT_TRUE(ra->Close().ok());
+  // The second runtime still runs Python after the first closed.
+  auto ok = rb->RunTask("Hello");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->exit_code, 0) << ok->stderr_text;
+}
+
+TEST(RuntimeVersionTest, NamesRobotniPythonAndSqlite) {
+  std::string v = Runtime::VersionString();
+  EXPECT_NE(v.find("robotni "), std::string::npos) << v;
+  EXPECT_NE(v.find("Python 3.11"), std::string::npos) << v;
+  EXPECT_NE(v.find("SQLite 3."), std::string::npos) << v;
+}
+
+}  // namespace
+}  // namespace robotni
