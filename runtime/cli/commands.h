@@ -18,12 +18,13 @@ void AddTasksCommand(CLI::App& app, CommandBody* body);
 void AddItemsCommand(CLI::App& app, CommandBody* body);
 void AddServeCommand(CLI::App& app, CommandBody* body);
 
-// rcc's exit codes (operations/running.go), which robotni keeps.
+// rcc's exit codes (operations/running.go), which robotni keeps, and robotni's own 4.
 enum ExitCode {
   kExitOk = 0,
   kExitRobotLoad = 1,
   kExitRobotInvalid = 2,
   kExitTaskNotFound = 3,
+  kExitInstallBroken = 4,  // robotni's Python packages cannot be found (robotni's own)
   kExitEnvJson = 5,
   kExitCommandNotFound = 6,
   kExitArtifacts = 9,

@@ -2,24 +2,62 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "python/version.h"
+
+namespace {
+
+// `robotni version` and `robotni --version`: the versions on stdout; when robotni's Python
+// packages cannot be found, also the one-line error on stderr and kExitInstallBroken.
+int PrintVersion() {
+  robotni::python::VersionReport report = robotni::python::VersionInfo();
+  fputs(robotni::python::FormatVersionReport(report).c_str(), stdout);
+  fflush(stdout);
+  if (!report.packages.ok()) {
+    fprintf(stderr, "robotni: %s\n", report.packages.status().message().c_str());
+    return robotni::cli::kExitInstallBroken;
+  }
+  return robotni::cli::kExitOk;
+}
+
+// Commands that run Python check the installation first: one line, then exit 4, instead
+// of a Python traceback (or worse) from an interpreter without robotni's packages.
+int CheckInstallation() {
+  auto found = robotni::python::LocatePythonDir();
+  if (found.ok()) return robotni::cli::kExitOk;
+  fprintf(stderr, "robotni: %s\n", found.status().message().c_str());
+  return robotni::cli::kExitInstallBroken;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"robotni " ROBOTNI_VERSION
                " - runs robot.yaml tasks in warm CPython sub-interpreters, with a work-item "
                "queue in SQLite"};
-  app.set_version_flag("--version", "robotni " ROBOTNI_VERSION);
+  app.set_version_flag("--version", std::string("robotni " ROBOTNI_VERSION),
+                       "Print the versions of robotni, its Python and SQLite, and where its "
+                       "Python packages are");
   app.require_subcommand(1);
   robotni::cli::CommandBody body;
   robotni::cli::AddRunCommand(app, &body);
   robotni::cli::AddTasksCommand(app, &body);
   robotni::cli::AddItemsCommand(app, &body);
   robotni::cli::AddServeCommand(app, &body);
+  app.add_subcommand("version",
+                     "Print the versions of robotni, its Python and SQLite, and where its Python "
+                     "packages are")
+      ->callback([&body] { body = PrintVersion; });
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion&) {
+    return PrintVersion();
   } catch (const CLI::ParseError& e) {
-    // --help / --version exit 0; any usage error exits 2 ("invalid"), not CLI11's
-    // own codes, so scripts see one code for bad arguments.
+    // --help exits 0; any usage error exits 2 ("invalid"), not CLI11's own codes, so
+    // scripts see one code for bad arguments.
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (app.got_subcommand("run") || app.got_subcommand("serve")) {
+    if (int code = CheckInstallation(); code != robotni::cli::kExitOk) return code;
   }
   return body ? body() : 0;
 }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "python/python_dir.h"
 #include "python/robotni_module.h"
 #include "python/watchdog.h"
 
@@ -69,15 +70,10 @@ PyObject* StringList(const std::vector<std::string>& v) {
 // InterpreterHost
 
 std::filesystem::path InterpreterHost::PythonDir() {
-  if (const char* env = getenv("ROBOTNI_PYTHON_DIR"); env && *env) return env;
-  // Installed layout: <prefix>/bin/robotni and <prefix>/share/robotni/python.
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    auto installed = exe.parent_path().parent_path() / "share" / "robotni" / "python";
-    if (std::filesystem::exists(installed / "host" / "robotni_host.py", ec)) return installed;
-  }
-  return std::filesystem::path(ROBOTNI_PYTHON_SRC_DIR).parent_path();
+  // Relative to the installed runtime, never a compiled-in path (python_dir.h); empty
+  // when the packages are missing.
+  auto found = LocatePythonDir();
+  return found.ok() ? found->dir : std::filesystem::path();
 }
 
 Status InterpreterHost::Start(const HostOptions& options) {
@@ -215,6 +211,9 @@ struct Interpreter::Impl {
 // state only carries the GIL while Py_NewInterpreter runs, and is deleted (which
 // clears the thread's PyGILState slot) before the executor's own state is made.
 Status Interpreter::Impl::Boot() {
+  // robotni's Python packages first: without them there is nothing to boot.
+  auto located = LocatePythonDir();
+  if (!located.ok()) return located.status();
   slot.fallback = &g_console;
   PyInterpreterState* main_interp = PyInterpreterState_Main();
   if (kind == Kind::kSubinterpreter) {
@@ -247,7 +246,7 @@ Status Interpreter::Impl::Boot() {
   PyObject* mod = ImportRobotniModule();
   PyObject* host = nullptr;
   PyObject* r = nullptr;
-  std::string dir = InterpreterHost::PythonDir().string();
+  std::string dir = located->dir.string();
   std::vector<std::string> extra = {dir + "/shims"};
   extra.insert(extra.end(), g_options.extra_sys_path.begin(), g_options.extra_sys_path.end());
   if (mod) {

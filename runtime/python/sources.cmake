@@ -1,7 +1,9 @@
 target_sources(robotni_runtime PRIVATE
   runtime/python/interpreter.cc
   runtime/python/interpreter_pool.cc
+  runtime/python/python_dir.cc
   runtime/python/robotni_module.cc
+  runtime/python/version.cc
   runtime/python/watchdog.cc)
 
 # robotni's own Python (host + shims) compiled to bytecode at build time: every in-process
