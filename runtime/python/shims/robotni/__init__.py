@@ -11,6 +11,17 @@
 
 Everything delegates to the native ``_robotni`` module; outside a robotni job
 every attribute raises ``RuntimeError("not running inside a robotni job")``.
+
+A Python program can also host a robotni runtime (docs/python-host.md):
+
+    import robotni
+    with robotni.Runtime(store="/tmp/wi.db", robot="robot.yaml") as rt:
+        rt.run_task("Producer")
+
+``Runtime`` and the exception classes come from the pybind11 module ``robotni._native``,
+imported on first use and only in the main interpreter: this package is also imported by
+job code inside robotni's sub-interpreters, where a pybind11 module must never be loaded
+(on Python 3.11 the import deadlocks).
 """
 
 import json
@@ -23,7 +34,7 @@ __all__ = ["run", "Run", "NOT_IN_JOB", "job", "BusinessError"]
 NOT_IN_JOB = "not running inside a robotni job"
 
 
-def _native():
+def _robotni_module():
     try:
         import _robotni  # type: ignore
     except ImportError:
@@ -42,7 +53,7 @@ class Run:
 
     @staticmethod
     def _module():
-        mod = _native()
+        mod = _robotni_module()
         if mod is None:
             raise RuntimeError(NOT_IN_JOB)
         return mod
@@ -105,11 +116,11 @@ class Run:
     @property
     def active(self) -> bool:
         """True inside a robotni job (never raises)."""
-        mod = _native()
+        mod = _robotni_module()
         return bool(mod is not None and mod.current_job() is not None)
 
     def __repr__(self):
-        mod = _native()
+        mod = _robotni_module()
         job = mod.current_job() if mod is not None else None
         if job is None:
             return "<robotni.run: not in a job>"
@@ -117,3 +128,47 @@ class Run:
 
 
 run = Run()
+
+
+# --- The host API (robotni._native), loaded lazily -------------------------------------
+
+_HOST_NAMES = frozenset(
+    {"Runtime", "RobotniError", "NotFoundError", "InvalidArgumentError", "BusyError"}
+)
+
+
+def _in_subinterpreter() -> bool:
+    try:
+        import _xxsubinterpreters as interpreters  # type: ignore
+    except ImportError:
+        # Without it, robotni's own interpreters are those where _robotni exists.
+        return _robotni_module() is not None
+    return interpreters.get_current() != interpreters.get_main()
+
+
+def __getattr__(name):
+    if name not in _HOST_NAMES:
+        raise AttributeError(f"module 'robotni' has no attribute {name!r}")
+    import sys
+
+    if "robotni._native" not in sys.modules and _in_subinterpreter():
+        raise ImportError(
+            f"robotni.{name} is for host programs: it cannot be used inside robotni's "
+            "sub-interpreters (the pybind11 module robotni._native would deadlock there)"
+        )
+    import importlib
+
+    try:
+        host = importlib.import_module("robotni._native")
+    except ImportError as e:
+        raise ImportError(
+            f"robotni.{name} needs robotni's Python bindings (the module robotni._native, "
+            f"not found next to {__file__}): {e}"
+        ) from e
+    value = getattr(host, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | _HOST_NAMES)
