@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Install-tree test: `cmake --install <build> --prefix <tmp>`, check the layout, run the
+# installed robotni (version, a real robot task on a copy of a fixture robot), then move the
+# whole prefix elsewhere and run it again (the tree is relocatable: robotni finds
+# share/robotni/python relative to itself, never through the build or source tree).
+#
+#   install_test.sh BUILD_DIR SOURCE_DIR [CMAKE]
+set -euo pipefail
+
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+cmake=${3:-cmake}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/robotni-install-test-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# The installed binary must not lean on the developer's environment.
+unset ROBOTNI_PYTHON_DIR RC_WORKITEM_DB_PATH RC_WORKITEM_QUEUE_NAME \
+      RC_WORKITEM_OUTPUT_QUEUE_NAME RC_WORKITEM_ADAPTER RC_WORKITEM_INPUT_PATH \
+      RC_WORKITEM_OUTPUT_PATH VIRTUAL_ENV PYTHONPATH PYTHONHOME
+
+prefix=$tmp/prefix
+"$cmake" --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; fail "cmake --install"; }
+ok "cmake --install --prefix $prefix"
+
+# --- layout -------------------------------------------------------------------------------
+must_exist() { [[ -e $prefix/$1 ]] || fail "missing $1"; }
+must_exist bin/robotni
+[[ -x $prefix/bin/robotni ]] || fail "bin/robotni is not executable"
+must_exist share/robotni/python/host/robotni_host.py
+must_exist share/robotni/python/shims/robocorp/tasks/__init__.py
+must_exist share/robotni/python/shims/robocorp/workitems/__init__.py
+must_exist share/robotni/python/shims/actions/work_items/__init__.py
+must_exist share/robotni/python/shims/robotni/__init__.py
+ls "$prefix"/share/robotni/python/shims/robocorp/tasks/__pycache__/__init__.cpython-311.pyc \
+  >/dev/null 2>&1 || fail "robotni's Python packages are not byte-compiled"
+must_exist share/man/man1/robotni.1
+must_exist share/bash-completion/completions/robotni
+must_exist share/doc/robotni/examples/robotni.service
+if find "$prefix" -name tests -o -name 'test_*.py' | grep -q .; then
+  fail "tests installed: $(find "$prefix" -name tests -o -name 'test_*.py' | head -3)"
+fi
+if find "$prefix" -name robotni-python-dir.txt | grep -q .; then
+  fail "the build tree's marker file was installed"
+fi
+# Headers: exactly the public ones (runtime/include/robotni/*.h), nothing internal.
+if [[ -d $prefix/include ]]; then
+  expected=$(cd "$src/runtime/include" && ls robotni/*.h | sort)
+  got=$(cd "$prefix/include" && find . -type f | sed 's|^\./||' | sort)
+  [[ $got == "$expected" ]] || fail "installed headers differ from the public ones:
+$got
+--- expected ---
+$expected"
+  ok "headers: $(echo $got)"
+fi
+# The library, its CMake package and pkg-config file (when librobotni is built).
+lib=$(find "$prefix" -name 'librobotni.so.0' | head -1)
+if [[ -n $lib ]]; then
+  libdir=$(dirname "$lib")
+  [[ -e $libdir/librobotni.so ]] || fail "no librobotni.so link in $libdir"
+  [[ $(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p') == librobotni.so.0 ]] ||
+    fail "SONAME of $lib is not librobotni.so.0"
+  [[ -f $libdir/cmake/robotni/robotniConfig.cmake ]] || fail "no robotniConfig.cmake"
+  [[ -f $libdir/cmake/robotni/robotniConfigVersion.cmake ]] || fail "no robotniConfigVersion.cmake"
+  [[ -f $libdir/cmake/robotni/robotniTargets.cmake ]] || fail "no robotniTargets.cmake"
+  [[ -f $libdir/pkgconfig/robotni.pc ]] || fail "no robotni.pc"
+  ok "librobotni: $lib"
+fi
+if [[ -d $prefix/lib/python3/dist-packages/robotni ]]; then
+  ls "$prefix"/lib/python3/dist-packages/robotni/_native*.so >/dev/null ||
+    fail "no robotni._native in lib/python3/dist-packages/robotni"
+  must_exist lib/python3/dist-packages/robotni/__init__.py
+  ok "python package: lib/python3/dist-packages/robotni"
+fi
+# Nothing installed names the source or build tree (binaries' debug info aside).
+if grep -rIl -e "$src/" -e "$build" "$prefix" >"$tmp/leaks" 2>/dev/null; then
+  fail "installed text files name the source or build tree: $(head -3 "$tmp/leaks")"
+fi
+ok "layout"
+
+# --- run the installed robotni ------------------------------------------------------------
+run_installed() {  # PREFIX: robotni version + the fixture robot's task, from elsewhere
+  local p=$1 out
+  out=$(cd "$tmp" && "$p/bin/robotni" version 2>&1) || fail "$p/bin/robotni version: $out"
+  echo "$out"
+  grep -qx "packages $p/share/robotni/python (installed)" <<<"$out" ||
+    fail "version does not report $p/share/robotni/python (installed)"
+  grep -q '^python 3\.11\.' <<<"$out" || fail "version: no python 3.11 line"
+  grep -q '^sqlite 3\.' <<<"$out" || fail "version: no sqlite line"
+
+  rm -rf "$tmp/robot"
+  cp -r "$src/tests/fixtures/robots/run_single" "$tmp/robot"
+  out=$(cd "$tmp" && "$p/bin/robotni" run -r "$tmp/robot/robot.yaml" 2>&1) ||
+    fail "$p/bin/robotni run (exit $?): $out"
+  grep -q "the sole task ran" <<<"$out" || fail "the task's output is missing: $out"
+  ok "$p/bin/robotni run: the task ran"
+
+  if [[ -f $p/lib/pkgconfig/robotni.pc ]] || ls "$p"/lib/*/pkgconfig/robotni.pc >/dev/null 2>&1; then
+    local pcdir
+    pcdir=$(dirname "$(find "$p" -name robotni.pc | head -1)")
+    # robotni.pc's prefix is ${pcfiledir}/..: it follows the tree wherever it is.
+    out=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags-only-I robotni | xargs)
+    [[ $(realpath -m "${out#-I}") == "$p/include" ]] ||
+      fail "pkg-config --cflags does not follow the prefix: $out"
+    out=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir robotni | xargs)
+    [[ -e $out/librobotni.so ]] || fail "pkg-config libdir has no librobotni.so: $out"
+    ok "pkg-config follows the prefix"
+  fi
+}
+run_installed "$prefix"
+
+# ==========================================================================================
+# EXAMPLES (issue #10 point 6; to be added by the lead): build examples/c_host (pkg-config),
+# examples/cpp_host (find_package, CMAKE_PREFIX_PATH=$prefix) and run examples/python/host.py
+# (PYTHONPATH=$prefix/lib/python3/dist-packages) against $prefix only, before and/or after
+# the move below.
+# ==========================================================================================
+
+# --- relocate: move the whole prefix and run again ----------------------------------------
+mkdir -p "$tmp/elsewhere"
+mv "$prefix" "$tmp/elsewhere/moved-prefix"
+run_installed "$tmp/elsewhere/moved-prefix"
+ok "relocated prefix works"
+
+echo "PASS"
