@@ -4,8 +4,6 @@ add_executable(robotni
   runtime/cli/items_format.cc
   runtime/cli/run_command.cc
   runtime/cli/serve_command.cc
-  runtime/cli/serve_reload.cc
-  runtime/cli/serve_tasks.cc
   runtime/cli/tasks_command.cc
   runtime/cli/robot_loader.cc)
 target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)

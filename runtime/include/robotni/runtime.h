@@ -31,9 +31,10 @@
 // HTTP server and loop). In a host that runs Python itself, call into a Runtime with the GIL
 // released (the pybind11 module does).
 //
-// Errors are Status values; no exception crosses this API and the library never prints to
-// the console or exits the process. Diagnostics go to RuntimeOptions::log (default: none
-// for a library host; the robotni CLI writes them to stderr).
+// Errors are Status values; no exception crosses this API and the library never exits the
+// process. Task output goes to RunOptions::on_output (and the artifacts' logs), never to
+// the console by itself. Diagnostics (one line each: "serving on ...", "job 7 (add)
+// failed: ...") go to RuntimeOptions::log, or to stderr when no sink is given.
 
 #include <cstdint>
 #include <functional>
@@ -74,7 +75,8 @@ struct RuntimeOptions {
   double consumer_task_timeout = 0;  // seconds per consumer run; 0 = none
   // Lease owner recorded on the items this runtime holds; "" = robotni:<host>:<pid>:<n>.
   std::string owner;
-  // Diagnostics; empty = dropped. Called from any runtime thread, one line at a time.
+  // Diagnostics; empty = stderr. Called from any runtime thread, one line at a time. The
+  // sink is process-wide: the last Runtime opened with one sets it.
   LogSink log;
   // "text" (default) or "json" lines for `log`; and the lowest level passed on.
   std::string log_format = "text";
@@ -216,9 +218,12 @@ struct ServeOptions {
 
 class ROBOTNI_EXPORT Runtime {
  public:
-  // Opens the store (creating or migrating it), loads robot.yaml when given, starts the
-  // interpreter host and imports the job modules. The job dispatcher starts at once (it runs
-  // enqueued jobs whether or not the HTTP service runs).
+  // Loads robot.yaml when given, starts the interpreter host and, when job modules are
+  // given, opens the store (creating or migrating it) and imports them; the job dispatcher
+  // then runs enqueued jobs whether or not the HTTP service runs. Errors: NotFound when
+  // robot.yaml cannot be loaded (missing, unreadable or not YAML: rcc's exit code 1),
+  // InvalidArgument when it or an option is invalid (exit code 2), PythonError when a job
+  // module fails to import.
   static StatusOr<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
 
   // Stops serving (with the grace), stops the runners, gives unfinished jobs back to the

@@ -105,7 +105,7 @@ TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryOperationIsARoute) {
 }
 
 TEST(OpenApiTest, ServeRegistersTheModulesThisTestBuilds) {
-  std::ifstream f(std::string(ROBOTNI_SOURCE_DIR) + "/runtime/cli/serve_command.cc");
+  std::ifstream f(std::string(ROBOTNI_SOURCE_DIR) + "/runtime/service/http_service.cc");
   ASSERT_TRUE(f.good());
   std::stringstream text;
   text << f.rdbuf();
@@ -117,7 +117,7 @@ TEST(OpenApiTest, ServeRegistersTheModulesThisTestBuilds) {
     called.insert((*it)[1]);
   }
   EXPECT_EQ(called, kRegistered)
-      << "serve_command.cc registers other API modules than AllApis in this test: add the new "
+      << "service/http_service.cc registers other API modules than AllApis in this test: add the new "
          "module there and document its routes in runtime/http/openapi.json";
 }
 
