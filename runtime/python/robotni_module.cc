@@ -17,8 +17,14 @@ ModuleState* StateOf(PyObject* module) {
   return static_cast<ModuleState*>(PyModule_GetState(module));
 }
 
+// The slot of the Interpreter whose executor thread this is. Several Interpreters of kind
+// kMain share the main interpreter and so one module state: each executor thread must find
+// its own run's context, not the one bound last.
+thread_local InterpreterSlot* t_executor_slot = nullptr;
+
 TaskContext* ContextOf(PyObject* module) {
-  ModuleState* st = StateOf(module);
+  if (t_executor_slot) return t_executor_slot->current();
+  ModuleState* st = StateOf(module);  // a thread the task started
   return st && st->slot ? st->slot->current() : nullptr;
 }
 
@@ -582,6 +588,9 @@ PyObject* ImportRobotniModule() {
   return mod;
 }
 
-void BindRobotniModule(PyObject* module, InterpreterSlot* slot) { StateOf(module)->slot = slot; }
+void BindRobotniModule(PyObject* module, InterpreterSlot* slot) {
+  StateOf(module)->slot = slot;
+  t_executor_slot = slot;  // Boot runs on the executor thread, bound to it for life
+}
 
 }  // namespace robotni::python

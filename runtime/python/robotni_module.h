@@ -32,7 +32,8 @@ void RegisterRobotniModule();
 // reference, or nullptr with a Python error set.
 PyObject* ImportRobotniModule();
 
-// Links the imported module object of this interpreter to `slot` (GIL held).
+// Links the imported module object of this interpreter to `slot`, and this (executor)
+// thread to it (GIL held).
 void BindRobotniModule(PyObject* module, InterpreterSlot* slot);
 
 }  // namespace robotni::python

@@ -281,5 +281,26 @@ TEST(InterpreterLifecycleTest, NumpyIsRefusedInSubinterpreterAndRunsInMain) {
   EXPECT_EQ(ctx2.out(), "6\n");
 }
 
+// Interpreters of kind kMain share the main interpreter and its _robotni module: each run's
+// output must still reach its own context while both run at once.
+TEST(InterpreterLifecycleTest, MainInterpretersOnTwoThreadsKeepTheirOwnOutput) {
+  auto a = Interpreter::Create(Interpreter::Kind::kMain);
+  auto b = Interpreter::Create(Interpreter::Kind::kMain);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto task = [](const char* name) {
+    return CodeTask(std::string("import time\nfor i in range(200):\n    print('") + name +
+                    "', i)\n    time.sleep(0.0005)\n");
+  };
+  RecordingContext ca, cb;
+  std::thread ta([&] { EXPECT_EQ((*a)->Run(task("a"), &ca).exit_code, 0) << ca.err(); });
+  std::thread tb([&] { EXPECT_EQ((*b)->Run(task("b"), &cb).exit_code, 0) << cb.err(); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(ca.out().find("b "), std::string::npos);
+  EXPECT_EQ(cb.out().find("a "), std::string::npos);
+  EXPECT_NE(ca.out().find("a 199\n"), std::string::npos);
+  EXPECT_NE(cb.out().find("b 199\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace robotni::python
