@@ -154,6 +154,7 @@ class RuntimeImpl : public Runtime {
 
   std::mutex mu_;  // guards the lazily made parts below
   bool closed_ = false;
+  bool closing_ = false;  // Close has begun: no new dispatcher
   std::unique_ptr<python::InterpreterPool> pool_;
   std::unique_ptr<exec::Dispatcher> dispatcher_;
   std::vector<exec::JobTypeInfo> host_types_;  // registered by the host; survive a new dispatcher
@@ -255,7 +256,8 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
 Status RuntimeImpl::Close() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (closed_) return Status::OK();
+    if (closed_ || closing_) return Status::OK();
+    closing_ = true;
   }
   Status s = StopServing();
   {
@@ -446,11 +448,19 @@ Status RuntimeImpl::StopServing() {
 }
 
 void RuntimeImpl::RetireDispatcher() {
-  // Stopping the service drained the dispatcher for good; the next job, registration or
-  // service gets a new one (with the host's job types registered again).
-  std::unique_ptr<exec::Dispatcher> drained;
-  std::lock_guard<std::mutex> l(mu_);
-  drained = std::move(dispatcher_);
+  // Stopping the service drained the dispatcher for good. Unless the runtime is closing, a
+  // new one runs the job types (the host's registered again), so jobs keep running.
+  bool serves_types;
+  {
+    std::unique_ptr<exec::Dispatcher> drained;
+    std::lock_guard<std::mutex> l(mu_);
+    drained = std::move(dispatcher_);
+    serves_types = !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
+  }
+  if (serves_types) {
+    auto d = EnsureDispatcher();
+    if (!d.ok()) log::Error("cannot restart the job runners: " + d.status().message());
+  }
 }
 
 Status RuntimeImpl::Serve(const ServeOptions& options,

