@@ -112,17 +112,48 @@ run_installed() {  # PREFIX: robotni version + the fixture robot's task, from el
 }
 run_installed "$prefix"
 
-# ==========================================================================================
-# EXAMPLES (issue #10 point 6; to be added by the lead): build examples/c_host (pkg-config),
-# examples/cpp_host (find_package, CMAKE_PREFIX_PATH=$prefix) and run examples/python/host.py
-# (PYTHONPATH=$prefix/lib/python3/dist-packages) against $prefix only, before and/or after
-# the move below.
-# ==========================================================================================
+# --- examples: host programs built against the prefix only -------------------------------
+# (issue #10 point 6) Each is copied out of the source tree and built with only what the
+# prefix gives (pkg-config, find_package); the C and C++ hosts must not see the source tree.
+build_examples() {  # PREFIX
+  local p=$1 out pcdir libdir
+  rm -rf "$tmp/examples" && mkdir -p "$tmp/examples"
+  cp -r "$src/examples/robot" "$src/examples/c_host" "$src/examples/cpp_host" \
+        "$src/examples/python" "$tmp/examples/"
+  pcdir=$(dirname "$(find "$p" -name robotni.pc | head -1)")
+  libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir robotni)
+  # C: pkg-config; 1,000 jobs between a C type and a Python type, and a robot task.
+  (cd "$tmp/examples/c_host" && env -u CPATH -u C_INCLUDE_PATH PKG_CONFIG_PATH="$pcdir" \
+     make -s host >"$tmp/c_build.log" 2>&1) || { cat "$tmp/c_build.log" >&2; fail "c_host build"; }
+  out=$(cd "$tmp" && "$tmp/examples/c_host/host" "$tmp/examples/robot" "$tmp/c_host.db" 2>&1) ||
+    fail "c_host (exit $?): $out"
+  grep -q "1000 of 1000 jobs done with the right result (500 ran in C)" <<<"$out" ||
+    fail "c_host: $out"
+  ok "examples/c_host: $(grep 'jobs done' <<<"$out")"
+  # C++: find_package(robotni CONFIG) with CMAKE_PREFIX_PATH; drives serve from poll().
+  "$cmake" -S "$tmp/examples/cpp_host" -B "$tmp/examples/cpp_build" -DCMAKE_PREFIX_PATH="$p" \
+    >"$tmp/cpp_build.log" 2>&1 && "$cmake" --build "$tmp/examples/cpp_build" \
+    >>"$tmp/cpp_build.log" 2>&1 || { cat "$tmp/cpp_build.log" >&2; fail "cpp_host build"; }
+  if grep -q -- "$src" "$tmp/examples/cpp_build/compile_commands.json" 2>/dev/null ||
+     grep -rq -- "-I$src" "$tmp/examples/cpp_build/CMakeFiles" 2>/dev/null; then
+    fail "cpp_host was built with the source tree on its include path"
+  fi
+  out=$(cd "$tmp" && "$tmp/examples/cpp_build/cpp_host" "$tmp/examples/robot" "$tmp/cpp.db" 2>&1) ||
+    fail "cpp_host (exit $?): $out"
+  grep -q "^ok$" <<<"$out" || fail "cpp_host: $out"
+  ok "examples/cpp_host: $(grep 'jobs done' <<<"$out")"
+  # Python: the installed module, imported by Debian's python3.11.
+  out=$(cd "$tmp" && PYTHONPATH="$p/lib/python3/dist-packages" /usr/bin/python3.11 \
+        "$tmp/examples/python/host.py" "$tmp/examples/robot" 2>&1) ||
+    fail "python host (exit $?): $out"
+  ok "examples/python/host.py"
+}
 
 # --- relocate: move the whole prefix and run again ----------------------------------------
 mkdir -p "$tmp/elsewhere"
 mv "$prefix" "$tmp/elsewhere/moved-prefix"
 run_installed "$tmp/elsewhere/moved-prefix"
 ok "relocated prefix works"
+build_examples "$tmp/elsewhere/moved-prefix"
 
 echo "PASS"

@@ -1,0 +1,6 @@
+from robocorp.tasks import task
+
+
+@task
+def greet():
+    print("hello from a robot task")
