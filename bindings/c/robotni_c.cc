@@ -38,16 +38,26 @@ char* CopyString(const std::string& s) {
 robotni_code CodeOf(const Status& s) {
   using C = Status::Code;
   switch (s.code()) {
-    case C::kOk: return ROBOTNI_OK;
-    case C::kNotFound: return ROBOTNI_NOT_FOUND;
-    case C::kInvalidArgument: return ROBOTNI_INVALID_ARGUMENT;
-    case C::kBusy: return ROBOTNI_BUSY;
-    case C::kIOError: return ROBOTNI_IO_ERROR;
-    case C::kPythonError: return ROBOTNI_PYTHON_ERROR;
-    case C::kCancelled: return ROBOTNI_CANCELLED;
-    case C::kTimeout: return ROBOTNI_TIMEOUT;
-    case C::kConflict: return ROBOTNI_CONFLICT;
-    case C::kUnsupported: return ROBOTNI_UNSUPPORTED;
+    case C::kOk:
+      return ROBOTNI_OK;
+    case C::kNotFound:
+      return ROBOTNI_NOT_FOUND;
+    case C::kInvalidArgument:
+      return ROBOTNI_INVALID_ARGUMENT;
+    case C::kBusy:
+      return ROBOTNI_BUSY;
+    case C::kIOError:
+      return ROBOTNI_IO_ERROR;
+    case C::kPythonError:
+      return ROBOTNI_PYTHON_ERROR;
+    case C::kCancelled:
+      return ROBOTNI_CANCELLED;
+    case C::kTimeout:
+      return ROBOTNI_TIMEOUT;
+    case C::kConflict:
+      return ROBOTNI_CONFLICT;
+    case C::kUnsupported:
+      return ROBOTNI_UNSUPPORTED;
   }
   return ROBOTNI_INTERNAL;
 }
@@ -85,12 +95,12 @@ std::vector<std::string> Strings(const json& j, const char* key) {
   return out;
 }
 
-#define ROBOTNI_C_GUARD(errptr)                                              \
-  catch (const std::exception& e) {                                          \
+#define ROBOTNI_C_GUARD(errptr)                                                        \
+  catch (const std::exception& e) {                                                    \
     return Fail(ROBOTNI_INTERNAL, std::string("internal error: ") + e.what(), errptr); \
-  }                                                                          \
-  catch (...) {                                                              \
-    return Fail(ROBOTNI_INTERNAL, "internal error", errptr);                 \
+  }                                                                                    \
+  catch (...) {                                                                        \
+    return Fail(ROBOTNI_INTERNAL, "internal error", errptr);                           \
   }
 
 // The state of a C job type, freed with its destructor when the runtime lets go of it.
@@ -152,8 +162,7 @@ robotni_code robotni_run_task(robotni_runtime_t* runtime, const char* task, cons
   robotni_code rc;
   if (!ParseObject(env_json, "env", &env, errptr, &rc)) return rc;
   std::map<std::string, std::string> vars;
-  for (const auto& [k, v] : env.items())
-    vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  for (const auto& [k, v] : env.items()) vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
   auto outcome = runtime->rep->RunTask(task, vars);
   if (!outcome.ok()) return Fail(outcome.status(), errptr);
   if (exit_code) *exit_code = outcome->exit_code;

@@ -17,7 +17,7 @@ target_link_libraries(robotni_lib PRIVATE
   "$<LINK_LIBRARY:WHOLE_ARCHIVE,robotni_runtime>" nlohmann_json::nlohmann_json)
 # The runtime's own static parts are hidden too (llhttp's C symbols have no visibility
 # attribute); every dependency is resolved at link time.
-foreach(_part robotni_runtime robotni_http llhttp)
+foreach(_part robotni_runtime robotni_loop robotni_http llhttp)
   if(TARGET ${_part})
     set_target_properties(${_part} PROPERTIES
       C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)

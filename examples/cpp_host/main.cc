@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   std::printf("task Greet: %s", outcome->stdout_text.c_str());
 
   std::atomic<int> calls{0};
-  robotni::Status reg = rt->RegisterJobType(
-      "cpp.negate", [&calls](robotni::Job& job, std::string* result) {
+  robotni::Status reg =
+      rt->RegisterJobType("cpp.negate", [&calls](robotni::Job& job, std::string* result) {
         ++calls;
         auto at = job.payload_json().find("\"n\":");
         if (at == std::string::npos) return robotni::Status::InvalidArgument("no n");

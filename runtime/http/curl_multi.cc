@@ -97,7 +97,7 @@ CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
   Curl().curl_multi_setopt(M(multi_), CURLMOPT_SOCKETDATA, this);
   Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
   Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERDATA, this);
-  timer_ = UvHandle<uv_timer_t>::Make();
+  timer_ = loop::UvHandle<uv_timer_t>::Make();
   uv_timer_init(loop_, timer_.get());
   timer_.get()->data = this;
 }
@@ -204,7 +204,7 @@ int CurlMulti::OnSocket(void* easy, int fd, int what, void* userp, void* socketp
   }
   auto it = self->polls_.find(fd);
   if (it == self->polls_.end()) {
-    auto poll = UvHandle<uv_poll_t>::Make();
+    auto poll = loop::UvHandle<uv_poll_t>::Make();
     if (uv_poll_init_socket(self->loop_, poll.get(), fd) != 0) {
       // Never seen in practice; dropping the handle lets the transfer time out.
       std::fprintf(stderr, "robotni http: cannot watch curl socket %d\n", fd);

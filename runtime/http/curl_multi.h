@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "http/uv_handle.h"
+#include "loop/uv_handle.h"
 
 namespace robotni::http {
 
@@ -87,8 +87,8 @@ class CurlMulti {
 
   uv_loop_t* loop_;
   void* multi_ = nullptr;  // CURLM*, kept out of this header
-  UvHandle<uv_timer_t> timer_;
-  std::map<int, UvHandle<uv_poll_t>> polls_;                 // socket -> its poll handle
+  loop::UvHandle<uv_timer_t> timer_;
+  std::map<int, loop::UvHandle<uv_poll_t>> polls_;                 // socket -> its poll handle
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;  // id -> running transfer
   uint64_t next_id_ = 1;
   bool closed_ = false;

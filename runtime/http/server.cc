@@ -97,7 +97,7 @@ class Connection {
 
   HttpServer* server_;  // null once the server is destroyed
   uv_tcp_t tcp_{};
-  UvHandle<uv_timer_t> timer_;
+  loop::UvHandle<uv_timer_t> timer_;
   RequestParser parser_;
   std::string in_;  // received, not yet parsed: in_[in_pos_..]
   size_t in_pos_ = 0;
@@ -137,7 +137,7 @@ bool Connection::Start(uv_stream_t* listener) {
   uv_loop_t* loop = server_->loop_;
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
-  timer_ = UvHandle<uv_timer_t>::Make();
+  timer_ = loop::UvHandle<uv_timer_t>::Make();
   uv_timer_init(loop, timer_.get());
   timer_.get()->data = this;
   int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -460,7 +460,7 @@ Status HttpServer::Listen() {
   std::string where = options_.host + ":" + std::to_string(options_.port);
   if (rc < 0) return Status::InvalidArgument("not an IP address: " + where);
   RaiseFdLimit(options_.max_connections);
-  listener_ = UvHandle<uv_tcp_t>::Make();
+  listener_ = loop::UvHandle<uv_tcp_t>::Make();
   uv_tcp_init(loop_, listener_.get());
   listener_.get()->data = this;
   rc = uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
@@ -477,7 +477,7 @@ Status HttpServer::Listen() {
   uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  poster_ = LoopPoster::Create(loop_);
+  poster_ = loop::LoopPoster::Create(loop_);
   return Status::OK();
 }
 
@@ -531,7 +531,7 @@ void HttpServer::Stop(std::function<void()> on_stopped) {
   stopping_ = true;
   listener_.Reset();
   if (!connections_.empty()) {
-    stop_timer_ = UvHandle<uv_timer_t>::Make();
+    stop_timer_ = loop::UvHandle<uv_timer_t>::Make();
     uv_timer_init(loop_, stop_timer_.get());
     stop_timer_.get()->data = this;
     uv_timer_start(

@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 #include "http/request_parser.h"
 #include "http/router.h"
-#include "http/uv_handle.h"
+#include "loop/uv_handle.h"
 #include "robotni/status.h"
 
 namespace robotni::http {
@@ -91,7 +91,7 @@ class HttpServer {
   // server has stopped.
   bool Post(std::function<void()> fn);
   // The poster itself, for threads that may outlive the server (Post then returns false).
-  std::shared_ptr<LoopPoster> poster() const { return poster_; }
+  std::shared_ptr<loop::LoopPoster> poster() const { return poster_; }
 
   const HttpCounters& counters() const { return counters_; }
   uv_loop_t* loop() const { return loop_; }
@@ -107,9 +107,9 @@ class HttpServer {
   uv_loop_t* loop_;
   Router router_;
   ServerOptions options_;
-  UvHandle<uv_tcp_t> listener_;
-  UvHandle<uv_timer_t> stop_timer_;
-  std::shared_ptr<LoopPoster> poster_;
+  loop::UvHandle<uv_tcp_t> listener_;
+  loop::UvHandle<uv_timer_t> stop_timer_;
+  std::shared_ptr<loop::LoopPoster> poster_;
   std::unordered_set<Connection*> connections_;
   std::vector<std::function<void()>> on_stopped_;
   HttpCounters counters_;

@@ -58,10 +58,10 @@ WebhookSender::WebhookSender(uv_loop_t* loop, WebhookOptions options, OnAttempt 
       on_attempt_(std::move(on_attempt)),
       curl_(loop),
       rng_(std::random_device{}()) {
-  retry_timer_ = UvHandle<uv_timer_t>::Make();
+  retry_timer_ = loop::UvHandle<uv_timer_t>::Make();
   uv_timer_init(loop_, retry_timer_.get());
   retry_timer_.get()->data = this;
-  deadline_timer_ = UvHandle<uv_timer_t>::Make();
+  deadline_timer_ = loop::UvHandle<uv_timer_t>::Make();
   uv_timer_init(loop_, deadline_timer_.get());
   deadline_timer_.get()->data = this;
   char prefix[17];

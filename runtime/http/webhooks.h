@@ -29,7 +29,7 @@
 #include <string_view>
 
 #include "http/curl_multi.h"
-#include "http/uv_handle.h"
+#include "loop/uv_handle.h"
 
 namespace robotni::http {
 
@@ -150,8 +150,8 @@ class WebhookSender {
   std::deque<uint64_t> ready_;                 // due now, in order
   std::multimap<uint64_t, uint64_t> waiting_;  // uv_now due time -> seq (retry backoff)
   std::map<std::string, uint64_t> coalesce_;   // job \n url -> seq of a not-started progress
-  UvHandle<uv_timer_t> retry_timer_;
-  UvHandle<uv_timer_t> deadline_timer_;
+  loop::UvHandle<uv_timer_t> retry_timer_;
+  loop::UvHandle<uv_timer_t> deadline_timer_;
   size_t in_flight_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t coalesced_ = 0;

@@ -5,13 +5,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "http/auth.h"
-#include "http/dashboard_api.h"
-#include "http/job_webhooks.h"
-#include "http/metrics.h"
-#include "http/openapi.h"
-#include "http/work_items_api.h"
-#include "http/worker_api.h"
+#include "api/auth.h"
+#include "api/dashboard_api.h"
+#include "api/job_webhooks.h"
+#include "api/metrics.h"
+#include "api/openapi.h"
+#include "api/work_items_api.h"
+#include "api/worker_api.h"
 #include "core/log.h"
 #include "exec/work_queue.h"
 #include "http/server.h"
@@ -60,16 +60,16 @@ std::vector<std::string> TypeNames(const exec::Dispatcher& d) {
 
 // Tokens given as values and from the token file and ROBOTNI_TOKENS; with none, the token in
 // <data dir>/api-token (created on first use).
-StatusOr<std::unique_ptr<http::Auth>> MakeAuth(const config::ServeFlags& flags,
+StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
                                               const std::vector<std::string>& tokens,
                                               const std::string& store_url,
                                               const fs::path& robot_root) {
-  http::AuthOptions aopts;
+  api::AuthOptions aopts;
   aopts.enabled = !flags.no_auth;
   aopts.rate_limit = flags.rate_limit;
   aopts.metrics_open = flags.public_metrics;
-  for (const std::string& p : http::DashboardOpenPaths()) aopts.open_paths.insert(p);
-  auto auth = std::make_unique<http::Auth>(aopts);
+  for (const std::string& p : api::DashboardOpenPaths()) aopts.open_paths.insert(p);
+  auto auth = std::make_unique<api::Auth>(aopts);
   if (flags.no_auth) {
     log::Warn("--no-auth: the API accepts requests without a token", {{"event", "no_auth"}});
     return auth;
@@ -104,13 +104,13 @@ StatusOr<std::unique_ptr<http::Auth>> MakeAuth(const config::ServeFlags& flags,
   }
   while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) {
-    auto made = http::GenerateToken();
+    auto made = api::GenerateToken();
     if (!made.ok()) return made.status();
     token = std::move(made).value();
-    if (Status s = http::WriteTokenFile(path, token); !s.ok())
+    if (Status s = api::WriteTokenFile(path, token); !s.ok())
       return Status::IOError("cannot store the API token: " + s.message());
   }
-  (void)auth->AddToken(token, http::kScopeAll);
+  (void)auth->AddToken(token, api::kScopeAll);
   log::Info(
       "API token in " + path + "; use: curl -H \"Authorization: Bearer $(cat " + path + ")\" ...",
       {{"event", "api_token"}, {"path", path}});
@@ -179,12 +179,12 @@ struct HttpService::State {
   uv_loop_t loop;
   bool loop_open = false;
   exec::WorkQueue blocking{2};
-  http::WorkerApiContext api;
-  http::MetricsContext metrics;
-  std::shared_ptr<http::Auth> auth;
+  api::WorkerApiContext api;
+  api::MetricsContext metrics;
+  std::shared_ptr<api::Auth> auth;
   std::unique_ptr<ServeTasks> tasks;
   std::unique_ptr<http::HttpServer> server;
-  std::unique_ptr<http::JobWebhooks> webhooks;
+  std::unique_ptr<api::JobWebhooks> webhooks;
   std::unique_ptr<ServeReloader> reloader;
   uv_signal_t term, intr;
   bool signals = false;
@@ -257,14 +257,14 @@ HttpService::HttpService(std::unique_ptr<State> state) : st_(std::move(state)) {
 
 HttpService::~HttpService() = default;
 
-StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
-    HttpServiceParts parts, const config::ServeFlags& settings,
-    const std::set<std::string>& cli_given) {
+StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts parts,
+                                                           const config::ServeFlags& settings,
+                                                           const std::set<std::string>& cli_given) {
   std::string host;
   int port = 0;
   if (!SplitHostPort(settings.listen, &host, &port))
     return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + settings.listen + "'");
-  if (settings.no_auth && !http::IsLoopbackHost(host))
+  if (settings.no_auth && !api::IsLoopbackHost(host))
     return Status::InvalidArgument(
         "--no-auth is for local development: refused on the non-loopback address '" + host +
         "' (listen on 127.0.0.1 or configure tokens)");
@@ -276,8 +276,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
   const config::RobotYaml& robot = *s->parts.robot;
 
   exec::EnvBuilder env(s->parts.env);
-  ServeTasksOptions topts{settings.tasks,       settings.task_timeout, settings.grace,
-                          s->parts.store_url,   s->parts.owner,        s->parts.kind};
+  ServeTasksOptions topts{settings.tasks,     settings.task_timeout, settings.grace,
+                          s->parts.store_url, s->parts.owner,        s->parts.kind};
   auto tasks = ServeTasks::Create(robot, env, s->parts.store, s->parts.pool, topts);
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();
@@ -298,11 +298,11 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
   s->metrics.dispatcher = s->parts.dispatcher;
   s->metrics.blocking = &s->blocking;
   http::Router router;
-  ROBOTNI_RETURN_IF_ERROR(http::RegisterWorkerApi(&router, &s->api));
-  ROBOTNI_RETURN_IF_ERROR(http::RegisterOpenApi(&router));
-  ROBOTNI_RETURN_IF_ERROR(http::RegisterWorkItemsApi(&router, &s->api));
-  ROBOTNI_RETURN_IF_ERROR(http::RegisterDashboard(&router, &s->api));
-  ROBOTNI_RETURN_IF_ERROR(http::RegisterMetricsApi(&router, &s->metrics));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkerApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterOpenApi(&router));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkItemsApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterDashboard(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterMetricsApi(&router, &s->metrics));
   // Swapped by a SIGHUP reload; both happen on the loop thread.
   router.SetFilter([s](const http::Request& req, const http::Responder& respond) {
     return s->auth->Filter(req, respond);
@@ -314,7 +314,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
   ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
   s->api.poster = s->server->poster();
   s->webhooks =
-      std::make_unique<http::JobWebhooks>(&s->loop, s->parts.store, WebhookSettings(settings));
+      std::make_unique<api::JobWebhooks>(&s->loop, s->parts.store, WebhookSettings(settings));
   s->metrics.poster = s->server->poster();
   s->metrics.http = &s->server->counters();
   s->parts.dispatcher->SetObservers(
@@ -337,8 +337,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
   std::unique_ptr<HttpService> service(new HttpService(std::move(st)));
   service->address_ = host + ":" + std::to_string(s->server->port());
   std::string types;
-  for (const auto& t : s->parts.dispatcher->types())
-    types += (types.empty() ? "" : ", ") + t.name;
+  for (const auto& t : s->parts.dispatcher->types()) types += (types.empty() ? "" : ", ") + t.name;
   std::string url = "http://" + service->address_;
   // Tests and scripts read the port from "serving on http://HOST:PORT" (both log formats).
   log::Info("serving on " + url + " (job types: " + (types.empty() ? "none" : types) +
@@ -359,7 +358,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
     // The command line's settings: defaults, with the given keys as they are running.
     config::ServeFlags cli_base = CommandLineBase(settings, cli_given);
     ServeReloader::Hooks hooks;
-    hooks.make_auth = [s](const config::ServeFlags& next) -> std::unique_ptr<http::Auth> {
+    hooks.make_auth = [s](const config::ServeFlags& next) -> std::unique_ptr<api::Auth> {
       auto a = MakeAuth(next, s->parts.tokens, s->parts.store_url, s->parts.robot->root);
       if (!a.ok()) {
         log::Error("reload: " + a.status().message(),
@@ -368,7 +367,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(
       }
       return std::move(a).value();
     };
-    hooks.apply = [s](const config::ServeFlags& next, std::shared_ptr<http::Auth> reloaded) {
+    hooks.apply = [s](const config::ServeFlags& next, std::shared_ptr<api::Auth> reloaded) {
       if (reloaded) s->auth = std::move(reloaded);
       s->settings.grace = next.grace;
       ApplyLogSettings(next);

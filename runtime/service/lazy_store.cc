@@ -51,9 +51,9 @@ StatusOr<store::WorkItemStore*> StoreSet::Get(const std::string& url) {
   stores_[url] = std::move(s).value();
   auto released = st->ReleaseDeadOwners(OwnerIsDeadHere);
   if (released.ok() && *released > 0)
-    log::Info(std::to_string(*released) +
-                  " work item(s) held by a run that died went back to the queue",
-              {{"event", "dead_owner_items_released"}, {"count", *released}});
+    log::Info(
+        std::to_string(*released) + " work item(s) held by a run that died went back to the queue",
+        {{"event", "dead_owner_items_released"}, {"count", *released}});
   return st;
 }
 

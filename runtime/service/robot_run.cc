@@ -100,8 +100,8 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
   };
 
   std::vector<const config::Task*> steps;
-  std::vector<std::string> names = options.tasks.empty() ? std::vector<std::string>{""}
-                                                         : options.tasks;
+  std::vector<std::string> names =
+      options.tasks.empty() ? std::vector<std::string>{""} : options.tasks;
   for (const auto& name : names) {
     auto t = config::FindTask(robot_, name, options.dev);
     if (!t.ok()) {
@@ -290,8 +290,8 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv) {
                           30};
     exec::ChildResult pr = exec::RunChild(&loop, probe, nullptr);
     if (!pr.spawn_status.ok() || pr.exit_code != 0) {
-      Say("task '" + task.name + "' is a Robot Framework task (robotTaskName: " +
-          task.robot_task_name +
+      Say("task '" + task.name +
+          "' is a Robot Framework task (robotTaskName: " + task.robot_task_name +
           "), but Robot Framework is not importable by /usr/bin/python3.11; install it for "
           "that Python or turn the task into a Python task");
       uv_loop_close(&loop);

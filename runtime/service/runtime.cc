@@ -78,9 +78,7 @@ class HostJob : public Job {
     auto c = job_.IsCancelled();
     return c.ok() && *c;
   }
-  Status Progress(std::string_view message) override {
-    return job_.Progress(std::string(message));
-  }
+  Status Progress(std::string_view message) override { return job_.Progress(std::string(message)); }
 
  private:
   exec::StoreJob& job_;
@@ -170,7 +168,8 @@ class RuntimeImpl : public Runtime {
 Status RuntimeImpl::Init() {
   if (options_.log) {
     LogSink sink = options_.log;
-    log::SetSink([sink](log::Level level, std::string_view line) { sink(log::LevelName(level), line); });
+    log::SetSink(
+        [sink](log::Level level, std::string_view line) { sink(log::LevelName(level), line); });
   }
   log::Format format;
   log::Level level;
@@ -182,8 +181,7 @@ Status RuntimeImpl::Init() {
                                    options_.log_level + "'");
   log::SetFormat(format);
   log::SetLevel(level);
-  if (options_.concurrency <= 0)
-    return Status::InvalidArgument("concurrency: must be at least 1");
+  if (options_.concurrency <= 0) return Status::InvalidArgument("concurrency: must be at least 1");
 
   if (!options_.robot.empty()) {
     auto robot = config::LoadRobotYaml(options_.robot);
@@ -232,8 +230,8 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   auto st = Store();
   if (!st.ok()) return st.status();
   int tasks = static_cast<int>(options_.consumer_tasks.size());
-  pool_ = std::make_unique<python::InterpreterPool>(python::InterpreterPool::Options{
-      options_.concurrency, options_.concurrency + 1 + tasks});
+  pool_ = std::make_unique<python::InterpreterPool>(
+      python::InterpreterPool::Options{options_.concurrency, options_.concurrency + 1 + tasks});
   exec::DispatcherOptions d;
   d.robot_key = robot_.root.string();
   d.robot_root = robot_.root.string();
@@ -298,7 +296,8 @@ StatusOr<TaskOutcome> RuntimeImpl::Run(const RunOptions& options) {
 }
 
 StatusOr<std::string> RuntimeImpl::Enqueue(const EnqueueRequest& request) {
-  if (request.queue.empty()) return Status::InvalidArgument("enqueue: a queue or job type is needed");
+  if (request.queue.empty())
+    return Status::InvalidArgument("enqueue: a queue or job type is needed");
   auto st = Store();
   if (!st.ok()) return st.status();
   store::NewItem item;
@@ -323,8 +322,8 @@ StatusOr<ItemInfo> RuntimeImpl::Get(const std::string& id) {
   auto item = (*st)->Get(id);
   if (!item.ok()) return item.status();
   auto timeline = (*st)->Timeline(id);
-  return ToInfo(*item, timeline.ok() ? std::move(timeline).value()
-                                     : std::vector<store::TimelineEntry>{});
+  return ToInfo(*item,
+                timeline.ok() ? std::move(timeline).value() : std::vector<store::TimelineEntry>{});
 }
 
 StatusOr<ItemInfo> RuntimeImpl::Wait(const std::string& id, double timeout_seconds) {
@@ -489,7 +488,9 @@ StatusOr<std::string> RuntimeImpl::ServeOnHostLoop(const ServeOptions& options) 
   return http_->address();
 }
 
-int RuntimeImpl::BackendFd() { return http_ && !serve_thread_.joinable() ? http_->BackendFd() : -1; }
+int RuntimeImpl::BackendFd() {
+  return http_ && !serve_thread_.joinable() ? http_->BackendFd() : -1;
+}
 
 int RuntimeImpl::BackendTimeout() {
   return http_ && !serve_thread_.joinable() ? http_->BackendTimeout() : -1;
@@ -546,16 +547,15 @@ std::string ItemInfo::ToJson() const {
     j["error"] = nullptr;
   nlohmann::json tl = nlohmann::json::array();
   for (const auto& e : timeline)
-    tl.push_back({{"at_ms", e.at_ms}, {"event", e.event}, {"attempt", e.attempt},
-                  {"message", e.message}});
+    tl.push_back(
+        {{"at_ms", e.at_ms}, {"event", e.event}, {"attempt", e.attempt}, {"message", e.message}});
   j["timeline"] = std::move(tl);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string Runtime::VersionString() {
-  return std::string("robotni ") + ROBOTNI_VERSION + "; Python " + PY_VERSION +
-         "; SQLite " + sqlite3_libversion() + "; packages " +
-         python::InterpreterHost::PythonDir().string();
+  return std::string("robotni ") + ROBOTNI_VERSION + "; Python " + PY_VERSION + "; SQLite " +
+         sqlite3_libversion() + "; packages " + python::InterpreterHost::PythonDir().string();
 }
 
 }  // namespace robotni

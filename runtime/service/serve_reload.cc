@@ -58,7 +58,7 @@ struct ServeReloader::State {
   exec::Dispatcher* dispatcher;
   exec::WorkQueue* blocking;
   Hooks hooks;
-  std::shared_ptr<http::LoopPoster> poster;  // set by Start
+  std::shared_ptr<loop::LoopPoster> poster;  // set by Start
 };
 
 ServeReloader::ServeReloader(ServeFlags running, ServeFlags cli_base,
@@ -69,7 +69,7 @@ ServeReloader::ServeReloader(ServeFlags running, ServeFlags cli_base,
 
 ServeReloader::~ServeReloader() { Stop(); }
 
-void ServeReloader::Start(uv_loop_t* loop, std::shared_ptr<http::LoopPoster> poster) {
+void ServeReloader::Start(uv_loop_t* loop, std::shared_ptr<loop::LoopPoster> poster) {
   state_->poster = std::move(poster);
   hup_ = new uv_signal_t;
   uv_signal_init(loop, hup_);
@@ -156,7 +156,7 @@ void ServeReloader::Run(std::shared_ptr<State> st) {
                  {"removed", Minus(before, after)}});
     }
 
-    std::shared_ptr<http::Auth> auth;
+    std::shared_ptr<api::Auth> auth;
     if (st->hooks.make_auth) {
       auth = st->hooks.make_auth(next);
       if (!auth) ++errors;  // make_auth logged why; the running tokens stay

@@ -18,12 +18,12 @@
 #include <memory>
 #include <set>
 
-#include "config/serve_settings.h"
+#include "api/auth.h"
 #include "config/robot_yaml.h"
+#include "config/serve_settings.h"
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
-#include "http/auth.h"
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 
 namespace robotni::service {
 
@@ -33,9 +33,9 @@ class ServeReloader {
  public:
   struct Hooks {
     // Off the loop: the Auth for `flags` (token file re-read); nullptr after logging why.
-    std::function<std::unique_ptr<http::Auth>(const ServeFlags& flags)> make_auth;
+    std::function<std::unique_ptr<api::Auth>(const ServeFlags& flags)> make_auth;
     // On the loop thread: installs the reloaded settings; `auth` is null when it stays.
-    std::function<void(const ServeFlags& flags, std::shared_ptr<http::Auth> auth)> apply;
+    std::function<void(const ServeFlags& flags, std::shared_ptr<api::Auth> auth)> apply;
   };
 
   // `running`: the settings in use; `cli_base`: the command line's (before the file);
@@ -48,7 +48,7 @@ class ServeReloader {
   ServeReloader& operator=(const ServeReloader&) = delete;
 
   // Loop thread: SIGHUP on `loop` starts a reload; results come back through `poster`.
-  void Start(uv_loop_t* loop, std::shared_ptr<http::LoopPoster> poster);
+  void Start(uv_loop_t* loop, std::shared_ptr<loop::LoopPoster> poster);
   // Loop thread: stops listening for SIGHUP (on drain, before the loop ends). Idempotent.
   void Stop();
   // Loop thread: what SIGHUP does. A SIGHUP during a reload runs one more after it.

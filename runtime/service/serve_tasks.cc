@@ -114,8 +114,7 @@ ServeTasks::~ServeTasks() {
 void ServeTasks::Start() {
   if (consumers_.empty()) return;
   // rcc runs a task in the robot's directory; robot code opens relative paths.
-  if (chdir(root_.c_str()) != 0)
-    log::Warn("cannot enter the robot directory " + root_.string());
+  if (chdir(root_.c_str()) != 0) log::Warn("cannot enter the robot directory " + root_.string());
   for (auto& c : consumers_) {
     const auto& o = c->options();
     log::Info("task '" + o.task + "' consumes queue '" + o.queues.input + "' (outputs to '" +

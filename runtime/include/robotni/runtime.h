@@ -94,7 +94,7 @@ struct RunOptions {
   std::string input;                       // a devdata work-items.json seeding the first step
   double timeout = 0;                      // seconds per step; 0 = none
   bool dev = false;                        // run devTasks
-  bool keep_output = true;  // fill TaskOutcome's stdout_text / stderr_text
+  bool keep_output = true;                 // fill TaskOutcome's stdout_text / stderr_text
   // Also export the task's environment to the process (setenv), for C libraries and
   // os.system in the task: for a process that runs one robot (the CLI). Tasks always get it
   // in os.environ.
@@ -112,18 +112,18 @@ struct RunOptions {
 // Exit codes of a run, as rcc's (operations/running.go).
 enum class RunExit : int {
   kOk = 0,
-  kRobotLoad = 1,       // robot.yaml cannot be loaded
-  kRobotInvalid = 2,    // robot.yaml or an option is invalid
+  kRobotLoad = 1,     // robot.yaml cannot be loaded
+  kRobotInvalid = 2,  // robot.yaml or an option is invalid
   kTaskNotFound = 3,
-  kEnvJson = 5,         // env.json cannot be loaded
+  kEnvJson = 5,  // env.json cannot be loaded
   kCommandNotFound = 6,
-  kArtifacts = 9,       // the artifacts directory cannot be written
+  kArtifacts = 9,  // the artifacts directory cannot be written
   kTaskFailed = 10,
 };
 
 struct TaskOutcome {
-  int exit_code = 0;      // a RunExit value
-  std::string message;    // why, when exit_code != 0
+  int exit_code = 0;                     // a RunExit value
+  std::string message;                   // why, when exit_code != 0
   std::string stdout_text, stderr_text;  // what the task(s) wrote
   double seconds = 0;
   bool ok() const { return exit_code == 0; }

@@ -90,7 +90,7 @@ class HttpServerTest : public ::testing::Test {
     }));
     ok(r.Add("GET /async", [this](const Request& req, Responder respond) {
       std::string who(req.Query("who").value_or("nobody"));
-      std::shared_ptr<LoopPoster> poster = server_->server().poster();
+      std::shared_ptr<loop::LoopPoster> poster = server_->server().poster();
       // Work on another thread; the answer comes back through Post.
       workers_.Start([poster, respond = std::move(respond), who]() mutable {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -102,7 +102,7 @@ class HttpServerTest : public ::testing::Test {
     }));
     ok(r.Add("GET /slow", [this](const Request&, Responder respond) {
       slow_started_ = true;
-      std::shared_ptr<LoopPoster> poster = server_->server().poster();
+      std::shared_ptr<loop::LoopPoster> poster = server_->server().poster();
       workers_.Start([poster, respond = std::move(respond)]() mutable {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         poster->Post([respond = std::move(respond)] { respond(Response::Text(200, "slow")); });

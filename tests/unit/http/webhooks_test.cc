@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hmac_sha256.h"
-#include "http/job_webhooks.h"
+#include "api/job_webhooks.h"
 #include "tests/support/webhook_receiver.h"
 
 namespace robotni::http {
@@ -82,17 +82,17 @@ TEST(WebhookPolicyTest, RetryAfterStretchesTheWaitUpToItsCap) {
 
 TEST(WebhookUrlTest, AcceptsHttpAndHttpsOnly) {
   using nlohmann::json;
-  EXPECT_EQ(ValidateWebhookUrl("http://127.0.0.1:9/hook", "on_complete_url"), "");
-  EXPECT_EQ(ValidateWebhookUrl("HTTPS://example.com/a?b=c", "on_complete_url"), "");
+  EXPECT_EQ(api::ValidateWebhookUrl("http://127.0.0.1:9/hook", "on_complete_url"), "");
+  EXPECT_EQ(api::ValidateWebhookUrl("HTTPS://example.com/a?b=c", "on_complete_url"), "");
   for (const char* bad :
        {"ftp://example.com/", "file:///etc/passwd", "example.com/hook", "http://", "http:///path",
         "http://exa mple.com/", "http://u:p@h/", "javascript:alert(1)", "http://:80/"}) {
-    std::string why = ValidateWebhookUrl(bad, "on_progress_url");
+    std::string why = api::ValidateWebhookUrl(bad, "on_progress_url");
     EXPECT_NE(why, "") << bad;
     EXPECT_EQ(why.rfind("on_progress_url: ", 0), 0u) << why;
   }
-  EXPECT_NE(ValidateWebhookUrl(json(5), "on_complete_url"), "");
-  EXPECT_NE(ValidateWebhookUrl("http://h/" + std::string(kMaxWebhookUrlBytes, 'a'), "x"), "");
+  EXPECT_NE(api::ValidateWebhookUrl(json(5), "on_complete_url"), "");
+  EXPECT_NE(api::ValidateWebhookUrl("http://h/" + std::string(api::kMaxWebhookUrlBytes, 'a'), "x"), "");
 }
 
 TEST(WebhookUrlTest, DeliveriesJsonComesFromWebhookTimelineEvents) {
@@ -101,16 +101,16 @@ TEST(WebhookUrlTest, DeliveriesJsonComesFromWebhookTimelineEvents) {
       {2000, "webhook", 1, R"({"event":"complete","attempt":1,"outcome":"retrying"})"},
       {3000, "progress", 1, "half"},
       {4000, "webhook", 1, R"({"event":"complete","attempt":2,"outcome":"delivered"})"}};
-  auto j = WebhookDeliveriesJson(tl);
+  auto j = api::WebhookDeliveriesJson(tl);
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[0]["outcome"], "retrying");
   EXPECT_EQ(j[1]["outcome"], "delivered");
   EXPECT_EQ(j[1]["at"], "1970-01-01T00:00:04.000Z");
-  auto urls = ParseWebhookUrls(R"({"on_complete_url":"http://a/","on_progress_url":"http://b/"})");
+  auto urls = api::ParseWebhookUrls(R"({"on_complete_url":"http://a/","on_progress_url":"http://b/"})");
   EXPECT_EQ(urls.on_complete, "http://a/");
   EXPECT_EQ(urls.on_progress, "http://b/");
-  EXPECT_FALSE(ParseWebhookUrls("").any());
-  EXPECT_FALSE(ParseWebhookUrls("not json").any());
+  EXPECT_FALSE(api::ParseWebhookUrls("").any());
+  EXPECT_FALSE(api::ParseWebhookUrls("not json").any());
 }
 
 // A WebhookSender on a loop of the test's own, with every reported attempt kept.

@@ -90,9 +90,10 @@ std::string Http(const std::string& addr, const std::string& method, const std::
     close(fd);
     return "";
   }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" +
-                    "Content-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string req =
+      method + " " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" +
+      "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
   EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
   std::string reply;
   char buf[4096];
@@ -112,7 +113,8 @@ TEST_F(RuntimeApiTest, RunTaskReturnsItsOutputAndExitCode) {
   auto failed = rt->RunTask("Fails");
   ASSERT_TRUE(failed.ok());
   EXPECT_EQ(failed->exit_code, static_cast<int>(RunExit::kTaskFailed));
-  EXPECT_NE((failed->stdout_text + failed->stderr_text).find("broken on purpose"), std::string::npos)
+  EXPECT_NE((failed->stdout_text + failed->stderr_text).find("broken on purpose"),
+            std::string::npos)
       << failed->stdout_text << failed->stderr_text;
   EXPECT_NE(failed->message.find("Fails"), std::string::npos) << failed->message;
 
@@ -159,8 +161,9 @@ TEST_F(RuntimeApiTest, HostAndPythonJobTypesRunSideBySide) {
                   *result = std::to_string(job.payload_json().size());
                   return Status::OK();
                 }).ok());
-  EXPECT_TRUE(rt->RegisterJobType("cpp.len", [](Job&, std::string*) { return Status::OK(); })
-                  .IsInvalidArgument());
+  EXPECT_TRUE(rt->RegisterJobType("cpp.len", [](Job&, std::string*) {
+                  return Status::OK();
+                }).IsInvalidArgument());
   auto types = rt->JobTypes();
   EXPECT_NE(std::find(types.begin(), types.end(), "py.add"), types.end());
   EXPECT_NE(std::find(types.begin(), types.end(), "cpp.len"), types.end());

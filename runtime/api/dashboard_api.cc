@@ -1,5 +1,5 @@
-#include "http/dashboard_api.h"
-#include "http/api_util.h"
+#include "api/dashboard_api.h"
+#include "api/api_util.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 
 #include "robotni/status.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 namespace {
 
@@ -169,4 +169,4 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
   return Status::OK();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

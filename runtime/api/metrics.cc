@@ -1,10 +1,10 @@
-#include "http/metrics.h"
+#include "api/metrics.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-namespace robotni::http {
+namespace robotni::api {
 
 std::string EscapeLabelValue(std::string_view v) {
   std::string out;
@@ -187,4 +187,4 @@ Status RegisterMetricsApi(Router* router, MetricsContext* ctx) {
   });
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

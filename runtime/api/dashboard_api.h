@@ -1,7 +1,7 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_
-#define ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_
+#ifndef ROBOTNI_RUNTIME_API_DASHBOARD_API_H_
+#define ROBOTNI_RUNTIME_API_DASHBOARD_API_H_
 
-// The dashboard: a single page (runtime/http/dashboard/*) embedded in the binary at build
+// The dashboard: a single page (runtime/api/dashboard/*) embedded in the binary at build
 // time and served at GET / and GET /dashboard/{asset}, plus the few JSON routes the page
 // needs that the job API does not have (a job list, a job's event timeline, retry).
 // Handlers run on the loop thread; store calls go to the WorkQueue like the job API's.
@@ -10,11 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#include "http/openapi.h"  // RegisterOpenApi: serve wires it next to RegisterDashboard
+#include "api/openapi.h"  // RegisterOpenApi: serve wires it next to RegisterDashboard
 #include "http/router.h"
-#include "http/worker_api.h"
+#include "api/worker_api.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 // One embedded file; the table is generated at build time by dashboard/embed.cmake.
 struct DashboardAsset {
@@ -34,6 +35,6 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx);
 // filter should let these through (the page sends the token on its API calls).
 std::vector<std::string> DashboardOpenPaths();
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_DASHBOARD_API_H_
+#endif  // ROBOTNI_RUNTIME_API_DASHBOARD_API_H_

@@ -1,4 +1,4 @@
-#include "http/api_util.h"
+#include "api/api_util.h"
 
 #include <chrono>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "core/iso_time.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 void Offload(WorkerApiContext* ctx, Responder respond, std::function<Response()> work) {
   ctx->blocking->Submit([ctx, respond = std::move(respond), work = std::move(work)]() mutable {
@@ -33,4 +33,4 @@ int64_t NowMs() {
       .count();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_METRICS_H_
-#define ROBOTNI_RUNTIME_HTTP_METRICS_H_
+#ifndef ROBOTNI_RUNTIME_API_METRICS_H_
+#define ROBOTNI_RUNTIME_API_METRICS_H_
 
 // GET /metrics: the Prometheus text exposition format (version 0.0.4), written by hand.
 //
@@ -21,12 +21,13 @@
 
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -80,7 +81,7 @@ struct MetricsContext {
   store::WorkItemStore* store = nullptr;
   exec::Dispatcher* dispatcher = nullptr;
   exec::WorkQueue* blocking = nullptr;
-  std::shared_ptr<LoopPoster> poster;  // set after the server listens
+  std::shared_ptr<loop::LoopPoster> poster;  // set after the server listens
   const HttpCounters* http = nullptr;  // set once the server exists; read on the loop
   Histogram job_durations{Histogram::DurationBuckets()};
 };
@@ -94,6 +95,6 @@ std::string RenderMetrics(
 // Adds GET /metrics.
 Status RegisterMetricsApi(Router* router, MetricsContext* ctx);
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_METRICS_H_
+#endif  // ROBOTNI_RUNTIME_API_METRICS_H_

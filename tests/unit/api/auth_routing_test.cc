@@ -7,11 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "http/auth.h"
-#include "http/dashboard_api.h"
+#include "api/auth.h"
+#include "api/dashboard_api.h"
 #include "http/router.h"
 
-namespace robotni::http {
+namespace robotni::api {
 namespace {
 
 class CaptureSink : public ResponseSink {
@@ -129,4 +129,4 @@ TEST_F(RateLimitedRoutingTest, ProbingUnknownApiPathsSpendsTheTokensBucket) {
 }
 
 }  // namespace
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,11 +1,11 @@
-#include "http/metrics.h"
+#include "api/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <thread>
 
-namespace robotni::http {
+namespace robotni::api {
 namespace {
 
 TEST(MetricsTextTest, EscapesLabelValuesAndHelp) {
@@ -109,4 +109,4 @@ TEST(RenderMetricsTest, HasEveryFamily) {
 }
 
 }  // namespace
-}  // namespace robotni::http
+}  // namespace robotni::api

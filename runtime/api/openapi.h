@@ -1,8 +1,8 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_OPENAPI_H_
-#define ROBOTNI_RUNTIME_HTTP_OPENAPI_H_
+#ifndef ROBOTNI_RUNTIME_API_OPENAPI_H_
+#define ROBOTNI_RUNTIME_API_OPENAPI_H_
 
 // The OpenAPI 3.1 document of the whole HTTP API. It is written by hand in
-// runtime/http/openapi.json and embedded into the binary at build time (dashboard/embed.cmake),
+// runtime/api/openapi.json and embedded into the binary at build time (dashboard/embed.cmake),
 // and served at GET /openapi.json without a token: it is the same for every robotni of a
 // version and holds no data. tests/unit/http/openapi_test.cc keeps it and the router in step.
 
@@ -11,10 +11,11 @@
 
 #include "http/router.h"
 #include "robotni/status.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
-// runtime/http/openapi.json byte for byte (generated source).
+// runtime/api/openapi.json byte for byte (generated source).
 extern const std::string_view kOpenApiDocument;
 
 // The served document: kOpenApiDocument with info.version set to this build's version.
@@ -23,6 +24,6 @@ const std::string& OpenApiDocument();
 // Registers GET /openapi.json (application/json, strong ETag, 304 on If-None-Match).
 Status RegisterOpenApi(Router* router);
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_OPENAPI_H_
+#endif  // ROBOTNI_RUNTIME_API_OPENAPI_H_

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_LOOP_POSTER_H_
-#define ROBOTNI_RUNTIME_HTTP_LOOP_POSTER_H_
+#ifndef ROBOTNI_RUNTIME_LOOP_LOOP_POSTER_H_
+#define ROBOTNI_RUNTIME_LOOP_LOOP_POSTER_H_
 
 // LoopPoster lets any thread run a function on the loop thread: a mutex-protected queue
 // drained by a uv_async_t. It is how work finished elsewhere (store thread, executors) hands
@@ -14,9 +14,9 @@
 #include <memory>
 #include <mutex>
 
-#include "http/uv_handle.h"
+#include "loop/uv_handle.h"
 
-namespace robotni::http {
+namespace robotni::loop {
 
 class LoopPoster {
  public:
@@ -45,6 +45,6 @@ class LoopPoster {
   UvHandle<uv_async_t> async_;               // sent under mu_, closed under mu_
 };
 
-}  // namespace robotni::http
+}  // namespace robotni::loop
 
-#endif  // ROBOTNI_RUNTIME_HTTP_LOOP_POSTER_H_
+#endif  // ROBOTNI_RUNTIME_LOOP_LOOP_POSTER_H_

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
-#define ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
+#ifndef ROBOTNI_RUNTIME_API_API_UTIL_H_
+#define ROBOTNI_RUNTIME_API_API_UTIL_H_
 
 // Small pieces the API modules (worker_api, work_items_api, dashboard_api) share.
 
@@ -11,10 +11,11 @@
 
 #include "http/responder.h"
 #include "http/response.h"
-#include "http/worker_api.h"
+#include "api/worker_api.h"
 #include "robotni/status.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 // Runs `work` on a WorkQueue thread (store calls block) and answers with its Response
 // on the loop thread, through the server's poster.
@@ -30,6 +31,6 @@ nlohmann::json OrNull(const std::string& s);  // "" -> null
 
 int64_t NowMs();  // wall clock, ms since the epoch
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_API_UTIL_H_
+#endif  // ROBOTNI_RUNTIME_API_API_UTIL_H_

@@ -2,7 +2,7 @@
 // its method, every documented operation is a route, and each operation's security matches
 // what the auth filter does. The router is built by the same Register* calls serve makes, and
 // a check on serve_command.cc catches a module added there but not here.
-#include "http/openapi.h"
+#include "api/openapi.h"
 
 #include <gtest/gtest.h>
 
@@ -17,13 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/auth.h"
-#include "http/dashboard_api.h"
-#include "http/metrics.h"
+#include "api/auth.h"
+#include "api/dashboard_api.h"
+#include "api/metrics.h"
 #include "http/router.h"
-#include "http/worker_api.h"
+#include "api/worker_api.h"
 
-namespace robotni::http {
+namespace robotni::api {
 namespace {
 
 using nlohmann::json;
@@ -77,7 +77,7 @@ TEST(OpenApiTest, IsAnOpenApi3Document) {
   ASSERT_TRUE(doc.contains("paths") && doc["paths"].is_object());
   EXPECT_FALSE(doc["paths"].empty());
   // The embedded text is the source file, byte for byte.
-  std::ifstream f(std::string(ROBOTNI_SOURCE_DIR) + "/runtime/http/openapi.json", std::ios::binary);
+  std::ifstream f(std::string(ROBOTNI_SOURCE_DIR) + "/runtime/api/openapi.json", std::ios::binary);
   std::stringstream text;
   text << f.rdbuf();
   EXPECT_EQ(text.str(), kOpenApiDocument);
@@ -96,11 +96,11 @@ TEST(OpenApiTest, EveryRouteIsDocumentedAndEveryOperationIsARoute) {
   ASSERT_GT(routes.size(), 20u);
   for (const auto& r : routes) {
     EXPECT_TRUE(documented.count(r))
-        << r.first << " " << r.second << " is registered but not in runtime/http/openapi.json";
+        << r.first << " " << r.second << " is registered but not in runtime/api/openapi.json";
   }
   for (const auto& d : documented) {
     EXPECT_TRUE(routes.count(d)) << d.first << " " << d.second
-                                 << " is in runtime/http/openapi.json but no module registers it";
+                                 << " is in runtime/api/openapi.json but no module registers it";
   }
 }
 
@@ -111,14 +111,14 @@ TEST(OpenApiTest, ServeRegistersTheModulesThisTestBuilds) {
   text << f.rdbuf();
   std::string src = text.str();
   std::set<std::string> called;
-  std::regex call(R"(http::Register(\w+)\(\s*&router)");
+  std::regex call(R"(api::Register(\w+)\(\s*&router)");
   for (auto it = std::sregex_iterator(src.begin(), src.end(), call); it != std::sregex_iterator();
        ++it) {
     called.insert((*it)[1]);
   }
   EXPECT_EQ(called, kRegistered)
       << "service/http_service.cc registers other API modules than AllApis in this test: add the new "
-         "module there and document its routes in runtime/http/openapi.json";
+         "module there and document its routes in runtime/api/openapi.json";
 }
 
 // Every "$ref" points at something in the document.
@@ -250,4 +250,4 @@ TEST(OpenApiTest, ServedWithAnEtag) {
 }
 
 }  // namespace
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,6 +1,6 @@
-#include "http/worker_api.h"
-#include "http/api_util.h"
-#include "http/job_webhooks.h"
+#include "api/worker_api.h"
+#include "api/api_util.h"
+#include "api/job_webhooks.h"
 
 #include <cmath>
 #include <condition_variable>
@@ -11,7 +11,7 @@
 
 #include "robotni/status.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 namespace {
 
@@ -441,4 +441,4 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
   return Status::OK();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

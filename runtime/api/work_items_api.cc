@@ -1,5 +1,5 @@
-#include "http/api_util.h"
-#include "http/work_items_api.h"
+#include "api/api_util.h"
+#include "api/work_items_api.h"
 
 #include <chrono>
 #include <ctime>
@@ -7,7 +7,7 @@
 #include "http/multipart.h"
 #include "robotni/status.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 namespace {
 
@@ -313,4 +313,4 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
   return Status::OK();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,9 +1,9 @@
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 
 #include <cstdio>
 #include <exception>
 
-namespace robotni::http {
+namespace robotni::loop {
 namespace {
 
 void RunCaught(std::function<void()>& fn) noexcept {
@@ -66,4 +66,4 @@ void LoopPoster::Close() {
   async_.Reset();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::loop

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_AUTH_H_
-#define ROBOTNI_RUNTIME_HTTP_AUTH_H_
+#ifndef ROBOTNI_RUNTIME_API_AUTH_H_
+#define ROBOTNI_RUNTIME_API_AUTH_H_
 
 // Bearer-token authentication, scopes and a per-token rate limit for the HTTP API, run as the
 // Router's filter before a handler.
@@ -36,8 +36,9 @@
 #include "http/request.h"
 #include "http/responder.h"
 #include "robotni/status.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 enum Scope : unsigned { kScopeRead = 1, kScopeWrite = 2, kScopeAll = 3 };
 
@@ -112,6 +113,6 @@ class Auth {
   std::map<int, TokenBucket> buckets_;  // by token index (-1: anonymous, --no-auth); mu_
 };
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_AUTH_H_
+#endif  // ROBOTNI_RUNTIME_API_AUTH_H_

@@ -1,13 +1,13 @@
-#include "http/job_webhooks.h"
+#include "api/job_webhooks.h"
 
 #include <cctype>
 
 #include "core/log.h"
 
-#include "http/api_util.h"
-#include "http/worker_api.h"
+#include "api/api_util.h"
+#include "api/worker_api.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 namespace {
 
@@ -81,7 +81,7 @@ JobWebhooks::JobWebhooks(uv_loop_t* loop, store::WorkItemStore* store, WebhookOp
     : store_(store),
       timeout_ms_(options.timeout_ms),
       unsigned_(options.secret.empty()),
-      poster_(LoopPoster::Create(loop)) {
+      poster_(loop::LoopPoster::Create(loop)) {
   for (size_t i = 0; i < kLanes; ++i) io_.push_back(std::make_unique<exec::WorkQueue>(1));
   sender_ = std::make_unique<WebhookSender>(loop, std::move(options),
                                             [this](const WebhookAttempt& a) { Record(a); });
@@ -187,4 +187,4 @@ void JobWebhooks::MaybeDone() {
   done();
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,10 +1,10 @@
-#include "http/openapi.h"
+#include "api/openapi.h"
 
 #include <nlohmann/json.hpp>
 
 #include "http/response.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 const std::string& OpenApiDocument() {
   // Built once: the embedded text is fixed, only the version comes from the build.
@@ -29,4 +29,4 @@ Status RegisterOpenApi(Router* router) {
   });
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,4 +1,4 @@
-#include "http/auth.h"
+#include "api/auth.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-namespace robotni::http {
+namespace robotni::api {
 namespace {
 
 // Captures what a filter answered.
@@ -180,4 +180,4 @@ TEST(AuthTest, RateLimitPerTokenWithInjectedClock) {
 }
 
 }  // namespace
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
-#define ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
+#ifndef ROBOTNI_RUNTIME_API_WORK_ITEMS_API_H_
+#define ROBOTNI_RUNTIME_API_WORK_ITEMS_API_H_
 
 // The Action Server work-items REST API (/api/work-items, shapes as in
 // docs/reference robocorp-compat §2) and huey-style queue management
@@ -9,10 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "http/router.h"
-#include "http/worker_api.h"
+#include "api/worker_api.h"
 #include "store/store.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 // Registers the routes above. Also declared in worker_api.h.
 Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
@@ -23,6 +24,6 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
 // updated_at}.
 nlohmann::json WorkItemJson(const store::Item& item);
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_WORK_ITEMS_API_H_
+#endif  // ROBOTNI_RUNTIME_API_WORK_ITEMS_API_H_

@@ -1,4 +1,4 @@
-#include "http/auth.h"
+#include "api/auth.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "core/sha256.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 namespace {
 
@@ -271,4 +271,4 @@ bool Auth::Filter(const Request& req, const Responder& respond) {
   return true;
 }
 
-}  // namespace robotni::http
+}  // namespace robotni::api

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_WORKER_API_H_
-#define ROBOTNI_RUNTIME_HTTP_WORKER_API_H_
+#ifndef ROBOTNI_RUNTIME_API_WORKER_API_H_
+#define ROBOTNI_RUNTIME_API_WORKER_API_H_
 
 // The Robotni job API (/api/worker/...) and health routes over the store and the
 // dispatcher. Handlers run on the loop thread and never block it: store calls go to a
@@ -14,11 +14,12 @@
 
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 #include "http/router.h"
 #include "store/store.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 class JobWaiter;  // worker_api.cc: long polls of GET /api/worker/jobs/{id}/wait
 
@@ -26,7 +27,7 @@ struct WorkerApiContext {
   store::WorkItemStore* store = nullptr;
   exec::Dispatcher* dispatcher = nullptr;
   exec::WorkQueue* blocking = nullptr;
-  std::shared_ptr<LoopPoster> poster;  // set after the server listens
+  std::shared_ptr<loop::LoopPoster> poster;  // set after the server listens
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ready = false;
   std::shared_ptr<JobWaiter> waiter;  // created by RegisterWorkerApi
@@ -50,6 +51,6 @@ std::string ValidateParams(const nlohmann::json& schema, const nlohmann::json& p
 nlohmann::json JobJson(const store::Item& item,
                        const std::vector<store::TimelineEntry>* timeline = nullptr);
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_WORKER_API_H_
+#endif  // ROBOTNI_RUNTIME_API_WORKER_API_H_

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_UV_HANDLE_H_
-#define ROBOTNI_RUNTIME_HTTP_UV_HANDLE_H_
+#ifndef ROBOTNI_RUNTIME_LOOP_UV_HANDLE_H_
+#define ROBOTNI_RUNTIME_LOOP_UV_HANDLE_H_
 
 // UvHandle<T> owns a heap-allocated libuv handle. Destroying (or Reset()ting) it calls
 // uv_close() and the close callback frees the memory, as libuv requires ("memory can only be
@@ -12,7 +12,7 @@
 
 #include <utility>
 
-namespace robotni::http {
+namespace robotni::loop {
 
 template <typename T>
 class UvHandle {
@@ -58,6 +58,6 @@ class UvHandle {
   T* h_ = nullptr;
 };
 
-}  // namespace robotni::http
+}  // namespace robotni::loop
 
-#endif  // ROBOTNI_RUNTIME_HTTP_UV_HANDLE_H_
+#endif  // ROBOTNI_RUNTIME_LOOP_UV_HANDLE_H_

@@ -1,5 +1,5 @@
-#ifndef ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
-#define ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
+#ifndef ROBOTNI_RUNTIME_API_JOB_WEBHOOKS_H_
+#define ROBOTNI_RUNTIME_API_JOB_WEBHOOKS_H_
 
 // JobWebhooks: the jobs side of webhooks. A job submitted with `on_complete_url` /
 // `on_progress_url` keeps them in its item's meta_json; when the dispatcher reports the job
@@ -21,12 +21,13 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/work_queue.h"
-#include "http/loop_poster.h"
+#include "loop/loop_poster.h"
 #include "http/webhooks.h"
 #include "robotni/status.h"
 #include "store/store.h"
+#include "api/http_types.h"
 
-namespace robotni::http {
+namespace robotni::api {
 
 constexpr size_t kMaxWebhookUrlBytes = 2048;
 
@@ -85,7 +86,7 @@ class JobWebhooks {
   store::WorkItemStore* store_;
   uint64_t timeout_ms_;
   bool unsigned_ = false;  // no secret: warn at the next delivery (once per setting)
-  std::shared_ptr<LoopPoster> poster_;
+  std::shared_ptr<loop::LoopPoster> poster_;
   std::unique_ptr<WebhookSender> sender_;
   // Store reads for completion bodies and the outcome records. A job always uses the same
   // one-thread lane, so its records stay in order; other jobs' records commit meanwhile (each
@@ -100,6 +101,6 @@ class JobWebhooks {
   std::function<void()> on_shutdown_;
 };
 
-}  // namespace robotni::http
+}  // namespace robotni::api
 
-#endif  // ROBOTNI_RUNTIME_HTTP_JOB_WEBHOOKS_H_
+#endif  // ROBOTNI_RUNTIME_API_JOB_WEBHOOKS_H_

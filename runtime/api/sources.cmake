@@ -1,0 +1,39 @@
+# runtime/api: the HTTP API's handlers, one file per resource, above the store and the
+# dispatcher (so they build into the runtime library, not into robotni_http).
+target_sources(robotni_runtime PRIVATE
+  runtime/api/api_util.cc
+  runtime/api/auth.cc
+  runtime/api/job_webhooks.cc
+  runtime/api/metrics.cc
+  runtime/api/work_items_api.cc
+  runtime/api/worker_api.cc)
+
+# The dashboard: its files are embedded into a generated source at build time.
+set(ROBOTNI_DASHBOARD_ASSETS
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/index.html
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/app.js
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/style.css)
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc
+  COMMAND ${CMAKE_COMMAND} -DOUT=${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc
+          "-DASSETS=${ROBOTNI_DASHBOARD_ASSETS}"
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/embed.cmake
+  DEPENDS ${ROBOTNI_DASHBOARD_ASSETS} ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/embed.cmake
+  COMMENT "Embedding the dashboard assets"
+  VERBATIM)
+target_sources(robotni_runtime PRIVATE runtime/api/dashboard_api.cc
+  ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc)
+
+# The OpenAPI document: runtime/api/openapi.json embedded as one string at build time.
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc
+  COMMAND ${CMAKE_COMMAND} -DOUT=${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc
+          -DASSETS=${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/openapi.json
+          -DSYMBOL=kOpenApiDocument -DHEADER=api/openapi.h
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/embed.cmake
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/openapi.json
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/embed.cmake
+  COMMENT "Embedding the OpenAPI document"
+  VERBATIM)
+target_sources(robotni_runtime PRIVATE runtime/api/openapi.cc
+  ${CMAKE_CURRENT_BINARY_DIR}/generated/openapi_document.cc)
