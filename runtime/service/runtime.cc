@@ -2,8 +2,6 @@
 // interpreter host and pool, the job dispatcher, robot runs and the HTTP service.
 #include "robotni/runtime.h"
 
-#include <patchlevel.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +21,7 @@
 #include "exec/work_item_queues.h"
 #include "python/interpreter.h"
 #include "python/interpreter_pool.h"
+#include "python/version.h"
 #include "service/http_service.h"
 #include "service/lazy_store.h"
 #include "service/robot_run.h"
@@ -554,8 +553,9 @@ std::string ItemInfo::ToJson() const {
 }
 
 std::string Runtime::VersionString() {
-  return std::string("robotni ") + ROBOTNI_VERSION + "; Python " + PY_VERSION + "; SQLite " +
-         sqlite3_libversion() + "; packages " + python::InterpreterHost::PythonDir().string();
+  python::VersionReport v = python::VersionInfo();
+  return "robotni " + v.robotni + "; Python " + v.python + "; SQLite " + v.sqlite +
+         "; packages " + (v.packages.ok() ? v.packages->dir.string() : "not found");
 }
 
 }  // namespace robotni
