@@ -13,6 +13,11 @@ void PrintError(const std::string& message) {
   log::Error(message);
 }
 
+int ExitCodeOfOpen(const Status& status) {
+  PrintError(status.message());
+  return status.IsInvalidArgument() ? kExitRobotInvalid : kExitRobotLoad;
+}
+
 std::optional<config::RobotYaml> LoadRobotOrExit(const std::string& path, int* exit_code) {
   auto robot = config::LoadRobotYaml(path);
   if (!robot.ok()) {

@@ -41,13 +41,7 @@ int Run(const RunFlags& flags) {
   ro.isolation = flags.isolation;
   ro.concurrency = 1;
   auto rt = Runtime::Open(ro);
-  if (!rt.ok()) {
-    const Status& s = rt.status();
-    PrintError(s.message());
-    if (s.IsNotFound()) return kExitRobotLoad;
-    if (s.IsInvalidArgument()) return kExitRobotInvalid;
-    return 1;
-  }
+  if (!rt.ok()) return ExitCodeOfOpen(rt.status());
   RunOptions o;
   o.tasks = flags.tasks;
   o.env_json = flags.env_json;

@@ -53,11 +53,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   so.command_line_keys.assign(cli_given.begin(), cli_given.end());
   so.handle_signals = true;
   auto rt = Runtime::Open(ro);
-  if (!rt.ok()) {
-    const Status& s = rt.status();
-    PrintError(s.message());
-    return s.IsNotFound() ? kExitRobotLoad : s.IsInvalidArgument() ? kExitRobotInvalid : 1;
-  }
+  if (!rt.ok()) return ExitCodeOfOpen(rt.status());
   Status s = (*rt)->Serve(so);
   if (!s.ok()) {
     PrintError(s.message());

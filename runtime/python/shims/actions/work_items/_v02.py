@@ -502,8 +502,10 @@ def _reset() -> None:
     outputs._reset()
 
 
-class _InputsSingleton:
-    _instance: Optional[Inputs] = None
+class _LazyProxy:
+    """Stands for the Inputs / Outputs made on first use (0.2's module-level objects)."""
+
+    _instance = None
 
     def __iter__(self):
         return iter(self._get_instance())
@@ -516,6 +518,13 @@ class _InputsSingleton:
 
     def __getattr__(self, name):
         return getattr(self._get_instance(), name)
+
+    def _get_instance(self):
+        raise NotImplementedError
+
+
+class _InputsSingleton(_LazyProxy):
+    _instance: Optional[Inputs] = None
 
     def _get_instance(self) -> Inputs:
         if self._instance is None:
@@ -526,23 +535,11 @@ class _InputsSingleton:
         self._instance = None
 
 
-class _OutputsSingleton:
+class _OutputsSingleton(_LazyProxy):
     _instance: Optional[Outputs] = None
 
     def __init__(self, inputs_singleton: _InputsSingleton):
         self._inputs_singleton = inputs_singleton
-
-    def __iter__(self):
-        return iter(self._get_instance())
-
-    def __len__(self):
-        return len(self._get_instance())
-
-    def __getitem__(self, index):
-        return self._get_instance()[index]
-
-    def __getattr__(self, name):
-        return getattr(self._get_instance(), name)
 
     def _get_instance(self) -> Outputs:
         if self._instance is None:
