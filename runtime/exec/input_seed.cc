@@ -29,7 +29,8 @@ StatusOr<std::vector<store::NewItem>> ReadWorkItemsFile(const std::filesystem::p
   auto text = ReadAll(path, 64 << 20);
   if (!text.ok()) return text.status();
   const std::string where = path.string();
-  nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+  // ordered_json: payloads keep their keys in the order the file has them.
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(*text, nullptr, false);
   if (doc.is_discarded()) return Status::InvalidArgument(where + ": not valid JSON");
   if (!doc.is_array() || doc.empty())
     return Status::InvalidArgument(where + ": expected a non-empty list of work items");

@@ -147,6 +147,13 @@ build_examples() {  # PREFIX
         "$tmp/examples/python/host.py" "$tmp/examples/robot" 2>&1) ||
     fail "python host (exit $?): $out"
   ok "examples/python/host.py"
+  # The host-module test suite, importing the installed module (not the build tree's).
+  if /usr/bin/python3.11 -c "import pytest" 2>/dev/null; then
+    out=$(cd "$tmp" && PYTHONPATH="$p/lib/python3/dist-packages" /usr/bin/python3.11 -m pytest \
+          -q -p no:cacheprovider "$src/tests/python_host" 2>&1) || fail "python_host suite: $out"
+    grep -q "passed" <<<"$out" || fail "python_host suite ran nothing: $out"
+    ok "tests/python_host against the installed module: $(tail -1 <<<"$out")"
+  fi
 }
 
 # --- relocate: move the whole prefix and run again ----------------------------------------

@@ -22,6 +22,10 @@ StatusOr<int> ReadSchemaVersion(sqlite3* db);
 // applies the missing migrations. `path` is used in messages only.
 Status Migrate(sqlite3* db, const std::string& path);
 
+// For a file with no robotni schema yet: OK when it has no tables (it becomes a store),
+// else InvalidArgument naming them (another program's database is never taken over).
+Status RefuseForeignTables(sqlite3* db, const std::string& path);
+
 // Migrate, stopping at version `target` (tests use it to build a file at an older version).
 Status MigrateTo(sqlite3* db, const std::string& path, int target);
 

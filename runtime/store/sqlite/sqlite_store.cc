@@ -533,6 +533,8 @@ Status SqliteStore::Init() {
                                    std::to_string(*version) + ", this build knows " +
                                    std::to_string(CurrentSchemaVersion()) + ")");
   }
+  // Before anything writes: another program's database is refused untouched.
+  if (*version == 0) ROBOTNI_RETURN_IF_ERROR(RefuseForeignTables(db->get(), path_));
   if (options_.read_only) {
     if (*version != CurrentSchemaVersion()) {
       return Status::InvalidArgument(

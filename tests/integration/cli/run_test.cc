@@ -580,4 +580,28 @@ def consume():
   EXPECT_THAT(r.out, HasSubstr("gc hold ok")) << r;
 }
 
+// --input keeps each payload's keys in the file's order, as robocorp's FileAdapter does.
+TEST_F(RunExitCodes, InputPayloadsKeepTheirKeyOrder) {
+  root_ = tmp_ / "orderrobot";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Consume:\n    shell: python -m robocorp.tasks run tasks.py -t consume\n"
+            "artifactsDir: output\n");
+  WriteFile(root_ / "items.json",
+            R"([{"payload": {"zeta": 1, "alpha": 2, "mid": {"b": 1, "a": 2}}}])");
+  WriteFile(root_ / "tasks.py", R"PY(
+from robocorp import workitems
+from robocorp.tasks import task
+
+
+@task
+def consume():
+    for item in workitems.inputs:
+        print("keys", list(item.payload), list(item.payload["mid"]))
+)PY");
+  RunResult r = RunTask("Consume", {"--input", (root_ / "items.json").string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("keys ['zeta', 'alpha', 'mid'] ['b', 'a']")) << r;
+}
+
 }  // namespace robotni::testing

@@ -267,6 +267,36 @@ TEST_F(SqliteStoreTest, ReadOnlyDirectoryIsRefusedWithIOError) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+// Another program's database (here an Action Server's work_items table) is not taken over:
+// refused with what it is, and left as it was.
+TEST_F(SqliteStoreTest, ForeignDatabaseIsRefusedAndLeftIntact) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE work_items(id TEXT PRIMARY KEY, state TEXT);"
+                         "INSERT INTO work_items VALUES('a', 'PENDING')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = sqlite::SqliteStore::Open(Options(), db_path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsInvalidArgument());
+  EXPECT_THAT(s.status().message(), HasSubstr("is not a robotni work-item store"));
+  EXPECT_THAT(s.status().message(), HasSubstr("Action Server"));
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT count(*) FROM sqlite_master WHERE type='table'), "
+                               "(SELECT state FROM work_items)",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)), "PENDING");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefusedAndLeftIntact) {
   OpenStore();
   std::string id = MustCreate("q", R"({"keep":true})");

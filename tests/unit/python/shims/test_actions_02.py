@@ -172,7 +172,7 @@ class TestSQLiteAdapterOnRobotniStore(TempDirCase):
         db = sqlite3.connect(path)
         db.execute("CREATE TABLE work_items(id TEXT PRIMARY KEY, queue_name TEXT)")
         db.commit()
-        with self.assertRaisesRegex(RuntimeError, "robotni items import --from-action-server"):
+        with self.assertRaisesRegex(RuntimeError, "not robotni's work-item store"):
             aw.SQLiteAdapter(db_path=str(path))
 
     def test_env_defaults_and_files_dir(self):
