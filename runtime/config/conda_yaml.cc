@@ -297,6 +297,21 @@ std::vector<std::string> CondaWarnings(const CondaYaml& conda) {
                   "embedded CPython " +
                   embedded);
   }
+  // Conda packages besides python and pip: nothing here installs them (a Debian package may
+  // provide the same program or module).
+  std::vector<std::string> others;
+  for (const std::string& d : conda.dependencies) {
+    std::string name = d.substr(0, d.find_first_of("=<>!~ "));
+    if (name != "python" && name != "pip") others.push_back(d);
+  }
+  if (!others.empty()) {
+    std::string list;
+    for (size_t i = 0; i < others.size() && i < 8; ++i) list += (i ? ", " : "") + others[i];
+    if (others.size() > 8) list += ", ... (" + std::to_string(others.size()) + " in all)";
+    out.push_back(file + ": conda.yaml lists conda packages (" + list +
+                  "); robotni installs none of them: what the tasks need from them must already "
+                  "be on this machine");
+  }
   if (!conda.rcc_post_install.empty()) {
     out.push_back(file + ": rccPostInstall has " + std::to_string(conda.rcc_post_install.size()) +
                   " command(s); robotni builds no environment and does not run them");

@@ -253,13 +253,7 @@ const char* PlatformArch() {
 #endif
 }
 
-bool EnvironmentConfigFits(const std::string& name, const std::string& os,
-                           const std::string& arch) {
-  const std::string marker = os + "_" + arch;
-  bool underscored = std::count(name.begin(), name.end(), '_') > 2;
-  bool frozen = ToLower(name).find("freeze") != std::string::npos;
-  bool marked = name.find(marker) != std::string::npos;
-  if ((underscored || frozen) && !marked) return false;
+bool PlatformWordsFit(const std::string& name, const std::string& os, const std::string& arch) {
   // rcc: the leftmost case-insensitive match of the word list must be exactly ours.
   auto first_match_is = [&](std::initializer_list<const char*> words, const std::string& want) {
     const std::string lower = ToLower(name);
@@ -275,6 +269,16 @@ bool EnvironmentConfigFits(const std::string& name, const std::string& os,
   };
   return first_match_is({"windows", "darwin", "linux"}, os) &&
          first_match_is({"amd64", "arm64"}, arch);
+}
+
+bool EnvironmentConfigFits(const std::string& name, const std::string& os,
+                           const std::string& arch) {
+  const std::string marker = os + "_" + arch;
+  bool underscored = std::count(name.begin(), name.end(), '_') > 2;
+  bool frozen = ToLower(name).find("freeze") != std::string::npos;
+  bool marked = name.find(marker) != std::string::npos;
+  if ((underscored || frozen) && !marked) return false;
+  return PlatformWordsFit(name, os, arch);
 }
 
 std::vector<std::filesystem::path> RobotYaml::AbsolutePath() const {

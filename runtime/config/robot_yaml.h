@@ -76,6 +76,9 @@ const char* PlatformArch();
 // rcc's rule for one environmentConfigs entry: a name with more than two '_' or with
 // "freeze" must contain "<os>_<arch>"; an os or arch word in the name must be ours.
 bool EnvironmentConfigFits(const std::string& name, const std::string& os, const std::string& arch);
+// Whether a preRunScripts entry is for this platform: an os word (windows, darwin, linux) or
+// arch word (amd64, arm64) in it, leftmost first, must be ours; none = every platform.
+bool PlatformWordsFit(const std::string& name, const std::string& os, const std::string& arch);
 
 // Reads and parses robot.yaml. A missing/unreadable file is IOError, malformed YAML
 // or a wrong type is InvalidArgument; the message names file, line and field

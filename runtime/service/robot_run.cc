@@ -32,6 +32,7 @@ constexpr int kEnvJson = static_cast<int>(RunExit::kEnvJson);
 constexpr int kCommandNotFound = static_cast<int>(RunExit::kCommandNotFound);
 constexpr int kArtifacts = static_cast<int>(RunExit::kArtifacts);
 constexpr int kTaskFailed = static_cast<int>(RunExit::kTaskFailed);
+constexpr int kPreRunScript = static_cast<int>(RunExit::kPreRunScript);
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -126,6 +127,12 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
     } else {
       for (const auto& w : config::CondaWarnings(*c)) Say("warning: " + w);
     }
+  } else if (!robot_.environment_configs.empty()) {
+    std::string listed;
+    for (const auto& e : robot_.environment_configs) listed += (listed.empty() ? "" : ", ") + e;
+    Say("warning: " + robot_.path.string() + ": none of environmentConfigs (" + listed +
+        ") exists for " + config::PlatformOs() + "/" + config::PlatformArch() +
+        "; no conda.yaml is checked against the embedded CPython");
   }
   if (Status s = state.capture.OpenLogs(robot_.ArtifactsPath()); !s.ok()) {
     Say(s.message());
@@ -179,6 +186,9 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
         Note("seeded " + std::to_string(ids->size()) + " input item(s) into queue '" +
              queues.input + "'");
       }
+      if (i == 0 && !options.dev && !robot_.pre_run_scripts.empty()) {
+        if (int rc = RunPreRunScripts(step); rc != 0) return finish(rc);
+      }
       Note("running task '" + step.task->name + "' (input queue '" + queues.input +
            "', output queue '" + queues.output + "')");
       rc = RunStep(step);
@@ -213,10 +223,10 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
   qopts.output_queue = step.output_queue;
   qopts.owner = owner_;
   qopts.checkpoint_after_flush = true;
-  // The entry task (first in robot.yaml) of a run without an input file gets one empty
-  // input item when its queue is empty, as the first step of a process run does.
-  qopts.seed_empty_input = step.index == 0 && options_->input.empty() && !robot_.tasks.empty() &&
-                           robot_.tasks.front().name == task.name;
+  // The first step of a run without an input file gets one empty input item when its queue
+  // is empty, whichever task it is: what `rcc run -t X` gives with robocorp's local adapter
+  // and no input, and what the first step of a Control Room process run gets.
+  qopts.seed_empty_input = step.index == 0 && options_->input.empty();
   std::string url = state_->store_url;
   exec::QueueBinding binding([this, url] { return stores_->Get(url); }, qopts);
 
@@ -268,7 +278,32 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
   return rc;
 }
 
-int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv) {
+// rcc runs robot.yaml's preRunScripts before the task, in the robot's directory and
+// environment, each split as a shell line (not through a shell); those named for another
+// platform are skipped; the first failure fails the run with exit code 12.
+int RobotRun::RunPreRunScripts(Step& step) {
+  for (const std::string& script : robot_.pre_run_scripts) {
+    if (!config::PlatformWordsFit(script, config::PlatformOs(), config::PlatformArch())) {
+      Note("preRunScripts: skipping '" + script + "' (another platform's)");
+      continue;
+    }
+    auto argv = config::SplitShellLine(script);
+    if (!argv.ok() || argv->empty()) {
+      Say("preRunScripts: '" + script +
+          "': " + (argv.ok() ? std::string("empty command") : argv.status().message()));
+      return kPreRunScript;
+    }
+    Note("preRunScripts: running '" + script + "'");
+    int rc = RunAsChild(step, std::move(argv).value(), /*is_task=*/false);
+    if (rc != 0) {
+      Say("preRunScripts: '" + script + "' failed with exit code " + std::to_string(rc));
+      return kPreRunScript;
+    }
+  }
+  return 0;
+}
+
+int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv, bool is_task) {
   const config::Task& task = *step.task;
   exec::EnvBuilder& env = step.env;
   // `python` in a task means the robot's Python: Debian's 3.11 with robotni's robocorp.*
@@ -283,7 +318,7 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv) {
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
-  if (task.kind == config::Task::Kind::kRobotTaskName) {
+  if (is_task && task.kind == config::Task::Kind::kRobotTaskName) {
     exec::ChildSpec probe{{"/usr/bin/python3.11", "-c", "import robot"},
                           env.BuildStrings(),
                           robot_.root.string(),
@@ -302,7 +337,8 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv) {
   exec::ChildResult r = exec::RunChild(&loop, spec, &state_->capture);
   uv_loop_close(&loop);
   if (!r.spawn_status.ok()) {
-    Say("task '" + task.name + "': " + r.spawn_status.message());
+    Say((is_task ? "task '" + task.name + "': " : std::string("preRunScripts: ")) +
+        r.spawn_status.message());
     return r.spawn_status.IsNotFound() ? kCommandNotFound : 1;
   }
   if (r.timed_out)

@@ -34,7 +34,8 @@ class RobotRun {
   struct Step;
   int RunStep(Step& step);
   int RunInProcess(Step& step, const std::vector<std::string>& argv);
-  int RunAsChild(Step& step, std::vector<std::string> argv);
+  int RunAsChild(Step& step, std::vector<std::string> argv, bool is_task = true);
+  int RunPreRunScripts(Step& step);
   void Note(const std::string& line);  // "robotni: <line>" to on_output
   void Say(const std::string& line);   // Note, and the outcome's message if it is the first
 

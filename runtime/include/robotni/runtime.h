@@ -119,6 +119,7 @@ enum class RunExit : int {
   kCommandNotFound = 6,
   kArtifacts = 9,  // the artifacts directory cannot be written
   kTaskFailed = 10,
+  kPreRunScript = 12,   // a robot.yaml preRunScripts command failed
 };
 
 struct TaskOutcome {

@@ -604,4 +604,97 @@ def consume():
   EXPECT_THAT(r.out, HasSubstr("keys ['zeta', 'alpha', 'mid'] ['b', 'a']")) << r;
 }
 
+// robot.yaml's preRunScripts run before the task, in the robot's directory and environment
+// (a script for another platform is skipped); a failing one fails the run with rcc's 12.
+TEST_F(RunExitCodes, PreRunScriptsRunBeforeTheTaskAndFailWithTwelve) {
+  root_ = tmp_ / "prerun";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Use:\n    shell: python -c \"print(open('made.txt').read())\"\n"
+            "devTasks:\n  Dev:\n    shell: python -c \"print('dev ran')\"\n"
+            "preRunScripts:\n"
+            "  - python -c \"import os; open('made.txt', 'w').write('made by ' + "
+            "os.environ['ROBOT_ROOT'])\"\n"
+            "  - sh -c 'exit 7' windows_only.bat\n"
+            "artifactsDir: output\n");
+  RunResult r = RunTask("Use");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("made by " + root_.string())) << r;
+  EXPECT_THAT(r.err, HasSubstr("skipping 'sh -c 'exit 7' windows_only.bat'")) << r;
+
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Use:\n    shell: python -c \"print('task ran')\"\n"
+            "devTasks:\n  Dev:\n    shell: python -c \"print('dev ran')\"\n"
+            "preRunScripts:\n  - sh -c 'echo failing; exit 3'\n"
+            "artifactsDir: output\n");
+  r = RunTask("Use");
+  EXPECT_EQ(r.exit_code, 12) << r;
+  EXPECT_THAT(r.err,
+              HasSubstr("preRunScripts: 'sh -c 'echo failing; exit 3'' failed with exit code 3"))
+      << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("task ran"))) << r;
+  // devTasks skip preRunScripts, as under rcc.
+  r = Run({"run", "-r", (root_ / "robot.yaml").string(), "--dev", "-t", "Dev"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("dev ran")) << r;
+}
+
+// environmentConfigs that all miss, and conda packages robotni does not provide, are each
+// said once.
+TEST_F(RunExitCodes, MissingEnvironmentConfigsAndCondaPackagesAreWarnedAbout) {
+  root_ = tmp_ / "envcfg";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Ok:\n    shell: python -c \"print('ok')\"\n"
+            "environmentConfigs:\n  - environment_linux_amd64_freeze.yaml\n  - conda.yaml\n"
+            "artifactsDir: output\n");
+  RunResult r = RunTask("Ok");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("none of environmentConfigs (environment_linux_amd64_freeze.yaml, "
+                               "conda.yaml) exists"))
+      << r;
+  WriteFile(root_ / "conda.yaml",
+            "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - nodejs=22.9.0\n");
+  r = RunTask("Ok");
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("conda packages (nodejs=22.9.0); robotni installs none of them"))
+      << r;
+  EXPECT_THAT(r.err, Not(HasSubstr("none of environmentConfigs"))) << r;
+}
+
+// A task that is not robot.yaml's first, run alone on an empty queue, gets one empty input
+// (as `rcc run -t Second` does with robocorp's local adapter), not EmptyQueue; as the
+// second step of a run it gets the first step's outputs only.
+TEST_F(RunExitCodes, ANonFirstTaskRunAloneGetsOneEmptyInput) {
+  root_ = tmp_ / "second";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  First:\n    shell: python -m robocorp.tasks run tasks.py -t first\n"
+            "  Second:\n    shell: python -m robocorp.tasks run tasks.py -t second\n"
+            "artifactsDir: output\n");
+  WriteFile(root_ / "tasks.py", R"PY(
+from robocorp import workitems
+from robocorp.tasks import task
+
+
+@task
+def first():
+    workitems.outputs.create({"from": "first"})
+
+
+@task
+def second():
+    for item in workitems.inputs:
+        print("second got", item.payload)
+)PY");
+  RunResult r = RunTask("Second", {"--store", (root_ / "alone.db").string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("second got {}")) << r;
+  r = Run({"run", "-r", (root_ / "robot.yaml").string(), "-t", "First", "-t", "Second", "--store",
+           (root_ / "steps.db").string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("second got {'from': 'first'}")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("second got {}"))) << r;
+}
+
 }  // namespace robotni::testing

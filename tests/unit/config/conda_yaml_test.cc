@@ -31,7 +31,10 @@ TEST(CondaYamlTest, RccExampleParses) {
   EXPECT_TRUE(conda->rcc_post_install.empty());
 
   std::vector<std::string> warnings = CondaWarnings(*conda);
-  ASSERT_EQ(warnings.size(), 2u);
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_NE(warnings[2].find("conda packages (uv=0.6.11); robotni installs none of them"),
+            std::string::npos)
+      << warnings[2];
   EXPECT_NE(warnings[0].find("python \"3.12.8\", which the embedded CPython 3.11"),
             std::string::npos)
       << warnings[0];
