@@ -18,6 +18,7 @@ MODULES = {
     "robocorp.vault": "robocorp.vault",
     "robocorp.storage": "robocorp.storage",
     "robocorp.tasks": "robocorp.tasks",
+    "robocorp.workitems": "robocorp.workitems",
 }
 _IDENT = re.compile(r"^`([A-Za-z_][A-Za-z0-9_]*)`$")
 
@@ -72,7 +73,7 @@ class TestCompatibilityDoc(unittest.TestCase):
 
     def test_every_public_name_is_listed(self):
         t = tables()
-        for pkg in ("robocorp.log", "robocorp.vault", "robocorp.storage"):
+        for pkg in ("robocorp.log", "robocorp.vault", "robocorp.storage", "robocorp.workitems"):
             mod = importlib.import_module(MODULES[pkg])
             listed = set()
             for cell, _status in t[pkg]:

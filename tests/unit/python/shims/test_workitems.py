@@ -49,6 +49,18 @@ class TestInputs(WorkitemsCase):
         self.assertEqual(State.DONE.value, "COMPLETED")
         self.assertEqual(State("FAILED"), State.FAILED)
 
+    def test_collection_and_output_types(self):
+        def t():
+            self.assertIsInstance(workitems.inputs, workitems.Inputs)
+            self.assertIsInstance(workitems.outputs, workitems.Outputs)
+            self.assertIsInstance(workitems.outputs.create({"x": 1}), workitems.Output)
+
+        self.run_ok(t)
+
+    def test_robocorp_adapter_says_it_needs_control_room(self):
+        with self.assertRaises(NotImplementedError):
+            workitems.RobocorpAdapter()
+
     def test_inputs_first(self):  # §6.1
         def t():
             self.assertIsInstance(workitems.inputs.current, Input)
