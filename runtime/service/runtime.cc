@@ -280,6 +280,7 @@ Status RuntimeImpl::Close() {
     host_held_ = false;
     ReleaseInterpreterHost();
   }
+  if (options_.log) log::SetSink({});  // the host's sink may not outlive this runtime
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -349,6 +350,42 @@ TEST_F(RuntimeApiTest, TwoRuntimesInOneProcessKeepTheirOwnStores) {
   auto ok = rb->RunTask("Hello");
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->exit_code, 0) << ok->stderr_text;
+}
+
+TEST_F(RuntimeApiTest, DiagnosticsGoToTheHostsSinkWhileItsRuntimeLives) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  RuntimeOptions o = Options();
+  o.log_level = "info";
+  o.log = [lines, mu](std::string_view level, std::string_view line) {
+    std::lock_guard<std::mutex> l(*mu);
+    lines->push_back(std::string(level) + " " + std::string(line));
+  };
+  auto rt = Open(o);
+  ASSERT_TRUE(rt);
+  ServeOptions so;
+  so.no_auth = true;
+  so.grace = 1;
+  ASSERT_TRUE(rt->StartServing(so).ok());
+  ASSERT_TRUE(rt->Close().ok());
+  size_t seen;
+  {
+    std::lock_guard<std::mutex> l(*mu);
+    seen = lines->size();
+    bool serving = false;
+    for (const auto& line : *lines)
+      serving = serving || line.find("info robotni: serving on http://127.0.0.1:") == 0;
+    EXPECT_TRUE(serving) << (lines->empty() ? "no lines" : lines->front());
+  }
+  // A later runtime without a sink does not write to the closed one's.
+  RuntimeOptions plain = Options();
+  plain.log_level = "info";
+  auto rt2 = Open(plain);
+  ASSERT_TRUE(rt2);
+  ASSERT_TRUE(rt2->StartServing(so).ok());
+  ASSERT_TRUE(rt2->Close().ok());
+  std::lock_guard<std::mutex> l(*mu);
+  EXPECT_EQ(lines->size(), seen);
 }
 
 TEST(RuntimeVersionTest, NamesRobotniPythonAndSqlite) {
