@@ -1,7 +1,7 @@
 # runtime/loop: the libuv glue that http/, exec/ and service/ share (UvHandle, LoopPoster).
 # A static library of its own below http/, so the HTTP transport (and its fuzzer) links it
 # without the rest of the runtime.
-add_library(robotni_loop STATIC runtime/loop/loop_poster.cc)
+add_library(robotni_loop STATIC runtime/loop/loop_poster.cc runtime/loop/signal_watcher.cc)
 target_include_directories(robotni_loop PUBLIC
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime)

@@ -5,8 +5,6 @@
 // uv_close() and the close callback frees the memory, as libuv requires ("memory can only be
 // released in close_cb or after it has returned"). The handle's `data` belongs to the owner.
 // Thread-safety: loop thread only, like the handle itself.
-//
-// This lives in http/ for now; it is meant for core/ once other parts need it.
 
 #include <uv.h>
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "exec/work_queue.h"
 #include "http/server.h"
+#include "loop/signal_watcher.h"
 #include "service/serve_reload.h"
 #include "service/serve_tasks.h"
 
@@ -186,14 +187,14 @@ struct HttpService::State {
   std::unique_ptr<http::HttpServer> server;
   std::unique_ptr<api::JobWebhooks> webhooks;
   std::unique_ptr<ServeReloader> reloader;
-  uv_signal_t term, intr;
-  bool signals = false;
+  loop::SignalWatcher signals;  // SIGTERM / SIGINT (handle_signals)
   bool draining = false;
   std::atomic<bool>* stopped = nullptr;
 
   ~State() {
     // Handles left (a service that was never run): close them so the loop can close.
     if (loop_open) {
+      signals.Stop();
       reloader.reset();
       webhooks.reset();
       server.reset();
@@ -221,11 +222,7 @@ struct HttpService::State {
     log::Info(std::string(why) + ": draining (grace " + grace + " s)",
               {{"event", "draining"}, {"signal", why}, {"grace_seconds", settings.grace}});
     if (reloader) reloader->Stop();
-    if (signals) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&term), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&intr), nullptr);
-      signals = false;
-    }
+    signals.Stop();
     if (tasks) tasks->BeginDrain();
     auto poster = server->poster();
     blocking.Submit([this, poster] {
@@ -239,15 +236,6 @@ struct HttpService::State {
       // server stops.
       poster->Post([this] { webhooks->Shutdown([this] { server->Stop(); }); });
     });
-  }
-
-  static void OnSignal(uv_signal_t* handle, int signum) noexcept {
-    auto* st = static_cast<State*>(handle->data);
-    try {
-      st->BeginDrain(signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    } catch (...) {
-      log::Error("draining failed");
-    }
   }
 };
 
@@ -349,12 +337,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
              {"concurrency", settings.concurrency}});
 
   if (s->parts.handle_signals) {
-    uv_signal_init(&s->loop, &s->term);
-    uv_signal_init(&s->loop, &s->intr);
-    s->term.data = s->intr.data = s;
-    uv_signal_start(&s->term, State::OnSignal, SIGTERM);
-    uv_signal_start(&s->intr, State::OnSignal, SIGINT);
-    s->signals = true;
+    s->signals.Start(&s->loop, {SIGTERM, SIGINT},
+                     [s](int signum) { s->BeginDrain(signum == SIGTERM ? "SIGTERM" : "SIGINT"); });
     // The command line's settings: defaults, with the given keys as they are running.
     config::ServeFlags cli_base = CommandLineBase(settings, cli_given);
     ServeReloader::Hooks hooks;

@@ -71,27 +71,14 @@ ServeReloader::~ServeReloader() { Stop(); }
 
 void ServeReloader::Start(uv_loop_t* loop, std::shared_ptr<loop::LoopPoster> poster) {
   state_->poster = std::move(poster);
-  hup_ = new uv_signal_t;
-  uv_signal_init(loop, hup_);
-  hup_->data = this;
-  uv_signal_start(hup_, OnSignal, SIGHUP);
+  hup_.Start(loop, {SIGHUP}, [this](int) { Reload(); });
 }
 
 void ServeReloader::Stop() {
-  if (!hup_) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(hup_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-  hup_ = nullptr;
+  if (!hup_.watching()) return;
+  hup_.Stop();
   // libuv put back the default action, which would kill a draining server: ignore SIGHUP.
   signal(SIGHUP, SIG_IGN);
-}
-
-void ServeReloader::OnSignal(uv_signal_t* handle, int) {
-  try {
-    static_cast<ServeReloader*>(handle->data)->Reload();
-  } catch (...) {
-    log::Error("reload: failed to start", {{"event", "reload_failed"}});
-  }
 }
 
 void ServeReloader::Reload() { Run(state_); }

@@ -24,6 +24,7 @@
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
 #include "loop/loop_poster.h"
+#include "loop/signal_watcher.h"
 
 namespace robotni::service {
 
@@ -56,11 +57,10 @@ class ServeReloader {
 
  private:
   struct State;
-  static void OnSignal(uv_signal_t* handle, int signum);
   static void Run(std::shared_ptr<State> st);
 
   std::shared_ptr<State> state_;  // shared with the reload running on the WorkQueue
-  uv_signal_t* hup_ = nullptr;
+  loop::SignalWatcher hup_;
 };
 
 }  // namespace robotni::service

@@ -1,0 +1,40 @@
+#ifndef ROBOTNI_RUNTIME_LOOP_SIGNAL_WATCHER_H_
+#define ROBOTNI_RUNTIME_LOOP_SIGNAL_WATCHER_H_
+
+// SignalWatcher: calls a function on the loop thread when the process gets one of the given
+// signals (libuv's uv_signal: the handler runs on the loop, not in signal context). Stop()
+// or destruction closes the handles; a callback never runs after either.
+// Thread-safety: loop thread only.
+
+#include <uv.h>
+
+#include <functional>
+#include <vector>
+
+#include "loop/uv_handle.h"
+
+namespace robotni::loop {
+
+class SignalWatcher {
+ public:
+  using Callback = std::function<void(int signum)>;
+  SignalWatcher() = default;
+  ~SignalWatcher() { Stop(); }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+  // Watches `signums` on `loop`. Exceptions from `on_signal` are caught and dropped (no
+  // exception may cross libuv's C frames).
+  void Start(uv_loop_t* loop, std::vector<int> signums, Callback on_signal);
+  void Stop();
+  bool watching() const { return !handles_.empty(); }
+
+ private:
+  static void OnSignal(uv_signal_t* handle, int signum) noexcept;
+  Callback on_signal_;
+  std::vector<UvHandle<uv_signal_t>> handles_;
+};
+
+}  // namespace robotni::loop
+
+#endif  // ROBOTNI_RUNTIME_LOOP_SIGNAL_WATCHER_H_
