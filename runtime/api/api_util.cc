@@ -33,4 +33,21 @@ int64_t NowMs() {
       .count();
 }
 
+bool ParseLimit(const Request& req, int fallback, int max, int* out) {
+  auto v = req.Query("limit");
+  if (!v) {
+    *out = fallback;
+    return true;
+  }
+  try {
+    size_t used = 0;
+    int n = std::stoi(std::string(*v), &used);
+    if (used != v->size() || n < 1) return false;
+    *out = std::min(n, max);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace robotni::api

@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/http_types.h"
+#include "api/worker_api.h"
 #include "http/responder.h"
 #include "http/response.h"
-#include "api/worker_api.h"
 #include "robotni/status.h"
-#include "api/http_types.h"
 
 namespace robotni::api {
 
@@ -30,6 +30,9 @@ std::string IsoTime(int64_t ms);
 nlohmann::json OrNull(const std::string& s);  // "" -> null
 
 int64_t NowMs();  // wall clock, ms since the epoch
+
+// ?limit=: a positive integer up to `max`; `fallback` when absent. False when malformed.
+bool ParseLimit(const Request& req, int fallback, int max, int* out);
 
 }  // namespace robotni::api
 

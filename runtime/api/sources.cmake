@@ -5,6 +5,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/auth.cc
   runtime/api/job_webhooks.cc
   runtime/api/metrics.cc
+  runtime/api/queues_api.cc
   runtime/api/work_items_api.cc
   runtime/api/worker_api.cc)
 

@@ -1,5 +1,5 @@
-#include "api/api_util.h"
 #include "api/work_items_api.h"
+#include "api/api_util.h"
 
 #include <chrono>
 #include <ctime>
@@ -30,24 +30,6 @@ const char* ActionServerState(store::State s) {
   return "FAILED";
 }
 
-// ?limit=: a positive integer up to `max`; `fallback` when absent. False when malformed.
-bool ParseLimit(const Request& req, int fallback, int max, int* out) {
-  auto v = req.Query("limit");
-  if (!v) {
-    *out = fallback;
-    return true;
-  }
-  try {
-    size_t used = 0;
-    int n = std::stoi(std::string(*v), &used);
-    if (used != v->size() || n < 1) return false;
-    *out = std::min(n, max);
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 bool HasFile(const store::Item& it, const std::string& name) {
   for (const auto& f : it.files)
     if (f.name == name) return true;
@@ -63,36 +45,6 @@ std::string QuoteFilename(const std::string& name) {
     out += c;
   }
   return out + "\"";
-}
-
-// huey-style listings of one queue: pending (due now), scheduled (due later), revoked.
-Status AddQueueListing(Router* router, WorkerApiContext* ctx, const std::string& which) {
-  return router->Add("GET /api/worker/queues/{queue}/" + which, [ctx, which](const Request& req,
-                                                                             Responder respond) {
-    int limit;
-    if (!ParseLimit(req, 100, 1000, &limit))
-      return respond(Response::Error(400, "limit: expected a positive integer"));
-    std::string queue(req.Param("queue"));
-    Offload(ctx, std::move(respond), [ctx, which, queue, limit] {
-      store::ListFilter f;
-      f.queue = queue;
-      f.state = which == "revoked" ? store::State::kCancelled : store::State::kPending;
-      f.newest_first = false;
-      f.limit = which == "revoked" ? limit : 100000;
-      auto items = ctx->store->List(f);
-      if (!items.ok()) return StatusError(items.status());
-      int64_t now = NowMs();
-      json jobs = json::array();
-      for (const auto& it : *items) {
-        if (static_cast<int>(jobs.size()) >= limit) break;
-        bool scheduled = it.not_before_ms > now;
-        if (which == "pending" && scheduled) continue;
-        if (which == "scheduled" && !scheduled) continue;
-        jobs.push_back(JobJson(it));
-      }
-      return Response::Json(200, {{"queue", queue}, {which, jobs}, {"count", jobs.size()}});
-    });
-  });
 }
 
 }  // namespace
@@ -286,30 +238,6 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
         });
       }));
 
-  // --- huey-style management ----------------------------------------------------------
-  ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "pending"));
-  ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "scheduled"));
-  ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "revoked"));
-  ROBOTNI_RETURN_IF_ERROR(router->Add("POST /api/worker/jobs/{id}/revoke",
-                                      [ctx](const Request& req, Responder respond) {
-                                        std::string id(req.Param("id"));
-                                        Offload(ctx, std::move(respond), [ctx, id] {
-                                          Status s = ctx->store->Cancel(id);
-                                          if (!s.ok()) return StatusError(s);
-                                          auto it = ctx->store->Get(id);
-                                          if (!it.ok()) return StatusError(it.status());
-                                          return Response::Json(200, JobJson(*it));
-                                        });
-                                      }));
-  ROBOTNI_RETURN_IF_ERROR(router->Add("POST /api/worker/queues/{queue}/flush",
-                                      [ctx](const Request& req, Responder respond) {
-                                        std::string queue(req.Param("queue"));
-                                        Offload(ctx, std::move(respond), [ctx, queue] {
-                                          auto n = ctx->store->Flush(queue);
-                                          if (!n.ok()) return StatusError(n.status());
-                                          return Response::Json(200, {{"flushed", *n}});
-                                        });
-                                      }));
   return Status::OK();
 }
 

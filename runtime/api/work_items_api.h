@@ -2,8 +2,8 @@
 #define ROBOTNI_RUNTIME_API_WORK_ITEMS_API_H_
 
 // The Action Server work-items REST API (/api/work-items, shapes as in
-// docs/reference robocorp-compat §2) and huey-style queue management
-// (/api/worker/queues/{queue}/..., /api/worker/jobs/{id}/revoke) over the store.
+// docs/reference robocorp-compat §2) over the store; huey-style queue management is
+// queues_api.h.
 // Handlers run on the loop thread; store calls go to the WorkQueue (see worker_api.h).
 
 #include <nlohmann/json.hpp>

@@ -10,6 +10,7 @@
 #include "api/job_webhooks.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
+#include "api/queues_api.h"
 #include "api/work_items_api.h"
 #include "api/worker_api.h"
 #include "core/log.h"
@@ -289,6 +290,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkerApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterOpenApi(&router));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkItemsApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterQueuesApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterDashboard(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterMetricsApi(&router, &s->metrics));
   // Swapped by a SIGHUP reload; both happen on the loop thread.

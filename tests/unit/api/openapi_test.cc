@@ -3,6 +3,7 @@
 // what the auth filter does. The router is built by the same Register* calls serve makes, and
 // a check on serve_command.cc catches a module added there but not here.
 #include "api/openapi.h"
+#include "api/queues_api.h"
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,7 @@ struct AllApis {
   AllApis() {
     EXPECT_TRUE(RegisterWorkerApi(&router, &api).ok());
     EXPECT_TRUE(RegisterWorkItemsApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterQueuesApi(&router, &api).ok());
     EXPECT_TRUE(RegisterDashboard(&router, &api).ok());
     EXPECT_TRUE(RegisterMetricsApi(&router, &metrics).ok());
     EXPECT_TRUE(RegisterOpenApi(&router).ok());
@@ -55,9 +57,9 @@ struct AllApis {
   MetricsContext metrics;
   Router router;
 };
-// What AllApis calls, by name, to compare with serve_command.cc.
-const std::set<std::string> kRegistered = {"WorkerApi", "WorkItemsApi", "Dashboard", "MetricsApi",
-                                           "OpenApi"};
+// What AllApis calls, by name, to compare with service/http_service.cc.
+const std::set<std::string> kRegistered = {"WorkerApi", "WorkItemsApi", "QueuesApi",
+                                           "Dashboard", "MetricsApi", "OpenApi"};
 
 json Document() {
   json doc = json::parse(OpenApiDocument(), nullptr, false);
