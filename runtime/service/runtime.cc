@@ -137,7 +137,7 @@ class RuntimeImpl : public Runtime {
  private:
   StatusOr<store::WorkItemStore*> Store() { return stores_.Get(store_url_); }
   StatusOr<exec::Dispatcher*> EnsureDispatcher();
-  void RetireDispatcher();
+  void RetireDispatcher(bool restart);
   StatusOr<std::unique_ptr<service::HttpService>> MakeService(const ServeOptions& options);
 
   RuntimeOptions options_;
@@ -442,19 +442,21 @@ Status RuntimeImpl::StopServing() {
   http_->RequestStop();
   serve_thread_.join();
   http_.reset();
-  RetireDispatcher();
+  RetireDispatcher(/*restart=*/true);
   return Status::OK();
 }
 
-void RuntimeImpl::RetireDispatcher() {
-  // Stopping the service drained the dispatcher for good. Unless the runtime is closing, a
-  // new one runs the job types (the host's registered again), so jobs keep running.
+void RuntimeImpl::RetireDispatcher(bool restart) {
+  // Stopping the service drained the dispatcher for good. After StopServing (unless the
+  // runtime is closing), a new one runs the job types (the host's registered again), so
+  // jobs keep running; after Serve returned (a signal drained the service) they stay stopped.
   bool serves_types;
   {
     std::unique_ptr<exec::Dispatcher> drained;
     std::lock_guard<std::mutex> l(mu_);
     drained = std::move(dispatcher_);
-    serves_types = !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
+    serves_types =
+        restart && !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
   }
   if (serves_types) {
     auto d = EnsureDispatcher();
@@ -475,7 +477,7 @@ Status RuntimeImpl::Serve(const ServeOptions& options,
   if (on_listening) on_listening(service->address());
   service->Run();
   service.reset();
-  RetireDispatcher();
+  RetireDispatcher(/*restart=*/false);
   return Status::OK();
 }
 
@@ -500,7 +502,7 @@ bool RuntimeImpl::RunLoopOnce() {
   if (!http_ || serve_thread_.joinable()) return false;
   if (http_->RunOnce()) return true;
   http_.reset();  // stopped: closed on the host's loop thread, which drove it
-  RetireDispatcher();
+  RetireDispatcher(/*restart=*/true);
   return false;
 }
 

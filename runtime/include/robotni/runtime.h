@@ -266,6 +266,8 @@ class ROBOTNI_EXPORT Runtime {
   virtual Status StopServing() = 0;
   // Serves on the calling thread until the service stops (a signal with handle_signals, or
   // StopServing from another thread). `on_listening` is called with "HOST:PORT" once bound.
+  // The job runners drained with the service and stay stopped when it returns (a process
+  // that is the service exits then).
   virtual Status Serve(const ServeOptions& options,
                        std::function<void(const std::string& address)> on_listening = {}) = 0;
 
