@@ -2,34 +2,11 @@
 
 #include <algorithm>
 
-#include "exec/run_capture.h"
 #include "exec/store_job.h"
 
 namespace robotni::exec {
 
 namespace {
-
-std::string PyRepr(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
-python::TaskSpec CodeSpec(const std::string& code, const DispatcherOptions& o) {
-  python::TaskSpec spec;
-  spec.command.mode = python::PythonCommand::Mode::kCode;
-  spec.command.target = code;
-  spec.command.argv = {"-c"};
-  spec.path_prepend = o.sys_path;
-  for (const auto& kv : o.environ_keys_values) {
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) spec.environ.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return spec;
-}
 
 // A StoreJob that also tells on_progress (webhooks) about stored progress.
 class ProgressReportingJob : public StoreJob {
@@ -63,39 +40,19 @@ Dispatcher::~Dispatcher() {
   for (auto& t : runners_) t.join();
 }
 
-std::string Dispatcher::LoaderCode(uint64_t generation) const {
-  std::string list = "[";
-  for (const auto& m : options_.job_modules) list += PyRepr(m) + ",";
-  list += "]";
-  return "import robotni._jobs as _j\n_j.ensure_loaded(" + list + ", " +
-         PyRepr(options_.robot_root) + ", " + std::to_string(generation) + ")\n";
+PythonJobsConfig Dispatcher::python_config() const {
+  return {options_.robot_key, options_.robot_root,          options_.job_modules,
+          options_.sys_path,  options_.environ_keys_values, options_.kind};
 }
 
 Status Dispatcher::LoadJobTypes() {
   std::lock_guard<std::mutex> load(load_mu_);
   uint64_t generation = ++loads_;
-  auto lease = pool_->Acquire(options_.robot_key, options_.kind);
-  if (!lease.ok()) return lease.status();
-  RunCapture out(/*echo=*/false);
-  out.set_keep_in_memory(true);
-  auto r =
-      (*lease)->Run(CodeSpec(LoaderCode(generation) + "print(_j.describe_all())", options_), &out);
-  if (r.exit_code != 0) return Status::PythonError("loading job modules failed:\n" + out.text(2));
-  auto doc = nlohmann::json::parse(out.text(1), nullptr, false);
-  if (doc.is_discarded() || !doc.is_array())
-    return Status::PythonError("job modules printed to stdout while loading: " + out.text(1));
+  auto loaded = LoadPythonJobTypes(pool_, python_config(), generation);
+  if (!loaded.ok()) return loaded.status();
   std::vector<JobTypeInfo> types;
-  for (const auto& t : doc) {
-    JobTypeInfo info;
-    info.name = t.value("type", "");
-    info.schema = t.value("schema", nlohmann::json::object());
-    info.concurrency = t.value("concurrency", 0);
-    info.timeout = t.value("timeout", 0.0);
-    info.max_attempts = t.value("max_attempts", 0);
-    info.module = t.value("module", "");
-    info.doc = t.value("doc", "");
+  for (auto& info : *loaded)
     if (Served(info.name)) types.push_back(std::move(info));
-  }
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& n : native_types_) {
     types.erase(std::remove_if(types.begin(), types.end(),
@@ -158,7 +115,8 @@ bool Dispatcher::Served(const std::string& type) const {
 
 void Dispatcher::SetObservers(decltype(DispatcherOptions::on_progress) on_progress,
                               decltype(DispatcherOptions::on_finished) on_finished) {
-  auto next = std::make_shared<Observers>(Observers{std::move(on_progress), std::move(on_finished)});
+  auto next =
+      std::make_shared<Observers>(Observers{std::move(on_progress), std::move(on_finished)});
   std::lock_guard<std::mutex> l(mu_);
   observers_ = std::move(next);
 }
@@ -292,32 +250,19 @@ store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& o
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
   double timeout = type ? type->timeout : 0;
-  auto lease = pool_->Acquire(options_.robot_key, options_.kind);
-  if (!lease.ok()) return job.TakeCompletion("no interpreter: " + lease.status().message());
-  RunCapture capture(/*echo=*/false);
-  capture.set_keep_in_memory(true);
-  capture.set_job(&job);
-  python::TaskSpec spec = CodeSpec(LoaderCode(generation_) + "_j.call_current()\n", options_);
-  spec.timeout_seconds = timeout;
-  python::TaskResult r = (*lease)->Run(spec, &capture);
+  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, timeout);
   // The job's captured output becomes its `job.log` file (served by GET .../log). Attached
   // before the completion so a client that saw the job finish finds it; a retry replaces it.
-  std::string log = capture.text(1) + capture.text(2);
-  if (!log.empty()) {
+  if (!run.log.empty()) {
     (void)store_->RemoveFile(item.id, "job.log");
-    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(log)});
+    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
   }
-  std::string why = "the job's handler did not report an outcome";
-  if (r.outcome == python::TaskResult::Outcome::kTimeout)
-    why = "timed out after " + std::to_string(static_cast<int>(timeout)) + " s";
-  else if (r.exit_code != 0)
-    why = "the job's interpreter failed: " + capture.text(2);
-  store::Completion c = job.TakeCompletion(why);
-  if (r.outcome == python::TaskResult::Outcome::kTimeout) {
+  store::Completion c = job.TakeCompletion(run.why);
+  if (run.timed_out) {
     c.ok = false;
     c.exception_type = store::ExceptionType::kApplication;
     c.error_code = "TIMEOUT";
-    c.error_message = why;
+    c.error_message = run.why;
   }
   return c;
 }

@@ -23,27 +23,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exec/job_type.h"
+#include "exec/python_jobs.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
 
 namespace robotni::exec {
-
-class StoreJob;
-
-// A job type served by host code (Runtime::RegisterJobType) instead of a Python function:
-// called on a runner thread with the reserved job; reports its outcome on the job
-// (SetResult / SetFailure) as the Python handlers do.
-using NativeJobFn = std::function<void(StoreJob& job)>;
-
-struct JobTypeInfo {
-  std::string name;
-  nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
-  int concurrency = 0;    // 0 = no per-type limit
-  double timeout = 0;     // seconds, 0 = none
-  int max_attempts = 0;   // 0 = the store's default
-  std::string module, doc;
-  NativeJobFn native;  // set for host-code types; empty for Python ones
-};
 
 struct DispatcherOptions {
   std::string robot_key;                         // interpreter pool key
@@ -111,7 +96,7 @@ class Dispatcher {
     decltype(DispatcherOptions::on_finished) on_finished;
   };
   store::Completion RunOne(const store::Item& item, const Observers& observers);
-  std::string LoaderCode(uint64_t generation) const;
+  PythonJobsConfig python_config() const;
 
   store::WorkItemStore* store_;
   python::InterpreterPool* pool_;
@@ -122,8 +107,8 @@ class Dispatcher {
   bool started_ = false, stopping_ = false;
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
-  std::shared_ptr<const Observers> observers_;  // mu_; replaced whole, copied per job
-  std::vector<JobTypeInfo> native_types_;  // also in types_; kept across reloads
+  std::shared_ptr<const Observers> observers_;           // mu_; replaced whole, copied per job
+  std::vector<JobTypeInfo> native_types_;                // also in types_; kept across reloads
   std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()
   std::mutex load_mu_;                                   // one LoadJobTypes() at a time
   uint64_t loads_ = 0;                                   // load_mu_

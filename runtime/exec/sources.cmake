@@ -2,6 +2,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/exec/child_process.cc
   runtime/exec/dispatcher.cc
   runtime/exec/input_seed.cc
+  runtime/exec/python_jobs.cc
   runtime/exec/queue_binding.cc
   runtime/exec/run_capture.cc
   runtime/exec/store_job.cc

@@ -1,0 +1,33 @@
+#ifndef ROBOTNI_RUNTIME_EXEC_JOB_TYPE_H_
+#define ROBOTNI_RUNTIME_EXEC_JOB_TYPE_H_
+
+// A job type: the queue name a job is submitted to, and how it is run (a registered
+// Python function, or host code).
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace robotni::exec {
+
+class StoreJob;
+
+// A job type served by host code (Runtime::RegisterJobType) instead of a Python function:
+// called on a runner thread with the reserved job; reports its outcome on the job
+// (SetResult / SetFailure) as the Python handlers do.
+using NativeJobFn = std::function<void(StoreJob& job)>;
+
+struct JobTypeInfo {
+  std::string name;
+  nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
+  int concurrency = 0;    // 0 = no per-type limit
+  double timeout = 0;     // seconds, 0 = none
+  int max_attempts = 0;   // 0 = the store's default
+  std::string module, doc;
+  NativeJobFn native;  // set for host-code types; empty for Python ones
+};
+
+}  // namespace robotni::exec
+
+#endif  // ROBOTNI_RUNTIME_EXEC_JOB_TYPE_H_

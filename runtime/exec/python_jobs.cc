@@ -1,0 +1,115 @@
+#include "exec/python_jobs.h"
+
+#include "exec/job_type.h"
+#include "exec/run_capture.h"
+
+namespace robotni::exec {
+
+namespace {
+
+std::string PyRepr(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+python::TaskSpec CodeSpec(const std::string& code, const PythonJobsConfig& c) {
+  python::TaskSpec spec;
+  spec.command.mode = python::PythonCommand::Mode::kCode;
+  spec.command.target = code;
+  spec.command.argv = {"-c"};
+  spec.path_prepend = c.sys_path;
+  for (const auto& kv : c.environ_keys_values) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) spec.environ.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return spec;
+}
+
+std::string LoaderCode(const PythonJobsConfig& c, uint64_t generation) {
+  std::string list = "[";
+  for (const auto& m : c.job_modules) list += PyRepr(m) + ",";
+  list += "]";
+  return "import robotni._jobs as _j\n_j.ensure_loaded(" + list + ", " + PyRepr(c.robot_root) +
+         ", " + std::to_string(generation) + ")\n";
+}
+
+}  // namespace
+
+nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : types) {
+    out.push_back({{"type", t.name},
+                   {"schema", t.schema},
+                   {"concurrency", t.concurrency},
+                   {"timeout", t.timeout},
+                   {"max_attempts", t.max_attempts},
+                   {"module", t.module},
+                   {"doc", t.doc}});
+  }
+  return out;
+}
+
+std::vector<JobTypeInfo> JobTypesFromJson(const nlohmann::json& doc) {
+  std::vector<JobTypeInfo> types;
+  if (!doc.is_array()) return types;
+  for (const auto& t : doc) {
+    if (!t.is_object()) continue;
+    JobTypeInfo info;
+    info.name = t.value("type", "");
+    info.schema = t.value("schema", nlohmann::json::object());
+    info.concurrency = t.value("concurrency", 0);
+    info.timeout = t.value("timeout", 0.0);
+    info.max_attempts = t.value("max_attempts", 0);
+    info.module = t.value("module", "");
+    info.doc = t.value("doc", "");
+    types.push_back(std::move(info));
+  }
+  return types;
+}
+
+StatusOr<std::vector<JobTypeInfo>> LoadPythonJobTypes(python::InterpreterPool* pool,
+                                                      const PythonJobsConfig& config,
+                                                      uint64_t generation) {
+  auto lease = pool->Acquire(config.robot_key, config.kind);
+  if (!lease.ok()) return lease.status();
+  RunCapture out(/*echo=*/false);
+  out.set_keep_in_memory(true);
+  auto r = (*lease)->Run(
+      CodeSpec(LoaderCode(config, generation) + "print(_j.describe_all())", config), &out);
+  if (r.exit_code != 0) return Status::PythonError("loading job modules failed:\n" + out.text(2));
+  auto doc = nlohmann::json::parse(out.text(1), nullptr, false);
+  if (doc.is_discarded() || !doc.is_array())
+    return Status::PythonError("job modules printed to stdout while loading: " + out.text(1));
+  return JobTypesFromJson(doc);
+}
+
+PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
+                          uint64_t generation, python::JobBackend* job, double timeout) {
+  PythonJobRun run;
+  run.why = "the job's handler did not report an outcome";
+  auto lease = pool->Acquire(config.robot_key, config.kind);
+  if (!lease.ok()) {
+    run.why = "no interpreter: " + lease.status().message();
+    return run;
+  }
+  RunCapture capture(/*echo=*/false);
+  capture.set_keep_in_memory(true);
+  capture.set_job(job);
+  python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
+  spec.timeout_seconds = timeout;
+  python::TaskResult r = (*lease)->Run(spec, &capture);
+  run.log = capture.text(1) + capture.text(2);
+  if (r.outcome == python::TaskResult::Outcome::kTimeout) {
+    run.timed_out = true;
+    run.why = "timed out after " + std::to_string(static_cast<int>(timeout)) + " s";
+  } else if (r.exit_code != 0) {
+    run.why = "the job's interpreter failed: " + capture.text(2);
+  }
+  return run;
+}
+
+}  // namespace robotni::exec
