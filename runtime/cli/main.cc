@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "python/version.h"
+#include "worker/worker_main.h"
 
 namespace {
 
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
   robotni::cli::AddTasksCommand(app, &body);
   robotni::cli::AddItemsCommand(app, &body);
   robotni::cli::AddServeCommand(app, &body);
+  // A worker process's body, started by serve's control process (docs/worker-processes.md);
+  // hidden from --help: it speaks a protocol on the given fd, not to a user.
+  int worker_fd = -1;
+  auto* worker = app.add_subcommand("worker", "")->group("");
+  worker->add_option("--fd", worker_fd)->required();
+  worker->callback([&] { body = [&] { return robotni::worker::WorkerMain(worker_fd); }; });
   app.add_subcommand("version",
                      "Print the versions of robotni, its Python and SQLite, and where its Python "
                      "packages are")

@@ -32,6 +32,13 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.robot = flags.robot;
   ro.store = flags.store;
   ro.isolation = flags.isolation;
+  ro.default_isolation = "process";
+  ro.workers = flags.workers;
+  ro.job_timeout = flags.job_timeout;
+  ro.kill_grace = flags.kill_grace;
+  ro.memory_limit_mb = flags.memory_limit;
+  ro.max_jobs_per_worker = flags.max_jobs_per_worker;
+  ro.max_output_bytes = flags.max_output;
   ro.concurrency = flags.concurrency;
   ro.job_modules = flags.jobs;
   ro.types = flags.types;
@@ -80,7 +87,31 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->capture_default_str();
   cmd->add_option("--grace", flags->grace, "Seconds running jobs get to finish on SIGTERM")
       ->capture_default_str();
-  cmd->add_option("--isolation", flags->isolation, "subinterpreter (default) or main");
+  cmd->add_option("--isolation", flags->isolation,
+                  "Where jobs run: process (worker processes; the default), subinterpreter "
+                  "(in this process, fastest, for trusted code) or main");
+  cmd->add_option("--workers", flags->workers,
+                  "Worker processes (isolation process); 0 = one per core")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--job-timeout", flags->job_timeout,
+                  "Seconds a job may run when its type sets no timeout (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--kill-grace", flags->kill_grace,
+                  "Seconds after a job's timeout before its worker process is killed")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--memory-limit", flags->memory_limit,
+                  "MiB of resident memory a worker process may use while running a job (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-jobs-per-worker", flags->max_jobs_per_worker,
+                  "Jobs a worker process runs before it is replaced (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-output", flags->max_output,
+                  "Bytes of each of a job's stdout and stderr kept in job.log; the rest is dropped")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--token-file", flags->token_file,
                   "API tokens, one a line: read:TOKEN, write:TOKEN, read,write:TOKEN or TOKEN");
   cmd->add_flag("--no-auth", flags->no_auth, "No API tokens (local development; loopback only)");

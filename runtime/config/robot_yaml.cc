@@ -355,9 +355,10 @@ Status ValidateRobotYaml(const RobotYaml& robot) {
   }
   ROBOTNI_RETURN_IF_ERROR(ValidateTasks(robot.tasks, file, "tasks"));
   ROBOTNI_RETURN_IF_ERROR(ValidateTasks(robot.dev_tasks, file, "devTasks"));
-  if (robot.isolation != "subinterpreter" && robot.isolation != "main") {
+  if (robot.isolation != "subinterpreter" && robot.isolation != "main" &&
+      robot.isolation != "process") {
     return ErrorAt(file, robot.isolation_line ? robot.isolation_line : 1, "isolation",
-                   "expected subinterpreter or main, found " + Quoted(robot.isolation));
+                   "expected process, subinterpreter or main, found " + Quoted(robot.isolation));
   }
   return Status::OK();
 }

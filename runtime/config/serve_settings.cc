@@ -145,7 +145,31 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
                         : Status::OK();
   };
   keys["isolation"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
-    return ReadChoice(n, at, {"subinterpreter", "main"}, &f->isolation);
+    return ReadChoice(n, at, {"process", "subinterpreter", "main"}, &f->isolation);
+  };
+  keys["workers"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "an integer >= 0 (0: one per core)", 0, &f->workers);
+  };
+  keys["job_timeout"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "seconds (a number >= 0)", &f->job_timeout));
+    return f->job_timeout < 0
+               ? at.Error("expected seconds (a number >= 0), found '" + n.Scalar() + "'")
+               : Status::OK();
+  };
+  keys["kill_grace"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "seconds (a number >= 0)", &f->kill_grace));
+    return f->kill_grace < 0
+               ? at.Error("expected seconds (a number >= 0), found '" + n.Scalar() + "'")
+               : Status::OK();
+  };
+  keys["memory_limit"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "MiB (an integer >= 0)", 0, &f->memory_limit);
+  };
+  keys["max_jobs_per_worker"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "an integer >= 0", 0, &f->max_jobs_per_worker);
+  };
+  keys["max_output"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output);
   };
   keys["token_file"] = [b](const YAML::Node& n, const At& at, ServeFlags* f) {
     ROBOTNI_RETURN_IF_ERROR(ReadText(n, at, &f->token_file));
@@ -267,9 +291,16 @@ Status ValidateServeFlags(const ServeFlags& f) {
   if (!log::ParseLevel(f.log_level, &level))
     return Status::InvalidArgument("log_level: expected debug, info, warn or error, got '" +
                                    f.log_level + "'");
-  if (!f.isolation.empty() && f.isolation != "main" && f.isolation != "subinterpreter")
-    return Status::InvalidArgument("isolation: expected subinterpreter or main, got '" +
+  if (!f.isolation.empty() && f.isolation != "main" && f.isolation != "subinterpreter" &&
+      f.isolation != "process")
+    return Status::InvalidArgument("isolation: expected process, subinterpreter or main, got '" +
                                    f.isolation + "'");
+  if (f.workers < 0) return Status::InvalidArgument("workers: must be 0 (one per core) or more");
+  if (f.job_timeout < 0 || f.kill_grace < 0)
+    return Status::InvalidArgument("job_timeout and kill_grace: must not be negative");
+  if (f.memory_limit < 0 || f.max_jobs_per_worker < 0 || f.max_output < 0)
+    return Status::InvalidArgument(
+        "memory_limit, max_jobs_per_worker and max_output: must not be negative");
   if (f.concurrency < 1) return Status::InvalidArgument("concurrency: must be at least 1");
   if (f.grace < 0) return Status::InvalidArgument("grace: must not be negative");
   if (f.rate_limit < 0) return Status::InvalidArgument("rate_limit: must not be negative");
@@ -289,6 +320,12 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.types != b.types) out.push_back("types");
   if (a.concurrency != b.concurrency) out.push_back("concurrency");
   if (a.isolation != b.isolation) out.push_back("isolation");
+  if (a.workers != b.workers) out.push_back("workers");
+  if (a.job_timeout != b.job_timeout) out.push_back("job_timeout");
+  if (a.kill_grace != b.kill_grace) out.push_back("kill_grace");
+  if (a.memory_limit != b.memory_limit) out.push_back("memory_limit");
+  if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
+  if (a.max_output != b.max_output) out.push_back("max_output");
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
@@ -303,6 +340,12 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->types = running.types;
   next->concurrency = running.concurrency;
   next->isolation = running.isolation;
+  next->workers = running.workers;
+  next->job_timeout = running.job_timeout;
+  next->kill_grace = running.kill_grace;
+  next->memory_limit = running.memory_limit;
+  next->max_jobs_per_worker = running.max_jobs_per_worker;
+  next->max_output = running.max_output;
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;
@@ -310,9 +353,28 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
 
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given) {
   std::set<std::string> out;
-  for (const char* key : {"robot", "listen", "store", "types", "jobs", "concurrency", "grace",
-                          "isolation", "token_file", "no_auth", "rate_limit", "public_metrics",
-                          "tasks", "task_timeout", "log_format", "log_level"}) {
+  for (const char* key : {"robot",
+                          "listen",
+                          "store",
+                          "types",
+                          "jobs",
+                          "concurrency",
+                          "grace",
+                          "isolation",
+                          "workers",
+                          "job_timeout",
+                          "kill_grace",
+                          "memory_limit",
+                          "max_jobs_per_worker",
+                          "max_output",
+                          "token_file",
+                          "no_auth",
+                          "rate_limit",
+                          "public_metrics",
+                          "tasks",
+                          "task_timeout",
+                          "log_format",
+                          "log_level"}) {
     std::string flag = std::string("--") + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (is_given(flag)) out.insert(key);

@@ -29,6 +29,13 @@ struct ServeFlags {
   int concurrency = 2;
   double grace = 30;
   std::string isolation;
+  // Worker processes (isolation: process) and the job limits (RuntimeOptions has the rules).
+  int workers = 0;
+  double job_timeout = 300;
+  double kill_grace = 5;
+  int memory_limit = 0;  // MiB
+  int max_jobs_per_worker = 0;
+  int max_output = 1 << 20;  // bytes
   std::string token_file;
   bool no_auth = false;
   double rate_limit = 0;

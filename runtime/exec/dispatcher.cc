@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "exec/store_job.h"
 
 namespace robotni::exec {
@@ -29,6 +30,12 @@ class ProgressReportingJob : public StoreJob {
 Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool,
                        DispatcherOptions options)
     : store_(store), pool_(pool), options_(std::move(options)) {
+  if (options_.workers > 0) {
+    options_.concurrency = options_.workers;
+    if (options_.worker_executable.empty())
+      options_.worker_executable = worker::DefaultWorkerExecutable();
+  }
+  workers_.resize(static_cast<size_t>(std::max(0, options_.concurrency)));
   observers_ = std::make_shared<Observers>(Observers{options_.on_progress, options_.on_finished});
 }
 
@@ -48,7 +55,17 @@ PythonJobsConfig Dispatcher::python_config() const {
 Status Dispatcher::LoadJobTypes() {
   std::lock_guard<std::mutex> load(load_mu_);
   uint64_t generation = ++loads_;
-  auto loaded = LoadPythonJobTypes(pool_, python_config(), generation);
+  StatusOr<std::vector<JobTypeInfo>> loaded = std::vector<JobTypeInfo>{};
+  if (options_.workers > 0) {
+    // The modules are imported in a worker, never here: an import that crashes must not
+    // take the control process down.
+    auto w =
+        worker::WorkerProcess::Start({options_.worker_executable, python_config(), generation});
+    if (!w.ok()) return w.status();
+    loaded = (*w)->types();
+  } else {
+    loaded = LoadPythonJobTypes(pool_, python_config(), generation);
+  }
   if (!loaded.ok()) return loaded.status();
   std::vector<JobTypeInfo> types;
   for (auto& info : *loaded)
@@ -148,6 +165,9 @@ std::vector<std::string> Dispatcher::ReservableTypes() {
 }
 
 void Dispatcher::RunnerLoop(int index) {
+  // A warm worker before the first job: its start (CPython, the job modules) is not paid
+  // by a job.
+  if (options_.workers > 0 && !options_.job_modules.empty()) (void)WorkerFor(index);
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
@@ -211,7 +231,7 @@ void Dispatcher::RunnerLoop(int index) {
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
-    store::Completion c = RunOne(item, *observers);
+    store::Completion c = RunOne(index, item, *observers);
     Status s = store_->Complete(c);
     l.lock();
     running_per_type_[item.queue]--;
@@ -236,7 +256,8 @@ void Dispatcher::RunnerLoop(int index) {
   }
 }
 
-store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& observers) {
+store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
+                                     const Observers& observers) {
   ProgressReportingJob job(store_, item, observers.on_progress);
   const JobTypeInfo* type = FindType(item.queue);
   if (type && type->native) {
@@ -249,13 +270,77 @@ store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& o
     }
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
-  double timeout = type ? type->timeout : 0;
+  if (options_.workers > 0) return RunInWorker(runner, item, type, job);
+  double timeout = type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
   PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, timeout);
   // The job's captured output becomes its `job.log` file (served by GET .../log). Attached
   // before the completion so a client that saw the job finish finds it; a retry replaces it.
   if (!run.log.empty()) {
     (void)store_->RemoveFile(item.id, "job.log");
     (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+  }
+  store::Completion c = job.TakeCompletion(run.why);
+  if (run.timed_out) {
+    c.ok = false;
+    c.exception_type = store::ExceptionType::kApplication;
+    c.error_code = "TIMEOUT";
+    c.error_message = run.why;
+  }
+  return c;
+}
+
+StatusOr<std::shared_ptr<worker::WorkerProcess>> Dispatcher::WorkerFor(int runner) {
+  uint64_t generation = generation_;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& w = workers_[runner];
+    if (w && w->alive() && w->generation() == generation) return w;
+  }
+  auto started =
+      worker::WorkerProcess::Start({options_.worker_executable, python_config(), generation});
+  if (!started.ok()) return started.status();
+  std::shared_ptr<worker::WorkerProcess> w = std::move(started).value();
+  std::shared_ptr<worker::WorkerProcess> old;
+  std::lock_guard<std::mutex> l(mu_);
+  old.swap(workers_[runner]);  // stopped (destroyed) after the lock is released
+  workers_[runner] = w;
+  if (stopping_) w->Kill("stopping");
+  return w;
+}
+
+store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
+                                          const JobTypeInfo* type, StoreJob& job) {
+  auto w = WorkerFor(runner);
+  if (!w.ok()) return job.TakeCompletion("no worker process: " + w.status().message());
+  worker::RunLimits limits;
+  limits.timeout = type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
+  limits.kill_grace = options_.policy.kill_grace;
+  limits.memory_limit_mb =
+      type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
+  worker::WorkerRun run = (*w)->Run(item, limits, &job);
+  if (!run.log.empty()) {
+    (void)store_->RemoveFile(item.id, "job.log");
+    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+  }
+  bool recycle = run.died || (options_.policy.max_jobs_per_worker > 0 &&
+                              (*w)->jobs_run() >= options_.policy.max_jobs_per_worker);
+  if (recycle) {
+    std::shared_ptr<worker::WorkerProcess> gone;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (workers_[runner] == *w) gone.swap(workers_[runner]);
+    }
+    if (run.died)
+      log::Warn("worker process " + std::to_string((*w)->pid()) + " running job " + item.id + " (" +
+                item.queue + "): " + run.cause + "; it is replaced");
+  }
+  if (run.died) {
+    store::Completion c = job.TakeCompletion(run.cause);
+    c.ok = false;
+    c.exception_type = store::ExceptionType::kApplication;
+    c.error_code = run.error_code;
+    c.error_message = run.cause;
+    return c;
   }
   store::Completion c = job.TakeCompletion(run.why);
   if (run.timed_out) {
@@ -297,12 +382,23 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   for (const auto& [id, lease] : running_) left.push_back(lease);
   std::deque<store::Item> unstarted;
   unstarted.swap(prefetched_);
-  bool all_done = counters_.busy == 0;
   l.unlock();
+  // Given back before any worker is killed, so a killed job's commit is refused (its
+  // lease is gone) and the item spends no attempt.
   for (const auto& lease : left)
     if (store_->Unreserve(lease).ok()) ++given_back;
   for (const auto& it : unstarted)  // never started: back as they were
     (void)store_->Unreserve(store::LeaseOf(it));
+  l.lock();
+  if (options_.workers > 0 && counters_.busy > 0) {
+    // Worker processes can always be stopped: kill the ones still running a job, so the
+    // runners return and the dispatcher ends cleanly whatever the jobs do.
+    for (auto& w : workers_)
+      if (w) w->Kill("the service is stopping");
+    cv_.wait_for(l, std::chrono::seconds(5), [&] { return counters_.busy == 0; });
+  }
+  bool all_done = counters_.busy == 0;
+  l.unlock();
   if (heartbeat_.joinable()) heartbeat_.join();
   if (all_done) {
     for (auto& t : runners_) t.join();

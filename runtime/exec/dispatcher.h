@@ -27,6 +27,7 @@
 #include "exec/python_jobs.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
+#include "worker/worker_process.h"
 
 namespace robotni::exec {
 
@@ -46,6 +47,13 @@ struct DispatcherOptions {
   // queue costs one store round trip per `prefetch` jobs instead of one per job.
   int prefetch = 4;
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
+  // Process isolation: > 0 runs the Python jobs in this many worker processes
+  // (worker/worker_process.h), one job at a time each, and concurrency becomes this
+  // number; a worker that dies fails only its own job, with the cause, and is replaced.
+  // 0 runs them in this process's interpreters.
+  int workers = 0;
+  std::string worker_executable;  // "" = worker::DefaultWorkerExecutable()
+  JobPolicy policy;
   // Called on a runner thread after an item's outcome was committed (or refused).
   std::function<void(const store::Item& item, const store::Completion& c, const Status& s)>
       on_finished;
@@ -95,7 +103,11 @@ class Dispatcher {
     decltype(DispatcherOptions::on_progress) on_progress;
     decltype(DispatcherOptions::on_finished) on_finished;
   };
-  store::Completion RunOne(const store::Item& item, const Observers& observers);
+  store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
+  store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
+                                StoreJob& job);
+  // The runner's worker process, started (or replaced after a reload) when needed.
+  StatusOr<std::shared_ptr<worker::WorkerProcess>> WorkerFor(int runner);
   PythonJobsConfig python_config() const;
 
   store::WorkItemStore* store_;
@@ -119,6 +131,7 @@ class Dispatcher {
   Counters counters_;
   std::vector<std::thread> runners_;
   std::thread heartbeat_;
+  std::vector<std::shared_ptr<worker::WorkerProcess>> workers_;  // mu_; by runner index
 };
 
 }  // namespace robotni::exec

@@ -20,12 +20,24 @@ using NativeJobFn = std::function<void(StoreJob& job)>;
 
 struct JobTypeInfo {
   std::string name;
-  nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
-  int concurrency = 0;    // 0 = no per-type limit
-  double timeout = 0;     // seconds, 0 = none
-  int max_attempts = 0;   // 0 = the store's default
+  nlohmann::json schema;        // JSON Schema of the params ({"type": "object"} when none given)
+  int concurrency = 0;          // 0 = no per-type limit
+  double timeout = 0;           // seconds, 0 = none
+  int max_attempts = 0;         // 0 = the store's default
+  int64_t memory_limit_mb = 0;  // per worker process while running it; 0 = the policy's
   std::string module, doc;
   NativeJobFn native;  // set for host-code types; empty for Python ones
+};
+
+// Limits that apply to every job unless its type says otherwise.
+struct JobPolicy {
+  double default_timeout = 300;  // seconds, for types that declare none; 0 = none
+  // Seconds between the soft timeout (an exception raised in Python) and killing the
+  // worker process that runs the job (process isolation only).
+  double kill_grace = 5;
+  int64_t memory_limit_mb = 0;         // a worker's resident memory while running; 0 = none
+  int max_jobs_per_worker = 0;         // a worker is replaced after this many jobs; 0 = never
+  int64_t max_output_bytes = 1 << 20;  // of each stream kept for job.log; the rest is dropped
 };
 
 }  // namespace robotni::exec

@@ -47,6 +47,7 @@ nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
                    {"concurrency", t.concurrency},
                    {"timeout", t.timeout},
                    {"max_attempts", t.max_attempts},
+                   {"memory_limit", t.memory_limit_mb},
                    {"module", t.module},
                    {"doc", t.doc}});
   }
@@ -64,6 +65,7 @@ std::vector<JobTypeInfo> JobTypesFromJson(const nlohmann::json& doc) {
     info.concurrency = t.value("concurrency", 0);
     info.timeout = t.value("timeout", 0.0);
     info.max_attempts = t.value("max_attempts", 0);
+    info.memory_limit_mb = t.value("memory_limit", 0);
     info.module = t.value("module", "");
     info.doc = t.value("doc", "");
     types.push_back(std::move(info));
@@ -98,6 +100,7 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
   }
   RunCapture capture(/*echo=*/false);
   capture.set_keep_in_memory(true);
+  capture.set_max_kept_bytes(config.max_output_bytes);
   capture.set_job(job);
   python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
   spec.timeout_seconds = timeout;

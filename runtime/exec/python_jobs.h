@@ -27,6 +27,7 @@ struct PythonJobsConfig {
   std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
   std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
+  int64_t max_output_bytes = -1;  // kept of each stream of a job's output; -1 = all
 };
 
 // Imports the job modules (generation `generation`: a new one imports them afresh) and

@@ -1,5 +1,7 @@
 #include "exec/run_capture.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,7 +35,16 @@ void RunCapture::Write(int stream, std::string_view text) {
     fwrite(text.data(), 1, text.size(), log);
     fflush(log);  // the log is read while the task runs (tail -f)
   }
-  if (keep_) (stream == 2 ? err_ : out_).append(text);
+  if (keep_) {
+    std::string& kept = stream == 2 ? err_ : out_;
+    int64_t& dropped = stream == 2 ? err_dropped_ : out_dropped_;
+    size_t room = max_kept_ < 0 ? text.size()
+                                : static_cast<size_t>(std::max<int64_t>(
+                                      0, max_kept_ - static_cast<int64_t>(kept.size())));
+    size_t take = std::min(room, text.size());
+    kept.append(text.substr(0, take));
+    dropped += static_cast<int64_t>(text.size() - take);
+  }
   if (sink_) {
     sink_(stream, text);
   } else if (echo_) {
@@ -56,7 +67,11 @@ void RunCapture::Flush() {
 
 std::string RunCapture::text(int stream) {
   std::lock_guard<std::mutex> l(mu_);
-  return stream == 2 ? err_ : out_;
+  std::string out = stream == 2 ? err_ : out_;
+  if (int64_t dropped = stream == 2 ? err_dropped_ : out_dropped_; dropped > 0)
+    out += "\n[robotni: output truncated: " + std::to_string(dropped) +
+           " more bytes were written (max_output " + std::to_string(max_kept_) + " bytes)]\n";
+  return out;
 }
 
 }  // namespace robotni::exec

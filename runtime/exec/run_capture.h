@@ -31,6 +31,10 @@ class RunCapture : public python::TaskContext {
   }
   // Everything written so far to `stream` (1 or 2) when keep_in_memory is on.
   void set_keep_in_memory(bool keep) { keep_ = keep; }
+  // At most this many bytes of each stream are kept (-1 = no limit); the rest is counted,
+  // and text() ends with a note saying how much was dropped. A job flooding its output
+  // costs no more memory than this.
+  void set_max_kept_bytes(int64_t max) { max_kept_ = max; }
   std::string text(int stream);
 
   void set_work_items(python::WorkItemBackend* backend) { work_items_ = backend; }
@@ -46,6 +50,8 @@ class RunCapture : public python::TaskContext {
   FILE* out_log_ = nullptr;
   FILE* err_log_ = nullptr;
   std::string out_, err_;
+  int64_t max_kept_ = -1;
+  int64_t out_dropped_ = 0, err_dropped_ = 0;
   python::WorkItemBackend* work_items_ = nullptr;
   python::JobBackend* job_ = nullptr;
 };

@@ -160,6 +160,12 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("concurrency", &F::concurrency);
   keep("grace", &F::grace);
   keep("isolation", &F::isolation);
+  keep("workers", &F::workers);
+  keep("job_timeout", &F::job_timeout);
+  keep("kill_grace", &F::kill_grace);
+  keep("memory_limit", &F::memory_limit);
+  keep("max_jobs_per_worker", &F::max_jobs_per_worker);
+  keep("max_output", &F::max_output);
   keep("token_file", &F::token_file);
   keep("no_auth", &F::no_auth);
   keep("rate_limit", &F::rate_limit);

@@ -1,5 +1,7 @@
 #include "service/robot_run.h"
 
+#include "core/log.h"
+
 #include <unistd.h>
 #include <uv.h>
 
@@ -237,6 +239,10 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
   }
   int rc = 1;
   if (!interp_) {
+    if (robot_.isolation == "process")
+      log::Warn(
+          "isolation process: robot tasks do not run in worker processes yet; this one runs in "
+          "a sub-interpreter of this process");
     auto kind = robot_.isolation == "main" ? python::Interpreter::Kind::kMain
                                            : python::Interpreter::Kind::kSubinterpreter;
     auto created = python::Interpreter::Create(kind);

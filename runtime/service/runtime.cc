@@ -95,6 +95,12 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.concurrency = r.concurrency;
   f.grace = s.grace;
   f.isolation = r.isolation;
+  f.workers = r.workers;
+  f.job_timeout = r.job_timeout;
+  f.kill_grace = r.kill_grace;
+  f.memory_limit = static_cast<int>(r.memory_limit_mb);
+  f.max_jobs_per_worker = r.max_jobs_per_worker;
+  f.max_output = static_cast<int>(r.max_output_bytes);
   f.token_file = s.token_file;
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
@@ -195,10 +201,16 @@ Status RuntimeImpl::Init() {
     robot_.path = robot_.root / "robot.yaml";
     robot_.artifacts_dir = "output";
   }
-  if (!options_.isolation.empty()) robot_.isolation = options_.isolation;
-  if (robot_.isolation != "subinterpreter" && robot_.isolation != "main")
-    return Status::InvalidArgument("isolation: expected subinterpreter or main, got '" +
+  if (!options_.isolation.empty())
+    robot_.isolation = options_.isolation;
+  else if (robot_.isolation_line == 0 && !options_.default_isolation.empty())
+    robot_.isolation = options_.default_isolation;
+  if (robot_.isolation != "subinterpreter" && robot_.isolation != "main" &&
+      robot_.isolation != "process")
+    return Status::InvalidArgument("isolation: expected process, subinterpreter or main, got '" +
                                    robot_.isolation + "'");
+  if (options_.workers < 0)
+    return Status::InvalidArgument("workers: must be 0 (one per core) or more");
   kind_ = robot_.isolation == "main" ? python::Interpreter::Kind::kMain
                                      : python::Interpreter::Kind::kSubinterpreter;
   {
@@ -242,6 +254,15 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   d.concurrency = options_.concurrency;
   d.owner = owner_;
   d.kind = kind_;
+  if (robot_.isolation == "process")
+    d.workers =
+        options_.workers > 0 ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  d.worker_executable = options_.worker_executable;
+  d.policy.default_timeout = options_.job_timeout;
+  d.policy.kill_grace = options_.kill_grace;
+  d.policy.memory_limit_mb = options_.memory_limit_mb;
+  d.policy.max_jobs_per_worker = options_.max_jobs_per_worker;
+  d.policy.max_output_bytes = options_.max_output_bytes;
   auto dispatcher = std::make_unique<exec::Dispatcher>(*st, pool_.get(), std::move(d));
   if (!options_.job_modules.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
   for (const auto& t : host_types_) ROBOTNI_RETURN_IF_ERROR(dispatcher->RegisterNativeType(t));
@@ -455,8 +476,7 @@ void RuntimeImpl::RetireDispatcher(bool restart) {
     std::unique_ptr<exec::Dispatcher> drained;
     std::lock_guard<std::mutex> l(mu_);
     drained = std::move(dispatcher_);
-    serves_types =
-        restart && !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
+    serves_types = restart && !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
   }
   if (serves_types) {
     auto d = EnsureDispatcher();
@@ -557,8 +577,8 @@ std::string ItemInfo::ToJson() const {
 
 std::string Runtime::VersionString() {
   python::VersionReport v = python::VersionInfo();
-  return "robotni " + v.robotni + "; Python " + v.python + "; SQLite " + v.sqlite +
-         "; packages " + (v.packages.ok() ? v.packages->dir.string() : "not found");
+  return "robotni " + v.robotni + "; Python " + v.python + "; SQLite " + v.sqlite + "; packages " +
+         (v.packages.ok() ? v.packages->dir.string() : "not found");
 }
 
 }  // namespace robotni

@@ -280,7 +280,7 @@ def test_serve_bad_options_raise(runtime):
 
 
 def test_bad_isolation_raises_value_error(store):
-    with pytest.raises(ValueError, match="isolation: expected subinterpreter or main") as e:
+    with pytest.raises(ValueError, match="isolation: expected process, subinterpreter or main") as e:
         robotni.Runtime(store=store, isolation="bogus")
     assert isinstance(e.value, robotni.RobotniError)
     assert e.value.code == "InvalidArgument"

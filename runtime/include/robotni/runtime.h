@@ -60,11 +60,26 @@ struct RuntimeOptions {
   // robot.yaml of the robot whose tasks RunTask runs (and whose PYTHONPATH, env and
   // isolation jobs get). "" = no robot: the current directory is the robot root.
   std::string robot;
-  // Where Python runs: "subinterpreter" (isolated sys.modules per robot; the default) or
-  // "main" (the main interpreter, for numpy-style modules). "" = robot.yaml's, else default.
+  // Where Python jobs run: "process" (worker processes: a crash, a hang in C or a memory
+  // blow-up costs one job, never the runtime; every core), "subinterpreter" (isolated
+  // sys.modules per robot in this process: the fastest, for trusted code) or "main" (this
+  // process's main interpreter, for numpy-style modules). Robot tasks run in this process
+  // under "process" too (as "subinterpreter"). "" = robot.yaml's, else default_isolation.
   std::string isolation;
-  // Jobs run at the same time (runner threads).
+  std::string default_isolation = "subinterpreter";  // `robotni serve` passes "process"
+  // Jobs run at the same time (runner threads); under "process", `workers` instead.
   int concurrency = 2;
+  // Worker processes under "process" isolation; 0 = one per core.
+  int workers = 0;
+  // Limits for every job (a job type's own timeout / memory_limit win):
+  double job_timeout = 300;            // seconds before TaskTimeout is raised in the job; 0 = none
+  double kill_grace = 5;               // then its worker process is killed ("process" only)
+  int64_t memory_limit_mb = 0;         // a worker's resident memory; 0 = none ("process" only)
+  int max_jobs_per_worker = 0;         // then the worker is replaced; 0 = never
+  int64_t max_output_bytes = 1 << 20;  // of each stream kept in job.log; the rest dropped
+  // The program started as a worker process (`PROGRAM worker --fd 3`); "" = the robotni
+  // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
+  std::string worker_executable;
   // Python files (relative to the robot root) or dotted modules that register job types with
   // @robotni.job; imported at Open.
   std::vector<std::string> job_modules;
@@ -119,7 +134,7 @@ enum class RunExit : int {
   kCommandNotFound = 6,
   kArtifacts = 9,  // the artifacts directory cannot be written
   kTaskFailed = 10,
-  kPreRunScript = 12,   // a robot.yaml preRunScripts command failed
+  kPreRunScript = 12,  // a robot.yaml preRunScripts command failed
 };
 
 struct TaskOutcome {

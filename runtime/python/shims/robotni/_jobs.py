@@ -30,15 +30,17 @@ class BusinessError(Exception):
 
 
 class JobType:
-    __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts", "module")
+    __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts",
+                 "memory_limit", "module")
 
-    def __init__(self, name, func, schema, concurrency, timeout, max_attempts):
+    def __init__(self, name, func, schema, concurrency, timeout, max_attempts, memory_limit=None):
         self.name = name
         self.func = func
         self.schema = schema if schema is not None else {"type": "object"}
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_attempts = max_attempts
+        self.memory_limit = memory_limit
         self.module = getattr(func, "__module__", "")
 
     def describe(self):
@@ -48,18 +50,25 @@ class JobType:
             "concurrency": self.concurrency or 0,
             "timeout": self.timeout or 0,
             "max_attempts": self.max_attempts or 0,
+            "memory_limit": self.memory_limit or 0,
             "module": self.module,
             "doc": (self.func.__doc__ or "").strip(),
         }
 
 
-def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None):
-    """Registers the decorated function as the handler of job type `name`."""
+def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None,
+        memory_limit=None):
+    """Registers the decorated function as the handler of job type `name`.
+
+    timeout: seconds before TaskTimeout is raised in the job (in worker processes the
+    worker is killed `kill_grace` seconds later); memory_limit: MiB of resident memory
+    the worker process running the job may use (worker processes only)."""
     if not isinstance(name, str) or not name:
         raise ValueError("job type name must be a non-empty string")
 
     def register(func):
-        _registry[name] = JobType(name, func, schema, concurrency, timeout, max_attempts)
+        _registry[name] = JobType(name, func, schema, concurrency, timeout, max_attempts,
+                                  memory_limit)
         return func
 
     return register

@@ -1,0 +1,83 @@
+#include "worker/frame.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace robotni::worker {
+
+std::string EncodeFrame(const nlohmann::json& message) {
+  // Captured output may hold invalid UTF-8: replaced, never a throw.
+  std::string body = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  uint32_t n = static_cast<uint32_t>(body.size());
+  std::string frame(4, '\0');
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return frame + body;
+}
+
+Status WriteFrame(int fd, const nlohmann::json& message) {
+  std::string frame = EncodeFrame(message);
+  if (frame.size() - 4 > kMaxFrameBytes) return Status::InvalidArgument("frame too large");
+  size_t off = 0;
+  while (off < frame.size()) {
+    // send(MSG_NOSIGNAL): a dead peer is an error here, not a SIGPIPE for the process.
+    ssize_t w = send(fd, frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == ENOTSOCK) w = write(fd, frame.data() + off, frame.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(std::string("worker pipe: ") + strerror(errno));
+    }
+    off += static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+Status FrameReader::Next(nlohmann::json* out, bool* got) {
+  *got = false;
+  if (buf_.size() < 4) return Status::OK();
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n |= static_cast<uint32_t>(static_cast<unsigned char>(buf_[i])) << (8 * i);
+  if (n > kMaxFrameBytes)
+    return Status::InvalidArgument("worker frame of " + std::to_string(n) + " bytes refused");
+  if (buf_.size() < 4 + static_cast<size_t>(n)) return Status::OK();
+  auto doc = nlohmann::json::parse(buf_.begin() + 4, buf_.begin() + 4 + n, nullptr, false);
+  buf_.erase(0, 4 + static_cast<size_t>(n));
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("t") || !doc["t"].is_string())
+    return Status::InvalidArgument("malformed worker frame");
+  *out = std::move(doc);
+  *got = true;
+  return Status::OK();
+}
+
+Status ReadFrame(int fd, FrameReader* reader, nlohmann::json* out,
+                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool got = false;
+    ROBOTNI_RETURN_IF_ERROR(reader->Next(out, &got));
+    if (got) return Status::OK();
+    if (timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Status::Timeout("no message from the worker in time");
+      pollfd p{fd, POLLIN, 0};
+      int r = poll(&p, 1, static_cast<int>(left.count()));
+      if (r < 0 && errno != EINTR) return Status::IOError(std::string("poll: ") + strerror(errno));
+      if (r <= 0) continue;
+    }
+    char chunk[65536];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECONNRESET) return Status::Cancelled("the peer closed the stream");
+      return Status::IOError(std::string("worker pipe: ") + strerror(errno));
+    }
+    if (n == 0) return Status::Cancelled("the peer closed the stream");
+    reader->Feed(chunk, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace robotni::worker

@@ -1,0 +1,4 @@
+target_sources(robotni_runtime PRIVATE
+  runtime/worker/frame.cc
+  runtime/worker/worker_main.cc
+  runtime/worker/worker_process.cc)
