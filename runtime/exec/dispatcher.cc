@@ -48,8 +48,13 @@ Dispatcher::~Dispatcher() {
 }
 
 PythonJobsConfig Dispatcher::python_config() const {
-  return {options_.robot_key, options_.robot_root,          options_.job_modules,
-          options_.sys_path,  options_.environ_keys_values, options_.kind};
+  PythonJobsConfig c{options_.robot_key, options_.robot_root,          options_.job_modules,
+                     options_.sys_path,  options_.environ_keys_values, options_.kind};
+  c.max_output_bytes = options_.policy.max_output_bytes;
+  // A worker runs one job at a time: its main interpreter isolates nothing less, and
+  // loads the modules that refuse sub-interpreters (numpy).
+  if (options_.workers > 0) c.kind = python::Interpreter::Kind::kMain;
+  return c;
 }
 
 Status Dispatcher::LoadJobTypes() {

@@ -92,6 +92,7 @@ class Dispatcher {
     int64_t done = 0, failed = 0, retried = 0;
   };
   Counters counters() const;
+  int workers() const { return options_.workers; }  // worker processes; 0 = in-process
 
  private:
   void RunnerLoop(int index);

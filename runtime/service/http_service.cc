@@ -337,12 +337,16 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   std::string url = "http://" + service->address_;
   // Tests and scripts read the port from "serving on http://HOST:PORT" (both log formats).
   log::Info("serving on " + url + " (job types: " + (types.empty() ? "none" : types) +
-                "; concurrency " + std::to_string(settings.concurrency) + ")",
+                (s->parts.dispatcher->workers() > 0
+                     ? "; " + std::to_string(s->parts.dispatcher->workers()) + " worker processes"
+                     : "; concurrency " + std::to_string(settings.concurrency)) +
+                ")",
             {{"event", "serving"},
              {"url", url},
              {"port", s->server->port()},
              {"types", TypeNames(*s->parts.dispatcher)},
-             {"concurrency", settings.concurrency}});
+             {"concurrency", settings.concurrency},
+             {"workers", s->parts.dispatcher->workers()}});
 
   if (s->parts.handle_signals) {
     s->signals.Start(&s->loop, {SIGTERM, SIGINT},

@@ -100,6 +100,7 @@ TEST_F(ServeOpsTest, ConfigFileSetsTheFlagsAndTheCommandLineWins) {
                 "no_auth: true\n"
                 "grace: 1\n"
                 "concurrency: 1\n"
+                "isolation: subinterpreter\n"
                 "webhooks: {secret: s, max_attempts: 3, timeout_seconds: 1}\n");
   ASSERT_TRUE(Start({"--config", (dir_ / "serve.yaml").string(), "--concurrency", "3"}))
       << server_->output();

@@ -1,0 +1,204 @@
+// `robotni serve` with jobs in worker processes (isolation: process, issue #11): every
+// failure of a job is contained in its worker, named, and costs only that job; stopping
+// is clean whatever the jobs do.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/integration/cli/http_test_client.h"
+#include "tests/integration/cli/run_test_util.h"
+
+namespace robotni::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const char kJobs[] = R"(import ctypes, os, sys, threading, time
+from robotni import job
+
+@job("pid")
+def pid():
+    return os.getpid()
+
+@job("slow_pid")
+def slow_pid(seconds=1.0):
+    time.sleep(seconds)
+    return os.getpid()
+
+@job("segv")
+def segv():
+    ctypes.string_at(0)
+
+@job("exit3")
+def exit3():
+    os._exit(3)
+
+@job("abort")
+def abort():
+    os.abort()
+
+@job("stuck_in_c", timeout=1)
+def stuck_in_c():
+    time.sleep(3600)  # in C: the soft timeout cannot interrupt it
+
+@job("loop", timeout=1)
+def loop():
+    while True:
+        pass
+
+@job("hog", memory_limit=150)
+def hog():
+    held = []
+    while True:
+        held.append(bytearray(20 << 20))
+        time.sleep(0.02)
+
+@job("flood")
+def flood():
+    line = "x" * 1023 + "\n"
+    for _ in range(20 * 1024):  # 20 MiB
+        sys.stdout.write(line)
+    return "flooded"
+
+@job("leak_threads")
+def leak_threads():
+    threading.Thread(target=time.sleep, args=(3600,)).start()
+    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+    return "leaked"
+)";
+
+class ServeWorkersTest : public ::testing::Test {
+ protected:
+  void SetUp() override { WriteFile(dir_ / "jobs.py", kJobs); }
+  bool Start(std::vector<std::string> args = {}) {
+    std::vector<std::string> all = {"serve",
+                                    "-r",
+                                    (SourceDir() / "robot.yaml").string(),
+                                    "--store",
+                                    (dir_ / "wi.db").string(),
+                                    "--jobs",
+                                    (dir_ / "jobs.py").string(),
+                                    "--listen",
+                                    "127.0.0.1:0",
+                                    "--no-auth"};
+    all.insert(all.end(), args.begin(), args.end());
+    server_ = std::make_unique<Process>(all, RunOptions{.timeout_seconds = 120});
+    if (!server_->WaitForOutput("serving on", 60)) return false;
+    port_ = ServingPort(*server_);
+    return port_ > 0;
+  }
+  std::string Submit(const std::string& type, const json& params = json::object(),
+                     int max_attempts = 1) {
+    auto r =
+        SendHttp(port_, "POST", "/api/worker/jobs",
+                 json{{"type", type}, {"params", params}, {"max_attempts", max_attempts}}.dump());
+    EXPECT_EQ(r.status, 202) << r.raw;
+    return r.body.value("job_id", "");
+  }
+  json WaitEnded(const std::string& id, double seconds = 30) {
+    auto until = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = SendHttp(port_, "GET", "/api/worker/jobs/" + id);
+      if (r.body.is_object() && (r.body["status"] == "done" || r.body["status"] == "failed"))
+        return r.body;
+      server_->Pump(20);
+    }
+    return json();
+  }
+  bool Healthy() { return SendHttp(port_, "GET", "/healthz").status == 200; }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> server_;
+};
+
+TEST_F(ServeWorkersTest, EachCrashFailsOnlyItsJobWithItsCauseAndTheWorkerIsReplaced) {
+  ASSERT_TRUE(Start({"--workers", "1", "--kill-grace", "1"})) << server_->output();
+  json first = WaitEnded(Submit("pid"));
+  ASSERT_EQ(first["status"], "done") << first.dump();
+  std::set<int> pids = {first["result"].get<int>()};
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"segv", "signal 11 (SIGSEGV)"},          {"exit3", "exit code 3"},
+      {"abort", "signal 6 (SIGABRT)"},          {"stuck_in_c", "timeout after 1 s, killed"},
+      {"hog", "memory limit 150 MiB exceeded"},
+  };
+  for (const auto& [type, cause] : cases) {
+    json j = WaitEnded(Submit(type));
+    ASSERT_EQ(j["status"], "failed") << type << ": " << j.dump() << server_->output();
+    EXPECT_THAT(j["error"]["message"].get<std::string>(), HasSubstr(cause)) << j.dump();
+    EXPECT_NE(j["error"]["message"], "lease expired");
+    EXPECT_TRUE(Healthy()) << "HTTP stopped answering after " << type;
+    // The next job runs at once, in a new worker process.
+    json next = WaitEnded(Submit("pid"), 10);
+    ASSERT_EQ(next["status"], "done") << "after " << type << ": " << next.dump();
+    EXPECT_TRUE(pids.insert(next["result"].get<int>()).second)
+        << "the worker that ran " << type << " was not replaced";
+  }
+  json segv = SendHttp(port_, "GET", "/api/worker/jobs/2").body;  // ids: pid=1, segv=2
+  EXPECT_EQ(segv["error"]["code"], "WORKER_DIED") << segv.dump();
+  RunResult r = [&] {
+    server_->Kill(SIGTERM);
+    return server_->Wait();
+  }();
+  EXPECT_EQ(r.exit_code, 0) << r;
+}
+
+TEST_F(ServeWorkersTest, AJobBesideACrashKeepsItsAttempt) {
+  ASSERT_TRUE(Start({"--workers", "2"})) << server_->output();
+  std::string beside = Submit("slow_pid", {{"seconds", 1.5}}, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  json crashed = WaitEnded(Submit("segv"));
+  EXPECT_EQ(crashed["status"], "failed");
+  json b = WaitEnded(beside);
+  ASSERT_EQ(b["status"], "done") << b.dump();
+  EXPECT_EQ(b["attempts"], 1) << "the job beside the crash spent an attempt: " << b.dump();
+}
+
+TEST_F(ServeWorkersTest, AFloodedOutputIsTruncatedWithANote) {
+  ASSERT_TRUE(Start({"--workers", "1", "--max-output", "65536"})) << server_->output();
+  std::string id = Submit("flood");
+  json j = WaitEnded(id);
+  ASSERT_EQ(j["status"], "done") << j.dump();
+  auto log = SendHttp(port_, "GET", "/api/worker/jobs/" + id + "/log");
+  ASSERT_EQ(log.status, 200);
+  EXPECT_LT(log.raw.size(), 70000u);
+  EXPECT_THAT(log.raw, HasSubstr("output truncated"));
+}
+
+TEST_F(ServeWorkersTest, SigtermStopsWithinGraceWhateverTheJobsDoAndGivesTheirItemsBack) {
+  ASSERT_TRUE(Start({"--workers", "2", "--grace", "1", "--job-timeout", "0"})) << server_->output();
+  ASSERT_EQ(WaitEnded(Submit("leak_threads"))["status"], "done");
+  std::string stuck = Submit("loop", json::object(), 3);  // timeout 1 s, kill grace 5 s
+  std::string stuck2 = Submit("slow_pid", {{"seconds", 3600}}, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto t0 = std::chrono::steady_clock::now();
+  server_->Kill(SIGTERM);
+  RunResult r = server_->Wait();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_LT(took, 1 + 5) << "serve did not stop within grace + 5 s";
+  Db db(dir_ / "wi.db");
+  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE state='RESERVED'"), 0);
+  // The job killed at shutdown is back PENDING, its attempt not spent.
+  EXPECT_EQ(db.Int("SELECT state='PENDING' AND attempt=0 FROM items WHERE id=" + stuck2), 1) << r;
+}
+
+TEST_F(ServeWorkersTest, AJobModuleThatCrashesOnImportIsReportedAndServeExits) {
+  WriteFile(dir_ / "jobs.py", "import os\nos.abort()\n");
+  Process p(
+      {"serve", "-r", (SourceDir() / "robot.yaml").string(), "--store", (dir_ / "wi.db").string(),
+       "--jobs", (dir_ / "jobs.py").string(), "--listen", "127.0.0.1:0", "--no-auth"},
+      RunOptions{.timeout_seconds = 60});
+  RunResult r = p.Wait();
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_EQ(r.term_signal, 0) << "the control process died with the worker: " << r;
+  EXPECT_THAT(r.err, HasSubstr("signal 6 (SIGABRT)")) << r;
+}
+
+}  // namespace
+}  // namespace robotni::testing
