@@ -67,8 +67,12 @@ std::string DefaultWorkerExecutable() {
   if (binary.empty()) return "";
   if (binary.filename() == "robotni" && IsExecutable(binary)) return binary.string();
   fs::path dir = binary.parent_path();
-  for (const fs::path& c : {dir.parent_path() / "bin" / "robotni",
-                            dir.parent_path().parent_path() / "bin" / "robotni", dir / "robotni"}) {
+  // <prefix>/lib/librobotni.so.0, <prefix>/lib/<multiarch>/librobotni.so.0,
+  // <prefix>/lib/python3/dist-packages/robotni/_native.so, or a build tree.
+  fs::path up = dir.parent_path();
+  for (const fs::path& c :
+       {up / "bin" / "robotni", up.parent_path() / "bin" / "robotni",
+        up.parent_path().parent_path().parent_path() / "bin" / "robotni", dir / "robotni"}) {
     if (IsExecutable(c)) return c.lexically_normal().string();
   }
   return "";
