@@ -1,9 +1,14 @@
 // `robotni run`: runs robot.yaml tasks like `rcc run -t`, Python in-process. Thin: flags ->
 // RuntimeOptions + RunOptions -> Runtime::Run -> rcc's exit code.
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/robot_loader.h"
@@ -34,6 +39,46 @@ void WriteAll(int fd, std::string_view text) {
   }
 }
 
+// Ctrl-C and SIGTERM: the first raises KeyboardInterrupt in the task (its `finally:` blocks
+// and teardowns run, and its held work items go back to the queue); a second ends the
+// process at once. The handler only writes the signal to a pipe (async-signal-safe); a
+// thread reads it and calls Runtime::Interrupt. No signal mask changes: the task's child
+// processes get Ctrl-C from the terminal as usual.
+std::atomic<int> g_first_signal{0};
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  int expected = 0;
+  if (!g_first_signal.compare_exchange_strong(expected, sig)) {
+    static const char kAgain[] = "\nrobotni: interrupted again; stopping now\n";
+    (void)!write(2, kAgain, sizeof kAgain - 1);
+    _exit(128 + sig);
+  }
+  unsigned char b = static_cast<unsigned char>(sig);
+  (void)!write(g_signal_pipe[1], &b, 1);
+}
+
+void WatchInterrupts(Runtime* rt) {
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+  std::thread([rt] {
+    unsigned char sig = 0;
+    ssize_t n;
+    do {
+      n = read(g_signal_pipe[0], &sig, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return;
+    fprintf(stderr, "\nrobotni: %s: interrupting the task (again to stop at once)\n",
+            sig == SIGTERM ? "SIGTERM" : "Ctrl-C");
+    rt->Interrupt();
+  }).detach();
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 int Run(const RunFlags& flags) {
   RuntimeOptions ro;
   ro.robot = flags.robot;
@@ -59,11 +104,15 @@ int Run(const RunFlags& flags) {
     fflush(stderr);
     _exit(kExitTaskFailed);
   };
+  WatchInterrupts(rt->get());
   auto outcome = (*rt)->Run(o);
   if (!outcome.ok()) {
     PrintError(outcome.status().message());
     return 1;
   }
+  if (outcome->exit_code == static_cast<int>(RunExit::kInterrupted) &&
+      g_first_signal.load() == SIGTERM)
+    return 128 + SIGTERM;
   return outcome->exit_code;
 }
 
@@ -89,9 +138,7 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--input", flags->input,
                   "Seed the first task's input queue from a devdata work-items.json");
   cmd->add_option("args", flags->args, "Arguments appended to the task's command (after --)");
-  cmd->callback([=] {
-    *body = [flags] { return Run(*flags); };
-  });
+  cmd->callback([=] { *body = [flags] { return Run(*flags); }; });
 }
 
 }  // namespace robotni::cli

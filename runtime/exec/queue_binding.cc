@@ -11,7 +11,7 @@ using store::LeaseOf;
 
 namespace {
 
-constexpr int kIdBlock = 1024;     // the first block of output ids
+constexpr int kIdBlock = 1024;      // the first block of output ids
 constexpr int kMaxIdBlock = 16384;  // later blocks double up to this
 constexpr int kIdLowWater = 512;    // ids left when the next block is asked for
 constexpr int64_t kReserveAheadNs = 5'000'000;
@@ -187,6 +187,7 @@ Status QueueBinding::ReleaseInput(const std::string& id, const Release& release)
     if (released_.count(id)) return Status::InvalidArgument("Work item already released: " + id);
     return Status::InvalidArgument("work item " + id + " is not held by this run");
   }
+  if (interrupted_) return Status::OK();  // kept held: Finish gives it back unspent
   store::Completion c;
   c.lease = LeaseOf(it->second.item);
   c.ok = release.done;
@@ -421,6 +422,11 @@ Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) 
   return Status::OK();
 }
 
+void QueueBinding::Interrupt() {
+  std::lock_guard<std::mutex> l(mu_);
+  interrupted_ = true;
+}
+
 Status QueueBinding::Finish(bool task_passed) {
   std::unique_lock<std::mutex> l(mu_);
   if (finished_ || !store_) {
@@ -428,6 +434,10 @@ Status QueueBinding::Finish(bool task_passed) {
     return Status::OK();
   }
   finished_ = true;
+  if (interrupted_) {
+    for (auto& [id, h] : held_) prefetched_.push_back(std::move(h.item));
+    held_.clear();
+  }
   for (auto& [id, h] : held_) {
     store::Completion c;
     c.lease = LeaseOf(h.item);

@@ -84,6 +84,11 @@ class QueueBinding : public python::WorkItemBackend {
   Status Flush() override;
 
   // Ends the run's use of the store (see above). Idempotent.
+  // The run is being interrupted (Ctrl-C, SIGTERM; any thread): from now on the task's
+  // releases of its inputs are ignored (robocorp.workitems releases the item a
+  // KeyboardInterrupt passes through as an APPLICATION failure), and Finish gives every
+  // held item back to the queue as it was: attempt not counted, its outputs dropped.
+  void Interrupt();
   Status Finish(bool task_passed);
 
   struct Counters {
@@ -111,7 +116,7 @@ class QueueBinding : public python::WorkItemBackend {
   void Background(Lane& lane, std::function<void()> fn);  // mu_ held
   void BackgroundLoop(Lane& lane);
   StatusOr<std::string> NextOutputId(std::unique_lock<std::mutex>& l);  // mu_ held by l
-  store::NewItem* FindDeferred(const std::string& id);  // mu_ held
+  store::NewItem* FindDeferred(const std::string& id);                  // mu_ held
   void HeartbeatLoop();
 
   StoreOpener open_store_;
@@ -144,6 +149,7 @@ class QueueBinding : public python::WorkItemBackend {
   int id_block_ = 0;  // the size of the next block asked for
   bool allocating_ = false;
   bool finished_ = false;
+  bool interrupted_ = false;
   bool stop_ = false;
   Counters counters_;
   std::thread heartbeat_;

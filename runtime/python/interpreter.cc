@@ -19,7 +19,7 @@ namespace {
 
 std::mutex g_host_mu;
 bool g_started = false;
-bool g_owned = false;  // robotni initialised CPython (else a host program did)
+bool g_owned = false;                // robotni initialised CPython (else a host program did)
 PyThreadState* g_main_ts = nullptr;  // the main thread's, saved while Python is idle
 HostOptions g_options;
 
@@ -186,6 +186,7 @@ struct Interpreter::Impl {
   PyThreadState* ts = nullptr;
   PyInterpreterState* interp = nullptr;
   unsigned long thread_id = 0;
+  bool running = false;              // a task is in run_task; read and written with the GIL held
   PyObject* run_task = nullptr;      // robotni_host.run_task
   PyObject* timeout_type = nullptr;  // _robotni.TaskTimeout
   // The last run's environment, decoded: a service runs every job with the same one,
@@ -335,6 +336,7 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   }
   watchdog->SetBusy(true);
   PyEval_RestoreThread(ts);
+  running = true;
   // No PyThreadState_SetAsyncExc(tid, NULL) here (R20's guard): on 3.11 it raises the
   // interpreter's eval breaker without anything to deliver, which then never clears,
   // and with a profile or trace function active RESUME loops on it forever. A timeout
@@ -383,6 +385,7 @@ TaskResult Interpreter::Impl::RunLocked(const TaskSpec& spec, TaskContext* conte
   Py_DECREF(path);
   Py_DECREF(argv);
   Py_DECREF(env);
+  running = false;
   PyEval_SaveThread();
   watchdog->SetBusy(false);
   if (watched && watchdog->Disarm()) {
@@ -438,6 +441,17 @@ Interpreter::~Interpreter() {
 
 Interpreter::Kind Interpreter::kind() const { return impl_->kind; }
 bool Interpreter::poisoned() const { return impl_->poisoned; }
+
+void Interpreter::Interrupt() {
+  // From a thread state of the task's own interpreter, as the watchdog does (R18); with
+  // the GIL held, `running` cannot change under us, so nothing lands in a later task.
+  PyThreadState* t = PyThreadState_New(impl_->interp);
+  if (!t) return;
+  PyEval_RestoreThread(t);
+  if (impl_->running) PyThreadState_SetAsyncExc(impl_->thread_id, PyExc_KeyboardInterrupt);
+  PyThreadState_Clear(t);
+  PyThreadState_DeleteCurrent();
+}
 
 TaskResult Interpreter::Run(const TaskSpec& spec, TaskContext* context) {
   std::promise<TaskResult> done;

@@ -86,6 +86,9 @@ class Interpreter {
 
   Kind kind() const;
   bool poisoned() const;
+  // Raises KeyboardInterrupt in the task running now (from any thread, as Ctrl-C would
+  // in `python`), so its `finally:` blocks and teardowns run. No-op when none runs.
+  void Interrupt();
   // Runs one task and blocks until it ends. Output goes to `context` (or the
   // console when null).
   TaskResult Run(const TaskSpec& spec, TaskContext* context);

@@ -35,6 +35,7 @@ constexpr int kCommandNotFound = static_cast<int>(RunExit::kCommandNotFound);
 constexpr int kArtifacts = static_cast<int>(RunExit::kArtifacts);
 constexpr int kTaskFailed = static_cast<int>(RunExit::kTaskFailed);
 constexpr int kPreRunScript = static_cast<int>(RunExit::kPreRunScript);
+constexpr int kInterrupted = static_cast<int>(RunExit::kInterrupted);
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -152,7 +153,16 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
   state.store_url = exec::DefaultStoreUrl(robot_, base, store_flag_);
 
   std::string previous_output;
+  {
+    std::lock_guard<std::mutex> l(interrupt_mu_);
+    interrupted_ = false;
+  }
+  auto interrupted = [&] {
+    std::lock_guard<std::mutex> l(interrupt_mu_);
+    return interrupted_;
+  };
   for (size_t i = 0; i < steps.size(); ++i) {
+    if (interrupted()) break;
     Step step{steps[i], i, previous_output};
     if (i == 0 && !input.empty()) {
       // Seeded below, once the step knows its input queue.
@@ -195,6 +205,11 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
            "', output queue '" + queues.output + "')");
       rc = RunStep(step);
       state.capture.Flush();
+      if (interrupted()) {
+        Say("task '" + step.task->name + "' was interrupted" +
+            Format(" after %s%.2f s", "", Seconds(t0)));
+        return finish(kInterrupted);
+      }
       if (rc == kCommandNotFound) return finish(rc);
       if (rc != 0) {
         Say("task '" + step.task->name + "' FAILED with exit code " + std::to_string(rc) +
@@ -206,6 +221,13 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
     previous_output = step.output_queue;
   }
   return finish(kOk);
+}
+
+void RobotRun::Interrupt() {
+  std::lock_guard<std::mutex> l(interrupt_mu_);
+  interrupted_ = true;
+  if (binding_) binding_->Interrupt();
+  if (interp_) interp_->Interrupt();
 }
 
 int RobotRun::RunStep(Step& step) {
@@ -231,6 +253,19 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
   qopts.seed_empty_input = step.index == 0 && options_->input.empty();
   std::string url = state_->store_url;
   exec::QueueBinding binding([this, url] { return stores_->Get(url); }, qopts);
+  // Interrupt() reaches this step's binding while it exists, on every way out.
+  struct Published {
+    RobotRun* run;
+    Published(RobotRun* r, exec::QueueBinding* b) : run(r) {
+      std::lock_guard<std::mutex> l(run->interrupt_mu_);
+      run->binding_ = b;
+      if (run->interrupted_) b->Interrupt();
+    }
+    ~Published() {
+      std::lock_guard<std::mutex> l(run->interrupt_mu_);
+      run->binding_ = nullptr;
+    }
+  } published(this, &binding);
 
   if (options_->export_environment) {
     // One robot per process, so the process environment can be the task's too (os.system
@@ -251,6 +286,7 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
       (void)binding.Finish(false);
       return 1;
     }
+    std::lock_guard<std::mutex> l(interrupt_mu_);
     interp_ = std::move(created).value();
   }
   if (interp_->poisoned()) {

@@ -11,6 +11,7 @@
 // process's working directory to the robot root (tasks expect it, as under rcc).
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "config/robot_yaml.h"
@@ -19,6 +20,9 @@
 
 namespace robotni::python {
 class Interpreter;
+}
+namespace robotni::exec {
+class QueueBinding;
 }
 
 namespace robotni::service {
@@ -29,6 +33,8 @@ class RobotRun {
   RobotRun(config::RobotYaml robot, StoreSet* stores, std::string store_flag, std::string owner);
   ~RobotRun();
   TaskOutcome Run(const RunOptions& options);
+  // From any thread: KeyboardInterrupt in the running Python task; no later step starts.
+  void Interrupt();
 
  private:
   struct Step;
@@ -44,7 +50,10 @@ class RobotRun {
   std::string store_flag_;
   std::string owner_;
   std::unique_ptr<python::Interpreter> interp_;
-  const RunOptions* options_ = nullptr;  // during Run
+  std::mutex interrupt_mu_;  // guards interp_'s creation against Interrupt, and interrupted_
+  bool interrupted_ = false;
+  exec::QueueBinding* binding_ = nullptr;  // interrupt_mu_; the running step's
+  const RunOptions* options_ = nullptr;    // during Run
   struct RunState;
   RunState* state_ = nullptr;  // during Run
 };

@@ -124,6 +124,7 @@ class RuntimeImpl : public Runtime {
   Status Init();
   Status Close() override;
   StatusOr<TaskOutcome> Run(const RunOptions& options) override;
+  void Interrupt() override;
   StatusOr<std::string> Enqueue(const EnqueueRequest& request) override;
   StatusOr<ItemInfo> Get(const std::string& id) override;
   StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) override;
@@ -164,6 +165,8 @@ class RuntimeImpl : public Runtime {
 
   std::mutex run_mu_;  // one robot run at a time
   std::unique_ptr<service::RobotRun> run_;
+  std::mutex interrupt_mu_;               // taken inside run_mu_, never the other way
+  service::RobotRun* running_ = nullptr;  // interrupt_mu_; run_ while Run runs
 
   std::mutex serve_mu_;
   std::unique_ptr<service::HttpService> http_;
@@ -305,6 +308,11 @@ Status RuntimeImpl::Close() {
   return s;
 }
 
+void RuntimeImpl::Interrupt() {
+  std::lock_guard<std::mutex> l(interrupt_mu_);
+  if (running_) running_->Interrupt();
+}
+
 StatusOr<TaskOutcome> RuntimeImpl::Run(const RunOptions& options) {
   if (!has_robot_) return Status::InvalidArgument("this runtime was opened without a robot.yaml");
   std::lock_guard<std::mutex> l(run_mu_);
@@ -313,7 +321,14 @@ StatusOr<TaskOutcome> RuntimeImpl::Run(const RunOptions& options) {
     if (closed_) return Status::Cancelled("the runtime is closed");
   }
   if (!run_) run_ = std::make_unique<service::RobotRun>(robot_, &stores_, store_flag_, owner_);
-  return run_->Run(options);
+  {
+    std::lock_guard<std::mutex> i(interrupt_mu_);
+    running_ = run_.get();
+  }
+  TaskOutcome out = run_->Run(options);
+  std::lock_guard<std::mutex> i(interrupt_mu_);
+  running_ = nullptr;
+  return out;
 }
 
 StatusOr<std::string> RuntimeImpl::Enqueue(const EnqueueRequest& request) {

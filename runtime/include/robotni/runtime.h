@@ -135,6 +135,7 @@ enum class RunExit : int {
   kArtifacts = 9,  // the artifacts directory cannot be written
   kTaskFailed = 10,
   kPreRunScript = 12,  // a robot.yaml preRunScripts command failed
+  kInterrupted = 130,  // Interrupt() (Ctrl-C: 128 + SIGINT; `robotni run` gives 143 for SIGTERM)
 };
 
 struct TaskOutcome {
@@ -251,6 +252,10 @@ class ROBOTNI_EXPORT Runtime {
   // Runs robot.yaml task(s) like `rcc run -t`, in-process, and waits. A task that fails is an
   // OK StatusOr with exit_code != 0; a non-OK Status means the runtime could not try.
   virtual StatusOr<TaskOutcome> Run(const RunOptions& options) = 0;
+  // From any thread (a signal watcher): raises KeyboardInterrupt in the Python task that Run
+  // is running, so its `finally:` blocks and robocorp.tasks teardowns run, and starts no
+  // later step; Run then returns RunExit::kInterrupted. No-op when nothing runs.
+  virtual void Interrupt() = 0;
   StatusOr<TaskOutcome> RunTask(const std::string& name,
                                 const std::map<std::string, std::string>& env = {});
 
