@@ -1,7 +1,8 @@
 #ifndef ROBOTNI_RUNTIME_API_API_UTIL_H_
 #define ROBOTNI_RUNTIME_API_API_UTIL_H_
 
-// Small pieces the API modules (worker_api, work_items_api, dashboard_api) share.
+// Small pieces the API modules (jobs_api, status_api, queues_api, work_items_api,
+// dashboard_api, ...) share.
 
 #include <cstdint>
 #include <functional>
@@ -9,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/api_context.h"
 #include "api/http_types.h"
-#include "api/worker_api.h"
 #include "http/responder.h"
 #include "http/response.h"
 #include "robotni/status.h"

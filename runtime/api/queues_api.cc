@@ -1,6 +1,7 @@
 #include "api/queues_api.h"
 
 #include "api/api_util.h"
+#include "api/jobs_api.h"
 #include "robotni/status.h"
 
 namespace robotni::api {
