@@ -35,6 +35,12 @@ int64_t NowMs();  // wall clock, ms since the epoch
 // ?limit=: a positive integer up to `max`; `fallback` when absent. False when malformed.
 bool ParseLimit(const Request& req, int fallback, int max, int* out);
 
+// The handler that cancels the job its path's {id} names, for DELETE /api/worker/jobs/{id}
+// (jobs_api) and huey's POST /api/worker/jobs/{id}/revoke (queues_api), which are the same
+// operation: store Cancel on the WorkQueue, then 200 with the job as it is now (JobJson),
+// or the store's error (StatusError).
+Handler CancelJobHandler(WorkerApiContext* ctx);
+
 }  // namespace robotni::api
 
 #endif  // ROBOTNI_RUNTIME_API_API_UTIL_H_

@@ -378,17 +378,8 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
           return r;
         });
       }));
-  ROBOTNI_RETURN_IF_ERROR(
-      router->Add("DELETE /api/worker/jobs/{id}", [ctx](const Request& req, Responder respond) {
-        std::string id(req.Param("id"));
-        Offload(ctx, std::move(respond), [ctx, id] {
-          Status s = ctx->store->Cancel(id);
-          if (!s.ok()) return StatusError(s);
-          auto it = ctx->store->Get(id);
-          if (!it.ok()) return StatusError(it.status());
-          return Response::Json(200, JobJson(*it));
-        });
-      }));
+  // The same cancel as huey's revoke (queues_api.cc).
+  ROBOTNI_RETURN_IF_ERROR(router->Add("DELETE /api/worker/jobs/{id}", CancelJobHandler(ctx)));
   return Status::OK();
 }
 
