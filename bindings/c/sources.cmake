@@ -15,9 +15,12 @@ target_include_directories(robotni_lib PUBLIC
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(robotni_lib PRIVATE
   "$<LINK_LIBRARY:WHOLE_ARCHIVE,robotni_runtime>" nlohmann_json::nlohmann_json)
+# core/ (robotni_core, which the runtime links) is whole too: Status's out-of-line members are
+# public API whether or not the runtime calls them.
+set_property(TARGET robotni_lib PROPERTY LINK_LIBRARY_OVERRIDE_robotni_core WHOLE_ARCHIVE)
 # The runtime's own static parts are hidden too (llhttp's C symbols have no visibility
 # attribute); every dependency is resolved at link time.
-foreach(_part robotni_runtime robotni_loop robotni_http llhttp)
+foreach(_part robotni_runtime robotni_core robotni_loop robotni_http llhttp)
   if(TARGET ${_part})
     set_target_properties(${_part} PROPERTIES
       C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/jobs_api.h"
 #include "core/iso_time.h"
 
 namespace robotni::api {
@@ -48,6 +49,19 @@ bool ParseLimit(const Request& req, int fallback, int max, int* out) {
   } catch (...) {
     return false;
   }
+}
+
+Handler CancelJobHandler(WorkerApiContext* ctx) {
+  return [ctx](const Request& req, Responder respond) {
+    std::string id(req.Param("id"));
+    Offload(ctx, std::move(respond), [ctx, id] {
+      Status s = ctx->store->Cancel(id);
+      if (!s.ok()) return StatusError(s);
+      auto it = ctx->store->Get(id);
+      if (!it.ok()) return StatusError(it.status());
+      return Response::Json(200, JobJson(*it));
+    });
+  };
 }
 
 }  // namespace robotni::api

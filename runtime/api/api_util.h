@@ -1,7 +1,8 @@
 #ifndef ROBOTNI_RUNTIME_API_API_UTIL_H_
 #define ROBOTNI_RUNTIME_API_API_UTIL_H_
 
-// Small pieces the API modules (worker_api, work_items_api, dashboard_api) share.
+// Small pieces the API modules (jobs_api, status_api, queues_api, work_items_api,
+// dashboard_api, ...) share.
 
 #include <cstdint>
 #include <functional>
@@ -9,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/api_context.h"
 #include "api/http_types.h"
-#include "api/worker_api.h"
 #include "http/responder.h"
 #include "http/response.h"
 #include "robotni/status.h"
@@ -33,6 +34,12 @@ int64_t NowMs();  // wall clock, ms since the epoch
 
 // ?limit=: a positive integer up to `max`; `fallback` when absent. False when malformed.
 bool ParseLimit(const Request& req, int fallback, int max, int* out);
+
+// The handler that cancels the job its path's {id} names, for DELETE /api/worker/jobs/{id}
+// (jobs_api) and huey's POST /api/worker/jobs/{id}/revoke (queues_api), which are the same
+// operation: store Cancel on the WorkQueue, then 200 with the job as it is now (JobJson),
+// or the store's error (StatusError).
+Handler CancelJobHandler(WorkerApiContext* ctx);
 
 }  // namespace robotni::api
 

@@ -1,5 +1,6 @@
 #include "api/dashboard_api.h"
 #include "api/api_util.h"
+#include "api/jobs_api.h"
 
 #include <algorithm>
 #include <charconv>

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "api/api_context.h"
+#include "api/http_types.h"
 #include "api/openapi.h"  // RegisterOpenApi: serve wires it next to RegisterDashboard
 #include "http/router.h"
-#include "api/worker_api.h"
-#include "api/http_types.h"
 
 namespace robotni::api {
 

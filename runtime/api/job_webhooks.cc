@@ -5,7 +5,7 @@
 #include "core/log.h"
 
 #include "api/api_util.h"
-#include "api/worker_api.h"
+#include "api/jobs_api.h"
 
 namespace robotni::api {
 

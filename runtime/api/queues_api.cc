@@ -1,6 +1,7 @@
 #include "api/queues_api.h"
 
 #include "api/api_util.h"
+#include "api/jobs_api.h"
 #include "robotni/status.h"
 
 namespace robotni::api {
@@ -45,17 +46,8 @@ Status RegisterQueuesApi(Router* router, WorkerApiContext* ctx) {
   ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "pending"));
   ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "scheduled"));
   ROBOTNI_RETURN_IF_ERROR(AddQueueListing(router, ctx, "revoked"));
-  ROBOTNI_RETURN_IF_ERROR(router->Add("POST /api/worker/jobs/{id}/revoke",
-                                      [ctx](const Request& req, Responder respond) {
-                                        std::string id(req.Param("id"));
-                                        Offload(ctx, std::move(respond), [ctx, id] {
-                                          Status s = ctx->store->Cancel(id);
-                                          if (!s.ok()) return StatusError(s);
-                                          auto it = ctx->store->Get(id);
-                                          if (!it.ok()) return StatusError(it.status());
-                                          return Response::Json(200, JobJson(*it));
-                                        });
-                                      }));
+  // huey's name for DELETE /api/worker/jobs/{id} (jobs_api.cc): the same handler.
+  ROBOTNI_RETURN_IF_ERROR(router->Add("POST /api/worker/jobs/{id}/revoke", CancelJobHandler(ctx)));
   ROBOTNI_RETURN_IF_ERROR(router->Add("POST /api/worker/queues/{queue}/flush",
                                       [ctx](const Request& req, Responder respond) {
                                         std::string queue(req.Param("queue"));

@@ -4,10 +4,10 @@
 // huey-style queue management over the store: GET /api/worker/queues/{queue}/pending |
 // scheduled | revoked, POST /api/worker/queues/{queue}/flush, POST
 // /api/worker/jobs/{id}/revoke. Handlers run on the loop thread; store calls go to the
-// WorkQueue (see worker_api.h).
+// WorkQueue (see api_context.h).
 
+#include "api/api_context.h"
 #include "api/http_types.h"
-#include "api/worker_api.h"
 
 namespace robotni::api {
 

@@ -3,11 +3,14 @@
 target_sources(robotni_runtime PRIVATE
   runtime/api/api_util.cc
   runtime/api/auth.cc
+  runtime/api/health_api.cc
+  runtime/api/job_types_api.cc
   runtime/api/job_webhooks.cc
+  runtime/api/jobs_api.cc
   runtime/api/metrics.cc
   runtime/api/queues_api.cc
-  runtime/api/work_items_api.cc
-  runtime/api/worker_api.cc)
+  runtime/api/status_api.cc
+  runtime/api/work_items_api.cc)
 
 # The dashboard: its files are embedded into a generated source at build time.
 set(ROBOTNI_DASHBOARD_ASSETS

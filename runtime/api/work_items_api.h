@@ -4,18 +4,18 @@
 // The Action Server work-items REST API (/api/work-items, shapes as in
 // docs/reference robocorp-compat §2) over the store; huey-style queue management is
 // queues_api.h.
-// Handlers run on the loop thread; store calls go to the WorkQueue (see worker_api.h).
+// Handlers run on the loop thread; store calls go to the WorkQueue (see api_context.h).
 
 #include <nlohmann/json.hpp>
 
-#include "http/router.h"
-#include "api/worker_api.h"
-#include "store/store.h"
+#include "api/api_context.h"
 #include "api/http_types.h"
+#include "http/router.h"
+#include "store/store.h"
 
 namespace robotni::api {
 
-// Registers the routes above. Also declared in worker_api.h.
+// Registers the routes above.
 Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx);
 
 // An item as the Action Server's WorkItemResponse: {id, queue_name, state (PENDING |

@@ -13,7 +13,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::atomic<int> g_format{static_cast<int>(Format::kText)};
 std::mutex g_mu;
-FILE* g_out = nullptr;  // g_mu; nullptr = stderr
+FILE* g_out = nullptr;                                // g_mu; nullptr = stderr
 std::function<void(Level, std::string_view)> g_sink;  // g_mu; set = instead of g_out
 
 }  // namespace
@@ -95,18 +95,22 @@ std::string FormatLine(Format format, Level level, std::string_view msg,
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void Write(Level level, std::string_view msg, const nlohmann::json& fields) {
+void Write(Level level, std::string_view msg, const nlohmann::json& fields) noexcept {
   if (!Enabled(level)) return;
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  std::string line = FormatLine(GetFormat(), level, msg, fields, now);
-  std::lock_guard<std::mutex> l(g_mu);
-  if (g_sink) return g_sink(level, line);
-  line += '\n';
-  FILE* out = g_out ? g_out : stderr;
-  fwrite(line.data(), 1, line.size(), out);
-  fflush(out);
+  try {
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::string line = FormatLine(GetFormat(), level, msg, fields, now);
+    std::lock_guard<std::mutex> l(g_mu);
+    if (g_sink) return g_sink(level, line);
+    line += '\n';
+    FILE* out = g_out ? g_out : stderr;
+    fwrite(line.data(), 1, line.size(), out);
+    fflush(out);
+  } catch (...) {
+    // Dropped: see log.h.
+  }
 }
 
 }  // namespace robotni::log

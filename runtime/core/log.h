@@ -46,8 +46,9 @@ void SetSink(std::function<void(Level level, std::string_view line)> sink);
 std::string FormatLine(Format format, Level level, std::string_view msg,
                        const nlohmann::json& fields, int64_t now_ms);
 
-// Writes one line when `level` is enabled.
-void Write(Level level, std::string_view msg, const nlohmann::json& fields = nullptr);
+// Writes one line when `level` is enabled. Never throws (it is called from C callbacks and
+// catch handlers): a line that cannot be formatted, or whose sink throws, is dropped.
+void Write(Level level, std::string_view msg, const nlohmann::json& fields = nullptr) noexcept;
 
 inline void Debug(std::string_view msg, const nlohmann::json& fields = nullptr) {
   Write(Level::kDebug, msg, fields);

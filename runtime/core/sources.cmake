@@ -1,6 +1,16 @@
-target_sources(robotni_runtime PRIVATE
+# runtime/core: status, log, time, sha256 / hmac. A static library of its own at the bottom of
+# the parts, so that loop/ and http/ (and the HTTP fuzzer, which links robotni_http alone)
+# write their diagnostics through core/log, where a host's sink gets them, without the rest of
+# the runtime.
+add_library(robotni_core STATIC
   runtime/core/hmac_sha256.cc
   runtime/core/iso_time.cc
   runtime/core/log.cc
   runtime/core/sha256.cc
   runtime/core/status.cc)
+target_include_directories(robotni_core PUBLIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
+target_link_libraries(robotni_core PUBLIC nlohmann_json::nlohmann_json Threads::Threads)
+set_target_properties(robotni_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(robotni_runtime PUBLIC robotni_core)

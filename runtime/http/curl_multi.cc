@@ -7,9 +7,10 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <utility>
+
+#include "core/log.h"
 
 namespace robotni::http {
 
@@ -87,8 +88,7 @@ CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
   // Loading runs curl_global_init (not thread-safe in every build) once per process.
   const CurlApi& curl = Curl();
   if (!curl.error.empty()) {
-    std::fprintf(stderr, "robotni http: cannot load libcurl (%s); outbound requests fail\n",
-                 curl.error.c_str());
+    log::Error("http: cannot load libcurl (" + curl.error + "); outbound requests fail");
     closed_ = true;  // Start() returns 0
     return;
   }
@@ -207,7 +207,7 @@ int CurlMulti::OnSocket(void* easy, int fd, int what, void* userp, void* socketp
     auto poll = loop::UvHandle<uv_poll_t>::Make();
     if (uv_poll_init_socket(self->loop_, poll.get(), fd) != 0) {
       // Never seen in practice; dropping the handle lets the transfer time out.
-      std::fprintf(stderr, "robotni http: cannot watch curl socket %d\n", fd);
+      log::Error("http: cannot watch curl socket " + std::to_string(fd));
       return -1;
     }
     poll.get()->data = self;
@@ -278,7 +278,7 @@ void CurlMulti::Finish() {
       if (done) done(std::move(result));
     } catch (...) {
       // No exception may cross the libuv callback that got us here.
-      std::fprintf(stderr, "robotni http: a request completion threw\n");
+      log::Error("http: a request completion threw");
     }
   }
 }

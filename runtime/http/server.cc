@@ -2,17 +2,18 @@
 
 #include <sys/resource.h>
 
-#include <cstdio>
 #include <ctime>
 #include <exception>
+#include <string>
 
+#include "core/log.h"
 #include "http/response.h"
 
 namespace robotni::http {
 namespace {
 
 void LogError(const char* what, const char* detail) {
-  std::fprintf(stderr, "robotni http: %s: %s\n", what, detail);
+  log::Error(std::string("http: ") + what + ": " + detail);
 }
 
 struct WriteReq {
@@ -33,11 +34,9 @@ void RaiseFdLimit(size_t max_connections) {
   if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
     LogError("setrlimit(RLIMIT_NOFILE)", "cannot raise the open-files limit");
   } else if (want < static_cast<rlim_t>(max_connections) + 64) {
-    std::fprintf(
-        stderr,
-        "robotni http: open files limited to %llu (was %llu): fewer than %zu connections fit\n",
-        static_cast<unsigned long long>(want), static_cast<unsigned long long>(was),
-        max_connections);
+    log::Warn("http: open files limited to " + std::to_string(want) + " (was " +
+              std::to_string(was) + "): fewer than " + std::to_string(max_connections) +
+              " connections fit");
   }
 }
 

@@ -1,6 +1,7 @@
 # runtime/http: the HTTP/1.1 server layer (llhttp on libuv). It builds as its own static
 # library, robotni_http, so the fuzzer can link it without the rest of the runtime; the
-# runtime links it publicly.
+# runtime links it publicly. Below it: robotni_loop and robotni_core (its diagnostics go
+# through core/log).
 
 # llhttp from Debian's node-llhttp: C sources, no library package.
 find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp REQUIRED NO_DEFAULT_PATH)
@@ -22,7 +23,8 @@ target_include_directories(robotni_http PUBLIC
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni_http PUBLIC
-  robotni_loop llhttp PkgConfig::LIBUV nlohmann_json::nlohmann_json Threads::Threads)
+  robotni_loop robotni_core llhttp PkgConfig::LIBUV nlohmann_json::nlohmann_json
+  Threads::Threads)
 target_link_libraries(robotni_runtime PUBLIC robotni_http)
 
 # Outbound HTTP for webhooks: libcurl's multi interface driven by the same loop.

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/hmac_sha256.h"
+#include "core/log.h"
 
 namespace robotni::http {
 
@@ -211,7 +212,7 @@ void WebhookSender::Report(const Delivery& dl, WebhookOutcome outcome, long stat
   try {
     on_attempt_(a);
   } catch (...) {
-    std::fprintf(stderr, "robotni webhooks: recording an attempt threw\n");
+    log::Error("webhooks: recording an attempt threw");
   }
 }
 

@@ -1,7 +1,9 @@
 #include "loop/loop_poster.h"
 
-#include <cstdio>
 #include <exception>
+#include <string>
+
+#include "core/log.h"
 
 namespace robotni::loop {
 namespace {
@@ -10,9 +12,9 @@ void RunCaught(std::function<void()>& fn) noexcept {
   try {
     fn();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "robotni http: posted function threw: %s\n", e.what());
+    log::Error(std::string("http: posted function threw: ") + e.what());
   } catch (...) {
-    std::fprintf(stderr, "robotni http: posted function threw an unknown exception\n");
+    log::Error("http: posted function threw an unknown exception");
   }
 }
 

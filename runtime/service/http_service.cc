@@ -7,12 +7,15 @@
 
 #include "api/auth.h"
 #include "api/dashboard_api.h"
+#include "api/health_api.h"
+#include "api/job_types_api.h"
 #include "api/job_webhooks.h"
+#include "api/jobs_api.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/queues_api.h"
+#include "api/status_api.h"
 #include "api/work_items_api.h"
-#include "api/worker_api.h"
 #include "core/log.h"
 #include "exec/work_queue.h"
 #include "http/server.h"
@@ -293,7 +296,10 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->metrics.dispatcher = s->parts.dispatcher;
   s->metrics.blocking = &s->blocking;
   http::Router router;
-  ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkerApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterHealthApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterJobTypesApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterJobsApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterStatusApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterOpenApi(&router));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkItemsApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterQueuesApi(&router, &s->api));

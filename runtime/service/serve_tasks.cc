@@ -101,8 +101,14 @@ ServeTasks::~ServeTasks() {
   bool stuck = false;
   for (const auto& c : consumers_) stuck = stuck || c->stuck();
   if (!stuck) return;  // the consumers' destructors join their threads
-  // A run that never returns holds its interpreter (and its thread) for good: the
-  // pool's and CPython's teardown would wait for it forever.
+  // Why a library ends its host's process here: the run executes in an interpreter inside
+  // this process, and it is stuck in C code (a C extension, a blocking call) past its timeout.
+  // Nothing in the process can stop it: the timeout's async exception is only seen between
+  // bytecodes, a thread cannot be killed, and the run holds its interpreter and its thread for
+  // good, so the pool's and CPython's teardown (and the consumer's join) would wait for it
+  // forever. Its items were given back at drain and the store is synced below, so exit code 0
+  // loses nothing. Not a behaviour to tune: the fix is process isolation, running tasks in
+  // worker processes that can be killed (issue #11).
   log::Warn("a task run could not be stopped; exiting without waiting for it",
             {{"event", "task_run_abandoned"}});
   (void)store_->Sync();

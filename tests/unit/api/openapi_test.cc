@@ -20,9 +20,13 @@
 
 #include "api/auth.h"
 #include "api/dashboard_api.h"
+#include "api/health_api.h"
+#include "api/job_types_api.h"
+#include "api/jobs_api.h"
 #include "api/metrics.h"
+#include "api/status_api.h"
+#include "api/work_items_api.h"
 #include "http/router.h"
-#include "api/worker_api.h"
 
 namespace robotni::api {
 namespace {
@@ -46,7 +50,10 @@ class CaptureSink : public ResponseSink {
 // nothing here runs a handler that would need a store.
 struct AllApis {
   AllApis() {
-    EXPECT_TRUE(RegisterWorkerApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterHealthApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterJobTypesApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterJobsApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterStatusApi(&router, &api).ok());
     EXPECT_TRUE(RegisterWorkItemsApi(&router, &api).ok());
     EXPECT_TRUE(RegisterQueuesApi(&router, &api).ok());
     EXPECT_TRUE(RegisterDashboard(&router, &api).ok());
@@ -58,8 +65,9 @@ struct AllApis {
   Router router;
 };
 // What AllApis calls, by name, to compare with service/http_service.cc.
-const std::set<std::string> kRegistered = {"WorkerApi", "WorkItemsApi", "QueuesApi",
-                                           "Dashboard", "MetricsApi", "OpenApi"};
+const std::set<std::string> kRegistered = {"HealthApi", "JobTypesApi",  "JobsApi",
+                                           "StatusApi", "WorkItemsApi", "QueuesApi",
+                                           "Dashboard", "MetricsApi",   "OpenApi"};
 
 json Document() {
   json doc = json::parse(OpenApiDocument(), nullptr, false);
@@ -119,8 +127,8 @@ TEST(OpenApiTest, ServeRegistersTheModulesThisTestBuilds) {
     called.insert((*it)[1]);
   }
   EXPECT_EQ(called, kRegistered)
-      << "service/http_service.cc registers other API modules than AllApis in this test: add the new "
-         "module there and document its routes in runtime/api/openapi.json";
+      << "service/http_service.cc registers other API modules than AllApis in this test: add the "
+         "new module there and document its routes in runtime/api/openapi.json";
 }
 
 // Every "$ref" points at something in the document.

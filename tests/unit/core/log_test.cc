@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -92,6 +93,21 @@ TEST_F(LogTest, LevelFiltersAndParsing) {
   SetLevel(Level::kDebug);
   Debug("now kept");
   EXPECT_EQ(Lines(), (std::vector<std::string>{"robotni: warning: kept", "robotni: now kept"}));
+}
+
+// Write is called from C callbacks and catch handlers: a sink that throws loses its line and
+// nothing else.
+TEST_F(LogTest, ThrowingSinkDropsTheLineWithoutThrowing) {
+  int calls = 0;
+  SetSink([&](Level, std::string_view) {
+    ++calls;
+    throw std::runtime_error("host sink failed");
+  });
+  EXPECT_NO_THROW(Error("lost"));
+  EXPECT_EQ(calls, 1);
+  SetSink({});
+  Error("kept");
+  EXPECT_EQ(Lines(), (std::vector<std::string>{"robotni: kept"}));
 }
 
 TEST_F(LogTest, ThreadsWriteWholeJsonLines) {

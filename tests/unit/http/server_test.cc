@@ -6,9 +6,12 @@
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "core/log.h"
 #include "tests/unit/http/test_client.h"
 
 namespace robotni::http {
@@ -418,6 +421,36 @@ TEST_F(HttpServerTest, ThrowingOrSilentHandlerGives500) {
   ASSERT_TRUE(c.RoundTrip(Get("/hello"), &r));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(server_->Counters().handler_exceptions, 1u);
+}
+
+// The transport's low-level errors go through core/log, so a host's sink gets them (they used
+// to be printed to stderr directly).
+TEST_F(HttpServerTest, TransportErrorsGoToTheLogSink) {
+  std::mutex mu;
+  std::vector<std::pair<log::Level, std::string>> lines;
+  log::SetSink([&](log::Level level, std::string_view line) {
+    std::lock_guard<std::mutex> l(mu);
+    lines.emplace_back(level, std::string(line));
+  });
+  Client c(port());
+  ClientResponse r;
+  ASSERT_TRUE(c.RoundTrip(Get("/throw"), &r));
+  EXPECT_EQ(r.status, 500);
+  server_->server().poster()->Post([] { throw std::runtime_error("posted boom"); });
+  auto count = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return lines.size();
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (count() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  log::SetSink({});
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].first, log::Level::kError);
+  EXPECT_EQ(lines[0].second, "robotni: http: GET /throw: boom");
+  EXPECT_EQ(lines[1].first, log::Level::kError);
+  EXPECT_EQ(lines[1].second, "robotni: http: posted function threw: posted boom");
 }
 
 TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {

@@ -1,11 +1,15 @@
-#include "api/worker_api.h"
+#include "api/jobs_api.h"
 #include "api/api_util.h"
 #include "api/job_webhooks.h"
 
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <ctime>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -42,18 +46,6 @@ bool TypeMatches(const std::string& type, const json& v) {
   if (type == "array") return v.is_array();
   if (type == "null") return v.is_null();
   return true;  // unknown keywords are not checked
-}
-
-json TypesJson(const std::vector<exec::JobTypeInfo>& types) {
-  json out = json::array();
-  for (const auto& t : types)
-    out.push_back({{"type", t.name},
-                   {"input_schema", t.schema},
-                   {"description", t.doc},
-                   {"concurrency", t.concurrency},
-                   {"timeout_seconds", t.timeout},
-                   {"max_attempts", t.max_attempts}});
-  return out;
 }
 
 constexpr size_t kMaxBatch = 1000;
@@ -297,21 +289,8 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
   return out;
 }
 
-Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
+Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
   if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
-  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /healthz", [](const Request&, Responder respond) {
-    respond(Response::Json(200, {{"status", "ok"}}));
-  }));
-  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /readyz", [ctx](const Request&, Responder respond) {
-    respond(ctx->ready ? Response::Json(200, {{"status", "ready"}})
-                       : Response::Json(503, {{"status", "starting"}}));
-  }));
-  ROBOTNI_RETURN_IF_ERROR(
-      router->Add("GET /api/worker/types", [ctx](const Request& req, Responder respond) {
-        Response r = Response::Json(200, {{"types", TypesJson(ctx->dispatcher->types())}});
-        ApplyEtag(req, &r);
-        respond(std::move(r));
-      }));
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         json body = json::parse(req.body, nullptr, false);
@@ -399,45 +378,8 @@ Status RegisterWorkerApi(Router* router, WorkerApiContext* ctx) {
           return r;
         });
       }));
-  ROBOTNI_RETURN_IF_ERROR(
-      router->Add("DELETE /api/worker/jobs/{id}", [ctx](const Request& req, Responder respond) {
-        std::string id(req.Param("id"));
-        Offload(ctx, std::move(respond), [ctx, id] {
-          Status s = ctx->store->Cancel(id);
-          if (!s.ok()) return StatusError(s);
-          auto it = ctx->store->Get(id);
-          if (!it.ok()) return StatusError(it.status());
-          return Response::Json(200, JobJson(*it));
-        });
-      }));
-  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /api/worker/status", [ctx](const Request&,
-                                                                      Responder respond) {
-    auto counters = ctx->dispatcher->counters();
-    json tasks = ctx->task_consumers ? ctx->task_consumers() : json::array();
-    double uptime =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx->started).count();
-    Offload(ctx, std::move(respond), [ctx, counters, uptime, tasks] {
-      auto stats = ctx->store->Stats("");
-      if (!stats.ok()) return StatusError(stats.status());
-      json depth = json::object();
-      for (const auto& q : *stats)
-        depth[q.queue] = {{"queued", q.pending - q.scheduled},
-                          {"scheduled", q.scheduled},
-                          {"running", q.reserved},
-                          {"done", q.done},
-                          {"failed", q.failed},
-                          {"cancelled", q.cancelled}};
-      return Response::Json(
-          200,
-          {{"version", ROBOTNI_VERSION},
-           {"uptime_seconds", uptime},
-           {"workers", {{"busy", counters.busy}}},
-           {"jobs",
-            {{"done", counters.done}, {"failed", counters.failed}, {"retried", counters.retried}}},
-           {"queues", depth},
-           {"task_consumers", tasks}});
-    });
-  }));
+  // The same cancel as huey's revoke (queues_api.cc).
+  ROBOTNI_RETURN_IF_ERROR(router->Add("DELETE /api/worker/jobs/{id}", CancelJobHandler(ctx)));
   return Status::OK();
 }
 
