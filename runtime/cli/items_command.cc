@@ -1,4 +1,6 @@
-// `robotni items`: inspect and manage the work-item store (docs/items-cli.md).
+// `robotni items`: inspect and manage the work-item store (docs/items-cli.md). Thin: flags ->
+// RuntimeOptions -> the Runtime's work-item calls -> text, JSON or JSON lines. The runtime
+// opened here never starts CPython.
 //
 // Exit codes: 0 ok; 1 the store cannot be found or opened, or another store / I/O
 // error; 2 bad arguments or bad input (payload, import lines); 3 the item is in the
@@ -19,9 +21,7 @@
 #include "cli/commands.h"
 #include "cli/items_format.h"
 #include "cli/robot_loader.h"
-#include "exec/task_env.h"
-#include "exec/work_item_queues.h"
-#include "store/store.h"
+#include "robotni/runtime.h"
 
 namespace robotni::cli {
 
@@ -121,64 +121,48 @@ StatusOr<std::string> ReadFileOrStdin(const std::string& path) {
   return ReadStream(f, path);
 }
 
-// The store URL: --store, else RC_WORKITEM_DB_PATH (relative to the robot root, or
-// to the working directory when there is no robot.yaml), else
-// <robot root>/.robotni/workitems.db, exactly as `robotni run` resolves it.
-StatusOr<std::string> ResolveStoreUrl(const CommonFlags& f) {
-  if (!f.store.empty()) return f.store;
-  std::error_code ec;
-  bool have_robot = fs::is_regular_file(f.robot, ec);
-  const char* env = getenv("RC_WORKITEM_DB_PATH");
-  if (!have_robot && env && *env) return fs::absolute(env, ec).lexically_normal().string();
-  if (!have_robot) {
-    return Status::NotFound("no work-item store given and no robot.yaml at " +
-                            fs::absolute(f.robot, ec).lexically_normal().string() +
-                            ": pass --store sqlite:///path/workitems.db, set "
-                            "RC_WORKITEM_DB_PATH, or run in the robot's directory (or -r "
-                            "path/to/robot.yaml)");
-  }
-  config::RobotYaml robot;
-  robot.root = fs::absolute(f.robot, ec).lexically_normal().parent_path();
-  exec::EnvBuilder envb(exec::EnvBuilder::ProcessEnvironment());
-  return exec::DefaultStoreUrl(robot, envb, "");
-}
-
-// The file a SQLite store URL names ("" for other schemes).
-std::string SqlitePath(const std::string& url) {
-  static constexpr std::string_view kSqlite = "sqlite://";
-  if (url.rfind(kSqlite, 0) == 0) return url.substr(kSqlite.size());
-  if (url.find("://") != std::string::npos) return "";
-  return url;
-}
-
 enum class Access { kExisting, kCreate };
 
-// Opens the store; commands that only read or change existing items refuse to
-// create a new, empty database. Prints the error and sets *code on failure.
-std::unique_ptr<store::WorkItemStore> OpenStore(const CommonFlags& f, Access access, int* code) {
+// A runtime over the store the flags name: --store, else RC_WORKITEM_DB_PATH (relative to
+// the robot root, or to the working directory when there is no robot.yaml), else
+// <robot root>/.robotni/workitems.db, exactly as `robotni run` resolves it. Commands that
+// only read or change existing items refuse to create a new, empty database. The store is
+// opened here, so that its errors exit 1 whatever the command's own errors map to (and, as
+// any runtime does, it gives items held by runs that died on this host back to the queue).
+// Prints the error and sets *code on failure.
+std::unique_ptr<Runtime> OpenRuntime(const CommonFlags& f, Access access, int* code) {
   *code = kItemsStoreError;
-  auto url = ResolveStoreUrl(f);
-  if (!url.ok()) {
-    PrintError(url.status().message());
+  RuntimeOptions options;
+  options.concurrency = 1;
+  options.create_store_if_missing = access == Access::kCreate;
+  std::error_code ec;
+  if (!f.store.empty()) {
+    options.store = f.store;
+  } else if (fs::is_regular_file(f.robot, ec)) {
+    options.store = DefaultStoreUrl(f.robot);  // robot.yaml need not be a valid one
+  } else if (const char* env = getenv("RC_WORKITEM_DB_PATH"); env && *env) {
+    options.store = fs::absolute(env, ec).lexically_normal().string();
+  } else {
+    PrintError("no work-item store given and no robot.yaml at " +
+               fs::absolute(f.robot, ec).lexically_normal().string() +
+               ": pass --store sqlite:///path/workitems.db, set RC_WORKITEM_DB_PATH, or run in "
+               "the robot's directory (or -r path/to/robot.yaml)");
     return nullptr;
   }
-  if (access == Access::kExisting) {
-    std::string path = SqlitePath(*url);
-    std::error_code ec;
-    if (!path.empty() && !fs::exists(path, ec)) {
-      PrintError("no work-item store at " + path + " (nothing has been queued there yet)");
-      return nullptr;
-    }
+  auto rt = Runtime::Open(options);
+  if (!rt.ok()) {
+    PrintError(rt.status().message());
+    return nullptr;
   }
-  store::StoreOptions opts;
-  opts.url = *url;
-  auto s = store::WorkItemStore::Open(opts);
-  if (!s.ok()) {
-    PrintError("cannot open the work-item store " + *url + ": " + s.status().message());
+  if (Status s = (*rt)->OpenStore(); !s.ok()) {
+    if (s.IsNotFound() && access == Access::kExisting)
+      PrintError(s.message() + " (nothing has been queued there yet)");
+    else
+      PrintError("cannot open the work-item store " + (*rt)->StoreUrl() + ": " + s.message());
     return nullptr;
   }
   *code = kItemsOk;
-  return std::move(s).value();
+  return std::move(rt).value();
 }
 
 // Registers a subcommand with the common options. Extra arguments are collected
@@ -212,11 +196,19 @@ void Bind(CLI::App* cmd, CommandBody* body, std::function<int()> run) {
   });
 }
 
-std::string StateCell(const store::Item& it, int64_t now) {
-  std::string s = store::StateName(it.state);
-  if (it.state == store::State::kPending && it.not_before_ms > now) s += " (scheduled)";
-  if (it.state == store::State::kReserved && it.cancel_requested) s += " (cancelling)";
+std::string StateCell(const ItemInfo& it, int64_t now) {
+  std::string s = it.state;
+  if (it.state == "PENDING" && it.not_before_ms > now) s += " (scheduled)";
+  if (it.state == "RESERVED" && it.cancel_requested) s += " (cancelling)";
   return s;
+}
+
+// --state as given, checked before the store is opened.
+std::optional<std::string> ParseStateFlag(const std::string& text) {
+  auto state = ParseItemState(text);
+  if (state.ok()) return std::move(state).value();
+  PrintError("--state: " + state.status().message());
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------
@@ -228,13 +220,12 @@ struct ListFlags {
 };
 
 int RunList(const ListFlags& f) {
-  store::ListFilter filter;
+  ListRequest filter;
   filter.queue = f.queue;
   if (!f.state.empty()) {
-    filter.state = store::ParseState(f.state);
-    if (!filter.state)
-      return Fail(kItemsBadInput, "--state: unknown state '" + f.state +
-                                      "' (expected PENDING, RESERVED, DONE, FAILED or CANCELLED)");
+    auto state = ParseStateFlag(f.state);
+    if (!state) return kItemsBadInput;
+    filter.state = *state;
   }
   auto limit = ParseInt("--limit", f.limit, 0, 1000000);
   auto offset = ParseInt("--offset", f.offset, 0, INT32_MAX);
@@ -242,9 +233,9 @@ int RunList(const ListFlags& f) {
   filter.limit = static_cast<int>(*limit);
   filter.offset = static_cast<int>(*offset);
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
-  auto items = st->List(filter);
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
+  auto items = rt->List(filter);
   if (!items.ok()) return FailStatus(items.status());
   if (f.common.json) {
     json arr = json::array();
@@ -279,19 +270,17 @@ struct IdFlags {
 int RunShow(const IdFlags& f) {
   if (f.id.empty()) return Fail(kItemsBadInput, "items show: missing the item ID");
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
-  auto item = st->Get(f.id);
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
+  auto item = rt->Get(f.id);
   if (!item.ok()) return FailStatus(item.status());
-  auto timeline = st->Timeline(f.id);
-  if (!timeline.ok()) return FailStatus(timeline.status());
   if (f.common.json) {
     json j = items::ItemToJson(*item);
-    j["timeline"] = items::TimelineToJson(*timeline);
+    j["timeline"] = items::TimelineToJson(item->timeline);
     PrintJson(j);
     return kItemsOk;
   }
-  const store::Item& it = *item;
+  const ItemInfo& it = *item;
   auto opt = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
   std::vector<std::pair<std::string, std::string>> fields = {
       {"id", it.id},
@@ -309,7 +298,7 @@ int RunShow(const IdFlags& f) {
       {"lease owner", opt(it.lease_owner)},
       {"lease expires", items::FormatTime(it.lease_expires_ms)},
       {"cancel requested", it.cancel_requested ? "yes" : "no"},
-      {"exception type", opt(store::ExceptionTypeName(it.exception_type))},
+      {"exception type", opt(it.exception_type)},
       {"error code", opt(it.error_code)},
       {"error message", opt(it.error_message)},
   };
@@ -328,17 +317,18 @@ int RunShow(const IdFlags& f) {
   if (!it.result_json.empty()) out += "\nresult:\n" + pretty(it.result_json) + "\n";
   if (!it.traceback.empty()) out += "\ntraceback:\n" + it.traceback + "\n";
   out += "\nfiles:";
-  if (it.files.empty()) {
+  if (it.file_details.empty()) {
     out += " none\n";
   } else {
     out += "\n";
     items::Table t({"NAME", "SIZE", "SHA256"});
-    for (const auto& file : it.files) t.Add({file.name, std::to_string(file.size), file.sha256});
+    for (const auto& file : it.file_details)
+      t.Add({file.name, std::to_string(file.size), file.sha256});
     out += t.Render();
   }
   out += "\ntimeline:\n";
   items::Table t({"AT", "EVENT", "ATTEMPT", "MESSAGE"});
-  for (const auto& e : *timeline)
+  for (const auto& e : it.timeline)
     t.Add({items::FormatTime(e.at_ms), e.event, std::to_string(e.attempt),
            items::Abbreviate(e.message, 100)});
   out += t.Render();
@@ -357,7 +347,7 @@ struct AddFlags {
 
 int RunAdd(const AddFlags& f) {
   if (f.queue.empty()) return Fail(kItemsBadInput, "items add: missing the QUEUE");
-  store::NewItem item;
+  EnqueueRequest item;
   item.queue = f.queue;
   if (!f.payload.empty() && !f.file.empty())
     return Fail(kItemsBadInput,
@@ -391,7 +381,7 @@ int RunAdd(const AddFlags& f) {
   if (!f.delay.empty()) {
     auto d = ParseSeconds("--delay", f.delay);
     if (!d) return kItemsBadInput;
-    if (*d > 0) item.not_before_ms = NowMs() + static_cast<int64_t>(*d * 1000.0 + 0.5);
+    if (*d > 0) item.run_at_ms = NowMs() + static_cast<int64_t>(*d * 1000.0 + 0.5);
   }
   item.idempotency_key = f.key;
   for (const auto& spec : f.attach) {
@@ -399,23 +389,21 @@ int RunAdd(const AddFlags& f) {
     std::string name =
         eq == std::string::npos ? fs::path(spec).filename().string() : spec.substr(0, eq);
     std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    if (Status s = store::ValidateFileName(name); !s.ok())
+    if (Status s = ValidateItemFileName(name); !s.ok())
       return Fail(kItemsBadInput, "--attach " + spec + ": " + s.message());
-    for (const auto& prev : item.files)
-      if (prev.name == name)
-        return Fail(kItemsBadInput, "--attach: file name '" + name + "' given twice");
+    if (item.files.count(name))
+      return Fail(kItemsBadInput, "--attach: file name '" + name + "' given twice");
     if (path == "-") return Fail(kItemsBadInput, "--attach " + spec + ": expected a file path");
     auto content = ReadFileOrStdin(path);
     if (!content.ok())
       return Fail(kItemsBadInput, "--attach " + spec + ": " + content.status().message());
-    item.files.push_back({name, std::move(content).value()});
+    item.files.emplace(name, std::move(content).value());
   }
   int code;
-  auto st = OpenStore(f.common, Access::kCreate, &code);
-  if (!st) return code;
-  auto id = st->Create(item);
+  auto rt = OpenRuntime(f.common, Access::kCreate, &code);
+  if (!rt) return code;
+  auto id = rt->Enqueue(item);
   if (!id.ok()) return FailStatus(id.status());
-  if (Status s = st->Sync(); !s.ok()) return FailStatus(s);
   if (f.common.json) {
     PrintJson({{"id", *id}, {"queue", item.queue}});
   } else {
@@ -434,11 +422,11 @@ struct StatsFlags {
 
 int RunStats(const StatsFlags& f) {
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
-  auto stats = st->Stats(f.queue);
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
+  auto stats = rt->Stats(f.queue);
   if (!stats.ok()) return FailStatus(stats.status());
-  store::QueueStats total;
+  QueueStats total;
   total.queue = "TOTAL";
   for (const auto& q : *stats) {
     total.pending += q.pending;
@@ -448,15 +436,10 @@ int RunStats(const StatsFlags& f) {
     total.failed += q.failed;
     total.cancelled += q.cancelled;
   }
-  auto row_json = [](const store::QueueStats& q) {
-    return json{{"queue", q.queue},
-                {"pending", q.pending},
-                {"scheduled", q.scheduled},
-                {"reserved", q.reserved},
-                {"done", q.done},
-                {"failed", q.failed},
-                {"cancelled", q.cancelled},
-                {"total", q.pending + q.scheduled + q.reserved + q.done + q.failed + q.cancelled}};
+  auto row_json = [](const QueueStats& q) {
+    return json{{"queue", q.queue},         {"pending", q.pending}, {"scheduled", q.scheduled},
+                {"reserved", q.reserved},   {"done", q.done},       {"failed", q.failed},
+                {"cancelled", q.cancelled}, {"total", q.total()}};
   };
   if (f.common.json) {
     json arr = json::array();
@@ -471,7 +454,7 @@ int RunStats(const StatsFlags& f) {
     return kItemsOk;
   }
   items::Table t({"QUEUE", "PENDING", "SCHEDULED", "RESERVED", "DONE", "FAILED", "CANCELLED"});
-  auto add = [&](const store::QueueStats& q) {
+  auto add = [&](const QueueStats& q) {
     t.Add({q.queue, std::to_string(q.pending), std::to_string(q.scheduled),
            std::to_string(q.reserved), std::to_string(q.done), std::to_string(q.failed),
            std::to_string(q.cancelled)});
@@ -490,19 +473,18 @@ int RunRetryOrCancel(const IdFlags& f, bool retry) {
   if (f.id.empty())
     return Fail(kItemsBadInput, std::string("items ") + verb + ": missing the item ID");
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
-  Status s = retry ? st->Retry(f.id) : st->Cancel(f.id);
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
+  Status s = retry ? rt->Retry(f.id) : rt->Cancel(f.id);
   if (!s.ok()) return FailStatus(s);
-  if (Status sync = st->Sync(); !sync.ok()) return FailStatus(sync);
-  auto item = st->Get(f.id);
+  auto item = rt->Get(f.id);
   if (!item.ok()) return FailStatus(item.status());
-  std::string state = store::StateName(item->state);
+  const std::string& state = item->state;
   if (f.common.json) {
     PrintJson({{"id", item->id}, {"state", state}, {"cancel_requested", item->cancel_requested}});
   } else if (retry) {
     PrintText("work item " + item->id + " is " + state + " again\n");
-  } else if (item->state == store::State::kReserved) {
+  } else if (state == "RESERVED") {
     PrintText("work item " + item->id + " is RESERVED; cancel requested (the task can see it)\n");
   } else {
     PrintText("work item " + item->id + " is " + state + "\n");
@@ -521,9 +503,9 @@ struct FlushFlags {
 int RunFlush(const FlushFlags& f) {
   if (f.queue.empty()) return Fail(kItemsBadInput, "items flush: missing the QUEUE");
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
-  auto n = st->Flush(f.queue);
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
+  auto n = rt->Flush(f.queue);
   if (!n.ok()) return FailStatus(n.status());
   if (f.common.json) {
     PrintJson({{"queue", f.queue}, {"cancelled", *n}});
@@ -544,10 +526,10 @@ int RunPrune(const PruneFlags& f) {
   auto secs = ParseSeconds("--older-than", f.older_than);
   if (!secs) return kItemsBadInput;
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
   int64_t cutoff = NowMs() - static_cast<int64_t>(*secs * 1000.0);
-  auto n = st->Prune(cutoff);
+  auto n = rt->Prune(cutoff);
   if (!n.ok()) return FailStatus(n.status());
   if (f.common.json) {
     PrintJson({{"pruned", *n}, {"finished_before_ms", cutoff}});
@@ -567,19 +549,18 @@ struct ExportFlags {
 };
 
 int RunExport(const ExportFlags& f) {
-  store::ListFilter filter;
+  ListRequest filter;
   filter.queue = f.queue;
   filter.newest_first = false;  // creation order, which import keeps
   filter.limit = 500;
   if (!f.state.empty()) {
-    filter.state = store::ParseState(f.state);
-    if (!filter.state)
-      return Fail(kItemsBadInput, "--state: unknown state '" + f.state +
-                                      "' (expected PENDING, RESERVED, DONE, FAILED or CANCELLED)");
+    auto state = ParseStateFlag(f.state);
+    if (!state) return kItemsBadInput;
+    filter.state = *state;
   }
   int code;
-  auto st = OpenStore(f.common, Access::kExisting, &code);
-  if (!st) return code;
+  auto rt = OpenRuntime(f.common, Access::kExisting, &code);
+  if (!rt) return code;
   const bool to_stdout = f.output == "-";
   std::string tmp;
   FILE* out = stdout;
@@ -598,16 +579,16 @@ int RunExport(const ExportFlags& f) {
   };
   int64_t count = 0;
   for (;;) {
-    auto page = st->List(filter);
+    auto page = rt->List(filter);
     if (!page.ok()) return abort_export(FailStatus(page.status()));
     for (const auto& it : *page) {
       json j = items::ItemToJson(it);
       for (auto& file : j["files"]) {
-        auto content = st->GetFile(it.id, file["name"].get<std::string>());
+        auto content = rt->GetFile(it.id, file["name"].get<std::string>());
         if (!content.ok()) return abort_export(FailStatus(content.status()));
         file["content_base64"] = items::Base64Encode(*content);
       }
-      auto timeline = st->Timeline(it.id);
+      auto timeline = rt->Timeline(it.id);
       if (!timeline.ok()) return abort_export(FailStatus(timeline.status()));
       j["timeline"] = items::TimelineToJson(*timeline);
       std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -645,7 +626,7 @@ int RunImport(const ImportFlags& f) {
   auto text = ReadFileOrStdin(f.input);
   if (!text.ok()) return Fail(kItemsBadInput, "import: " + text.status().message());
   const std::string where = f.input == "-" ? "<stdin>" : f.input;
-  std::vector<store::NewItem> batch;
+  std::vector<EnqueueRequest> batch;
   std::vector<std::string> errors;
   size_t line_no = 0, pos = 0;
   while (pos < text->size()) {
@@ -671,25 +652,24 @@ int RunImport(const ImportFlags& f) {
                                     where + "; nothing was imported");
   }
   int code;
-  auto st = OpenStore(f.common, Access::kCreate, &code);
-  if (!st) return code;
+  auto rt = OpenRuntime(f.common, Access::kCreate, &code);
+  if (!rt) return code;
   // Ids only grow: a returned id above the newest one before the import is a new
   // item, one at or below it was already there (same idempotency key).
   int64_t newest_before = 0;
-  store::ListFilter newest;
+  ListRequest newest;
   newest.limit = 1;
-  auto last = st->List(newest);
+  auto last = rt->List(newest);
   if (!last.ok()) return FailStatus(last.status());
   if (!last->empty()) newest_before = std::stoll(last->front().id);
   std::vector<std::string> ids;
   if (!batch.empty()) {
-    auto created = st->CreateBatch(batch);
+    auto created = rt->EnqueueBatch(batch);
     if (!created.ok()) {
       return Fail(ExitFor(created.status()) == kItemsBadInput ? kItemsBadInput : kItemsStoreError,
                   "import: " + created.status().message() + "; nothing was imported");
     }
     ids = std::move(created).value();
-    if (Status s = st->Sync(); !s.ok()) return FailStatus(s);
   }
   std::set<std::string> fresh, existing;
   for (const auto& id : ids) (std::stoll(id) > newest_before ? fresh : existing).insert(id);

@@ -120,11 +120,11 @@ bool Base64Decode(std::string_view text, std::string* out) {
 
 std::string FormatTime(int64_t ms) { return ms == 0 ? "-" : FormatIsoTime(ms); }
 
-nlohmann::ordered_json ItemToJson(const store::Item& it) {
+nlohmann::ordered_json ItemToJson(const ItemInfo& it) {
   nlohmann::ordered_json j;
   j["id"] = it.id;
   j["queue"] = it.queue;
-  j["state"] = store::StateName(it.state);
+  j["state"] = it.state;
   j["payload"] = JsonOrString(it.payload_json.empty() ? "null" : it.payload_json);
   j["priority"] = it.priority;
   j["attempt"] = it.attempt;
@@ -139,20 +139,20 @@ nlohmann::ordered_json ItemToJson(const store::Item& it) {
   j["finished_ms"] = OptTime(it.finished_ms);
   j["updated_ms"] = OptTime(it.updated_ms);
   j["result"] = JsonOrString(it.result_json);
-  j["exception_type"] = OptString(store::ExceptionTypeName(it.exception_type));
+  j["exception_type"] = OptString(it.exception_type);
   j["error_code"] = OptString(it.error_code);
   j["error_message"] = OptString(it.error_message);
   j["traceback"] = OptString(it.traceback);
   j["cancel_requested"] = it.cancel_requested;
   j["lease_token"] = it.lease_token;
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
-  for (const auto& f : it.files)
+  for (const auto& f : it.file_details)
     files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
   j["files"] = std::move(files);
   return j;
 }
 
-nlohmann::ordered_json TimelineToJson(const std::vector<store::TimelineEntry>& timeline) {
+nlohmann::ordered_json TimelineToJson(const std::vector<TimelineEvent>& timeline) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& e : timeline)
     out.push_back(
@@ -160,7 +160,7 @@ nlohmann::ordered_json TimelineToJson(const std::vector<store::TimelineEntry>& t
   return out;
 }
 
-StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::string& queue_override) {
+StatusOr<EnqueueRequest> ParseExportLine(std::string_view line, const std::string& queue_override) {
   nlohmann::ordered_json j;
   try {
     j = nlohmann::ordered_json::parse(line);
@@ -171,7 +171,7 @@ StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::strin
     return Bad("malformed JSON: " + what);
   }
   if (!j.is_object()) return Bad(std::string("expected a JSON object, got ") + j.type_name());
-  store::NewItem item;
+  EnqueueRequest item;
   if (!queue_override.empty()) {
     item.queue = queue_override;
   } else {
@@ -205,23 +205,21 @@ StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::strin
       if (!f.is_object()) return Bad(at + ": expected an object");
       auto name = f.find("name");
       if (name == f.end() || !name->is_string()) return Bad(at + ".name: expected a string");
-      store::NewFile nf;
-      nf.name = name->get<std::string>();
-      if (Status s = store::ValidateFileName(nf.name); !s.ok())
+      std::string file_name = name->get<std::string>(), file_content;
+      if (Status s = ValidateItemFileName(file_name); !s.ok())
         return Bad(at + ".name: " + s.message());
-      for (const auto& prev : item.files)
-        if (prev.name == nf.name) return Bad(at + ".name: '" + nf.name + "' given twice");
+      if (item.files.count(file_name)) return Bad(at + ".name: '" + file_name + "' given twice");
       auto content = f.find("content_base64");
       if (content == f.end() || !content->is_string())
         return Bad(at + ".content_base64: expected a base64 string");
-      if (!Base64Decode(content->get<std::string>(), &nf.content))
+      if (!Base64Decode(content->get<std::string>(), &file_content))
         return Bad(at + ".content_base64: not valid base64");
       if (auto sha = f.find("sha256"); sha != f.end() && !sha->is_null()) {
         if (!sha->is_string()) return Bad(at + ".sha256: expected a hex string");
-        if (core::Sha256Hex(nf.content) != sha->get<std::string>())
-          return Bad(at + ".sha256: does not match the content of '" + nf.name + "'");
+        if (core::Sha256Hex(file_content) != sha->get<std::string>())
+          return Bad(at + ".sha256: does not match the content of '" + file_name + "'");
       }
-      item.files.push_back(std::move(nf));
+      item.files.emplace(std::move(file_name), std::move(file_content));
     }
   }
   return item;

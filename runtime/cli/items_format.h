@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/store.h"
+#include "robotni/runtime.h"
 
 namespace robotni::cli::items {
 
@@ -22,16 +22,17 @@ bool Base64Decode(std::string_view text, std::string* out);
 // "2024-05-01T12:00:00.123Z" (UTC); "-" for 0.
 std::string FormatTime(int64_t ms);
 
-// An item as JSON: every field of store::Item, payload and result as JSON values,
-// empty optional strings and unset times as null, files as {name, size, sha256}.
-nlohmann::ordered_json ItemToJson(const store::Item& item);
-nlohmann::ordered_json TimelineToJson(const std::vector<store::TimelineEntry>& timeline);
+// An item as JSON: every field of ItemInfo but meta and the timeline, payload and result
+// as JSON values, empty optional strings and unset times as null, files as
+// {name, size, sha256}.
+nlohmann::ordered_json ItemToJson(const ItemInfo& item);
+nlohmann::ordered_json TimelineToJson(const std::vector<TimelineEvent>& timeline);
 
 // Parses one line of an export into a new PENDING item (payload, priority,
 // max_attempts, files; idempotency key: the line's own, else "import:<id>").
 // `queue_override` replaces the line's queue when not empty. Errors are
 // InvalidArgument messages without the line number, e.g. "files[0].name: ...".
-StatusOr<store::NewItem> ParseExportLine(std::string_view line, const std::string& queue_override);
+StatusOr<EnqueueRequest> ParseExportLine(std::string_view line, const std::string& queue_override);
 
 // Text tables: columns padded to the widest cell (UTF-8 aware), two spaces apart.
 class Table {

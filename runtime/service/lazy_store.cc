@@ -45,6 +45,7 @@ StatusOr<store::WorkItemStore*> StoreSet::Get(const std::string& url) {
   if (auto it = stores_.find(url); it != stores_.end()) return it->second.get();
   store::StoreOptions opts;
   opts.url = url;
+  opts.create_if_missing = create_if_missing_;
   auto s = store::WorkItemStore::Open(opts);
   if (!s.ok()) return s.status();
   auto* st = s->get();

@@ -24,7 +24,8 @@ bool OwnerIsDeadHere(const std::string& owner);
 
 class StoreSet {
  public:
-  StoreSet() = default;
+  // create_if_missing false: a store that does not exist is NotFound, nothing is created.
+  explicit StoreSet(bool create_if_missing = true) : create_if_missing_(create_if_missing) {}
   // Closes every store; they close in parallel (each checkpoints its log).
   ~StoreSet();
   StoreSet(const StoreSet&) = delete;
@@ -35,6 +36,7 @@ class StoreSet {
   void CloseInBackground();
 
  private:
+  const bool create_if_missing_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<store::WorkItemStore>> stores_;
   std::unique_ptr<std::thread> closing_;

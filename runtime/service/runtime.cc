@@ -32,37 +32,65 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// CPython is one per process: the host is started by the first Runtime and stopped with the
-// last one (when robotni started it).
+// CPython is one per process: the host is started by the first Runtime that needs it and
+// stopped with the last open Runtime (when robotni started it). Every open Runtime counts,
+// whether it used Python or not, so CPython is not finalised and started again while one
+// lives.
 std::mutex g_runtimes_mu;
-int g_runtimes = 0;
+int g_runtimes = 0;  // guarded by g_runtimes_mu
 
-void ReleaseInterpreterHost() {
-  std::lock_guard<std::mutex> l(g_runtimes_mu);
-  if (--g_runtimes == 0) python::InterpreterHost::Stop();
+std::vector<TimelineEvent> ToEvents(std::vector<store::TimelineEntry> timeline) {
+  std::vector<TimelineEvent> out;
+  out.reserve(timeline.size());
+  for (auto& e : timeline)
+    out.push_back({e.at_ms, std::move(e.event), e.attempt, std::move(e.message)});
+  return out;
 }
 
-ItemInfo ToInfo(const store::Item& it, std::vector<store::TimelineEntry> timeline) {
+ItemInfo ToInfo(store::Item it, std::vector<store::TimelineEntry> timeline = {}) {
   ItemInfo out;
-  out.id = it.id;
-  out.queue = it.queue;
+  out.id = std::move(it.id);
+  out.queue = std::move(it.queue);
   out.state = store::StateName(it.state);
-  out.payload_json = it.payload_json;
-  out.result_json = it.result_json;
+  out.payload_json = std::move(it.payload_json);
+  out.result_json = std::move(it.result_json);
   out.exception_type = store::ExceptionTypeName(it.exception_type);
-  out.error_code = it.error_code;
-  out.error_message = it.error_message;
+  out.error_code = std::move(it.error_code);
+  out.error_message = std::move(it.error_message);
+  out.traceback = std::move(it.traceback);
   out.attempt = it.attempt;
   out.max_attempts = it.max_attempts;
   out.priority = it.priority;
-  out.parent_id = it.parent_id;
+  out.parent_id = std::move(it.parent_id);
+  out.idempotency_key = std::move(it.idempotency_key);
+  out.meta_json = std::move(it.meta_json);
   out.created_ms = it.created_ms;
   out.started_ms = it.started_ms;
   out.finished_ms = it.finished_ms;
-  for (const auto& f : it.files) out.files.push_back(f.name);
-  for (auto& e : timeline)
-    out.timeline.push_back({e.at_ms, std::move(e.event), e.attempt, std::move(e.message)});
+  out.not_before_ms = it.not_before_ms;
+  out.updated_ms = it.updated_ms;
+  out.lease_owner = std::move(it.lease_owner);
+  out.lease_expires_ms = it.lease_expires_ms;
+  out.lease_token = it.lease_token;
+  out.cancel_requested = it.cancel_requested;
+  for (auto& f : it.files) {
+    out.files.push_back(f.name);
+    out.file_details.push_back({std::move(f.name), f.size, std::move(f.sha256)});
+  }
+  out.timeline = ToEvents(std::move(timeline));
   return out;
+}
+
+store::NewItem ToNewItem(const EnqueueRequest& request) {
+  store::NewItem item;
+  item.queue = request.queue;
+  item.payload_json = request.payload_json.empty() ? "{}" : request.payload_json;
+  item.priority = request.priority;
+  item.not_before_ms = request.run_at_ms;
+  item.max_attempts = request.max_attempts;
+  item.idempotency_key = request.idempotency_key;
+  for (const auto& [name, content] : request.files) item.files.push_back({name, content});
+  return item;
 }
 
 // A job handed to host code: the store-backed job behind the public Job.
@@ -118,7 +146,8 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
 
 class RuntimeImpl : public Runtime {
  public:
-  explicit RuntimeImpl(RuntimeOptions options) : options_(std::move(options)) {}
+  explicit RuntimeImpl(RuntimeOptions options)
+      : options_(std::move(options)), stores_(options_.create_store_if_missing) {}
   ~RuntimeImpl() override { (void)Close(); }
 
   Status Init();
@@ -129,6 +158,17 @@ class RuntimeImpl : public Runtime {
   StatusOr<ItemInfo> Get(const std::string& id) override;
   StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) override;
   Status Cancel(const std::string& id) override;
+  StatusOr<std::vector<std::string>> EnqueueBatch(
+      const std::vector<EnqueueRequest>& requests) override;
+  std::string StoreUrl() override { return store_url_; }
+  Status OpenStore() override { return Store().status(); }
+  StatusOr<std::vector<ItemInfo>> List(const ListRequest& request) override;
+  StatusOr<std::vector<QueueStats>> Stats(const std::string& queue) override;
+  StatusOr<std::vector<TimelineEvent>> Timeline(const std::string& id) override;
+  StatusOr<std::string> GetFile(const std::string& id, const std::string& name) override;
+  Status Retry(const std::string& id) override;
+  StatusOr<int64_t> Flush(const std::string& queue) override;
+  StatusOr<int64_t> Prune(int64_t finished_before_ms) override;
   Status RegisterJobType(const std::string& type, JobHandler handler,
                          const JobTypeOptions& options) override;
   std::vector<std::string> JobTypes() override;
@@ -143,6 +183,10 @@ class RuntimeImpl : public Runtime {
 
  private:
   StatusOr<store::WorkItemStore*> Store() { return stores_.Get(store_url_); }
+  // Starts CPython on first need (no-op once started): a runtime that only manages work
+  // items never starts it.
+  Status EnsureInterpreterHost();
+  void WakeDispatcher();
   StatusOr<exec::Dispatcher*> EnsureDispatcher();
   void RetireDispatcher(bool restart);
   StatusOr<std::unique_ptr<service::HttpService>> MakeService(const ServeOptions& options);
@@ -153,7 +197,7 @@ class RuntimeImpl : public Runtime {
   exec::Environment env_;  // host + robot.yaml
   std::string store_flag_, store_url_, owner_;
   python::Interpreter::Kind kind_ = python::Interpreter::Kind::kSubinterpreter;
-  bool host_held_ = false;
+  bool counted_ = false;  // among g_runtimes; guarded by g_runtimes_mu
   service::StoreSet stores_;
 
   std::mutex mu_;  // guards the lazily made parts below
@@ -218,9 +262,8 @@ Status RuntimeImpl::Init() {
                                      : python::Interpreter::Kind::kSubinterpreter;
   {
     std::lock_guard<std::mutex> l(g_runtimes_mu);
-    ROBOTNI_RETURN_IF_ERROR(python::InterpreterHost::Start());
     ++g_runtimes;
-    host_held_ = true;
+    counted_ = true;
   }
   exec::EnvBuilder env(exec::EnvBuilder::ProcessEnvironment());
   env.ApplyRobot(robot_);
@@ -237,10 +280,21 @@ Status RuntimeImpl::Init() {
   return Status::OK();
 }
 
+Status RuntimeImpl::EnsureInterpreterHost() {
+  std::lock_guard<std::mutex> l(g_runtimes_mu);
+  return python::InterpreterHost::Start();  // idempotent
+}
+
+void RuntimeImpl::WakeDispatcher() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (dispatcher_) dispatcher_->Wake();
+}
+
 StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Cancelled("the runtime is closed");
   if (dispatcher_) return dispatcher_.get();
+  ROBOTNI_RETURN_IF_ERROR(EnsureInterpreterHost());
   auto st = Store();
   if (!st.ok()) return st.status();
   int tasks = static_cast<int>(options_.consumer_tasks.size());
@@ -300,9 +354,10 @@ Status RuntimeImpl::Close() {
     run_.reset();
   }
   pool.reset();
-  if (host_held_) {
-    host_held_ = false;
-    ReleaseInterpreterHost();
+  {
+    std::lock_guard<std::mutex> l(g_runtimes_mu);
+    if (counted_ && --g_runtimes == 0) python::InterpreterHost::Stop();  // if started
+    counted_ = false;
   }
   if (options_.log) log::SetSink({});  // the host's sink may not outlive this runtime
   return s;
@@ -320,6 +375,7 @@ StatusOr<TaskOutcome> RuntimeImpl::Run(const RunOptions& options) {
     std::lock_guard<std::mutex> c(mu_);
     if (closed_) return Status::Cancelled("the runtime is closed");
   }
+  ROBOTNI_RETURN_IF_ERROR(EnsureInterpreterHost());
   if (!run_) run_ = std::make_unique<service::RobotRun>(robot_, &stores_, store_flag_, owner_);
   {
     std::lock_guard<std::mutex> i(interrupt_mu_);
@@ -336,20 +392,97 @@ StatusOr<std::string> RuntimeImpl::Enqueue(const EnqueueRequest& request) {
     return Status::InvalidArgument("enqueue: a queue or job type is needed");
   auto st = Store();
   if (!st.ok()) return st.status();
-  store::NewItem item;
-  item.queue = request.queue;
-  item.payload_json = request.payload_json.empty() ? "{}" : request.payload_json;
-  item.priority = request.priority;
-  item.not_before_ms = request.run_at_ms;
-  item.max_attempts = request.max_attempts;
-  item.idempotency_key = request.idempotency_key;
-  for (const auto& [name, content] : request.files) item.files.push_back({name, content});
-  auto id = (*st)->Create(item);
-  if (id.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (dispatcher_) dispatcher_->Wake();
-  }
+  auto id = (*st)->Create(ToNewItem(request));
+  if (id.ok()) WakeDispatcher();
   return id;
+}
+
+StatusOr<std::vector<std::string>> RuntimeImpl::EnqueueBatch(
+    const std::vector<EnqueueRequest>& requests) {
+  std::vector<store::NewItem> items;
+  items.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].queue.empty())
+      return Status::InvalidArgument("enqueue: items[" + std::to_string(i) +
+                                     "]: a queue or job type is needed");
+    items.push_back(ToNewItem(requests[i]));
+  }
+  if (items.empty()) return std::vector<std::string>{};
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto ids = (*st)->CreateBatch(items);
+  if (ids.ok()) WakeDispatcher();
+  return ids;
+}
+
+StatusOr<std::vector<ItemInfo>> RuntimeImpl::List(const ListRequest& request) {
+  store::ListFilter filter;
+  filter.queue = request.queue;
+  if (!request.state.empty()) {
+    auto state = ParseItemState(request.state);
+    if (!state.ok()) return state.status();
+    filter.state = store::ParseState(*state);
+  }
+  if (request.limit < 0 || request.offset < 0)
+    return Status::InvalidArgument("list: limit and offset must not be negative");
+  filter.limit = request.limit;
+  filter.offset = request.offset;
+  filter.newest_first = request.newest_first;
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto items = (*st)->List(filter);
+  if (!items.ok()) return items.status();
+  std::vector<ItemInfo> out;
+  out.reserve(items->size());
+  for (auto& it : *items) out.push_back(ToInfo(std::move(it)));
+  return out;
+}
+
+StatusOr<std::vector<QueueStats>> RuntimeImpl::Stats(const std::string& queue) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto stats = (*st)->Stats(queue);
+  if (!stats.ok()) return stats.status();
+  std::vector<QueueStats> out;
+  out.reserve(stats->size());
+  for (const auto& q : *stats)
+    out.push_back({q.queue, q.pending, q.scheduled, q.reserved, q.done, q.failed, q.cancelled});
+  return out;
+}
+
+StatusOr<std::vector<TimelineEvent>> RuntimeImpl::Timeline(const std::string& id) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto timeline = (*st)->Timeline(id);
+  if (!timeline.ok()) return timeline.status();
+  return ToEvents(std::move(timeline).value());
+}
+
+StatusOr<std::string> RuntimeImpl::GetFile(const std::string& id, const std::string& name) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->GetFile(id, name);
+}
+
+Status RuntimeImpl::Retry(const std::string& id) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  Status s = (*st)->Retry(id);
+  if (s.ok()) WakeDispatcher();
+  return s;
+}
+
+StatusOr<int64_t> RuntimeImpl::Flush(const std::string& queue) {
+  if (queue.empty()) return Status::InvalidArgument("flush: a queue is needed");
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->Flush(queue);
+}
+
+StatusOr<int64_t> RuntimeImpl::Prune(int64_t finished_before_ms) {
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  return (*st)->Prune(finished_before_ms);
 }
 
 StatusOr<ItemInfo> RuntimeImpl::Get(const std::string& id) {
@@ -358,7 +491,7 @@ StatusOr<ItemInfo> RuntimeImpl::Get(const std::string& id) {
   auto item = (*st)->Get(id);
   if (!item.ok()) return item.status();
   auto timeline = (*st)->Timeline(id);
-  return ToInfo(*item,
+  return ToInfo(std::move(item).value(),
                 timeline.ok() ? std::move(timeline).value() : std::vector<store::TimelineEntry>{});
 }
 
@@ -559,27 +692,61 @@ StatusOr<TaskOutcome> Runtime::RunTask(const std::string& name,
   return Run(o);
 }
 
+StatusOr<std::string> ParseItemState(std::string_view name) {
+  auto state = store::ParseState(name);
+  if (!state)
+    return Status::InvalidArgument("unknown state '" + std::string(name) +
+                                   "' (expected PENDING, RESERVED, DONE, FAILED or CANCELLED)");
+  return std::string(store::StateName(*state));
+}
+
+Status ValidateItemFileName(const std::string& name) { return store::ValidateFileName(name); }
+
+std::string DefaultStoreUrl(const std::string& robot) {
+  std::error_code ec;
+  config::RobotYaml r;
+  r.root = robot.empty() ? fs::current_path(ec)
+                         : fs::absolute(robot, ec).lexically_normal().parent_path();
+  exec::EnvBuilder env(exec::EnvBuilder::ProcessEnvironment());
+  return exec::DefaultStoreUrl(r, env, "");
+}
+
 std::string ItemInfo::ToJson() const {
   auto parse = [](const std::string& s) {
     if (s.empty()) return nlohmann::json(nullptr);
     auto j = nlohmann::json::parse(s, nullptr, false);
     return j.is_discarded() ? nlohmann::json(s) : j;
   };
+  nlohmann::json details = nlohmann::json::array();
+  for (const auto& f : file_details)
+    details.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
   nlohmann::json j = {{"id", id},
                       {"queue", queue},
                       {"state", state},
                       {"payload", parse(payload_json)},
                       {"result", parse(result_json)},
+                      {"meta", parse(meta_json)},
                       {"attempt", attempt},
                       {"max_attempts", max_attempts},
                       {"priority", priority},
                       {"created_ms", created_ms},
                       {"started_ms", started_ms},
                       {"finished_ms", finished_ms},
-                      {"files", files}};
+                      {"not_before_ms", not_before_ms},
+                      {"updated_ms", updated_ms},
+                      {"lease_expires_ms", lease_expires_ms},
+                      {"lease_token", lease_token},
+                      {"cancel_requested", cancel_requested},
+                      {"files", files},
+                      {"file_details", std::move(details)}};
   if (!parent_id.empty()) j["parent_id"] = parent_id;
+  if (!idempotency_key.empty()) j["idempotency_key"] = idempotency_key;
+  if (!lease_owner.empty()) j["lease_owner"] = lease_owner;
   if (!exception_type.empty() || !error_message.empty())
-    j["error"] = {{"type", exception_type}, {"code", error_code}, {"message", error_message}};
+    j["error"] = {{"type", exception_type},
+                  {"code", error_code},
+                  {"message", error_message},
+                  {"traceback", traceback}};
   else
     j["error"] = nullptr;
   nlohmann::json tl = nlohmann::json::array();

@@ -149,6 +149,9 @@ struct StoreOptions {
   int64_t group_commit_window_us = 0;  // extra wait to gather a batch; 0 = commit when idle
   RetryPolicy retry;
   bool read_only = false;
+  // false: a database file that does not exist is NotFound ("no work-item store at PATH")
+  // and nothing (file or directory) is created.
+  bool create_if_missing = true;
   // Operations per group-commit transaction at most (the writer commits earlier when
   // its queue drains).
   int max_batch_ops = 1000;

@@ -23,13 +23,13 @@
 // called ServeOnHostLoop). No method is called with a lock of the runtime held by the
 // caller's callback: a JobHandler may call back into its Runtime.
 //
-// Python: CPython is embedded once per process (a CPython rule). The first Runtime starts
-// it, unless the host already did (a Python program hosting robotni: its interpreter is the
-// main interpreter and tasks still run in robotni's sub-interpreters); the last Runtime to
-// close finalises it only if robotni started it. Several Runtimes may live in one process;
-// they share the interpreter host and nothing else (each has its own store, dispatcher,
-// HTTP server and loop). In a host that runs Python itself, call into a Runtime with the GIL
-// released (the pybind11 module does).
+// Python: CPython is embedded once per process (a CPython rule). The first Runtime that
+// needs it (to run a task or job types, or to serve) starts it, unless the host already did (a
+// Python program hosting robotni: its interpreter is the main interpreter and tasks still run in
+// robotni's sub-interpreters); the last Runtime to close finalises it only if robotni started it.
+// Several Runtimes may live in one process; they share the interpreter host and nothing else (each
+// has its own store, dispatcher, HTTP server and loop). In a host that runs Python itself, call
+// into a Runtime with the GIL released (the pybind11 module does).
 //
 // Errors are Status values; no exception crosses this API and the library never exits the
 // process. Task output goes to RunOptions::on_output (and the artifacts' logs), never to
@@ -96,6 +96,10 @@ struct RuntimeOptions {
   // "text" (default) or "json" lines for `log`; and the lowest level passed on.
   std::string log_format = "text";
   std::string log_level = "info";
+  // false: a store that does not exist yet is not created; calls that need it return
+  // NotFound ("no work-item store at PATH") and nothing is written to disk. For tools that
+  // inspect or manage an existing store (`robotni items list`).
+  bool create_store_if_missing = true;
 };
 
 // What RunTask / Run give a task besides the robot's own settings.
@@ -163,6 +167,14 @@ struct TimelineEvent {
   std::string message;
 };
 
+// A file of a work item.
+struct ItemFile {
+  std::string name;
+  int64_t size = 0;    // bytes
+  std::string sha256;  // lowercase hex
+};
+
+// A work item as the store holds it. Times are ms since the epoch; 0 = not (yet) set.
 struct ROBOTNI_EXPORT ItemInfo {
   std::string id;
   std::string queue;
@@ -171,15 +183,59 @@ struct ROBOTNI_EXPORT ItemInfo {
   std::string result_json;     // DONE: the result ("" = none)
   std::string exception_type;  // FAILED: "BUSINESS" or "APPLICATION"
   std::string error_code, error_message;
+  std::string traceback;  // FAILED by a Python exception: its traceback ("" = none)
   int attempt = 0, max_attempts = 0, priority = 0;
   std::string parent_id;
+  std::string idempotency_key;
+  std::string meta_json;  // what the service keeps with the item, a JSON object ("" = none)
   int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
-  std::vector<std::string> files;
-  std::vector<TimelineEvent> timeline;
+  int64_t not_before_ms = 0;  // PENDING: not run before this time (scheduled, or a backoff)
+  int64_t updated_ms = 0;     // last change of any field
+  // RESERVED: who holds the item and until when; the token grows with every reservation.
+  std::string lease_owner;
+  int64_t lease_expires_ms = 0;
+  int64_t lease_token = 0;
+  bool cancel_requested = false;        // RESERVED: Cancel was asked; the running job sees it
+  std::vector<std::string> files;       // the file names, by name
+  std::vector<ItemFile> file_details;   // the same files with their size and sha256
+  std::vector<TimelineEvent> timeline;  // Get / Wait only; List leaves it empty
   bool finished() const { return state == "DONE" || state == "FAILED" || state == "CANCELLED"; }
-  // The item as one JSON object (the fields above; timeline as an array).
+  // The item as one JSON object: the fields above (payload, result and meta as JSON values,
+  // the error as {type, code, message, traceback} or null, files as names, file_details as
+  // {name, size, sha256} objects, timeline as an array).
   std::string ToJson() const;
 };
+
+// Which items Runtime::List returns.
+struct ListRequest {
+  std::string queue;         // "" = every queue
+  std::string state;         // "" = any; else a state as ParseItemState takes it
+  int limit = 100;           // at most this many
+  int offset = 0;            // after skipping this many
+  bool newest_first = true;  // else oldest first (creation order)
+};
+
+// Item counts of one queue by state; `scheduled` are PENDING items not due yet (not in
+// `pending`).
+struct QueueStats {
+  std::string queue;
+  int64_t pending = 0, scheduled = 0, reserved = 0, done = 0, failed = 0, cancelled = 0;
+  int64_t total() const { return pending + scheduled + reserved + done + failed + cancelled; }
+};
+
+// The canonical name of a work-item state ("PENDING", "RESERVED", "DONE", "FAILED",
+// "CANCELLED") for `name`: those, case-insensitively, and robocorp's and the Action Server's
+// names ("in_progress", "completed", "revoked", ...). InvalidArgument for an unknown state.
+ROBOTNI_EXPORT StatusOr<std::string> ParseItemState(std::string_view name);
+
+// The work-item store a Runtime opened with `robot` (a robot.yaml path; "" = the current
+// directory's) and no `store` uses: RC_WORKITEM_DB_PATH from the environment (relative to the
+// robot's directory), else <robot dir>/.robotni/workitems.db. robot.yaml itself is not read.
+ROBOTNI_EXPORT std::string DefaultStoreUrl(const std::string& robot);
+
+// Checks a work-item file name as Enqueue does: not empty, at most 255 bytes, no '/', '\\'
+// or NUL, not "." or "..". InvalidArgument naming the problem.
+ROBOTNI_EXPORT Status ValidateItemFileName(const std::string& name);
 
 // A job handed to a host's JobHandler.
 class ROBOTNI_EXPORT Job {
@@ -235,10 +291,12 @@ struct ServeOptions {
 
 class ROBOTNI_EXPORT Runtime {
  public:
-  // Loads robot.yaml when given, starts the interpreter host and, when job modules are
-  // given, opens the store (creating or migrating it) and imports them; the job dispatcher
-  // then runs enqueued jobs whether or not the HTTP service runs. Errors: NotFound when
-  // robot.yaml cannot be loaded (missing, unreadable or not YAML: rcc's exit code 1),
+  // Loads robot.yaml when given and, when job modules are given, starts the interpreter
+  // host, opens the store (creating or migrating it) and imports them; the job dispatcher
+  // then runs enqueued jobs whether or not the HTTP service runs. Without job modules,
+  // CPython starts with the first call that needs it (Run, RegisterJobType, serving), and
+  // the store opens on first use: a runtime that only manages work items never starts it. Errors:
+  // NotFound when robot.yaml cannot be loaded (missing, unreadable or not YAML: rcc's exit code 1),
   // InvalidArgument when it or an option is invalid (exit code 2), PythonError when a job
   // module fails to import.
   static StatusOr<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
@@ -268,6 +326,33 @@ class ROBOTNI_EXPORT Runtime {
   virtual StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) = 0;
   // PENDING -> CANCELLED; a running job sees IsCancelled().
   virtual Status Cancel(const std::string& id) = 0;
+  // Creates every item or none (the first bad request's InvalidArgument, naming its index);
+  // returns their ids in order. An idempotency key already in the store gives that item's id.
+  virtual StatusOr<std::vector<std::string>> EnqueueBatch(
+      const std::vector<EnqueueRequest>& requests) = 0;
+
+  // --- Managing the store (what `robotni items` does) ----------------------------
+  // The work-item store this runtime uses, as resolved at Open ("sqlite:///..." or a path).
+  virtual std::string StoreUrl() = 0;
+  // Opens the store now (every call below otherwise opens it on first use), so a host can
+  // tell a store that cannot be opened from the errors of a later call. NotFound when it
+  // does not exist and create_store_if_missing is false.
+  virtual Status OpenStore() = 0;
+  // Items by filter, without their timelines. InvalidArgument for an unknown state or a
+  // negative limit / offset.
+  virtual StatusOr<std::vector<ItemInfo>> List(const ListRequest& request) = 0;
+  // Counts per queue, by queue name; `queue` "" = every queue.
+  virtual StatusOr<std::vector<QueueStats>> Stats(const std::string& queue) = 0;
+  virtual StatusOr<std::vector<TimelineEvent>> Timeline(const std::string& id) = 0;
+  // A file's bytes. NotFound for an unknown item or file name.
+  virtual StatusOr<std::string> GetFile(const std::string& id, const std::string& name) = 0;
+  // FAILED or CANCELLED -> PENDING, attempts counted from 0 again. Conflict in another state.
+  virtual Status Retry(const std::string& id) = 0;
+  // Cancels every PENDING item of `queue`; returns how many.
+  virtual StatusOr<int64_t> Flush(const std::string& queue) = 0;
+  // Deletes DONE, FAILED and CANCELLED items finished before `finished_before_ms`, with
+  // their files and timelines; returns how many.
+  virtual StatusOr<int64_t> Prune(int64_t finished_before_ms) = 0;
 
   // Serves `type` with host code, next to the Python job types. The runtime keeps a copy of
   // `handler` until Close. InvalidArgument when the name is empty or already registered.

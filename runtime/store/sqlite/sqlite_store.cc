@@ -426,7 +426,7 @@ namespace {
 
 // Refuses paths SQLite must not touch: directories, non-database files, read-only
 // files or directories. Never writes anything.
-Status CheckPath(const std::string& path, bool read_only) {
+Status CheckPath(const std::string& path, bool read_only, bool create_if_missing) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
@@ -457,6 +457,8 @@ Status CheckPath(const std::string& path, bool read_only) {
     return Status::IOError("cannot stat " + path + ": " + ErrnoText());
   } else if (read_only) {
     return Status::NotFound(path + " does not exist (opened read-only)");
+  } else if (!create_if_missing) {
+    return Status::NotFound("no work-item store at " + path);
   }
   if (read_only) return Status::OK();
   std::string dir = fs::path(path).parent_path().string();
@@ -507,7 +509,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& opt
   std::error_code ec;
   std::string abs = fs::absolute(path, ec).lexically_normal().string();
   if (ec) return Status::IOError("bad store path " + path + ": " + ec.message());
-  ROBOTNI_RETURN_IF_ERROR(CheckPath(abs, options.read_only));
+  ROBOTNI_RETURN_IF_ERROR(CheckPath(abs, options.read_only, options.create_if_missing));
   std::unique_ptr<SqliteStore> s(new SqliteStore(options, abs));
   ROBOTNI_RETURN_IF_ERROR(s->Init());
   return s;

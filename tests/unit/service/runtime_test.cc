@@ -3,6 +3,7 @@
 #include "robotni/runtime.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -262,6 +263,243 @@ TEST_F(RuntimeApiTest, GetAndWaitOnUnknownOrUnfinishedItems) {
   EXPECT_TRUE(rt->Enqueue(r).status().IsInvalidArgument());
   r.queue.clear();
   EXPECT_TRUE(rt->Enqueue(r).status().IsInvalidArgument());
+}
+
+// Whether CPython is initialised in this process (libpython comes with librobotni.so).
+bool PythonStarted() {
+  auto* fn = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "Py_IsInitialized"));
+  return fn && fn() != 0;
+}
+
+EnqueueRequest Item(const std::string& queue, const std::string& payload = "{}") {
+  EnqueueRequest r;
+  r.queue = queue;
+  r.payload_json = payload;
+  return r;
+}
+
+TEST_F(RuntimeApiTest, ManagingWorkItemsDoesNotStartPython) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  ASSERT_TRUE(rt->Enqueue(Item("q")).ok());
+  ASSERT_TRUE(rt->List({}).ok());
+  ASSERT_TRUE(rt->Stats("").ok());
+  EXPECT_FALSE(PythonStarted());
+  // The first run starts it; closing the last runtime finalises it again.
+  auto ok = rt->RunTask("Hello");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->exit_code, 0) << ok->stderr_text;
+  EXPECT_TRUE(PythonStarted());
+  EXPECT_TRUE(rt->Close().ok());
+  EXPECT_FALSE(PythonStarted());
+}
+
+TEST_F(RuntimeApiTest, ARuntimeThatNeverRanPythonKeepsItAliveForTheNext) {
+  auto idle = Open(Options());
+  auto runner = Open(Options());
+  ASSERT_TRUE(idle && runner);
+  ASSERT_TRUE(runner->RunTask("Hello").ok());
+  ASSERT_TRUE(runner->Close().ok());
+  EXPECT_TRUE(PythonStarted());  // `idle` is still open: no finalise and start again
+  auto again = idle->RunTask("Hello");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->exit_code, 0) << again->stderr_text;
+  EXPECT_TRUE(idle->Close().ok());
+  EXPECT_FALSE(PythonStarted());
+}
+
+TEST_F(RuntimeApiTest, ListFiltersPagesAndOrdersItems) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  std::vector<std::string> a;
+  for (int i = 0; i < 4; ++i)
+    a.push_back(*rt->Enqueue(Item("a", "{\"n\":" + std::to_string(i) + "}")));
+  std::string b = *rt->Enqueue(Item("b"));
+  ASSERT_TRUE(rt->Cancel(a[0]).ok());
+
+  auto all = rt->List({});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->front().id, b);               // newest first
+  EXPECT_TRUE(all->front().timeline.empty());  // List leaves timelines out
+
+  ListRequest req;
+  req.queue = "a";
+  req.state = "pending";
+  req.limit = 2;
+  req.offset = 1;
+  auto page = rt->List(req);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, a[2]);
+  EXPECT_EQ((*page)[1].id, a[1]);
+  req.newest_first = false;
+  req.offset = 0;
+  page = rt->List(req);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, a[1]);  // oldest first
+
+  ListRequest revoked;
+  revoked.state = "REVOKED";  // another system's name for CANCELLED
+  auto cancelled = rt->List(revoked);
+  ASSERT_TRUE(cancelled.ok());
+  ASSERT_EQ(cancelled->size(), 1u);
+  EXPECT_EQ(cancelled->front().id, a[0]);
+  EXPECT_EQ(cancelled->front().state, "CANCELLED");
+
+  ListRequest bad;
+  bad.state = "sleeping";
+  auto refused = rt->List(bad);
+  EXPECT_TRUE(refused.status().IsInvalidArgument());
+  EXPECT_NE(refused.status().message().find("sleeping"), std::string::npos);
+  bad.state.clear();
+  bad.limit = -1;
+  EXPECT_TRUE(rt->List(bad).status().IsInvalidArgument());
+
+  EXPECT_EQ(*ParseItemState("in_progress"), "RESERVED");
+  EXPECT_TRUE(ParseItemState("").status().IsInvalidArgument());
+  EXPECT_TRUE(ValidateItemFileName("a.txt").ok());
+  EXPECT_TRUE(ValidateItemFileName("../a").IsInvalidArgument());
+}
+
+TEST_F(RuntimeApiTest, ItemInfoCarriesEveryFieldAndFilesCanBeRead) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  EnqueueRequest r = Item("orders", "{\"x\":1}");
+  r.files = {{"b.bin", std::string("\0\xff", 2)}, {"a.txt", "hi"}};
+  r.idempotency_key = "order-1";
+  r.run_at_ms = 4102444800000;  // 2100-01-01
+  r.max_attempts = 5;
+  auto id = rt->Enqueue(r);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto item = rt->Get(*id);
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->idempotency_key, "order-1");
+  EXPECT_EQ(item->not_before_ms, 4102444800000);
+  EXPECT_GE(item->updated_ms, item->created_ms);
+  EXPECT_EQ(item->max_attempts, 5);
+  EXPECT_FALSE(item->cancel_requested);
+  EXPECT_TRUE(item->lease_owner.empty());
+  EXPECT_EQ(item->files, (std::vector<std::string>{"a.txt", "b.bin"}));
+  ASSERT_EQ(item->file_details.size(), 2u);
+  EXPECT_EQ(item->file_details[0].name, "a.txt");
+  EXPECT_EQ(item->file_details[0].size, 2);
+  EXPECT_EQ(item->file_details[0].sha256,
+            "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4");
+  std::string json = item->ToJson();
+  EXPECT_NE(json.find("\"idempotency_key\":\"order-1\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"files\":[\"a.txt\",\"b.bin\"]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"file_details\":[{\"name\":\"a.txt\""), std::string::npos) << json;
+
+  auto bytes = rt->GetFile(*id, "b.bin");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(*bytes, std::string("\0\xff", 2));
+  EXPECT_TRUE(rt->GetFile(*id, "missing.txt").status().IsNotFound());
+  EXPECT_TRUE(rt->GetFile("987654321", "a.txt").status().IsNotFound());
+
+  auto timeline = rt->Timeline(*id);
+  ASSERT_TRUE(timeline.ok());
+  ASSERT_FALSE(timeline->empty());
+  EXPECT_EQ(timeline->front().event, "queued");
+  EXPECT_TRUE(rt->Timeline("987654321").status().IsNotFound());
+
+  // The same idempotency key gives the first item.
+  EXPECT_EQ(*rt->Enqueue(r), *id);
+}
+
+TEST_F(RuntimeApiTest, StatsRetryFlushAndPrune) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  std::string first = *rt->Enqueue(Item("a"));
+  std::string second = *rt->Enqueue(Item("a"));
+  ASSERT_TRUE(rt->Enqueue(Item("b")).ok());
+  EnqueueRequest later = Item("a");
+  later.run_at_ms = 4102444800000;
+  ASSERT_TRUE(rt->Enqueue(later).ok());
+
+  // Retry: only FAILED or CANCELLED items.
+  EXPECT_TRUE(rt->Retry(first).IsConflict());
+  EXPECT_TRUE(rt->Retry("987654321").IsNotFound());
+  ASSERT_TRUE(rt->Cancel(first).ok());
+  ASSERT_TRUE(rt->Retry(first).ok());
+  EXPECT_EQ(rt->Get(first)->state, "PENDING");
+
+  auto stats = rt->Stats("");
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->size(), 2u);
+  EXPECT_EQ((*stats)[0].queue, "a");
+  EXPECT_EQ((*stats)[0].pending, 2);
+  EXPECT_EQ((*stats)[0].scheduled, 1);
+  EXPECT_EQ((*stats)[0].total(), 3);
+  auto only_b = rt->Stats("b");
+  ASSERT_TRUE(only_b.ok());
+  ASSERT_EQ(only_b->size(), 1u);
+  EXPECT_EQ(only_b->front().pending, 1);
+
+  // Flush cancels the PENDING items of one queue, the scheduled one too.
+  auto flushed = rt->Flush("a");
+  ASSERT_TRUE(flushed.ok());
+  EXPECT_EQ(*flushed, 3);
+  EXPECT_EQ(*rt->Flush("a"), 0);
+  EXPECT_TRUE(rt->Flush("").status().IsInvalidArgument());
+  EXPECT_EQ(rt->Get(second)->state, "CANCELLED");
+
+  // Prune: finished before the cutoff only.
+  EXPECT_EQ(*rt->Prune(1), 0);
+  auto pruned = rt->Prune(4102444800000);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 3);
+  EXPECT_TRUE(rt->Get(second).status().IsNotFound());
+  EXPECT_EQ(rt->List({})->size(), 1u);  // queue b's item
+}
+
+TEST_F(RuntimeApiTest, EnqueueBatchIsAllOrNothing) {
+  auto rt = Open(Options());
+  ASSERT_TRUE(rt);
+  std::vector<EnqueueRequest> batch = {Item("q", "1"), Item("q", "2")};
+  batch[1].files = {{"../evil", "x"}};
+  auto refused = rt->EnqueueBatch(batch);
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_TRUE(rt->List({})->empty());
+  batch[1].files.clear();
+  batch[1].idempotency_key = "k";
+  auto ids = rt->EnqueueBatch(batch);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_EQ(rt->Get((*ids)[1])->payload_json, "2");
+  auto again = rt->EnqueueBatch({batch[1]});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, std::vector<std::string>{(*ids)[1]});
+  EXPECT_TRUE(rt->EnqueueBatch({}).ok());
+  EXPECT_TRUE(rt->EnqueueBatch({Item("")}).status().IsInvalidArgument());
+}
+
+TEST_F(RuntimeApiTest, AStoreThatIsNotThereIsNotCreatedWhenAskedSo) {
+  RuntimeOptions o = Options();
+  o.store = (dir_ / "not" / "there.db").string();
+  o.create_store_if_missing = false;
+  auto rt = Open(o);
+  ASSERT_TRUE(rt);
+  EXPECT_EQ(rt->StoreUrl(), o.store);
+  Status s = rt->OpenStore();
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.message().find("no work-item store at " + o.store), std::string::npos)
+      << s.ToString();
+  EXPECT_TRUE(rt->List({}).status().IsNotFound());
+  EXPECT_TRUE(rt->Enqueue(Item("q")).status().IsNotFound());
+  EXPECT_FALSE(fs::exists(dir_ / "not"));
+  ASSERT_TRUE(rt->Close().ok());
+
+  // An existing store opens as usual.
+  o.store = (dir_ / "workitems.db").string();
+  auto creator = Open(Options());
+  ASSERT_TRUE(creator && creator->Enqueue(Item("q")).ok());
+  ASSERT_TRUE(creator->Close().ok());
+  auto existing = Open(o);
+  ASSERT_TRUE(existing);
+  EXPECT_TRUE(existing->OpenStore().ok());
+  EXPECT_EQ(existing->List({})->size(), 1u);
 }
 
 TEST_F(RuntimeApiTest, ServesHttpOnABackgroundThread) {
