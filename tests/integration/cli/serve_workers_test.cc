@@ -64,6 +64,12 @@ def flood():
         sys.stdout.write(line)
     return "flooded"
 
+@job("numpy_pid")
+def numpy_pid():
+    import numpy  # refuses sub-interpreters on 3.11; a worker's main interpreter loads it
+    time.sleep(0.5)
+    return [os.getpid(), int(numpy.arange(10).sum())]
+
 @job("leak_threads")
 def leak_threads():
     threading.Thread(target=time.sleep, args=(3600,)).start()
@@ -157,6 +163,19 @@ TEST_F(ServeWorkersTest, AJobBesideACrashKeepsItsAttempt) {
   json b = WaitEnded(beside);
   ASSERT_EQ(b["status"], "done") << b.dump();
   EXPECT_EQ(b["attempts"], 1) << "the job beside the crash spent an attempt: " << b.dump();
+}
+
+TEST_F(ServeWorkersTest, NumpyJobsRunInSeveralWorkersAtOnce) {
+  ASSERT_TRUE(Start({"--workers", "2"})) << server_->output();
+  std::string a = Submit("numpy_pid"), b = Submit("numpy_pid");
+  json ja = WaitEnded(a), jb = WaitEnded(b);
+  ASSERT_EQ(ja["status"], "done") << ja.dump();
+  ASSERT_EQ(jb["status"], "done") << jb.dump();
+  EXPECT_EQ(ja["result"][1], 45);
+  EXPECT_NE(ja["result"][0], jb["result"][0]) << "both ran in one worker";
+  Db db(dir_ / "wi.db");
+  // Each sleeps 0.5 s: in two workers at once their runs overlap.
+  EXPECT_EQ(db.Int("SELECT max(started) < min(finished) FROM items WHERE queue='numpy_pid'"), 1);
 }
 
 TEST_F(ServeWorkersTest, AFloodedOutputIsTruncatedWithANote) {
