@@ -10,14 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base64.h"
 #include "robotni/runtime.h"
 
 namespace robotni::cli::items {
 
-// Standard base64 (RFC 4648, '+' '/', '=' padding).
-std::string Base64Encode(std::string_view data);
-// Refuses characters outside the alphabet, bad padding and bad lengths.
-bool Base64Decode(std::string_view text, std::string* out);
+using robotni::Base64Decode;
+using robotni::Base64Encode;
 
 // "2024-05-01T12:00:00.123Z" (UTC); "-" for 0.
 std::string FormatTime(int64_t ms);

@@ -3,6 +3,7 @@
 # write their diagnostics through core/log, where a host's sink gets them, without the rest of
 # the runtime.
 add_library(robotni_core STATIC
+  runtime/core/base64.cc
   runtime/core/hmac_sha256.cc
   runtime/core/iso_time.cc
   runtime/core/log.cc
