@@ -131,7 +131,8 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--timeout", flags->timeout, "Stop a task after this many seconds")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--isolation", flags->isolation,
-                  "Where in-process Python runs: subinterpreter (default) or main");
+                  "Where the task's Python runs: subinterpreter (default), main, or process (a "
+                  "worker process: a crash or a hang in C costs only the task)");
   cmd->add_option("--store", flags->store,
                   "Work-item store URL (sqlite:///path/workitems.db); default "
                   "RC_WORKITEM_DB_PATH or <robot>/.robotni/workitems.db");

@@ -1,6 +1,6 @@
 #include "service/robot_run.h"
 
-#include "core/log.h"
+#include "worker/worker_process.h"
 
 #include <unistd.h>
 #include <uv.h>
@@ -228,6 +228,7 @@ void RobotRun::Interrupt() {
   interrupted_ = true;
   if (binding_) binding_->Interrupt();
   if (interp_) interp_->Interrupt();
+  if (worker_) worker_->Interrupt();
 }
 
 int RobotRun::RunStep(Step& step) {
@@ -272,12 +273,9 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
     // and C libraries read it); each interpreter also gets its own view.
     for (const auto& [k, v] : step.env.Build()) setenv(k.c_str(), v.c_str(), 1);
   }
+  if (robot_.isolation == "process") return RunInWorker(step, *cmd, binding);
   int rc = 1;
   if (!interp_) {
-    if (robot_.isolation == "process")
-      log::Warn(
-          "isolation process: robot tasks do not run in worker processes yet; this one runs in "
-          "a sub-interpreter of this process");
     auto kind = robot_.isolation == "main" ? python::Interpreter::Kind::kMain
                                            : python::Interpreter::Kind::kSubinterpreter;
     auto created = python::Interpreter::Create(kind);
@@ -315,6 +313,47 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
   if (!why.empty()) Say(why);
   if (Status s = binding.Finish(rc == 0); !s.ok()) {
     Say("work items of task '" + task.name + "': " + s.message());
+    if (rc == 0) rc = 1;
+  }
+  return rc;
+}
+
+// isolation: process. The task runs in a worker process's main interpreter; its output and
+// its work-item calls come back here (the store stays in this process). A crash, an abort or
+// a hang in C past the timeout costs the worker, which is replaced for the next step.
+int RobotRun::RunInWorker(Step& step, const python::PythonCommand& cmd,
+                          exec::QueueBinding& binding) {
+  const std::string name = step.task->name;
+  if (!worker_) {
+    worker::WorkerSpec ws;
+    ws.executable = worker::DefaultWorkerExecutable();
+    ws.config.robot_key = ws.config.robot_root = robot_.root.string();
+    ws.config.kind = python::Interpreter::Kind::kMain;
+    auto started = worker::WorkerProcess::Start(ws);
+    if (!started.ok()) {
+      Say("task '" + name + "': " + started.status().message());
+      (void)binding.Finish(false);
+      return 1;
+    }
+    std::lock_guard<std::mutex> l(interrupt_mu_);
+    worker_ = std::move(started).value();
+    if (interrupted_) worker_->Interrupt();
+  }
+  python::TaskSpec spec = exec::MakeTaskSpec(robot_, cmd, step.env, options_->timeout);
+  state_->capture.set_work_items(&binding);
+  worker::WorkerProcess::TaskRun run = worker_->RunTask(spec, /*kill_grace=*/5, &state_->capture);
+  state_->capture.set_work_items(nullptr);
+  int rc = run.result.exit_code;
+  if (run.died) {
+    Say("task '" + name + "' failed: " + run.cause);
+    std::lock_guard<std::mutex> l(interrupt_mu_);
+    worker_.reset();
+  } else if (std::string why = exec::ExplainOutcome(name, run.result, options_->timeout);
+             !why.empty()) {
+    Say(why);
+  }
+  if (Status s = binding.Finish(rc == 0); !s.ok()) {
+    Say("work items of task '" + name + "': " + s.message());
     if (rc == 0) rc = 1;
   }
   return rc;

@@ -20,9 +20,13 @@
 
 namespace robotni::python {
 class Interpreter;
-}
+struct PythonCommand;
+}  // namespace robotni::python
 namespace robotni::exec {
 class QueueBinding;
+}
+namespace robotni::worker {
+class WorkerProcess;
 }
 
 namespace robotni::service {
@@ -40,6 +44,7 @@ class RobotRun {
   struct Step;
   int RunStep(Step& step);
   int RunInProcess(Step& step, const std::vector<std::string>& argv);
+  int RunInWorker(Step& step, const python::PythonCommand& cmd, exec::QueueBinding& binding);
   int RunAsChild(Step& step, std::vector<std::string> argv, bool is_task = true);
   int RunPreRunScripts(Step& step);
   void Note(const std::string& line);  // "robotni: <line>" to on_output
@@ -50,6 +55,7 @@ class RobotRun {
   std::string store_flag_;
   std::string owner_;
   std::unique_ptr<python::Interpreter> interp_;
+  std::unique_ptr<worker::WorkerProcess> worker_;  // isolation process; interrupt_mu_
   std::mutex interrupt_mu_;  // guards interp_'s creation against Interrupt, and interrupted_
   bool interrupted_ = false;
   exec::QueueBinding* binding_ = nullptr;  // interrupt_mu_; the running step's

@@ -80,4 +80,36 @@ Status ReadFrame(int fd, FrameReader* reader, nlohmann::json* out,
   }
 }
 
+nlohmann::json StatusToJson(const Status& s) {
+  return {{"code", static_cast<int>(s.code())}, {"error", s.message()}};
+}
+
+Status StatusFromJson(const nlohmann::json& j) {
+  using C = Status::Code;
+  int code = j.is_object() ? j.value("code", 0) : 0;
+  std::string msg = j.is_object() ? j.value("error", "") : "";
+  switch (static_cast<C>(code)) {
+    case C::kOk:
+      return Status::OK();
+    case C::kNotFound:
+      return Status::NotFound(msg);
+    case C::kInvalidArgument:
+      return Status::InvalidArgument(msg);
+    case C::kBusy:
+      return Status::Busy(msg);
+    case C::kPythonError:
+      return Status::PythonError(msg);
+    case C::kCancelled:
+      return Status::Cancelled(msg);
+    case C::kTimeout:
+      return Status::Timeout(msg);
+    case C::kConflict:
+      return Status::Conflict(msg);
+    case C::kUnsupported:
+      return Status::Unsupported(msg);
+    default:
+      return Status::IOError(msg);
+  }
+}
+
 }  // namespace robotni::worker

@@ -44,6 +44,10 @@ class FrameReader {
 Status ReadFrame(int fd, FrameReader* reader, nlohmann::json* out,
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
+// A Status across the stream: {"code": n, "error": "message"} (code 0 = OK).
+nlohmann::json StatusToJson(const Status& s);
+Status StatusFromJson(const nlohmann::json& j);
+
 }  // namespace robotni::worker
 
 #endif  // ROBOTNI_RUNTIME_WORKER_FRAME_H_

@@ -1,12 +1,19 @@
 #include "worker/worker_main.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 
+#include "core/base64.h"
 #include "exec/job_type.h"
 #include "exec/python_jobs.h"
 #include "python/interpreter.h"
@@ -79,6 +86,108 @@ class ChannelJob : public python::JobBackend {
   json outcome_;
 };
 
+// A robot task's work items (the robocorp BaseAdapter contract), each call a question to
+// the control process, which answers it on its QueueBinding: the store stays there.
+class ChannelWorkItems : public python::WorkItemBackend {
+ public:
+  ChannelWorkItems(Channel* channel, std::string input_queue, std::string output_queue)
+      : channel_(channel), input_(std::move(input_queue)), output_(std::move(output_queue)) {}
+  std::string input_queue() const override { return input_; }
+  std::string output_queue() const override { return output_; }
+  StatusOr<std::optional<std::string>> ReserveInput() override {
+    auto r = Call({{"m", "reserve"}});
+    if (!r.ok()) return r.status();
+    if (!r->is_string()) return std::optional<std::string>();
+    return std::optional<std::string>(r->get<std::string>());
+  }
+  Status ReleaseInput(const std::string& id, const Release& release) override {
+    json m = {{"m", "release"},
+              {"id", id},
+              {"done", release.done},
+              {"type", store::ExceptionTypeName(release.type)}};
+    if (release.code) m["code"] = *release.code;
+    if (release.message) m["message"] = *release.message;
+    return Call(m).status();
+  }
+  StatusOr<std::string> CreateOutput(const std::string& parent_id,
+                                     std::string payload_json) override {
+    return String(Call({{"m", "create_output"}, {"id", parent_id}, {"payload", payload_json}}));
+  }
+  StatusOr<std::string> LoadPayload(const std::string& id) override {
+    return String(Call({{"m", "load_payload"}, {"id", id}}));
+  }
+  Status SavePayload(const std::string& id, std::string payload_json) override {
+    return Call({{"m", "save_payload"}, {"id", id}, {"payload", payload_json}}).status();
+  }
+  StatusOr<std::vector<std::string>> ListFiles(const std::string& id) override {
+    auto r = Call({{"m", "list_files"}, {"id", id}});
+    if (!r.ok()) return r.status();
+    return r->is_array() ? r->get<std::vector<std::string>>() : std::vector<std::string>{};
+  }
+  StatusOr<std::string> GetFile(const std::string& id, const std::string& name) override {
+    auto b64 = String(Call({{"m", "get_file"}, {"id", id}, {"name", name}}));
+    if (!b64.ok()) return b64.status();
+    std::string bytes;
+    if (!Base64Decode(*b64, &bytes)) return Status::IOError("worker protocol: bad file content");
+    return bytes;
+  }
+  Status AddFile(const std::string& id, const std::string& name, std::string content) override {
+    return Call({{"m", "add_file"}, {"id", id}, {"name", name}, {"b64", Base64Encode(content)}})
+        .status();
+  }
+  Status RemoveFile(const std::string& id, const std::string& name) override {
+    return Call({{"m", "remove_file"}, {"id", id}, {"name", name}}).status();
+  }
+  Status Flush() override { return Call({{"m", "flush"}}).status(); }
+
+ private:
+  StatusOr<json> Call(json m) {
+    m["t"] = "wi";
+    auto reply = channel_->Call(m);
+    if (!reply.ok()) return reply.status();
+    Status s = StatusFromJson(reply->value("status", json::object()));
+    if (!s.ok()) return s;
+    return reply->value("value", json());
+  }
+  static StatusOr<std::string> String(StatusOr<json> r) {
+    if (!r.ok()) return r.status();
+    return r->is_string() ? r->get<std::string>() : std::string();
+  }
+  Channel* channel_;
+  std::string input_, output_;
+};
+
+// A robot task's output goes to the control process as it is written.
+class ChannelTaskContext : public python::TaskContext {
+ public:
+  ChannelTaskContext(Channel* channel, std::unique_ptr<ChannelWorkItems> work_items)
+      : channel_(channel), work_items_(std::move(work_items)) {}
+  void Write(int stream, std::string_view text) override {
+    (void)channel_->Send({{"t", "out"}, {"s", stream}, {"x", std::string(text)}});
+  }
+  python::WorkItemBackend* work_items() override { return work_items_.get(); }
+
+ private:
+  Channel* channel_;
+  std::unique_ptr<ChannelWorkItems> work_items_;
+};
+
+python::TaskSpec SpecFrom(const json& j) {
+  python::TaskSpec spec;
+  std::string mode = j.value("mode", "script");
+  spec.command.mode = mode == "module" ? python::PythonCommand::Mode::kModule
+                      : mode == "code" ? python::PythonCommand::Mode::kCode
+                                       : python::PythonCommand::Mode::kScript;
+  spec.command.target = j.value("target", "");
+  spec.command.argv = j.value("argv", std::vector<std::string>{});
+  spec.path_prepend = j.value("path", std::vector<std::string>{});
+  for (const auto& kv : j.value("environ", json::array()))
+    if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string())
+      spec.environ.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+  spec.timeout_seconds = j.value("timeout", 0.0);
+  return spec;
+}
+
 exec::PythonJobsConfig ConfigFrom(const json& c) {
   exec::PythonJobsConfig config;
   config.robot_key = c.value("robot_key", "");
@@ -103,6 +212,34 @@ store::Item ItemFrom(const json& j) {
   return item;
 }
 
+// SIGINT from the control process (its Runtime::Interrupt): KeyboardInterrupt in the robot
+// task running here. The handler only writes to a pipe; a thread does the rest.
+std::atomic<python::Interpreter*> g_task_interp{nullptr};
+int g_interrupt_pipe[2] = {-1, -1};
+
+void OnInterrupt(int) {
+  char b = 1;
+  (void)!write(g_interrupt_pipe[1], &b, 1);
+}
+
+void WatchInterrupts() {
+  if (pipe2(g_interrupt_pipe, O_CLOEXEC) != 0) return;
+  std::thread([] {
+    char b;
+    for (;;) {
+      ssize_t n = read(g_interrupt_pipe[0], &b, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != 1) return;
+      if (python::Interpreter* i = g_task_interp.load()) i->Interrupt();
+    }
+  }).detach();
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+}
+
 [[noreturn]] void Leave(int code) {
   fflush(stdout);
   fflush(stderr);
@@ -113,8 +250,8 @@ store::Item ItemFrom(const json& j) {
 
 int WorkerMain(int fd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  WatchInterrupts();
   signal(SIGPIPE, SIG_IGN);
   Channel channel(fd);
   json init;
@@ -136,9 +273,36 @@ int WorkerMain(int fd) {
   }
   if (!channel.Send(hello).ok() || hello.contains("error")) Leave(hello.contains("error") ? 3 : 0);
 
+  std::unique_ptr<python::Interpreter> task_interp;  // robot tasks: the main interpreter
   for (;;) {
     json m;
     if (!channel.Read(&m).ok()) Leave(0);  // the control process closed the stream
+    if (m.value("t", "") == "task") {
+      json done = {{"t", "task_done"}};
+      if (!task_interp) {
+        auto created = python::Interpreter::Create(python::Interpreter::Kind::kMain);
+        if (!created.ok()) {
+          done["exit_code"] = 1;
+          done["outcome"] = static_cast<int>(python::TaskResult::Outcome::kHostError);
+          done["detail"] = created.status().message();
+          if (!channel.Send(done).ok()) Leave(0);
+          continue;
+        }
+        task_interp = std::move(created).value();
+        g_task_interp = task_interp.get();
+      }
+      std::unique_ptr<ChannelWorkItems> items;
+      if (m.value("work_items", false))
+        items = std::make_unique<ChannelWorkItems>(&channel, m.value("input_queue", ""),
+                                                   m.value("output_queue", ""));
+      ChannelTaskContext context(&channel, std::move(items));
+      python::TaskResult r = task_interp->Run(SpecFrom(m.value("spec", json::object())), &context);
+      done["exit_code"] = r.exit_code;
+      done["outcome"] = static_cast<int>(r.outcome);
+      done["detail"] = r.detail;
+      if (!channel.Send(done).ok()) Leave(0);
+      continue;
+    }
     if (m.value("t", "") != "run") continue;
     ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
     exec::PythonJobRun run =

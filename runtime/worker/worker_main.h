@@ -9,7 +9,8 @@
 //
 // It dies with its control process (PR_SET_PDEATHSIG), leaves at once (_exit, no CPython
 // finalisation that a leaked thread could hang or abort) when the control process closes
-// the stream, and ignores SIGINT/SIGTERM, which are the control process's to handle.
+// the stream, and ignores SIGTERM (the control process's to handle); SIGINT, which only the
+// control process sends it (Runtime::Interrupt), raises KeyboardInterrupt in a robot task.
 
 namespace robotni::worker {
 

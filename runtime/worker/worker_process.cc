@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/base64.h"
 #include "python/python_dir.h"
 
 extern char** environ;
@@ -185,6 +186,147 @@ int64_t WorkerProcess::ResidentBytes() const {
   int64_t size = 0, resident = 0;
   if (!(statm >> size >> resident)) return 0;
   return resident * sysconf(_SC_PAGESIZE);
+}
+
+void WorkerProcess::Interrupt() {
+  std::lock_guard<std::mutex> l(kill_mu_);
+  if (!exited_ && pid_ > 0) kill(pid_, SIGINT);
+}
+
+namespace {
+
+json SpecJson(const python::TaskSpec& spec) {
+  json environ = json::array();
+  for (const auto& [k, v] : spec.environ) environ.push_back({k, v});
+  const char* mode = spec.command.mode == python::PythonCommand::Mode::kModule ? "module"
+                     : spec.command.mode == python::PythonCommand::Mode::kCode ? "code"
+                                                                               : "script";
+  return {{"mode", mode},
+          {"target", spec.command.target},
+          {"argv", spec.command.argv},
+          {"path", spec.path_prepend},
+          {"environ", environ},
+          {"timeout", spec.timeout_seconds}};
+}
+
+// Answers one work-item question of the task on the control process's binding.
+json AnswerWorkItems(python::WorkItemBackend* b, const json& m) {
+  auto reply = [](const Status& s, json value = nullptr) {
+    return json{{"t", "wi_r"}, {"status", StatusToJson(s)}, {"value", std::move(value)}};
+  };
+  if (!b) return reply(Status::Unsupported("this task has no work-item store"));
+  const std::string method = m.value("m", "");
+  const std::string id = m.value("id", "");
+  if (method == "reserve") {
+    auto r = b->ReserveInput();
+    if (!r.ok()) return reply(r.status());
+    return reply(Status::OK(), r->has_value() ? json(**r) : json());
+  }
+  if (method == "release") {
+    python::WorkItemBackend::Release rel;
+    rel.done = m.value("done", true);
+    rel.type = m.value("type", "") == "BUSINESS" ? store::ExceptionType::kBusiness
+                                                 : store::ExceptionType::kApplication;
+    if (m.contains("code") && m["code"].is_string()) rel.code = m["code"].get<std::string>();
+    if (m.contains("message") && m["message"].is_string())
+      rel.message = m["message"].get<std::string>();
+    return reply(b->ReleaseInput(id, rel));
+  }
+  if (method == "create_output") {
+    auto r = b->CreateOutput(id, m.value("payload", "{}"));
+    return r.ok() ? reply(Status::OK(), *r) : reply(r.status());
+  }
+  if (method == "load_payload") {
+    auto r = b->LoadPayload(id);
+    return r.ok() ? reply(Status::OK(), *r) : reply(r.status());
+  }
+  if (method == "save_payload") return reply(b->SavePayload(id, m.value("payload", "{}")));
+  if (method == "list_files") {
+    auto r = b->ListFiles(id);
+    return r.ok() ? reply(Status::OK(), *r) : reply(r.status());
+  }
+  if (method == "get_file") {
+    auto r = b->GetFile(id, m.value("name", ""));
+    return r.ok() ? reply(Status::OK(), Base64Encode(*r)) : reply(r.status());
+  }
+  if (method == "add_file") {
+    std::string bytes;
+    if (!Base64Decode(m.value("b64", ""), &bytes))
+      return reply(Status::InvalidArgument("worker protocol: bad file content"));
+    return reply(b->AddFile(id, m.value("name", ""), std::move(bytes)));
+  }
+  if (method == "remove_file") return reply(b->RemoveFile(id, m.value("name", "")));
+  if (method == "flush") return reply(b->Flush());
+  return reply(Status::InvalidArgument("worker protocol: unknown work-item call " + method));
+}
+
+}  // namespace
+
+WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, double kill_grace,
+                                              python::TaskContext* context) {
+  TaskRun out;
+  python::WorkItemBackend* items = context->work_items();
+  json task = {{"t", "task"}, {"spec", SpecJson(spec)}, {"work_items", items != nullptr}};
+  if (items) {
+    task["input_queue"] = items->input_queue();
+    task["output_queue"] = items->output_queue();
+  }
+  bool hard_deadline = spec.timeout_seconds > 0;
+  auto deadline =
+      Clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>((spec.timeout_seconds + kill_grace) * 1000));
+  bool open = WriteFrame(fd_, task).ok();
+  while (open) {
+    pollfd p{fd_, POLLIN, 0};
+    int r = poll(&p, 1, 100);
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0) {
+      char chunk[65536];
+      ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      reader_.Feed(chunk, static_cast<size_t>(n));
+      for (;;) {
+        json m;
+        bool got = false;
+        if (!reader_.Next(&m, &got).ok()) {
+          Kill("it sent a malformed message");
+          open = false;
+          break;
+        }
+        if (!got) break;
+        const std::string t = m.value("t", "");
+        if (t == "out") {
+          context->Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
+        } else if (t == "wi") {
+          (void)WriteFrame(fd_, AnswerWorkItems(items, m));
+        } else if (t == "task_done") {
+          out.result.exit_code = m.value("exit_code", 1);
+          out.result.outcome = static_cast<python::TaskResult::Outcome>(m.value("outcome", 0));
+          out.result.detail = m.value("detail", "");
+          return out;
+        }
+      }
+    }
+    if (!open) break;
+    if (hard_deadline && Clock::now() >= deadline)
+      Kill("timeout after " + Seconds(spec.timeout_seconds) + " s, killed");
+  }
+  auto reap_deadline = Clock::now() + std::chrono::seconds(1);
+  while (!exited_ && Clock::now() < reap_deadline) {
+    Reap(/*block=*/false);
+    if (!exited_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!exited_) Kill("it stopped answering");
+  Reap(/*block=*/true);
+  out.died = true;
+  std::lock_guard<std::mutex> l(kill_mu_);
+  out.cause =
+      kill_cause_.empty() ? "the worker process died: " + DescribeExit(exit_status_) : kill_cause_;
+  out.result.exit_code = 1;
+  out.result.outcome = python::TaskResult::Outcome::kHostError;
+  out.result.detail = out.cause;
+  return out;
 }
 
 WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,

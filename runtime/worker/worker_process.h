@@ -27,6 +27,7 @@
 
 #include "exec/job_type.h"
 #include "exec/python_jobs.h"
+#include "python/interpreter.h"
 #include "python/task_context.h"
 #include "robotni/status.h"
 #include "store/store.h"
@@ -82,6 +83,18 @@ class WorkerProcess {
   bool alive() const { return !exited_; }
 
   WorkerRun Run(const store::Item& item, const RunLimits& limits, python::JobBackend* job);
+  // Runs a robot task (isolation process) in the worker's main interpreter: its output
+  // goes to context->Write as it is written, and its work-item calls are answered on
+  // context->work_items() here. `spec.timeout_seconds` is soft in the worker; past it plus
+  // `kill_grace` the worker is killed. When the worker dies, `died` and `cause` say so.
+  struct TaskRun {
+    bool died = false;
+    std::string cause;
+    python::TaskResult result;
+  };
+  TaskRun RunTask(const python::TaskSpec& spec, double kill_grace, python::TaskContext* context);
+  // SIGINT to the worker: KeyboardInterrupt in the robot task it runs. Any thread.
+  void Interrupt();
   // SIGKILL now (the running Run returns with died = true). Any thread; no-op once reaped.
   void Kill(const std::string& cause);
 
