@@ -186,10 +186,49 @@ int TaskConsumer::Drain(Clock::time_point deadline) {
   // Past the grace: the run is abandoned; what it holds goes back to the queue, and
   // its later releases are refused (fenced by the lease).
   if (run_items_) run_items_->Cut();
-  stuck_ = true;
   std::string owner = run_owner_;
+  worker::WorkerProcess* w = running_worker_;
+  if (!w) stuck_ = true;  // in this process: nothing can stop it
   l.unlock();
-  return GiveBack(owner);
+  int given_back = GiveBack(owner);
+  if (w) {
+    // In a worker: killed, so the consumer's thread returns and serve ends cleanly.
+    l.lock();
+    if (running_worker_) running_worker_->Kill("the service is stopping");
+    cv_.wait_for(l, std::chrono::seconds(5), [&] { return !running_; });
+    if (running_) stuck_ = true;
+  }
+  return given_back;
+}
+
+python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
+  python::TaskResult result;
+  if (!worker_) {
+    worker::WorkerSpec spec;
+    spec.executable = worker::DefaultWorkerExecutable();
+    spec.config.robot_key = spec.config.robot_root = options_.pool_key;
+    spec.config.kind = python::Interpreter::Kind::kMain;
+    auto started = worker::WorkerProcess::Start(spec);
+    if (!started.ok()) {
+      result.outcome = python::TaskResult::Outcome::kHostError;
+      result.exit_code = 1;
+      result.detail = "no worker process: " + started.status().message();
+      return result;
+    }
+    worker_ = std::move(started).value();
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    running_worker_ = worker_.get();
+    if (draining_ && run_items_ && run_items_->cut()) worker_->Kill("the service is stopping");
+  }
+  auto run = worker_->RunTask(options_.spec, options_.spec.hard_timeout_grace_seconds, log);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    running_worker_ = nullptr;
+  }
+  if (run.died) worker_.reset();
+  return run.result;
 }
 
 bool TaskConsumer::stuck() const {
@@ -282,8 +321,9 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
   }
 
   python::TaskResult result;
-  auto lease = pool_->Acquire(options_.pool_key, options_.kind);
-  if (!lease.ok()) {
+  if (options_.in_worker) {
+    result = RunInWorker(&log);
+  } else if (auto lease = pool_->Acquire(options_.pool_key, options_.kind); !lease.ok()) {
     result.outcome = python::TaskResult::Outcome::kHostError;
     result.exit_code = 1;
     result.detail = "no interpreter: " + lease.status().message();

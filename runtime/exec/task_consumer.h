@@ -30,6 +30,7 @@
 #include "python/interpreter.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
+#include "worker/worker_process.h"
 
 namespace robotni::exec {
 
@@ -50,6 +51,10 @@ struct TaskConsumerOptions {
   python::TaskSpec spec;  // the task's command, sys.path, os.environ and timeout
   std::string pool_key;   // interpreter pool key: this task's warm interpreter
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
+  // isolation process: runs go to a worker process of this consumer's own (started on the
+  // first run, replaced when it dies); a run past the drain's grace is killed there
+  // instead of being left stuck in this process.
+  bool in_worker = false;
   std::string owner;              // lease owner prefix; a run's owner is "<owner>:<task>:<run>"
   std::filesystem::path log_dir;  // run logs ("" = none)
   int keep_logs = 100;            // per task; older run logs are deleted
@@ -85,6 +90,7 @@ class TaskConsumer {
 
  private:
   class RunItems;
+  python::TaskResult RunInWorker(python::TaskContext* log);
   void Loop();
   bool HasQueuedItems();
   TaskRunReport RunOnce(int64_t run);
@@ -100,6 +106,8 @@ class TaskConsumer {
   std::condition_variable cv_;
   bool started_ = false, stopping_ = false, draining_ = false, running_ = false;
   bool stuck_ = false;
+  std::unique_ptr<worker::WorkerProcess> worker_;    // the consumer thread's (in_worker)
+  worker::WorkerProcess* running_worker_ = nullptr;  // mu_; worker_ while a run is in it
   uint64_t wakes_ = 0;
   int failures_ = 0;  // consecutive runs that failed or found nothing
   std::chrono::steady_clock::time_point not_before_;

@@ -276,6 +276,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   exec::EnvBuilder env(s->parts.env);
   ServeTasksOptions topts{settings.tasks,     settings.task_timeout, settings.grace,
                           s->parts.store_url, s->parts.owner,        s->parts.kind};
+  topts.in_worker = s->parts.dispatcher->workers() > 0;
   auto tasks = ServeTasks::Create(robot, env, s->parts.store, s->parts.pool, topts);
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();

@@ -82,6 +82,7 @@ StatusOr<std::unique_ptr<ServeTasks>> ServeTasks::Create(const config::RobotYaml
     // its sys.modules.
     copts.pool_key = robot.root.string() + "\ttask:" + task.name;
     copts.kind = options.kind;
+    copts.in_worker = options.in_worker;
     copts.owner = options.owner;
     copts.log_dir = logs / task.name;
     // A run's outputs may be another task's inputs: look again at once.

@@ -32,6 +32,7 @@ struct ServeTasksOptions {
   std::string store_url;           // RC_WORKITEM_DB_PATH for the tasks
   std::string owner;               // lease owner prefix
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
+  bool in_worker = false;  // isolation process: each task runs in a worker process of its own
 };
 
 class ServeTasks {

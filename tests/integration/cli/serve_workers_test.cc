@@ -219,5 +219,89 @@ TEST_F(ServeWorkersTest, AJobModuleThatCrashesOnImportIsReportedAndServeExits) {
   EXPECT_THAT(r.err, HasSubstr("signal 6 (SIGABRT)")) << r;
 }
 
+// Robot tasks served as consumers (--tasks) run in worker processes too: a segfault costs
+// the run (its item fails with the cause recorded in the run's failure), serve keeps
+// consuming, and a task stuck in C at SIGTERM is killed so serve exits 0 without _exit.
+TEST_F(ServeWorkersTest, ConsumerTasksRunInWorkersAndTheirCrashesAreContained) {
+  WriteFile(dir_ / "tasks.py", R"(import ctypes, time
+from robocorp import workitems
+from robocorp.tasks import task
+
+@task
+def segv():
+    for item in workitems.inputs:
+        if item.payload.get("crash"):
+            ctypes.string_at(0)
+        item.done()
+
+@task
+def stuck():
+    for item in workitems.inputs:
+        print("stuck took an item", flush=True)
+        time.sleep(3600)
+)");
+  WriteFile(dir_ / "robot.yaml",
+            "tasks:\n  Segv:\n    shell: python -m robocorp.tasks run tasks.py -t segv\n"
+            "  Stuck:\n    shell: python -m robocorp.tasks run tasks.py -t stuck\n"
+            "artifactsDir: output\n");
+  std::vector<std::string> args = {"serve",
+                                   "-r",
+                                   (dir_ / "robot.yaml").string(),
+                                   "--store",
+                                   (dir_ / "wi.db").string(),
+                                   "--tasks",
+                                   "Segv,Stuck",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--no-auth",
+                                   "--grace",
+                                   "1"};
+  server_ = std::make_unique<Process>(args, RunOptions{.timeout_seconds = 120});
+  ASSERT_TRUE(server_->WaitForOutput("serving on", 60)) << server_->output();
+  port_ = ServingPort(*server_);
+  auto create = [&](const std::string& queue, const json& payload) {
+    auto r = SendHttp(port_, "POST", "/api/work-items",
+                      json{{"queue_name", queue}, {"payload", payload}}.dump());
+    EXPECT_EQ(r.status, 200) << r.raw;
+  };
+  create("segv", {{"crash", true}});
+  auto count = [&](const std::string& sql) {
+    Db db(dir_ / "wi.db");
+    return db.Int(sql);
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (count("SELECT count(*) FROM items WHERE queue='segv' AND attempt>0 AND "
+               "state<>'RESERVED'") == 0 &&
+         std::chrono::steady_clock::now() < until)
+    server_->Pump(50);
+  EXPECT_TRUE(server_->Running()) << server_->output();
+  EXPECT_TRUE(Healthy());
+  EXPECT_THAT(server_->output().err, HasSubstr("signal 11 (SIGSEGV)")) << server_->output();
+  create("segv", {{"crash", false}});  // a new worker consumes the next one
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (count("SELECT count(*) FROM items WHERE queue='segv' AND state='DONE'") == 0 &&
+         std::chrono::steady_clock::now() < until)
+    server_->Pump(50);
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE queue='segv' AND state='DONE'"), 1)
+      << server_->output();
+
+  create("stuck", json::object());
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (count("SELECT count(*) FROM items WHERE queue='stuck' AND state='RESERVED'") == 0 &&
+         std::chrono::steady_clock::now() < until)
+    server_->Pump(50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto t0 = std::chrono::steady_clock::now();
+  server_->Kill(SIGTERM);
+  RunResult r = server_->Wait();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_LT(took, 1 + 5) << r;
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE queue='stuck' AND state='PENDING' AND "
+                  "attempt=0"),
+            1)
+      << r;
+}
+
 }  // namespace
 }  // namespace robotni::testing
