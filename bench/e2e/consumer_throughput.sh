@@ -7,6 +7,8 @@
 #               `robotni run -t Seed --input` (one input {"count": N} -> N outputs).
 #   naive       the same consumer on naive_queue.py (stdlib sqlite3, WAL, NORMAL, one
 #               transaction per step) run by /usr/bin/python3.11.
+#   process     the same consumer with --isolation process: the task in a worker process,
+#               its work-item calls answered by the control process (PROC=0 skips it)
 #   (raw        profiling aid: robotni running the same loop straight on the native
 #               _robotni module, no robocorp.workitems shim; RAW=0 skips it)
 #   subprocess  one `/usr/bin/python3.11 naive_queue.py consume DB 1` per item, SUB_N
@@ -21,6 +23,7 @@ PY=/usr/bin/python3.11
 N="${1:-${N:-20000}}"
 SUB_N="${SUB_N:-300}"
 RAW="${RAW:-1}"
+PROC="${PROC:-1}"
 REPS="${REPS:-3}"
 [[ -x "$ROBOTNI" ]] || { echo "no $ROBOTNI; build it: cmake --preset bench && cmake --build build-bench --target robotni" >&2; exit 1; }
 
@@ -41,7 +44,7 @@ echo "  robotni:    cd $R && $ROBOTNI run -r robot.yaml -t Consume --store sqlit
 echo "  naive:      $PY $HERE/naive_queue.py consume \$DB   (after: naive_queue.py seed \$DB $N)"
 echo "  subprocess: $SUB_N x $PY $HERE/naive_queue.py consume \$DB 1"
 
-rob_wall=() rob_task=() naive_wall=() naive_task=() raw_wall=() raw_task=()
+rob_wall=() rob_task=() naive_wall=() naive_task=() raw_wall=() raw_task=() proc_wall=()
 for rep in $(seq 1 "$REPS"); do
   # -- robotni
   db="$WORK/robotni_$rep.db"
@@ -54,6 +57,17 @@ for rep in $(seq 1 "$REPS"); do
   [[ "$done_n" == "$N" && "$outs" == "$N" ]] || { echo "robotni consumed $done_n/$N, $outs outputs:" >&2; echo "$out" >&2; exit 1; }
   rob_wall+=($(( (t1 - t0) / 1000 )))
   rob_task+=("$(sed -n 's/.*in-task \([0-9.]*\) s.*/\1/p' <<<"$out")")
+  # -- robotni, the task in a worker process (--isolation process): every work-item call
+  #    crosses the worker's socket to the control process, which owns the store
+  if [[ "$PROC" == 1 ]]; then
+    db="$WORK/proc_$rep.db"
+    (cd "$R" && "$ROBOTNI" run -r robot.yaml -t Seed --store "sqlite://$db" --input "$WORK/seed.json" >/dev/null 2>&1)
+    t0=$(now_ns)
+    out="$(cd "$R" && "$ROBOTNI" run -r robot.yaml -t Consume --isolation process --store "sqlite://$db" 2>&1)"
+    t1=$(now_ns)
+    [[ "$(count_state "$db" consume DONE)" == "$N" && "$(count_state "$db" consume_output PENDING)" == "$N" ]] || { echo "process isolation consumed too few:" >&2; echo "$out" >&2; exit 1; }
+    proc_wall+=($(( (t1 - t0) / 1000 )))
+  fi
   # -- robotni, raw binding (no shim)
   if [[ "$RAW" == 1 ]]; then
     db="$WORK/raw_$rep.db"
@@ -86,10 +100,10 @@ t1=$(now_ns)
 [[ "$(count_state "$db" consume DONE)" == "$SUB_N" ]] || { echo "subprocess variant consumed too few" >&2; exit 1; }
 sub_us=$(( (t1 - t0) / 1000 ))
 
-$PY - "$N" "$SUB_N" "$sub_us" "${rob_wall[*]}" "${rob_task[*]}" "${naive_wall[*]}" "${naive_task[*]}" "${raw_wall[*]:-}" "${raw_task[*]:-}" <<'PYEOF'
+$PY - "$N" "$SUB_N" "$sub_us" "${rob_wall[*]}" "${rob_task[*]}" "${naive_wall[*]}" "${naive_task[*]}" "${raw_wall[*]:-}" "${raw_task[*]:-}" "${proc_wall[*]:-}" <<'PYEOF'
 import statistics as st, sys
 n, sub_n, sub_us = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-rw, rt, nw, nt, aw, at = ([float(x) for x in a.split()] for a in sys.argv[4:10])
+rw, rt, nw, nt, aw, at, pw = ([float(x) for x in a.split()] for a in sys.argv[4:11])
 rw_s, nw_s = st.median(rw) / 1e6, st.median(nw) / 1e6
 rt_s, nt_s = st.median(rt), st.median(nt)
 sub_per = sub_us / 1e6 / sub_n
@@ -98,6 +112,7 @@ rows = [
     ("robotni, inside the task only", rt_s),
     ("naive sqlite3 queue (process wall)", nw_s),
     ("naive, consume loop only", nt_s),
+    *([("robotni --isolation process (process wall)", st.median(pw) / 1e6)] if pw else []),
     *([("robotni ConsumeRaw, no shim (process wall)", st.median(aw) / 1e6),
        ("robotni ConsumeRaw, no shim, inside the task", st.median(at))] if aw else []),
     (f"subprocess per item (extrapolated from {sub_n})", sub_per * n),
@@ -112,6 +127,9 @@ print("\nratios (robotni items/s / baseline items/s), process wall")
 print(f"  robotni / naive        {rob / (n / nw_s):8.2f}x   (target > 2x)")
 print(f"  robotni / subprocess   {rob / (1 / sub_per):8.1f}x   (target > 300x)")
 print(f"  robotni items/s        {rob:8.0f}    (target >= 50,000)")
+if pw:
+    print(f"  --isolation process / in-process  {(n / (st.median(pw) / 1e6)) / rob:8.2f}x;"
+          f" / subprocess per item {(n / (st.median(pw) / 1e6)) / (1 / sub_per):8.1f}x")
 print("ratios, loop only (no process/interpreter start-up on either side)")
 print(f"  robotni / naive        {(n / rt_s) / (n / nt_s):8.2f}x")
 if at:
