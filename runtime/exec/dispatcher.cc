@@ -276,20 +276,29 @@ store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
   if (options_.workers > 0) return RunInWorker(runner, item, type, job);
-  double timeout = type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
-  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, timeout);
+  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, TimeoutOf(type));
+  return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
+}
+
+double Dispatcher::TimeoutOf(const JobTypeInfo* type) const {
+  return type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
+}
+
+store::Completion Dispatcher::CompletePythonJob(const store::Item& item, StoreJob& job,
+                                                std::string log, bool timed_out,
+                                                const std::string& why) {
   // The job's captured output becomes its `job.log` file (served by GET .../log). Attached
   // before the completion so a client that saw the job finish finds it; a retry replaces it.
-  if (!run.log.empty()) {
+  if (!log.empty()) {
     (void)store_->RemoveFile(item.id, "job.log");
-    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(log)});
   }
-  store::Completion c = job.TakeCompletion(run.why);
-  if (run.timed_out) {
+  store::Completion c = job.TakeCompletion(why);
+  if (timed_out) {
     c.ok = false;
     c.exception_type = store::ExceptionType::kApplication;
     c.error_code = "TIMEOUT";
-    c.error_message = run.why;
+    c.error_message = why;
   }
   return c;
 }
@@ -318,15 +327,11 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
   auto w = WorkerFor(runner);
   if (!w.ok()) return job.TakeCompletion("no worker process: " + w.status().message());
   worker::RunLimits limits;
-  limits.timeout = type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
+  limits.timeout = TimeoutOf(type);
   limits.kill_grace = options_.policy.kill_grace;
   limits.memory_limit_mb =
       type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
   worker::WorkerRun run = (*w)->Run(item, limits, &job);
-  if (!run.log.empty()) {
-    (void)store_->RemoveFile(item.id, "job.log");
-    (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
-  }
   bool recycle = run.died || (options_.policy.max_jobs_per_worker > 0 &&
                               (*w)->jobs_run() >= options_.policy.max_jobs_per_worker);
   if (recycle) {
@@ -347,14 +352,7 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
     c.error_message = run.cause;
     return c;
   }
-  store::Completion c = job.TakeCompletion(run.why);
-  if (run.timed_out) {
-    c.ok = false;
-    c.exception_type = store::ExceptionType::kApplication;
-    c.error_code = "TIMEOUT";
-    c.error_message = run.why;
-  }
-  return c;
+  return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
 }
 
 void Dispatcher::HeartbeatLoop() {

@@ -107,6 +107,11 @@ class Dispatcher {
   store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
   store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
                                 StoreJob& job);
+  double TimeoutOf(const JobTypeInfo* type) const;  // the type's, else the policy's default
+  // A Python job's end, in-process or in a worker: its log attached as job.log, and the
+  // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
+  store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,
+                                      bool timed_out, const std::string& why);
   // The runner's worker process, started (or replaced after a reload) when needed.
   StatusOr<std::shared_ptr<worker::WorkerProcess>> WorkerFor(int runner);
   PythonJobsConfig python_config() const;

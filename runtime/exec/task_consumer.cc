@@ -204,11 +204,7 @@ int TaskConsumer::Drain(Clock::time_point deadline) {
 python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
   python::TaskResult result;
   if (!worker_) {
-    worker::WorkerSpec spec;
-    spec.executable = worker::DefaultWorkerExecutable();
-    spec.config.robot_key = spec.config.robot_root = options_.pool_key;
-    spec.config.kind = python::Interpreter::Kind::kMain;
-    auto started = worker::WorkerProcess::Start(spec);
+    auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(options_.pool_key));
     if (!started.ok()) {
       result.outcome = python::TaskResult::Outcome::kHostError;
       result.exit_code = 1;

@@ -325,11 +325,7 @@ int RobotRun::RunInWorker(Step& step, const python::PythonCommand& cmd,
                           exec::QueueBinding& binding) {
   const std::string name = step.task->name;
   if (!worker_) {
-    worker::WorkerSpec ws;
-    ws.executable = worker::DefaultWorkerExecutable();
-    ws.config.robot_key = ws.config.robot_root = robot_.root.string();
-    ws.config.kind = python::Interpreter::Kind::kMain;
-    auto started = worker::WorkerProcess::Start(ws);
+    auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(robot_.root.string()));
     if (!started.ok()) {
       Say("task '" + name + "': " + started.status().message());
       (void)binding.Finish(false);

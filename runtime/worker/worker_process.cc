@@ -79,6 +79,14 @@ std::string DefaultWorkerExecutable() {
   return "";
 }
 
+WorkerSpec TaskWorkerSpec(const std::string& root) {
+  WorkerSpec spec;
+  spec.executable = DefaultWorkerExecutable();
+  spec.config.robot_key = spec.config.robot_root = root;
+  spec.config.kind = python::Interpreter::Kind::kMain;
+  return spec;
+}
+
 StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
     const WorkerSpec& spec, std::chrono::milliseconds start_timeout) {
   if (spec.executable.empty())
@@ -271,58 +279,28 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
     task["input_queue"] = items->input_queue();
     task["output_queue"] = items->output_queue();
   }
-  bool hard_deadline = spec.timeout_seconds > 0;
-  auto deadline =
-      Clock::now() +
-      std::chrono::milliseconds(static_cast<int64_t>((spec.timeout_seconds + kill_grace) * 1000));
-  bool open = WriteFrame(fd_, task).ok();
-  while (open) {
-    pollfd p{fd_, POLLIN, 0};
-    int r = poll(&p, 1, 100);
-    if (r < 0 && errno != EINTR) break;
-    if (r > 0) {
-      char chunk[65536];
-      ssize_t n = read(fd_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      reader_.Feed(chunk, static_cast<size_t>(n));
-      for (;;) {
-        json m;
-        bool got = false;
-        if (!reader_.Next(&m, &got).ok()) {
-          Kill("it sent a malformed message");
-          open = false;
-          break;
-        }
-        if (!got) break;
-        const std::string t = m.value("t", "");
-        if (t == "out") {
-          context->Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
-        } else if (t == "wi") {
-          (void)WriteFrame(fd_, AnswerWorkItems(items, m));
-        } else if (t == "task_done") {
-          out.result.exit_code = m.value("exit_code", 1);
-          out.result.outcome = static_cast<python::TaskResult::Outcome>(m.value("outcome", 0));
-          out.result.detail = m.value("detail", "");
-          return out;
-        }
-      }
+  auto on_message = [&](const json& m) {
+    const std::string t = m.value("t", "");
+    if (t == "out") {
+      context->Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
+    } else if (t == "wi") {
+      (void)WriteFrame(fd_, AnswerWorkItems(items, m));
+    } else if (t == "task_done") {
+      out.result.exit_code = m.value("exit_code", 1);
+      out.result.outcome = static_cast<python::TaskResult::Outcome>(m.value("outcome", 0));
+      out.result.detail = m.value("detail", "");
+      return true;
     }
-    if (!open) break;
-    if (hard_deadline && Clock::now() >= deadline)
-      Kill("timeout after " + Seconds(spec.timeout_seconds) + " s, killed");
-  }
-  auto reap_deadline = Clock::now() + std::chrono::seconds(1);
-  while (!exited_ && Clock::now() < reap_deadline) {
-    Reap(/*block=*/false);
-    if (!exited_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  if (!exited_) Kill("it stopped answering");
-  Reap(/*block=*/true);
+    return false;
+  };
+  Limits limits{spec.timeout_seconds, kill_grace, 0};
+  std::string code;
+  if (WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code)) return out;
+  Death death = AwaitDeath();
   out.died = true;
-  std::lock_guard<std::mutex> l(kill_mu_);
-  out.cause =
-      kill_cause_.empty() ? "the worker process died: " + DescribeExit(exit_status_) : kill_cause_;
+  out.cause = death.kill_cause.empty()
+                  ? "the worker process died: " + DescribeExit(death.exit_status)
+                  : death.kill_cause;
   out.result.exit_code = 1;
   out.result.outcome = python::TaskResult::Outcome::kHostError;
   out.result.detail = out.cause;
@@ -341,72 +319,93 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                 {"attempt", item.attempt},
                 {"max_attempts", item.max_attempts}}},
               {"timeout", limits.timeout}};
+  auto on_message = [&](const json& m) {
+    const std::string t = m.value("t", "");
+    if (t == "progress") {
+      (void)job->Progress(m.value("message", ""));
+    } else if (t == "heartbeat") {
+      (void)job->Heartbeat(m.value("seconds", 60.0));
+    } else if (t == "is_cancelled") {
+      auto c = job->IsCancelled();
+      (void)WriteFrame(fd_, {{"t", "cancelled"}, {"value", c.ok() && *c}});
+    } else if (t == "done") {
+      const json& o = m["outcome"];
+      if (o.is_object() && o.value("ok", false)) {
+        job->SetResult(o.value("result", "null"));
+      } else if (o.is_object()) {
+        job->SetFailure(o.value("exception_type", "") == "BUSINESS"
+                            ? store::ExceptionType::kBusiness
+                            : store::ExceptionType::kApplication,
+                        o.value("code", ""), o.value("message", ""), o.value("traceback", ""));
+      }
+      out.log = m.value("log", "");
+      out.timed_out = m.value("timed_out", false);
+      out.why = m.value("why", "");
+      return true;
+    }
+    return false;
+  };
+  std::string code = "WORKER_DIED";
+  if (WriteFrame(fd_, run).ok() &&
+      Supervise({limits.timeout, limits.kill_grace, limits.memory_limit_mb}, on_message, &code))
+    return out;
+  Death death = AwaitDeath();
+  out.died = true;
+  out.error_code = death.kill_cause.empty() ? "WORKER_DIED" : code;
+  out.cause = death.kill_cause.empty()
+                  ? "the worker process died: " + DescribeExit(death.exit_status)
+                  : death.kill_cause;
+  if (code == "WORKER_DIED" && !death.kill_cause.empty())
+    out.cause = "the worker process was killed: " + death.kill_cause;
+  return out;
+}
+
+bool WorkerProcess::Supervise(const Limits& limits,
+                              const std::function<bool(const json&)>& on_message,
+                              std::string* code) {
   auto start = Clock::now();
   bool hard_deadline = limits.timeout > 0;
   auto deadline = start + std::chrono::milliseconds(
                               static_cast<int64_t>((limits.timeout + limits.kill_grace) * 1000));
   int64_t memory_limit = limits.memory_limit_mb * 1024 * 1024;
-  std::string code = "WORKER_DIED";
   auto last_memory_check = start;
-  bool open = WriteFrame(fd_, run).ok();
-  while (open) {
+  for (;;) {
     pollfd p{fd_, POLLIN, 0};
     int r = poll(&p, 1, 100);
-    if (r < 0 && errno != EINTR) break;
+    if (r < 0 && errno != EINTR) return false;
     if (r > 0) {
       char chunk[65536];
       ssize_t n = read(fd_, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // the worker is gone
+      if (n <= 0) return false;  // the worker is gone
       reader_.Feed(chunk, static_cast<size_t>(n));
       for (;;) {
         json m;
         bool got = false;
         if (!reader_.Next(&m, &got).ok()) {
           Kill("it sent a malformed message");
-          open = false;
-          break;
+          return false;
         }
         if (!got) break;
-        const std::string t = m.value("t", "");
-        if (t == "progress") {
-          (void)job->Progress(m.value("message", ""));
-        } else if (t == "heartbeat") {
-          (void)job->Heartbeat(m.value("seconds", 60.0));
-        } else if (t == "is_cancelled") {
-          auto c = job->IsCancelled();
-          (void)WriteFrame(fd_, {{"t", "cancelled"}, {"value", c.ok() && *c}});
-        } else if (t == "done") {
-          const json& o = m["outcome"];
-          if (o.is_object() && o.value("ok", false)) {
-            job->SetResult(o.value("result", "null"));
-          } else if (o.is_object()) {
-            job->SetFailure(o.value("exception_type", "") == "BUSINESS"
-                                ? store::ExceptionType::kBusiness
-                                : store::ExceptionType::kApplication,
-                            o.value("code", ""), o.value("message", ""), o.value("traceback", ""));
-          }
-          out.log = m.value("log", "");
-          out.timed_out = m.value("timed_out", false);
-          out.why = m.value("why", "");
-          return out;
-        }
+        if (on_message(m)) return true;
       }
     }
-    if (!open) break;
     if (hard_deadline && Clock::now() >= deadline) {
-      code = "TIMEOUT";
+      *code = "TIMEOUT";
       Kill("timeout after " + Seconds(limits.timeout) + " s, killed");
-      break;
+      return false;
     }
     auto now = Clock::now();
     if (memory_limit > 0 && now - last_memory_check >= std::chrono::milliseconds(100) &&
         (last_memory_check = now, ResidentBytes() > memory_limit)) {
-      code = "MEMORY_LIMIT";
+      *code = "MEMORY_LIMIT";
       Kill("memory limit " + std::to_string(limits.memory_limit_mb) + " MiB exceeded");
-      break;
+      return false;
     }
   }
+}
+
+WorkerProcess::Death WorkerProcess::AwaitDeath() {
   // The worker died, or is being killed: wait for it (a worker that closed its end but
   // lingers is killed after a second) and name the death.
   auto reap_deadline = Clock::now() + std::chrono::seconds(1);
@@ -416,14 +415,8 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
   }
   if (!exited_) Kill("it stopped answering");
   Reap(/*block=*/true);
-  out.died = true;
   std::lock_guard<std::mutex> l(kill_mu_);
-  out.error_code = kill_cause_.empty() ? "WORKER_DIED" : code;
-  out.cause =
-      kill_cause_.empty() ? "the worker process died: " + DescribeExit(exit_status_) : kill_cause_;
-  if (code == "WORKER_DIED" && !kill_cause_.empty())
-    out.cause = "the worker process was killed: " + kill_cause_;
-  return out;
+  return {kill_cause_, exit_status_};
 }
 
 }  // namespace robotni::worker

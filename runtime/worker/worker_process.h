@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +67,10 @@ std::string DescribeExit(int wait_status);
 // else one next to it (a build tree). Empty when none exists.
 std::string DefaultWorkerExecutable();
 
+// A worker for robot tasks (RunTask): the default executable, no job modules, the main
+// interpreter; `root` names the robot.
+WorkerSpec TaskWorkerSpec(const std::string& root);
+
 class WorkerProcess {
  public:
   // Spawns the worker and waits (up to `start_timeout`) for its hello: the job types
@@ -101,6 +106,22 @@ class WorkerProcess {
  private:
   WorkerProcess() = default;
   void Reap(bool block);  // waitpid; sets exit_status_ / exited_
+  // Run's and RunTask's watch: hands each message of the worker to `on_message` until it
+  // returns true (the job or task ended: returns true), and kills the worker past
+  // timeout + kill grace (*code = TIMEOUT) or over its memory limit (sampled every 100 ms,
+  // *code = MEMORY_LIMIT). False when the worker died or was killed.
+  struct Limits {
+    double timeout = 0, kill_grace = 0;
+    int64_t memory_limit_mb = 0;
+  };
+  bool Supervise(const Limits& limits, const std::function<bool(const nlohmann::json&)>& on_message,
+                 std::string* code);
+  // Waits for a dead or dying worker (killed after 1 s if it lingers) and says how it ended.
+  struct Death {
+    std::string kill_cause;  // "" = it died on its own
+    int exit_status = 0;     // waitpid's
+  };
+  Death AwaitDeath();
   int64_t ResidentBytes() const;
 
   pid_t pid_ = -1;
