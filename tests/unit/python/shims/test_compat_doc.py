@@ -73,7 +73,8 @@ class TestCompatibilityDoc(unittest.TestCase):
 
     def test_every_public_name_is_listed(self):
         t = tables()
-        for pkg in ("robocorp.log", "robocorp.vault", "robocorp.storage", "robocorp.workitems"):
+        for pkg in ("robocorp.log", "robocorp.vault", "robocorp.storage", "robocorp.workitems",
+                    "robocorp.tasks"):
             mod = importlib.import_module(MODULES[pkg])
             listed = set()
             for cell, _status in t[pkg]:

@@ -774,3 +774,68 @@ class RunLineFastPathTest(unittest.TestCase):
             ["run", "--max-log-files", "3"], ["run", "--no-status-rc=1"], ["run", "-t=x"],
         ):
             self.assertIsNone(tasks_cli._parse_run_fast(args), args)
+
+
+class TestPublicNames(TasksCase):
+    """The public names of upstream robocorp.tasks 4.1.1 (robocorp/robocorp@64cc9a3e
+    tasks/__init__.py __all__), as docs/compatibility.md marks them."""
+
+    # ITask's members upstream (tasks/_protocols.py).
+    ITASK_MEMBERS = ("module_name", "filename", "method", "status", "message", "exc_info",
+                     "result", "options", "input_schema", "output_schema",
+                     "managed_params_schema", "name", "lineno", "run", "failed")
+
+    def test_all_matches_upstream(self):
+        import robocorp.tasks as tasks
+
+        self.assertEqual(sorted(tasks.__all__), sorted([
+            "task", "setup", "teardown", "session_cache", "task_cache", "get_output_dir",
+            "get_current_task", "ITask", "Status"]))
+
+    def test_current_task_has_every_ITask_member(self):
+        from robocorp.tasks import ITask
+
+        for name in self.ITASK_MEMBERS:
+            self.assertTrue(name in getattr(ITask, "__annotations__", {}) or hasattr(ITask, name),
+                            name)
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import get_current_task, task
+
+            @task(owner="me")
+            def probe(n: int = 1) -> str:
+                t = get_current_task()
+                sys._shim_test_events.append(
+                    {name: getattr(t, name) for name in %r})
+                return "ok"
+        """ % (self.ITASK_MEMBERS,))
+        rc, _, _ = cli(["run", "tasks.py"], cwd=self.root)
+        self.assertEqual(rc, 0)
+        (seen,) = self.events
+        self.assertEqual(seen["name"], "probe")
+        self.assertEqual(seen["options"], {"owner": "me"})
+        self.assertEqual(seen["status"], "NOT_RUN")  # while it runs, as upstream
+        self.assertEqual(seen["input_schema"]["properties"]["n"]["type"], "integer")
+        self.assertEqual(seen["output_schema"]["type"], "string")
+        self.assertEqual(seen["managed_params_schema"], {})
+        self.assertTrue(callable(seen["run"]) and callable(seen["method"]))
+        self.assertIsNone(get_current_task())  # outside a run
+
+    def test_os_exit_is_accepted_and_the_teardown_still_runs(self):
+        self.write("tasks.py", """
+            import sys
+            from robocorp.tasks import task, teardown
+
+            @teardown
+            def after(t):
+                sys._shim_test_events.append("teardown " + t.name)
+
+            @task
+            def main():
+                sys._shim_test_events.append("ran")
+        """)
+        for mode in ("no", "before-teardown", "after-teardown"):
+            self.events.clear()
+            rc, _, _ = cli(["run", "tasks.py", "--os-exit", mode], cwd=self.root)
+            self.assertEqual(rc, 0, mode)
+            self.assertEqual(self.events, ["ran", "teardown main"], mode)

@@ -1,6 +1,6 @@
 import enum
 import typing
-from typing import Any, Optional, Protocol
+from typing import Any, Dict, Optional, Protocol
 
 
 class Status(str, enum.Enum):
@@ -32,5 +32,14 @@ class ITask(Protocol):
 
     @property
     def failed(self) -> bool: ...
+
+    @property
+    def input_schema(self) -> Dict[str, Any]: ...
+
+    @property
+    def output_schema(self) -> Dict[str, Any]: ...
+
+    @property
+    def managed_params_schema(self) -> Dict[str, Any]: ...
 
     def run(self, **kwargs) -> Any: ...

@@ -99,6 +99,10 @@ def _create_argparser():
     run_parser.add_argument("--log-output-to-stdout", dest="log_output_to_stdout", default="")
     run_parser.add_argument("--teardown-dump-threads-timeout", dest="tdt", default=None)
     run_parser.add_argument("--teardown-interrupt-timeout", dest="tit", default=None)
+    # Accepted, never acted on: the task runs inside robotni's process, which an early
+    # os._exit would end without settling the run's work items.
+    run_parser.add_argument("--os-exit", dest="os_exit", default=None,
+                            choices=["no", "before-teardown", "after-teardown"])
 
     list_parser = subparsers.add_parser("list", help="Print the tasks found as JSON.")
     list_parser.add_argument("path", nargs="?", default=".")
@@ -111,7 +115,7 @@ _ALL_RUN_OPTIONS = {name: spec[1] for name, spec in _RUN_OPTIONS.items()}
 _ALL_RUN_OPTIONS.update({
     "-h": False, "--help": False, "--max-log-files": True, "--max-log-file-size": True,
     "--log-output-to-stdout": True, "--teardown-dump-threads-timeout": True,
-    "--teardown-interrupt-timeout": True,
+    "--teardown-interrupt-timeout": True, "--os-exit": True,
 })
 
 
