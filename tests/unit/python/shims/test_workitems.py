@@ -513,6 +513,33 @@ class TestTaskLifecycle(WorkitemsCase):
                            {"type": "APPLICATION", "code": None, "message": ""})])
 
 
+class TestPatchedContext(WorkitemsCase):
+    """Upstream's own fixtures (workitems/tests/workitems_tests/fixtures.py) patch
+    ``robocorp.workitems._ctx`` with a getter of their context; ``inputs`` and ``outputs``
+    must follow the patch, also after they were used with the package's own context."""
+
+    def test_inputs_and_outputs_follow_a_patched_ctx(self):
+        from unittest import mock
+
+        from robocorp.workitems._context import Context
+
+        def first_use():
+            self.assertEqual(workitems.inputs.current.payload, {"a-key": "a-value"})
+
+        self.run_ok(first_use)  # the views have looked the package's getter up once
+        for _ in range(2):  # a second patch too
+            adapter = MockAdapter()
+            ctx = Context(adapter=adapter)
+            ctx.reserve_input()
+            with mock.patch("robocorp.workitems._ctx", lambda: ctx):
+                self.assertIs(workitems.inputs.current, ctx.current_input)
+                out = workitems.outputs.create({"n": 1})
+                self.assertEqual(list(workitems.outputs), [out])
+                self.assertEqual([i.payload for i in workitems.inputs],
+                                 [{"a-key": "a-value"}, {"input": "value"}])
+            self.assertEqual(len(adapter.releases), 2)
+
+
 class TestAdapterSelection(unittest.TestCase):
     def test_custom_adapter_must_subclass(self):
         from robocorp.workitems._adapters import create_adapter

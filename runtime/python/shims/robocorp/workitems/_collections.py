@@ -6,17 +6,19 @@ from typing import Callable, Optional, Union
 from ._exceptions import EmptyQueue
 
 
-_ctx_getter = None
+_package = None
 
 
 def _package_ctx():
-    """The package's context getter, looked up once: these calls are per item."""
-    global _ctx_getter
-    if _ctx_getter is None:
-        from . import _ctx
+    """The package's context getter. The package module is looked up once (these calls are
+    per item), its ``_ctx`` every time: upstream's own test fixtures patch
+    ``robocorp.workitems._ctx``, and a getter kept from the first call ignored that."""
+    global _package
+    if _package is None:
+        import sys
 
-        _ctx_getter = _ctx
-    return _ctx_getter
+        _package = sys.modules[__name__.rpartition(".")[0]]
+    return _package._ctx
 
 
 class _ContextView:
@@ -27,10 +29,10 @@ class _ContextView:
 
     def _ctx(self):
         if self._get_context is None:
-            getter = _ctx_getter  # set after the first call: twice per item, one call less
-            if getter is None:
-                getter = _package_ctx()
-            return getter()
+            package = _package  # set after the first call: twice per item, one call less
+            if package is None:
+                return _package_ctx()()
+            return package._ctx()
         return self._get_context()
 
 
