@@ -97,7 +97,9 @@ class TestConsoleAndExitCodes(TasksCase):
         self.assertEqual(lines[11], "Traceback (most recent call last):")
         self.assertIn('tasks.py", line 10, in task_fail', lines[12])
         self.assertIn("ValueError: it broke", out)
-        self.assertEqual(lines[-1], "=" * 80)
+        self.assertEqual(lines[-2], "=" * 80)
+        # Last, as robocorp-log prints it when it writes the page.
+        self.assertEqual(lines[-1], "Log (html): " + str((self.root / "output" / "log.html")))
 
     def test_single_task_and_all_tasks_headers(self):
         self.write("tasks.py", self.TASKS)

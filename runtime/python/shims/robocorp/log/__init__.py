@@ -16,6 +16,7 @@ exceptions with the variables of the failing frames, tasks and work items.
 """
 
 import enum
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -384,6 +385,8 @@ class _HtmlOutput:
         if self.log_html is not None and run is not None:
             from . import _html
 
+            target = os.path.abspath(self.log_html)
+            print(f"Log (html): {target}")  # as robocorp-log's output prints it
             _html.write(run, self.log_html)
 
 

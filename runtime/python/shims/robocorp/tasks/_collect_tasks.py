@@ -147,6 +147,11 @@ def drop_task_modules() -> None:
     _hooks.task_modules.clear()
 
 
+def clear_previously_collected_tasks() -> None:
+    """Upstream's reset between collections (its test fixtures call it). robotni keeps no
+    tasks between collections (each collect_tasks gathers its own), so nothing to clear."""
+
+
 def collect_tasks(path: Path, task_names: Sequence[str] = (), glob: Optional[str] = None
                   ) -> Iterator:
     """Import the task module(s) at ``path`` and yield the tasks found, in
