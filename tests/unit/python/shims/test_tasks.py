@@ -606,7 +606,11 @@ class TestArguments(TasksCase):
     def test_json_input(self):  # §6.22 test_tasks_arguments json-input
         self.write("tasks.py", self.TASKS)
         self.write("bad.json", '{"s": 1}')
-        self.check(["-t=accept_str", "--json-input", "bad.json"], "expects a str")
+        self.check(["-t=accept_str", "--json-input", "bad.json"],
+                   "Error. Expected the parameter: `s` to be of type: str. Found type: int.")
+        self.write("missing.json", '{}')
+        self.check(["-t=accept_str", "--json-input", "missing.json"],
+                   "Error. The parameter `s` was not defined in the input.")
         self.write("good.json", '{"s": "1"}')
         self.check(["-t=accept_str", "--json-input", "good.json"], returncode=0)
         self.write("tuple.json", '{"a": "x", "b": 7}')

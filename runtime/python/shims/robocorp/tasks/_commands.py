@@ -124,30 +124,45 @@ def _kwargs_from_cli(task, task_args: Sequence[str]) -> Dict[str, Any]:
 
 
 def _kwargs_from_json(task, data: Any) -> Dict[str, Any]:
+    """The task's arguments from ``--json-input``, checked as robocorp.tasks'
+    _validate_and_convert_kwargs checks them (and with its messages): a required parameter
+    must be given, a value must be an instance of its annotation (a float takes an int), a
+    pydantic model is validated from its JSON."""
     if not isinstance(data, dict):
-        raise RuntimeError(
+        raise InvalidArgumentsError(
             f"Error: the json input for task '{task.name}' must be a JSON object "
             f"(found {type(data).__name__})."
         )
+    name = task.name
     types = _param_types(task)
-    _check_supported(task, types)
     kwargs = {}
-    for name, (tp, _param) in types.items():
-        if name not in data:
+    for pname, (tp, param) in types.items():
+        if param.default is inspect.Parameter.empty and pname not in data:
+            raise InvalidArgumentsError(
+                f"Error. The parameter `{pname}` was not defined in the input.")
+        if pname not in data:
             continue
-        value = data[name]
-        if hasattr(tp, "model_validate") and tp not in _SUPPORTED:
-            kwargs[name] = tp.model_validate(value)
+        value = data[pname]
+        if tp not in _SUPPORTED:
+            model_validate = getattr(tp, "model_validate", None)
+            if model_validate is None:
+                raise InvalidArgumentsError(
+                    f"Error. The param type '{getattr(tp, '__name__', tp)}' in '{name}' is not "
+                    "supported. Supported parameter types: str, int, float, bool and "
+                    "pydantic.Model.")
+            try:
+                kwargs[pname] = model_validate(value)
+            except Exception as e:
+                raise InvalidArgumentsError(
+                    f"It's not possible to call: '{name}' because the passed arguments don't "
+                    f"match the expected signature.\n(error converting received json contents "
+                    f"to pydantic model: {e}.") from None
             continue
-        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-        if tp is float and isinstance(value, int) and not isinstance(value, bool):
-            ok, value = True, float(value)
-        if not ok:
-            raise RuntimeError(
-                f"Error: the param '{name}' of task '{task.name}' expects a "
-                f"{tp.__name__} (found {type(value).__name__}: {value!r})."
-            )
-        kwargs[name] = value
+        if not isinstance(value, (float, int) if tp is float else tp):
+            raise InvalidArgumentsError(
+                f"Error. Expected the parameter: `{pname}` to be of type: {tp.__name__}. "
+                f"Found type: {type(value).__name__}.")
+        kwargs[pname] = value
     return kwargs
 
 
