@@ -198,8 +198,8 @@ Status QueueBinding::ReleaseInput(const std::string& id, const Release& release)
   }
   c.outputs = std::move(it->second.outputs);
   for (const auto& o : c.outputs) deferred_parent_.erase(o.id);
+  released_.emplace(id, Fence{c.lease.attempt, c.lease.token});
   held_.erase(it);
-  released_.insert(id);
   counters_.released++;
   if (pending_.empty()) {
     pending_since_ = std::chrono::steady_clock::now();
@@ -293,12 +293,7 @@ StatusOr<std::string> QueueBinding::CreateOutput(const std::string& parent_id,
   out.payload_json = std::move(payload_json);
   out.parent_id = parent_id;
   auto it = held_.find(parent_id);
-  if (it == held_.end()) {
-    // The parent is already released: the output commits at once.
-    auto id = (*st)->Create(out);
-    if (id.ok()) counters_.outputs++;
-    return id;
-  }
+  if (it == held_.end()) return CreateLateOutput(l, std::move(out));
   auto id = NextOutputId(l);
   if (!id.ok()) return id.status();
   out.id = *id;
@@ -306,6 +301,25 @@ StatusOr<std::string> QueueBinding::CreateOutput(const std::string& parent_id,
   deferred_parent_[*id] = parent_id;
   counters_.outputs++;
   return *id;
+}
+
+StatusOr<std::string> QueueBinding::CreateLateOutput(std::unique_lock<std::mutex>& l,
+                                                     store::NewItem out) {
+  auto r = released_.find(out.parent_id);
+  if (r == released_.end())
+    return Status::InvalidArgument("work item " + out.parent_id +
+                                   " is not an input of this run: an output needs one as parent");
+  const store::Lease fence{out.parent_id, options_.owner, r->second.attempt, r->second.token};
+  auto id = NextOutputId(l);  // keyed before the insert: a repeat is refused, never a copy
+  if (!id.ok()) return id.status();
+  out.id = *id;
+  // The parent's completion must have committed first: send what is pending and wait for
+  // every batch in flight (their errors stay for Flush to report).
+  if (!pending_.empty()) ROBOTNI_RETURN_IF_ERROR(FlushLocked(l, /*wait=*/false));
+  cv_.wait(l, [&] { return in_flight_ == 0; });
+  auto created = store_->CreateOutputOfFinished(fence, out);
+  if (created.ok()) counters_.outputs++;
+  return created;
 }
 
 store::NewItem* QueueBinding::FindDeferred(const std::string& id) {

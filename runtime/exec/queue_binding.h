@@ -11,6 +11,10 @@
 //  - Outputs created while their parent is held stay in memory and commit in the
 //    parent's Completion (one transaction, fenced: invariant 2). Their ids come from
 //    a block allocated in the store up front, so Output.id is final at once.
+//    An output saved after its parent was released (created before the input loop,
+//    saved after it) waits for the parent's completion to commit, then commits only if
+//    that attempt finished the parent for good (WorkItemStore::CreateOutputOfFinished):
+//    a retried or lost attempt's output is refused, so a retry never duplicates it.
 //  - Completions are group-sent: up to completion_batch releases travel in one
 //    CompleteBatch, sent by a background thread while the task goes on (at most two
 //    batches in flight), and none waits longer than max_completion_delay_ms for its
@@ -116,7 +120,9 @@ class QueueBinding : public python::WorkItemBackend {
   void Background(Lane& lane, std::function<void()> fn);  // mu_ held
   void BackgroundLoop(Lane& lane);
   StatusOr<std::string> NextOutputId(std::unique_lock<std::mutex>& l);  // mu_ held by l
-  store::NewItem* FindDeferred(const std::string& id);                  // mu_ held
+  // An output whose parent this run already released (see the class comment).
+  StatusOr<std::string> CreateLateOutput(std::unique_lock<std::mutex>& l, store::NewItem out);
+  store::NewItem* FindDeferred(const std::string& id);  // mu_ held
   void HeartbeatLoop();
 
   StoreOpener open_store_;
@@ -127,10 +133,15 @@ class QueueBinding : public python::WorkItemBackend {
   std::condition_variable cv_;
   std::deque<store::Item> prefetched_;
   // Hash containers: one insert and one erase per item and per output on the task's
-  // thread; released_ holds every id of the run.
+  // thread; released_ holds every id of the run, with the attempt and lease token it was
+  // released under: the fence of an output saved after its parent's release.
+  struct Fence {
+    int attempt = 0;
+    int64_t token = 0;
+  };
   std::unordered_map<std::string, Held> held_;
   std::unordered_map<std::string, std::string> deferred_parent_;  // output id -> parent id
-  std::unordered_set<std::string> released_;
+  std::unordered_map<std::string, Fence> released_;
   std::vector<store::Completion> pending_;
   std::chrono::steady_clock::time_point pending_since_;  // when pending_ got its first
   Lane completer_, reserver_;

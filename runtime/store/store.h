@@ -121,6 +121,21 @@ struct Completion {
   std::vector<NewItem> outputs;  // created by this attempt; committed only if the fence holds
 };
 
+// An item as another system recorded it (`robotni items import --from-action-server`):
+// created with its state, error, attempt and times as they were.
+struct ImportedItem {
+  NewItem item;                   // its parent_id is ignored: parent_index says it
+  int parent_index = -1;          // the parent: another entry of the same Import; -1 = none
+  State state = State::kPending;  // not kReserved: nobody holds an imported item
+  ExceptionType exception_type = ExceptionType::kNone;
+  std::string error_code, error_message;
+  int attempt = 0;
+  int64_t created_ms = 0;   // 0 = now
+  int64_t started_ms = 0;   // 0 = never started
+  int64_t finished_ms = 0;  // DONE, FAILED, CANCELLED; 0 = now
+  std::string note;         // the message of its "imported" timeline entry
+};
+
 struct RetryPolicy {
   int64_t base_delay_ms = 1000;  // delay before attempt n+1 = base * 2^(n-1), capped, jittered
   int64_t max_delay_ms = 300000;
@@ -174,6 +189,19 @@ class WorkItemStore {
 
   virtual StatusOr<std::string> Create(const NewItem& item) = 0;
   virtual StatusOr<std::vector<std::string>> CreateBatch(const std::vector<NewItem>& items) = 0;
+  // An output saved after its parent's completion committed (robocorp's templates create
+  // an output before the input loop and save it after): inserted only if the parent was
+  // finished for good (DONE, FAILED, CANCELLED) by the attempt `parent` names, which a
+  // finished row keeps (owner, attempt, lease token). Conflict, and nothing written, when
+  // that attempt was retried (PENDING again: the retry makes its own outputs), lost its
+  // lease, or has not been completed yet. output.id should be preallocated (AllocateIds):
+  // a second insert of the same output is then refused, never a copy.
+  // Creates every item or none, in one transaction, parents before their children;
+  // returns the ids in order. An entry whose idempotency key is in the store already gives
+  // that item's id and changes nothing (a second import of the same items copies none).
+  virtual StatusOr<std::vector<std::string>> Import(const std::vector<ImportedItem>& items) = 0;
+  virtual StatusOr<std::string> CreateOutputOfFinished(const Lease& parent,
+                                                       const NewItem& output) = 0;
 
   // Highest priority, then oldest; skips scheduled and cancel-requested items. Sets
   // RESERVED, lease owner + expiry, attempt+1, started time. Empty vector = nothing.
@@ -191,8 +219,6 @@ class WorkItemStore {
   // Many completions in one transaction; one Status per completion.
   virtual std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) = 0;
 
-  // Items created by a holder outside a Completion (e.g. an output made after its
-  // parent was released): committed at once.
   virtual Status UpdatePayload(const Lease& lease, const std::string& payload_json) = 0;
   virtual Status Progress(const Lease& lease, const std::string& message) = 0;
   // Appends a timeline entry that needs no lease (the service's own records, e.g.

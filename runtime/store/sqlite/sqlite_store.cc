@@ -178,7 +178,8 @@ struct SqliteStore::WriterConn {
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
   Stmt claim_one_queue_lean, claim_by_id_lean;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
-  Stmt item_state, cancel_pending, request_cancel, flush_timeline, flush, retry;
+  Stmt item_state, finished_by, import_state, cancel_pending, request_cancel, flush_timeline, flush,
+      retry;
   Stmt expired, prune_next_group, prune_select, delete_files, delete_timeline, delete_item;
   Stmt item_exists, delete_file;
   Stmt insert_plain[SqliteStore::kPlainRows + 1];      // [n]: n rows; prepared on first use
@@ -299,6 +300,15 @@ struct SqliteStore::WriterConn {
                                           "'RESERVED' AND (?6 = 0 OR lease_token = ?6)"));
     ROBOTNI_RETURN_IF_ERROR(
         item_state.Prepare(d, "SELECT state, attempt FROM items WHERE id = ?1"));
+    // ?1 id, ?2 state, ?3 exception type, ?4 code, ?5 message, ?6 attempt, ?7 created,
+    // ?8 started, ?9 finished, ?10 now.
+    ROBOTNI_RETURN_IF_ERROR(import_state.Prepare(
+        d,
+        "UPDATE items SET state = ?2, exception_type = ?3, error_code = ?4, error_message = ?5, "
+        "attempt = ?6, created = ?7, started = ?8, finished = ?9, updated = ?10 WHERE id = ?1"));
+    ROBOTNI_RETURN_IF_ERROR(finished_by.Prepare(
+        d,
+        "SELECT state, coalesce(lease_owner, ''), attempt, lease_token FROM items WHERE id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(
         cancel_pending.Prepare(d,
                                "UPDATE items SET state = 'CANCELLED', finished = ?2, updated = ?2 "
@@ -1011,6 +1021,130 @@ StatusOr<std::vector<std::string>> SqliteStore::CreateBatch(const std::vector<Ne
   out.reserve(ids.size());
   for (int64_t id : ids) out.push_back(std::to_string(id));
   return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::Import(const std::vector<ImportedItem>& items) {
+  const size_t n = items.size();
+  for (size_t i = 0; i < n; ++i) {
+    const ImportedItem& it = items[i];
+    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(it.item, "items", i));
+    const std::string where = "items[" + std::to_string(i) + "]: ";
+    if (it.parent_index < -1 || it.parent_index >= static_cast<int>(n) ||
+        it.parent_index == static_cast<int>(i))
+      return Status::InvalidArgument(where + "parent_index " + std::to_string(it.parent_index) +
+                                     " is not another item of the import");
+    if (it.state == State::kReserved)
+      return Status::InvalidArgument(where +
+                                     "an imported item cannot be RESERVED (nobody holds it)");
+  }
+  std::vector<std::vector<StagedFile>> staged(n);
+  auto cleanup = [&] {
+    for (auto& v : staged) RemoveTmp(v);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    for (const NewFile& f : items[i].item.files) {
+      auto st = StageFile(f);
+      if (!st.ok()) {
+        cleanup();
+        return st.status();
+      }
+      staged[i].push_back(std::move(st).value());
+    }
+  }
+  std::vector<int64_t> ids(n);
+  Status s = Submit([&] {
+    const int64_t now = Now();
+    std::fill(ids.begin(), ids.end(), 0);
+    size_t left = n;
+    for (size_t i = 0; i < n; ++i) {  // already imported: that item, unchanged
+      if (items[i].item.idempotency_key.empty()) continue;
+      StmtUse u(writer_->find_key);
+      u.BindStatic(1, items[i].item.idempotency_key);
+      int rc = u.Step();
+      if (rc == SQLITE_ROW) {
+        ids[i] = u.Int(0);
+        --left;
+      } else if (rc != SQLITE_DONE) {
+        return u.Error(rc, "idempotency lookup");
+      }
+    }
+    while (left > 0) {  // parents first, so each child knows its parent's id
+      bool progress = false;
+      for (size_t i = 0; i < n; ++i) {
+        const ImportedItem& it = items[i];
+        if (ids[i] != 0 || (it.parent_index >= 0 && ids[it.parent_index] == 0)) continue;
+        NewItem row = it.item;
+        row.parent_id = it.parent_index >= 0 ? std::to_string(ids[it.parent_index]) : "";
+        ROBOTNI_RETURN_IF_ERROR(InsertItem(row, staged[i], 0, now, &ids[i]));
+        const bool final = it.state != State::kPending;
+        StmtUse u(writer_->import_state);
+        u.Bind(1, ids[i]).BindStatic(2, StateName(it.state));
+        u.BindStaticOrNull(3, ExceptionTypeName(it.exception_type));
+        u.BindStaticOrNull(4, it.error_code).BindStaticOrNull(5, it.error_message);
+        u.Bind(6, it.attempt).Bind(7, it.created_ms > 0 ? it.created_ms : now);
+        u.Bind(8, it.started_ms).Bind(9, final ? (it.finished_ms > 0 ? it.finished_ms : now) : 0);
+        u.Bind(10, now);
+        ROBOTNI_RETURN_IF_ERROR(u.Run("import"));
+        ROBOTNI_RETURN_IF_ERROR(AddTimeline(ids[i], now, "imported", it.attempt, it.note));
+        progress = true;
+        --left;
+      }
+      if (!progress) return Status::InvalidArgument("import: the items' parents form a cycle");
+    }
+    return Status::OK();
+  });
+  cleanup();
+  if (!s.ok()) return s;
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (int64_t id : ids) out.push_back(std::to_string(id));
+  return out;
+}
+
+StatusOr<std::string> SqliteStore::CreateOutputOfFinished(const Lease& parent,
+                                                          const NewItem& output) {
+  auto parent_id = ParseId(parent.item_id);
+  if (!parent_id) return NoItem(parent.item_id);
+  NewItem out = output;
+  out.parent_id = parent.item_id;
+  ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(out, "work item", kNoIndex));
+  std::vector<StagedFile> staged;
+  for (const NewFile& f : out.files) {
+    auto st = StageFile(f);
+    if (!st.ok()) {
+      RemoveTmp(staged);
+      return st.status();
+    }
+    staged.push_back(std::move(st).value());
+  }
+  int64_t id = 0;
+  Status s = Submit([&] {
+    std::string refused;
+    {
+      StmtUse u(writer_->finished_by);
+      u.Bind(1, *parent_id);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return NoItem(parent.item_id);
+      if (rc != SQLITE_ROW) return u.Error(rc, "output of a released item");
+      const std::string state(u.TextView(0));
+      const bool same_attempt = u.TextView(1) == parent.owner && u.Int(2) == parent.attempt &&
+                                (parent.token == 0 || u.Int(3) == parent.token);
+      const std::string attempt = "attempt " + std::to_string(parent.attempt);
+      if (state == "PENDING")
+        refused = "it failed and goes back to the queue: the retry makes its outputs again";
+      else if (!same_attempt)
+        refused = "its " + attempt + " lost the lease; another attempt (" +
+                  std::to_string(u.Int(2)) + ") holds or finished it";
+      else if (state == "RESERVED")
+        refused = "its " + attempt + " has not been released yet";
+    }
+    if (!refused.empty())
+      return Status::Conflict("output of work item " + parent.item_id + " not saved: " + refused);
+    return InsertItem(out, staged, *parent_id, Now(), &id);
+  });
+  RemoveTmp(staged);
+  if (!s.ok()) return s;
+  return std::to_string(id);
 }
 
 // ---------------------------------------------------------------------------------

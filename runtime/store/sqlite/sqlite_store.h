@@ -41,6 +41,8 @@ class SqliteStore final : public WorkItemStore {
 
   StatusOr<std::string> Create(const NewItem& item) override;
   StatusOr<std::vector<std::string>> CreateBatch(const std::vector<NewItem>& items) override;
+  StatusOr<std::vector<std::string>> Import(const std::vector<ImportedItem>& items) override;
+  StatusOr<std::string> CreateOutputOfFinished(const Lease& parent, const NewItem& output) override;
   StatusOr<std::vector<Item>> Reserve(const ReserveRequest& request) override;
   Status Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) override;

@@ -697,4 +697,62 @@ def second():
   EXPECT_THAT(r.out, Not(HasSubstr("second got {}"))) << r;
 }
 
+// robocorp's advanced template: an output created before the input loop and saved after it
+// (its parent, the first input, was released in the loop) commits once with that parent;
+// when that parent failed and goes back to the queue, the save is refused (the retry makes
+// the output again) and nothing is written.
+TEST_F(RunExitCodes, AnOutputSavedAfterTheInputLoopIsFencedByItsParent) {
+  root_ = tmp_ / "lateoutput";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Sum:\n    shell: python -m robocorp.tasks run tasks.py -t sum_all\n"
+            "artifactsDir: output\n");
+  WriteFile(root_ / "items.json",
+            R"([{"payload": {"n": 1}}, {"payload": {"n": 2}}, {"payload": {"n": 3}}])");
+  WriteFile(root_ / "tasks.py", R"PY(
+import os
+from robocorp import workitems
+from robocorp.tasks import task
+
+
+@task
+def sum_all():
+    summary = workitems.outputs.create(save=False)
+    total = 0
+    for item in workitems.inputs:
+        if os.environ.get("FAIL_FIRST") and item.payload["n"] == 1:
+            item.fail("APPLICATION", message="flaky")
+            continue
+        total += item.payload["n"]
+    summary.payload = {"total": total}
+    try:
+        summary.save()
+        print("saved", summary.id, "parent", summary.parent_id)
+    except RuntimeError as e:
+        print("refused:", e)
+)PY");
+  const std::string db = (root_ / "ok.db").string();
+  RunResult r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", db});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("saved ")) << r;
+  {
+    Db d(db);
+    EXPECT_EQ(d.Int("SELECT count(*) FROM items o JOIN items p ON o.parent_id = p.id "
+                    "WHERE json_extract(o.payload, '$.total') = 6 AND p.state = 'DONE' "
+                    "AND json_extract(p.payload, '$.n') = 1"),
+              1);
+    EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE parent_id IS NOT NULL"), 1);
+  }
+  const std::string retried = (root_ / "retried.db").string();
+  RunOptions env;
+  env.env = {{"FAIL_FIRST", "1"}};
+  r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", retried}, env);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("refused: output of work item")) << r;
+  EXPECT_THAT(r.out, HasSubstr("the retry makes its outputs again")) << r;
+  Db d(retried);
+  EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE parent_id IS NOT NULL"), 0);
+  EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE state = 'PENDING'"), 1);
+}
+
 }  // namespace robotni::testing

@@ -234,6 +234,66 @@ TEST_F(QueueBindingTest, StaleHolderCannotCommitAndItsOutputsAreDiscarded) {
   EXPECT_EQ(store_->Get(id)->attempt, 2);
 }
 
+// robocorp's advanced template creates an output before the input loop and saves it after
+// the loop released its parent: it commits once, after and fenced by the parent's release.
+TEST_F(QueueBindingTest, OutputSavedAfterItsParentsReleaseCommitsOnce) {
+  Seed(1);
+  auto b = Bind();
+  auto id = **b->ReserveInput();
+  ASSERT_TRUE(b->ReleaseInput(id, {}).ok());  // still in the unsent batch
+  auto out = b->CreateOutput(id, "{\"late\":true}");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(b->AddFile(*out, "late.txt", "x").ok());
+  ASSERT_TRUE(b->Finish(true).ok());
+  EXPECT_EQ(store_->Get(id)->state, store::State::kDone);
+  EXPECT_EQ(Count("out", store::State::kPending), 1);
+  EXPECT_EQ(store_->Get(*out)->parent_id, id);
+  EXPECT_EQ(*store_->GetFile(*out, "late.txt"), "x");
+}
+
+// The parent failed and will be retried: its retry makes the output again, so the late save
+// is refused, saying so, and nothing is written.
+TEST_F(QueueBindingTest, OutputSavedAfterARetriedReleaseIsRefused) {
+  Seed(1);
+  auto b = Bind();
+  auto id = **b->ReserveInput();
+  python::WorkItemBackend::Release fail;
+  fail.done = false;
+  fail.type = store::ExceptionType::kApplication;
+  fail.message = "flaky";
+  ASSERT_TRUE(b->ReleaseInput(id, fail).ok());
+  auto out = b->CreateOutput(id, "{}");
+  EXPECT_TRUE(out.status().IsConflict()) << out.status().ToString();
+  EXPECT_NE(out.status().message().find("the retry makes its outputs again"), std::string::npos)
+      << out.status().ToString();
+  ASSERT_TRUE(b->Finish(true).ok());
+  EXPECT_EQ(store_->Get(id)->state, store::State::kPending);
+  EXPECT_EQ(Count("out", store::State::kPending), 0);
+}
+
+// A holder whose lease was lost (its item taken and finished by another run) cannot add an
+// output to that item by saving it late: one output, the other run's.
+TEST_F(QueueBindingTest, StaleHoldersLateOutputIsRefused) {
+  Seed(1);
+  auto stale = Bind("stale-owner");
+  auto id = **stale->ReserveInput();
+  ASSERT_TRUE(stale->Flush().ok());
+  ASSERT_TRUE(
+      store_->ReleaseDeadOwners([](const std::string& o) { return o == "stale-owner"; }).ok());
+  auto fresh = Bind("fresh-owner");
+  auto again = **fresh->ReserveInput();
+  ASSERT_EQ(again, id);
+  ASSERT_TRUE(fresh->CreateOutput(again, "{\"dup\":false}").ok());
+  ASSERT_TRUE(fresh->ReleaseInput(again, {}).ok());
+  ASSERT_TRUE(fresh->Flush().ok());
+  ASSERT_TRUE(stale->ReleaseInput(id, {}).ok());
+  auto late = stale->CreateOutput(id, "{\"dup\":true}");
+  EXPECT_TRUE(late.status().IsConflict()) << late.status().ToString();
+  EXPECT_NE(late.status().message().find("lost the lease"), std::string::npos);
+  EXPECT_TRUE(stale->Flush().IsConflict());  // the refused release is still reported
+  EXPECT_EQ(Count("out", store::State::kPending), 1);
+}
+
 TEST_F(QueueBindingTest, EntryTaskGetsOneEmptyInputWhenQueueIsEmpty) {
   QueueBindingOptions o;
   o.input_queue = "in";

@@ -283,6 +283,7 @@ TEST_F(SqliteStoreTest, ForeignDatabaseIsRefusedAndLeftIntact) {
   EXPECT_TRUE(s.status().IsInvalidArgument());
   EXPECT_THAT(s.status().message(), HasSubstr("is not a robotni work-item store"));
   EXPECT_THAT(s.status().message(), HasSubstr("Action Server"));
+  EXPECT_THAT(s.status().message(), HasSubstr("robotni items import --from-action-server"));
   ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db,
@@ -1607,6 +1608,50 @@ TEST_F(SqliteStoreTest, SchemaVersionOneMigratesAndKeepsFiles) {
   store_.reset();
   OpenStore();
   EXPECT_EQ(MustGet(id).files.size(), 1u);
+}
+
+// An output saved after its parent's completion commits only under the attempt that
+// finished the parent for good, once: a retried attempt, another holder's attempt and a
+// repeat of the same output (same preallocated id) are refused and write nothing.
+TEST_F(SqliteStoreTest, OutputOfAFinishedParentIsFencedByItsAttempt) {
+  OpenStore();
+  std::string id = MustCreate("in");
+  auto first = ReserveOne("in", "w1");
+  ASSERT_TRUE(first);
+  const Lease l1 = LeaseOf(*first);
+  auto ids = store_->AllocateIds(3);
+  ASSERT_ROBOTNI_OK(ids);
+  NewItem out{.queue = "out", .payload_json = R"({"late":1})", .id = std::to_string(*ids)};
+  out.files.push_back({"a.txt", "late file"});
+
+  auto early = store_->CreateOutputOfFinished(l1, out);  // not released yet
+  EXPECT_TRUE(early.status().IsConflict()) << early.status().ToString();
+  EXPECT_THAT(early.status().message(), HasSubstr("has not been released yet"));
+
+  Completion retry{.lease = l1, .ok = false};
+  retry.error_message = "flaky";
+  ASSERT_ROBOTNI_OK(store_->Complete(retry));  // attempt 1 of 3: back to the queue
+  auto after_retry = store_->CreateOutputOfFinished(l1, out);
+  EXPECT_TRUE(after_retry.status().IsConflict());
+  EXPECT_THAT(after_retry.status().message(), HasSubstr("the retry makes its outputs again"));
+
+  now_ += 60000;
+  auto second = ReserveOne("in", "w2");
+  ASSERT_TRUE(second);
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*second)}));
+  auto stale = store_->CreateOutputOfFinished(l1, out);  // attempt 1 saving late
+  EXPECT_TRUE(stale.status().IsConflict());
+  EXPECT_THAT(stale.status().message(), HasSubstr("lost the lease"));
+  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM items WHERE queue = 'out'"), 0);
+
+  auto made = store_->CreateOutputOfFinished(LeaseOf(*second), out);
+  ASSERT_ROBOTNI_OK(made);
+  EXPECT_EQ(*made, out.id);
+  EXPECT_EQ(MustGet(*made).parent_id, id);
+  EXPECT_EQ(*store_->GetFile(*made, "a.txt"), "late file");
+  auto again = store_->CreateOutputOfFinished(LeaseOf(*second), out);  // the same output
+  EXPECT_TRUE(again.status().IsConflict()) << again.status().ToString();
+  EXPECT_EQ(CountRows(db_path_, "SELECT count(*) FROM items WHERE queue = 'out'"), 1);
 }
 }  // namespace
 }  // namespace robotni::store
