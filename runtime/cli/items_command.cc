@@ -13,11 +13,13 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 
+#include "cli/action_server_import.h"
 #include "cli/commands.h"
 #include "cli/items_format.h"
 #include "cli/robot_loader.h"
@@ -620,9 +622,71 @@ int RunExport(const ExportFlags& f) {
 struct ImportFlags {
   CommonFlags common;
   std::string input = "-", queue;
+  std::string action_server_db;
 };
 
+// Ids only grow: a returned id above the newest one before the import is a new item, one at
+// or below it was already there (same idempotency key). 0 for an empty store.
+StatusOr<int64_t> NewestId(Runtime& rt) {
+  ListRequest newest;
+  newest.limit = 1;
+  auto last = rt.List(newest);
+  if (!last.ok()) return last.status();
+  return last->empty() ? 0 : std::stoll(last->front().id);
+}
+
+int RunImportActionServer(const ImportFlags& f) {
+  if (f.input != "-" || !f.queue.empty())
+    return Fail(kItemsBadInput, "import: --from-action-server takes no FILE and no --queue");
+  auto read = ReadActionServerDb(f.action_server_db);
+  if (!read.ok())
+    return Fail(kItemsBadInput, "import: " + read.status().message() + "; nothing was imported");
+  int code;
+  auto rt = OpenRuntime(f.common, Access::kCreate, &code);
+  if (!rt) return code;
+  auto newest_before = NewestId(*rt);
+  if (!newest_before.ok()) return FailStatus(newest_before.status());
+  auto ids = rt->Import(read->items);
+  if (!ids.ok()) {
+    return Fail(ExitFor(ids.status()) == kItemsBadInput ? kItemsBadInput : kItemsStoreError,
+                "import: " + ids.status().message() + "; nothing was imported");
+  }
+  std::map<std::string, int64_t> by_state;
+  int64_t fresh = 0, existing = 0;
+  for (size_t i = 0; i < ids->size(); ++i) {
+    if (std::stoll((*ids)[i]) > *newest_before) {
+      ++fresh;
+      by_state[read->items[i].state]++;
+    } else {
+      ++existing;
+    }
+  }
+  if (f.common.json) {
+    PrintJson({{"imported", fresh},
+               {"existing", existing},
+               {"states", by_state},
+               {"files", read->files},
+               {"were_in_progress", read->were_in_progress},
+               {"ids", *ids}});
+    return kItemsOk;
+  }
+  std::string msg = "imported " + std::to_string(fresh) + " item(s) from " + f.action_server_db;
+  std::string states;
+  for (const auto& [state, n] : by_state)
+    states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + state;
+  if (!states.empty()) msg += " (" + states + ")";
+  msg += ", " + std::to_string(read->files) + " file(s)";
+  if (read->were_in_progress > 0)
+    msg += "; " + std::to_string(read->were_in_progress) +
+           " were IN_PROGRESS there and are PENDING here";
+  if (existing > 0)
+    msg += "; " + std::to_string(existing) + " already imported before (left as they are)";
+  PrintText(msg + "\n");
+  return kItemsOk;
+}
+
 int RunImport(const ImportFlags& f) {
+  if (!f.action_server_db.empty()) return RunImportActionServer(f);
   auto text = ReadFileOrStdin(f.input);
   if (!text.ok()) return Fail(kItemsBadInput, "import: " + text.status().message());
   const std::string where = f.input == "-" ? "<stdin>" : f.input;
@@ -654,14 +718,9 @@ int RunImport(const ImportFlags& f) {
   int code;
   auto rt = OpenRuntime(f.common, Access::kCreate, &code);
   if (!rt) return code;
-  // Ids only grow: a returned id above the newest one before the import is a new
-  // item, one at or below it was already there (same idempotency key).
-  int64_t newest_before = 0;
-  ListRequest newest;
-  newest.limit = 1;
-  auto last = rt->List(newest);
-  if (!last.ok()) return FailStatus(last.status());
-  if (!last->empty()) newest_before = std::stoll(last->front().id);
+  auto newest = NewestId(*rt);
+  if (!newest.ok()) return FailStatus(newest.status());
+  const int64_t newest_before = *newest;
   std::vector<std::string> ids;
   if (!batch.empty()) {
     auto created = rt->EnqueueBatch(batch);
@@ -776,6 +835,9 @@ void AddItemsCommand(CLI::App& app, CommandBody* body) {
                      "Read an export back as new PENDING items (all or nothing)", &f->common);
     c->add_option("FILE", f->input, "JSON-lines file (- = stdin)")->capture_default_str();
     c->add_option("--queue", f->queue, "Put every item in this queue");
+    c->add_option("--from-action-server", f->action_server_db,
+                  "Import an Action Server / actions-work-items workitems.db instead: every "
+                  "item in its state, with its files, parents and errors");
     Bind(c, body, [f] { return RunImport(*f); });
   }
 }

@@ -79,6 +79,9 @@ nlohmann::ordered_json ItemToJson(const ItemInfo& it) {
   j["traceback"] = OptString(it.traceback);
   j["cancel_requested"] = it.cancel_requested;
   j["lease_token"] = it.lease_token;
+  // What the service or an import kept with the item (an Action Server item's own id,
+  // state and times), null when nothing.
+  j["meta"] = it.meta_json.empty() ? nlohmann::ordered_json() : JsonOrString(it.meta_json);
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& f : it.file_details)
     files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});

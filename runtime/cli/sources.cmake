@@ -1,6 +1,7 @@
 add_executable(robotni
   runtime/cli/main.cc
   runtime/cli/items_command.cc
+  runtime/cli/action_server_import.cc
   runtime/cli/items_format.cc
   runtime/cli/run_command.cc
   runtime/cli/serve_command.cc

@@ -158,6 +158,7 @@ class RuntimeImpl : public Runtime {
   StatusOr<ItemInfo> Get(const std::string& id) override;
   StatusOr<ItemInfo> Wait(const std::string& id, double timeout_seconds) override;
   Status Cancel(const std::string& id) override;
+  StatusOr<std::vector<std::string>> Import(const std::vector<ImportRequest>& items) override;
   StatusOr<std::vector<std::string>> EnqueueBatch(
       const std::vector<EnqueueRequest>& requests) override;
   std::string StoreUrl() override { return store_url_; }
@@ -411,6 +412,45 @@ StatusOr<std::vector<std::string>> RuntimeImpl::EnqueueBatch(
   auto st = Store();
   if (!st.ok()) return st.status();
   auto ids = (*st)->CreateBatch(items);
+  if (ids.ok()) WakeDispatcher();
+  return ids;
+}
+
+StatusOr<std::vector<std::string>> RuntimeImpl::Import(const std::vector<ImportRequest>& items) {
+  std::vector<store::ImportedItem> rows;
+  rows.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ImportRequest& r = items[i];
+    const std::string where = "import: items[" + std::to_string(i) + "]: ";
+    if (r.item.queue.empty()) return Status::InvalidArgument(where + "a queue is needed");
+    auto state = ParseItemState(r.state);
+    if (!state.ok()) return Status::InvalidArgument(where + state.status().message());
+    store::ImportedItem row;
+    row.item = ToNewItem(r.item);
+    row.item.meta_json = r.meta_json;
+    row.parent_index = r.parent_index;
+    row.state = store::ParseState(*state).value_or(store::State::kPending);
+    if (row.state == store::State::kFailed) {
+      row.exception_type = r.exception_type == "BUSINESS" ? store::ExceptionType::kBusiness
+                                                          : store::ExceptionType::kApplication;
+      if (!r.exception_type.empty() && r.exception_type != "BUSINESS" &&
+          r.exception_type != "APPLICATION")
+        return Status::InvalidArgument(where + "exception_type '" + r.exception_type +
+                                       "' is not BUSINESS or APPLICATION");
+    }
+    row.error_code = r.error_code;
+    row.error_message = r.error_message;
+    row.attempt = r.attempt;
+    row.created_ms = r.created_ms;
+    row.started_ms = r.started_ms;
+    row.finished_ms = r.finished_ms;
+    row.note = r.note;
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return std::vector<std::string>{};
+  auto st = Store();
+  if (!st.ok()) return st.status();
+  auto ids = (*st)->Import(rows);
   if (ids.ok()) WakeDispatcher();
   return ids;
 }

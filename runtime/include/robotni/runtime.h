@@ -160,6 +160,24 @@ struct EnqueueRequest {
   std::map<std::string, std::string> files;  // name -> bytes
 };
 
+// An item as another system recorded it, for Runtime::Import: created with its state,
+// error, attempt and times as they were.
+struct ImportRequest {
+  // queue, payload, files, max_attempts; idempotency_key makes a second import of the same
+  // item give the first one's id instead of a copy.
+  EnqueueRequest item;
+  int parent_index = -1;          // its parent: another entry of the same Import; -1 = none
+  std::string state = "PENDING";  // as ParseItemState takes it; not RESERVED
+  std::string exception_type;     // FAILED: "BUSINESS" or "APPLICATION" ("" = APPLICATION)
+  std::string error_code, error_message;
+  int attempt = 0;
+  int64_t created_ms = 0;   // ms since the epoch; 0 = now
+  int64_t started_ms = 0;   // 0 = never started
+  int64_t finished_ms = 0;  // DONE, FAILED, CANCELLED; 0 = now
+  std::string meta_json;    // a JSON object kept with the item ("" = none)
+  std::string note;         // the message of its "imported" timeline entry
+};
+
 struct TimelineEvent {
   int64_t at_ms = 0;
   std::string event;  // "queued", "started", "progress", "finished", "retry", "cancel", ...
@@ -330,6 +348,11 @@ class ROBOTNI_EXPORT Runtime {
   // returns their ids in order. An idempotency key already in the store gives that item's id.
   virtual StatusOr<std::vector<std::string>> EnqueueBatch(
       const std::vector<EnqueueRequest>& requests) = 0;
+
+  // Creates every item or none (the first bad entry's InvalidArgument, naming its index),
+  // parents before children; returns their ids in order. An entry whose idempotency key is
+  // in the store already gives that item's id, unchanged.
+  virtual StatusOr<std::vector<std::string>> Import(const std::vector<ImportRequest>& items) = 0;
 
   // --- Managing the store (what `robotni items` does) ----------------------------
   // The work-item store this runtime uses, as resolved at Open ("sqlite:///..." or a path).

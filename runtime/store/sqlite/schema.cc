@@ -136,9 +136,10 @@ Status RefuseForeignTables(sqlite3* db, const std::string& path) {
   // An empty file becomes a store; another program's tables are left alone (an Action
   // Server / actions-work-items database has `work_items`).
   Stmt tables;
-  ROBOTNI_RETURN_IF_ERROR(tables.Prepare(
-      db, "SELECT group_concat(name, ', ') FROM sqlite_master WHERE type='table' AND "
-          "name NOT LIKE 'sqlite_%'"));
+  ROBOTNI_RETURN_IF_ERROR(
+      tables.Prepare(db,
+                     "SELECT group_concat(name, ', ') FROM sqlite_master WHERE type='table' AND "
+                     "name NOT LIKE 'sqlite_%'"));
   StmtUse u(tables);
   int rc = u.Step();
   if (rc != SQLITE_ROW) return u.Error(rc, "reading the schema");
@@ -147,7 +148,9 @@ Status RefuseForeignTables(sqlite3* db, const std::string& path) {
   std::string hint = names.find("work_items") != std::string::npos
                          ? "; it looks like an Action Server / actions-work-items database, "
                            "which robotni does not take over: give robotni a store file of "
-                           "its own (--store or RC_WORKITEM_DB_PATH)"
+                           "its own (--store or RC_WORKITEM_DB_PATH) and import this one into "
+                           "it with `robotni items import --from-action-server " +
+                               path + "`"
                          : "";
   return Status::InvalidArgument(path + " is not a robotni work-item store (it has tables " +
                                  names + ")" + hint);

@@ -461,5 +461,176 @@ TEST_F(ItemsCliTest, ItemsWithoutSubcommandIsABadArgument) {
   ExpectError(Items({"show", "1", "2"}), 2, "unexpected argument");
 }
 
+// An Action Server / actions-work-items workitems.db, made as its SQLiteAdapter makes it
+// (actions-work-items 0.2 _adapters/_sqlite.py: its schema, uuid4 ids, ISO times, files under
+// files_dir/<item>/<file id>_<name> recorded by path) with Debian's python3.11.
+class ActionServerImportTest : public ItemsCliTest {
+ protected:
+  // Writes the database at dir/as/workitems.db; `extra` is more Python run at the end.
+  fs::path MakeActionServerDb(const std::string& extra = "") {
+    fs::path root = dir_.path() / "as";
+    fs::create_directories(root);
+    WriteFile("make_db.py", R"PY(
+import os, sqlite3, sys, uuid
+root = sys.argv[1]
+os.chdir(root)  # the adapter's defaults are relative: ./workitems.db, ./work_item_files
+db = sqlite3.connect("workitems.db")
+db.executescript("""
+CREATE TABLE IF NOT EXISTS work_items (
+    id TEXT PRIMARY KEY, queue_name TEXT NOT NULL, parent_id TEXT,
+    state TEXT NOT NULL DEFAULT 'PENDING', payload TEXT, exception_type TEXT,
+    error_code TEXT, error_message TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    reserved_at TEXT, completed_at TEXT);
+CREATE INDEX IF NOT EXISTS idx_work_items_queue_state ON work_items(queue_name, state);
+CREATE INDEX IF NOT EXISTS idx_work_items_parent ON work_items(parent_id);
+CREATE TABLE IF NOT EXISTS work_item_files (
+    id TEXT PRIMARY KEY, work_item_id TEXT NOT NULL, name TEXT NOT NULL,
+    original_name TEXT NOT NULL, file_path TEXT NOT NULL, created_at TEXT NOT NULL,
+    FOREIGN KEY (work_item_id) REFERENCES work_items(id));
+CREATE UNIQUE INDEX IF NOT EXISTS idx_work_item_files_name ON work_item_files(work_item_id, name);
+""")
+T = "2025-03-01T10:00:%02d.250000+00:00"
+def item(key, queue, state, payload, sec, parent=None, exc=None, code=None, msg=None,
+         reserved=None, completed=None):
+    db.execute("INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+               (key, queue, parent, state, payload, exc, code, msg, T % sec, T % (sec + 1),
+                reserved and T % reserved, completed and T % completed))
+def attach(key, name, content, original=None):
+    file_id = str(uuid.uuid4())
+    os.makedirs(os.path.join("work_item_files", key), exist_ok=True)
+    path = os.path.join("work_item_files", key, file_id + "_" + name)
+    open(path, "wb").write(content)
+    db.execute("INSERT INTO work_item_files VALUES (?,?,?,?,?,?)",
+               (file_id, key, name, original or name, path, T % 0))
+item("a-pending", "orders", "PENDING", '{"n": 1, "z": 2, "a": 3}', 1)
+attach("a-pending", "invoice.pdf", b"%PDF\x00\xff binary")
+item("b-running", "orders", "IN_PROGRESS", '{"n": 2}', 2, reserved=5)
+item("c-done", "orders", "DONE", '{"n": 3}', 3, reserved=4, completed=6)
+item("d-output", "orders_output", "PENDING", '{"total": 3}', 7, parent="c-done")
+attach("d-output", "result.txt", b"three\n", original="report.txt")
+item("e-business", "orders", "FAILED", '{"n": 4}', 8, exc="BUSINESS", code="BAD_ORDER",
+     msg="no such customer", reserved=8, completed=9)
+item("f-app", "orders", "FAILED", '{"n": 5}', 10, exc="APPLICATION", msg="timeout",
+     reserved=10, completed=11)
+item("g-null", "orders", "PENDING", None, 12)
+item("h-orphan", "orders_output", "PENDING", '{}', 13, parent="gone-parent")
+)PY" + extra + "\ndb.commit()\n");
+    std::string cmd =
+        "/usr/bin/python3.11 -I " + (dir_.path() / "make_db.py").string() + " " + root.string();
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return root / "workitems.db";
+  }
+
+  json ByTheirId(const json& list, const std::string& their_id) {
+    for (const auto& it : list["items"])
+      if (it["meta"].is_object() && it["meta"]["action_server"]["id"] == their_id) return it;
+    ADD_FAILURE() << "no imported item with Action Server id " << their_id;
+    return json();
+  }
+};
+
+TEST_F(ActionServerImportTest, ImportsEveryItemInItsStateWithFilesParentsAndErrors) {
+  fs::path db = MakeActionServerDb();
+  // From another directory: relative file paths are found beside the database.
+  CliOptions elsewhere;
+  elsewhere.cwd = dir_.path().string();
+  CliResult r = Items({"import", "--from-action-server", db.string()}, elsewhere);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("imported 8 item(s) from " + db.string() +
+                               " (1 DONE, 2 FAILED, 5 PENDING), 2 file(s); 1 were IN_PROGRESS "
+                               "there and are PENDING here"));
+  json list = ItemsJson({"list", "--limit", "100"});
+  ASSERT_EQ(list["count"], 8);
+
+  json a = ByTheirId(list, "a-pending");
+  EXPECT_EQ(a["state"], "PENDING");
+  EXPECT_EQ(a["queue"], "orders");
+  EXPECT_EQ(a["created_ms"], 1740823201250);
+  ASSERT_EQ(a["files"].size(), 1u);
+  EXPECT_EQ(a["files"][0]["name"], "invoice.pdf");
+  EXPECT_EQ(a["files"][0]["sha256"], core::Sha256Hex(std::string("%PDF\0\xff binary", 12)));
+  EXPECT_EQ(a["idempotency_key"], "action-server:a-pending");
+
+  json b = ByTheirId(list, "b-running");
+  EXPECT_EQ(b["state"], "PENDING");
+  EXPECT_EQ(b["meta"]["action_server"]["state"], "IN_PROGRESS");
+  EXPECT_EQ(b["meta"]["action_server"]["reserved_at"], "2025-03-01T10:00:05.250000+00:00");
+  json tl = ItemsJson({"show", b["id"].get<std::string>()})["timeline"];
+  bool noted = false;
+  for (const auto& e : tl)
+    noted |= e["event"] == "imported" &&
+             e["message"].get<std::string>().find("nobody holds it here") != std::string::npos;
+  EXPECT_TRUE(noted) << tl.dump();
+
+  json c = ByTheirId(list, "c-done");
+  EXPECT_EQ(c["state"], "DONE");
+  EXPECT_EQ(c["started_ms"], 1740823204250);
+  EXPECT_EQ(c["finished_ms"], 1740823206250);
+  json d = ByTheirId(list, "d-output");
+  EXPECT_EQ(d["parent_id"], c["id"]);
+  EXPECT_EQ(d["queue"], "orders_output");
+  EXPECT_EQ(d["meta"]["action_server"]["files"]["result.txt"]["original_name"], "report.txt");
+  CliResult file = RunRobotni(
+      {"items", "export", "--store", StoreUrl(), "--queue", "orders_output", "--state", "PENDING"});
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_THAT(file.out, HasSubstr("\"content_base64\":\"dGhyZWUK\""));  // "three\n"
+  CliResult orders = RunRobotni({"items", "export", "--store", StoreUrl(), "--queue", "orders"});
+  ASSERT_EQ(orders.exit_code, 0) << orders.err;
+  EXPECT_THAT(orders.out, HasSubstr(R"("payload":{"n":1,"z":2,"a":3})"));  // key order kept
+
+  json e = ByTheirId(list, "e-business");
+  EXPECT_EQ(e["state"], "FAILED");
+  EXPECT_EQ(e["exception_type"], "BUSINESS");
+  EXPECT_EQ(e["error_code"], "BAD_ORDER");
+  EXPECT_EQ(e["error_message"], "no such customer");
+  json f = ByTheirId(list, "f-app");
+  EXPECT_EQ(f["exception_type"], "APPLICATION");
+  EXPECT_EQ(f["error_message"], "timeout");
+  EXPECT_EQ(ByTheirId(list, "g-null")["payload"], json::object());  // as its load_payload
+  json h = ByTheirId(list, "h-orphan");
+  EXPECT_TRUE(h["parent_id"].is_null());
+  EXPECT_EQ(h["meta"]["action_server"]["parent_id"], "gone-parent");
+
+  // A second import copies nothing.
+  CliResult again = Items({"import", "--from-action-server", db.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("imported 0 item(s)"));
+  EXPECT_THAT(again.out, HasSubstr("8 already imported before"));
+  EXPECT_EQ(ItemsJson({"list", "--limit", "100"})["count"], 8);
+}
+
+// What would be lost stops the import before anything is written, naming the item.
+TEST_F(ActionServerImportTest, AMissingFileOrABadRowImportsNothing) {
+  fs::path db = MakeActionServerDb(
+      "import glob\nfor p in glob.glob('work_item_files/d-output/*'): os.remove(p)\n");
+  CliResult r = Items({"import", "--from-action-server", db.string()});
+  ExpectError(r, 2, "work item d-output: file 'result.txt'");
+  EXPECT_THAT(r.err, HasSubstr("not found"));
+  EXPECT_THAT(r.err, HasSubstr("nothing was imported"));
+
+  fs::remove_all(dir_.path() / "as");
+  db = MakeActionServerDb("item('x-bad', 'orders', 'PENDING', '{broken', 20)\n");
+  r = Items({"import", "--from-action-server", db.string()});
+  ExpectError(r, 2, "work item x-bad: payload is not JSON");
+
+  fs::remove_all(dir_.path() / "as");
+  db = MakeActionServerDb("item('y-odd', 'orders', 'PAUSED', '{}', 21)\n");
+  r = Items({"import", "--from-action-server", db.string()});
+  ExpectError(r, 2, "work item y-odd: unknown state 'PAUSED'");
+  EXPECT_FALSE(fs::exists(dir_.path() / "wi.db") && ItemsJson({"list"})["count"].get<int>() > 0);
+
+  r = Items({"import", "--from-action-server", (dir_.path() / "nope.db").string()});
+  ExpectError(r, 2, "no such file");
+  // Another SQLite database is not an Action Server database.
+  const fs::path other = dir_.path() / "other.db";
+  const std::string make =
+      "/usr/bin/python3.11 -I -c \"import sqlite3; "
+      "sqlite3.connect('" +
+      other.string() + "').execute('CREATE TABLE work_items(x)')\"";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  r = Items({"import", "--from-action-server", other.string()});
+  ExpectError(r, 2, "is not an Action Server / actions-work-items database");
+}
+
 }  // namespace
 }  // namespace robotni

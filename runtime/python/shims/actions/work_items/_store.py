@@ -95,8 +95,9 @@ _OWNER = f"robotni:{socket.gethostname()}:{os.getpid()}:py{uuid.uuid4().hex[:8]}
 
 FOREIGN_HINT = (
     "{path} is an actions-work-items / Action Server database (table work_items), not "
-    "robotni's work-item store, and robotni does not take it over (importing it is not "
-    "supported yet): point db_path / RC_WORKITEM_DB_PATH at another file."
+    "robotni's work-item store, and robotni does not take it over: point db_path / "
+    "RC_WORKITEM_DB_PATH at another file and import this one into it with "
+    "`robotni items import --from-action-server {path}`."
 )
 
 
