@@ -845,3 +845,41 @@ class TestPublicNames(TasksCase):
             rc, _, _ = cli(["run", "tasks.py", "--os-exit", mode], cwd=self.root)
             self.assertEqual(rc, 0, mode)
             self.assertEqual(self.events, ["ran", "teardown main"], mode)
+
+
+class TestStatusSetByTeardown(TasksCase):
+    """The exit code comes from the tasks' statuses after the teardowns, as robocorp.tasks
+    computes it (upstream's test_tasks_mutable): a teardown may pass a failed task, or
+    fail a passed one."""
+
+    def test_teardown_decides_the_status_and_exit_code(self):
+        self.write("tasks.py", """
+            from robocorp.tasks import task, teardown
+
+            @teardown
+            def flip(task):
+                task.status = "PASS" if task.failed else "FAIL"
+
+            @task
+            def raises_error():
+                raise RuntimeError("Something went wrong")
+        """)
+        rc, out, _ = cli(["run", "tasks.py", "--console-colors=plain"], cwd=self.root)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("raises_error status: PASS", out)
+        self.assertIn("Something went wrong", out)
+        self.write("tasks.py", """
+            from robocorp.tasks import task, teardown
+
+            @teardown
+            def flip(task):
+                task.status = "FAIL"
+
+            @task
+            def fine():
+                pass
+        """)
+        rc, out, _ = cli(["run", "tasks.py", "--console-colors=plain"], cwd=self.root)
+        self.assertEqual(rc, 1, out)
+        rc, out, _ = cli(["run", "tasks.py", "--no-status-rc"], cwd=self.root)
+        self.assertEqual(rc, 0, out)

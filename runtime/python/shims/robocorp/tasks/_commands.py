@@ -308,8 +308,6 @@ def run(
                             task.status = Status.FAIL
                             task.message = str(e) or e.__class__.__name__
                             task.exc_info = _trim_exc_info(sys.exc_info())
-                            if not no_status_rc:
-                                returncode = 1
                             if not isinstance(e, Exception):
                                 raise
                         finally:
@@ -325,6 +323,10 @@ def run(
                         tasks,
                         _truthy_env("RC_TASKS_SKIP_SESSION_TEARDOWN"),
                     )
+                # From the statuses as the teardowns left them (a teardown may set
+                # task.status), as robocorp.tasks does.
+                if not no_status_rc:
+                    returncode = int(any(t.failed for t in tasks))
                 return returncode
             finally:
                 if logging_on:
