@@ -548,7 +548,7 @@ TEST_F(ActionServerImportTest, ImportsEveryItemInItsStateWithFilesParentsAndErro
   EXPECT_EQ(a["created_ms"], 1740823201250);
   ASSERT_EQ(a["files"].size(), 1u);
   EXPECT_EQ(a["files"][0]["name"], "invoice.pdf");
-  EXPECT_EQ(a["files"][0]["sha256"], core::Sha256Hex(std::string("%PDF\0\xff binary", 12)));
+  EXPECT_EQ(a["files"][0]["sha256"], core::Sha256Hex(std::string("%PDF\0\xff binary", 13)));
   EXPECT_EQ(a["idempotency_key"], "action-server:a-pending");
 
   json b = ByTheirId(list, "b-running");
