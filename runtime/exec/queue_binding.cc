@@ -427,7 +427,7 @@ void QueueBinding::Interrupt() {
   interrupted_ = true;
 }
 
-Status QueueBinding::Finish(bool task_passed) {
+Status QueueBinding::Finish(bool task_passed, const std::string& failure) {
   std::unique_lock<std::mutex> l(mu_);
   if (finished_ || !store_) {
     finished_ = true;
@@ -445,7 +445,9 @@ Status QueueBinding::Finish(bool task_passed) {
     if (!task_passed) {
       c.exception_type = store::ExceptionType::kApplication;
       c.error_message = "the task failed while this item was reserved";
+      if (!failure.empty()) c.error_message += ": " + failure;
     }
+    // Committed with the release; the store drops them if the item is retried.
     c.outputs = std::move(h.outputs);
     pending_.push_back(std::move(c));
   }

@@ -89,7 +89,8 @@ class QueueBinding : public python::WorkItemBackend {
   // KeyboardInterrupt passes through as an APPLICATION failure), and Finish gives every
   // held item back to the queue as it was: attempt not counted, its outputs dropped.
   void Interrupt();
-  Status Finish(bool task_passed);
+  // `failure` (task failed) says why in the unreleased inputs' error message.
+  Status Finish(bool task_passed, const std::string& failure = "");
 
   struct Counters {
     int64_t reserved = 0, released = 0, outputs = 0, lost_leases = 0;

@@ -268,8 +268,14 @@ void TaskConsumer::Loop() {
     totals_.done += report.done;
     totals_.failed += report.failed;
     totals_.last = report;
-    if (report.result == "ok" && report.items > 0) {
+    // Only a run that got nothing done delays the next one. A run that released items
+    // and then failed (its worker was killed, say) made progress: the next run starts at
+    // once, without waiting for the poll, and the count of failed runs starts over.
+    // (Counting every failed run made each kill of a long run's worker double the delay,
+    // up to 60 s, since a run that drains a long queue never ends "ok" between kills.)
+    if (report.released > 0 || (report.result == "ok" && report.items > 0)) {
       failures_ = 0;
+      if (report.result != "ok") ++wakes_;
     } else {
       ++failures_;
       int64_t backoff_ms = std::min<int64_t>(60000, 1000LL << std::min(failures_ - 1, 6));
@@ -355,7 +361,10 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
 
   bool cut = items.cut();
   bool passed = result.exit_code == 0 && !cut;
-  Status finished = binding.Finish(passed);
+  // Released by the task itself, before Finish settles the rest: the run's progress.
+  report.released = items.done() + items.failed();
+  Status finished = binding.Finish(
+      passed, passed ? "" : ExplainOutcome(options_.task, result, options_.spec.timeout_seconds));
   {
     std::lock_guard<std::mutex> l(mu_);
     run_items_ = nullptr;
