@@ -141,7 +141,10 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
 
 TaskConsumer::TaskConsumer(store::WorkItemStore* store, python::InterpreterPool* pool,
                            TaskConsumerOptions options)
-    : store_(store), pool_(pool), options_(std::move(options)) {
+    : store_(store),
+      pool_(pool),
+      options_(std::move(options)),
+      start_backoff_("the worker process for task '" + options_.task + "'") {
   totals_.task = options_.task;
   totals_.input_queue = options_.queues.input;
   totals_.output_queue = options_.queues.output;
@@ -201,17 +204,25 @@ int TaskConsumer::Drain(Clock::time_point deadline) {
   return given_back;
 }
 
+Status TaskConsumer::StartWorker() {
+  if (worker_) return Status::OK();
+  auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(options_.pool_key));
+  if (!started.ok()) {
+    start_backoff_.Failed(started.status());
+    return started.status();
+  }
+  start_backoff_.Succeeded();
+  worker_ = std::move(started).value();
+  return Status::OK();
+}
+
 python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
   python::TaskResult result;
-  if (!worker_) {
-    auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(options_.pool_key));
-    if (!started.ok()) {
-      result.outcome = python::TaskResult::Outcome::kHostError;
-      result.exit_code = 1;
-      result.detail = "no worker process: " + started.status().message();
-      return result;
-    }
-    worker_ = std::move(started).value();
+  if (Status s = StartWorker(); !s.ok()) {
+    result.outcome = python::TaskResult::Outcome::kHostError;
+    result.exit_code = 1;
+    result.detail = "no worker process: " + s.message();
+    return result;
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -252,6 +263,18 @@ void TaskConsumer::Loop() {
     bool queued = HasQueuedItems();
     l.lock();
     if (!queued || stopping_ || draining_) continue;
+    if (options_.in_worker && !worker_) {
+      // Started before the run reserves anything: a worker that cannot start costs no
+      // item an attempt, and is tried again after a growing wait (StartBackoff logs it).
+      l.unlock();
+      Status s = StartWorker();
+      l.lock();
+      if (!s.ok()) {
+        not_before_ = start_backoff_.not_before();
+        continue;
+      }
+      if (stopping_ || draining_) continue;
+    }
     running_ = true;
     int64_t run = ++totals_.runs;
     l.unlock();

@@ -31,6 +31,7 @@
 #include "python/interpreter.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
+#include "worker/start_backoff.h"
 #include "worker/worker_process.h"
 
 namespace robotni::exec {
@@ -92,6 +93,7 @@ class TaskConsumer {
 
  private:
   class RunItems;
+  Status StartWorker();  // the consumer thread's worker_, unless it is running
   python::TaskResult RunInWorker(python::TaskContext* log);
   void Loop();
   bool HasQueuedItems();
@@ -103,6 +105,7 @@ class TaskConsumer {
   store::WorkItemStore* store_;
   python::InterpreterPool* pool_;
   TaskConsumerOptions options_;
+  worker::StartBackoff start_backoff_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

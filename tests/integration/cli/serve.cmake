@@ -8,3 +8,4 @@ robotni_test(serve_webhooks_cli_test tests/integration/cli/serve_webhooks_test.c
 robotni_test(serve_workers_cli_test tests/integration/cli/serve_workers_test.cc)
 robotni_test(serve_chaos_cli_test tests/integration/cli/serve_chaos_test.cc)
 robotni_test(serve_task_chaos_cli_test tests/integration/cli/serve_task_chaos_test.cc)
+robotni_test(serve_worker_start_cli_test tests/integration/cli/serve_worker_start_test.cc)
