@@ -422,6 +422,19 @@ Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) 
   return Status::OK();
 }
 
+Status QueueBinding::GiveBack(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = held_.find(id);
+  if (it == held_.end())
+    return Status::InvalidArgument("work item " + id + " is not held by this run");
+  if (!it->second.outputs.empty())
+    return Status::InvalidArgument("work item " + id + " has outputs: it cannot be given back");
+  prefetched_.push_front(std::move(it->second.item));
+  held_.erase(it);
+  counters_.reserved--;
+  return Status::OK();
+}
+
 void QueueBinding::Interrupt() {
   std::lock_guard<std::mutex> l(mu_);
   interrupted_ = true;

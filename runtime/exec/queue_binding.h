@@ -82,6 +82,8 @@ class QueueBinding : public python::WorkItemBackend {
   Status AddFile(const std::string& id, const std::string& name, std::string content) override;
   Status RemoveFile(const std::string& id, const std::string& name) override;
   Status Flush() override;
+  // Back to the front of the prefetched items (Finish unreserves them, unspent).
+  Status GiveBack(const std::string& id) override;
 
   // Ends the run's use of the store (see above). Idempotent.
   // The run is being interrupted (Ctrl-C, SIGTERM; any thread): from now on the task's

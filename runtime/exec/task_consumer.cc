@@ -132,6 +132,12 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
     if (cut_) return Stopped();
     return b_->Flush();
   }
+  Status GiveBack(const std::string& id) override {
+    if (cut_) return Stopped();
+    Status s = b_->GiveBack(id);
+    if (s.ok()) reserved_--;
+    return s;
+  }
 
  private:
   QueueBinding* b_;
