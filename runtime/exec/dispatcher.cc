@@ -351,6 +351,7 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
   worker::RunLimits limits;
   limits.timeout = TimeoutOf(type);
   limits.kill_grace = options_.policy.kill_grace;
+  limits.max_output_bytes = options_.policy.max_output_bytes;
   limits.memory_limit_mb =
       type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
   worker::WorkerRun run = (*w)->Run(item, limits, &job);
@@ -367,6 +368,10 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
                 item.queue + "): " + run.cause + "; it is replaced");
   }
   if (run.died) {
+    if (!run.log.empty()) {  // what the job printed before its worker died
+      (void)store_->RemoveFile(item.id, "job.log");
+      (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+    }
     store::Completion c = job.TakeCompletion(run.cause);
     c.ok = false;
     c.exception_type = store::ExceptionType::kApplication;

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -379,8 +380,22 @@ int WorkerMain(int fd) {
     }
     if (m.value("t", "") != "run") continue;
     ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
+    // The job's output streams to the control process as it is written (up to max_output
+    // per stream: a flood costs no more), so a job whose worker dies keeps what it printed.
+    int64_t sent[3] = {0, 0, 0};  // guarded by the capture's lock, which calls the sink
+    auto stream_out = [&channel, &sent, max = config.max_output_bytes](int stream,
+                                                                       std::string_view text) {
+      int s = stream == 2 ? 2 : 1;
+      size_t take =
+          max < 0 ? text.size()
+                  : std::min<size_t>(text.size(),
+                                     static_cast<size_t>(std::max<int64_t>(0, max - sent[s])));
+      if (take == 0) return;
+      sent[s] += static_cast<int64_t>(take);
+      (void)channel.Send({{"t", "out"}, {"s", s}, {"x", std::string(text.substr(0, take))}});
+    };
     exec::PythonJobRun run =
-        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0));
+        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0), stream_out);
     json done = {{"t", "done"},
                  {"outcome", job.outcome()},
                  {"log", std::move(run.log)},

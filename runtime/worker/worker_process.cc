@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/base64.h"
+#include "exec/run_capture.h"
 #include "python/python_dir.h"
 
 extern char** environ;
@@ -342,6 +343,9 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                              python::JobBackend* job) {
   WorkerRun out;
   ++jobs_run_;
+  exec::RunCapture streamed(/*echo=*/false);  // the job's output so far, if the worker dies
+  streamed.set_keep_in_memory(true);
+  streamed.set_max_kept_bytes(limits.max_output_bytes);
   json run = {{"t", "run"},
               {"item",
                {{"id", item.id},
@@ -352,7 +356,9 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
               {"timeout", limits.timeout}};
   auto on_message = [&](const json& m) {
     const std::string t = m.value("t", "");
-    if (t == "progress") {
+    if (t == "out") {
+      streamed.Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
+    } else if (t == "progress") {
       (void)job->Progress(m.value("message", ""));
     } else if (t == "heartbeat") {
       (void)job->Heartbeat(m.value("seconds", 60.0));
@@ -382,6 +388,7 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
     return out;
   Death death = AwaitDeath();
   out.died = true;
+  out.log = streamed.text(1) + streamed.text(2);
   out.error_code = death.kill_cause.empty() ? "WORKER_DIED" : code;
   out.cause = death.kill_cause.empty()
                   ? "the worker process died: " + DescribeExit(death.exit_status)
