@@ -20,6 +20,9 @@ StartBackoff::StartBackoff(std::string what, std::chrono::milliseconds base,
     : what_(std::move(what)), base_(base), cap_(std::max(cap, base)) {}
 
 void StartBackoff::Failed(const Status& why) {
+  // Killed from outside while it started (Cancelled: SIGKILL): tried again at once and not
+  // counted, or a chaos of kills would make every start wait the longest.
+  if (why.code() == Status::Code::kCancelled) return;
   std::string line;
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -139,13 +139,17 @@ StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   json hello;
   if (s.ok()) s = ReadFrame(w->fd_, &w->reader_, &hello, start_timeout);
   if (!s.ok()) {
-    if (s.code() == Status::Code::kTimeout) w->Kill("did not start in time");
+    bool timed_out = s.code() == Status::Code::kTimeout;
+    if (timed_out) w->Kill("did not start in time");
     w->Reap(/*block=*/true);
-    return Status::IOError(
-        "the worker process (pid " + std::to_string(pid) + ") failed to start: " +
-        (s.code() == Status::Code::kTimeout
-             ? std::string("no answer in ") + std::to_string(start_timeout.count() / 1000) + " s"
-             : DescribeExit(w->exit_status_)));
+    std::string why = "the worker process (pid " + std::to_string(pid) + ") failed to start: " +
+                      (timed_out ? std::string("no answer in ") +
+                                       std::to_string(start_timeout.count() / 1000) + " s"
+                                 : DescribeExit(w->exit_status_));
+    // SIGKILL from outside (an operator, the OOM killer): Cancelled, not the worker's fault.
+    bool killed =
+        !timed_out && WIFSIGNALED(w->exit_status_) && WTERMSIG(w->exit_status_) == SIGKILL;
+    return killed ? Status::Cancelled(why) : Status::IOError(why);
   }
   if (hello.value("t", "") != "hello")
     return Status::IOError("the worker process sent " + hello.value("t", "?") + " before hello");
