@@ -29,7 +29,10 @@ class ProgressReportingJob : public StoreJob {
 
 Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* pool,
                        DispatcherOptions options)
-    : store_(store), pool_(pool), options_(std::move(options)) {
+    : store_(store),
+      pool_(pool),
+      options_(std::move(options)),
+      start_backoff_("worker processes for jobs") {
   if (options_.workers > 0) {
     options_.concurrency = options_.workers;
     if (options_.worker_executable.empty())
@@ -176,6 +179,7 @@ void Dispatcher::RunnerLoop(int index) {
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
+    if (options_.workers > 0 && !options_.job_modules.empty() && !WorkerReady(index, l)) continue;
     std::vector<store::Item> got;
     // A job another runner reserved ahead, if its type is still served and under its
     // limit (a reload may have dropped the type or limited it: then it goes back
@@ -312,7 +316,11 @@ StatusOr<std::shared_ptr<worker::WorkerProcess>> Dispatcher::WorkerFor(int runne
   }
   auto started =
       worker::WorkerProcess::Start({options_.worker_executable, python_config(), generation});
-  if (!started.ok()) return started.status();
+  if (!started.ok()) {
+    start_backoff_.Failed(started.status());
+    return started.status();
+  }
+  start_backoff_.Succeeded();
   std::shared_ptr<worker::WorkerProcess> w = std::move(started).value();
   std::shared_ptr<worker::WorkerProcess> old;
   std::lock_guard<std::mutex> l(mu_);
@@ -322,6 +330,20 @@ StatusOr<std::shared_ptr<worker::WorkerProcess>> Dispatcher::WorkerFor(int runne
   return w;
 }
 
+bool Dispatcher::WorkerReady(int runner, std::unique_lock<std::mutex>& l) {
+  const auto& w = workers_[runner];
+  if (w && w->alive() && w->generation() == generation_) return true;
+  auto not_before = start_backoff_.not_before();
+  if (std::chrono::steady_clock::now() < not_before) {
+    cv_.wait_until(l, not_before, [&] { return stopping_; });
+    return false;
+  }
+  l.unlock();
+  bool ok = WorkerFor(runner).ok();
+  l.lock();
+  return ok;
+}
+
 store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
                                           const JobTypeInfo* type, StoreJob& job) {
   auto w = WorkerFor(runner);
@@ -329,6 +351,7 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
   worker::RunLimits limits;
   limits.timeout = TimeoutOf(type);
   limits.kill_grace = options_.policy.kill_grace;
+  limits.max_output_bytes = options_.policy.max_output_bytes;
   limits.memory_limit_mb =
       type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
   worker::WorkerRun run = (*w)->Run(item, limits, &job);
@@ -345,6 +368,10 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
                 item.queue + "): " + run.cause + "; it is replaced");
   }
   if (run.died) {
+    if (!run.log.empty()) {  // what the job printed before its worker died
+      (void)store_->RemoveFile(item.id, "job.log");
+      (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+    }
     store::Completion c = job.TakeCompletion(run.cause);
     c.ok = false;
     c.exception_type = store::ExceptionType::kApplication;

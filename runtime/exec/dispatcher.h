@@ -27,6 +27,7 @@
 #include "exec/python_jobs.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
+#include "worker/start_backoff.h"
 #include "worker/worker_process.h"
 
 namespace robotni::exec {
@@ -114,11 +115,16 @@ class Dispatcher {
                                       bool timed_out, const std::string& why);
   // The runner's worker process, started (or replaced after a reload) when needed.
   StatusOr<std::shared_ptr<worker::WorkerProcess>> WorkerFor(int runner);
+  // Before a runner reserves: its worker is up, or is started; false (after waiting out
+  // start_backoff_ when starts keep failing) when there is none, so no job is reserved
+  // for a worker that cannot start. mu_ held by l.
+  bool WorkerReady(int runner, std::unique_lock<std::mutex>& l);
   PythonJobsConfig python_config() const;
 
   store::WorkItemStore* store_;
   python::InterpreterPool* pool_;
   DispatcherOptions options_;
+  worker::StartBackoff start_backoff_;  // shared by the runners: a start fails for all
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -90,7 +90,8 @@ StatusOr<std::vector<JobTypeInfo>> LoadPythonJobTypes(python::InterpreterPool* p
 }
 
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
-                          uint64_t generation, python::JobBackend* job, double timeout) {
+                          uint64_t generation, python::JobBackend* job, double timeout,
+                          std::function<void(int stream, std::string_view text)> on_output) {
   PythonJobRun run;
   run.why = "the job's handler did not report an outcome";
   auto lease = pool->Acquire(config.robot_key, config.kind);
@@ -102,6 +103,7 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
   capture.set_keep_in_memory(true);
   capture.set_max_kept_bytes(config.max_output_bytes);
   capture.set_job(job);
+  if (on_output) capture.set_sink(std::move(on_output));
   python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
   spec.timeout_seconds = timeout;
   python::TaskResult r = (*lease)->Run(spec, &capture);

@@ -7,7 +7,9 @@
 // for the jobs its control process sends it.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,9 +49,11 @@ struct PythonJobRun {
 };
 
 // Runs job->item() in an interpreter leased from `pool`, with a soft timeout (seconds,
-// 0 = none) delivered as an exception in Python.
+// 0 = none) delivered as an exception in Python. `on_output` (if set) also gets the job's
+// output as it is written (a worker streams it, so a job whose worker dies keeps it).
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
-                          uint64_t generation, python::JobBackend* job, double timeout);
+                          uint64_t generation, python::JobBackend* job, double timeout,
+                          std::function<void(int stream, std::string_view text)> on_output = {});
 
 }  // namespace robotni::exec
 

@@ -436,12 +436,25 @@ Status QueueBinding::RemoveFile(const std::string& id, const std::string& name) 
   return Status::OK();
 }
 
+Status QueueBinding::GiveBack(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = held_.find(id);
+  if (it == held_.end())
+    return Status::InvalidArgument("work item " + id + " is not held by this run");
+  if (!it->second.outputs.empty())
+    return Status::InvalidArgument("work item " + id + " has outputs: it cannot be given back");
+  prefetched_.push_front(std::move(it->second.item));
+  held_.erase(it);
+  counters_.reserved--;
+  return Status::OK();
+}
+
 void QueueBinding::Interrupt() {
   std::lock_guard<std::mutex> l(mu_);
   interrupted_ = true;
 }
 
-Status QueueBinding::Finish(bool task_passed) {
+Status QueueBinding::Finish(bool task_passed, const std::string& failure) {
   std::unique_lock<std::mutex> l(mu_);
   if (finished_ || !store_) {
     finished_ = true;
@@ -459,7 +472,9 @@ Status QueueBinding::Finish(bool task_passed) {
     if (!task_passed) {
       c.exception_type = store::ExceptionType::kApplication;
       c.error_message = "the task failed while this item was reserved";
+      if (!failure.empty()) c.error_message += ": " + failure;
     }
+    // Committed with the release; the store drops them if the item is retried.
     c.outputs = std::move(h.outputs);
     pending_.push_back(std::move(c));
   }

@@ -86,6 +86,8 @@ class QueueBinding : public python::WorkItemBackend {
   Status AddFile(const std::string& id, const std::string& name, std::string content) override;
   Status RemoveFile(const std::string& id, const std::string& name) override;
   Status Flush() override;
+  // Back to the front of the prefetched items (Finish unreserves them, unspent).
+  Status GiveBack(const std::string& id) override;
 
   // Ends the run's use of the store (see above). Idempotent.
   // The run is being interrupted (Ctrl-C, SIGTERM; any thread): from now on the task's
@@ -93,7 +95,8 @@ class QueueBinding : public python::WorkItemBackend {
   // KeyboardInterrupt passes through as an APPLICATION failure), and Finish gives every
   // held item back to the queue as it was: attempt not counted, its outputs dropped.
   void Interrupt();
-  Status Finish(bool task_passed);
+  // `failure` (task failed) says why in the unreleased inputs' error message.
+  Status Finish(bool task_passed, const std::string& failure = "");
 
   struct Counters {
     int64_t reserved = 0, released = 0, outputs = 0, lost_leases = 0;

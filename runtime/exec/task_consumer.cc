@@ -132,6 +132,12 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
     if (cut_) return Stopped();
     return b_->Flush();
   }
+  Status GiveBack(const std::string& id) override {
+    if (cut_) return Stopped();
+    Status s = b_->GiveBack(id);
+    if (s.ok()) reserved_--;
+    return s;
+  }
 
  private:
   QueueBinding* b_;
@@ -141,7 +147,10 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
 
 TaskConsumer::TaskConsumer(store::WorkItemStore* store, python::InterpreterPool* pool,
                            TaskConsumerOptions options)
-    : store_(store), pool_(pool), options_(std::move(options)) {
+    : store_(store),
+      pool_(pool),
+      options_(std::move(options)),
+      start_backoff_("the worker process for task '" + options_.task + "'") {
   totals_.task = options_.task;
   totals_.input_queue = options_.queues.input;
   totals_.output_queue = options_.queues.output;
@@ -201,17 +210,25 @@ int TaskConsumer::Drain(Clock::time_point deadline) {
   return given_back;
 }
 
+Status TaskConsumer::StartWorker() {
+  if (worker_) return Status::OK();
+  auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(options_.pool_key));
+  if (!started.ok()) {
+    start_backoff_.Failed(started.status());
+    return started.status();
+  }
+  start_backoff_.Succeeded();
+  worker_ = std::move(started).value();
+  return Status::OK();
+}
+
 python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
   python::TaskResult result;
-  if (!worker_) {
-    auto started = worker::WorkerProcess::Start(worker::TaskWorkerSpec(options_.pool_key));
-    if (!started.ok()) {
-      result.outcome = python::TaskResult::Outcome::kHostError;
-      result.exit_code = 1;
-      result.detail = "no worker process: " + started.status().message();
-      return result;
-    }
-    worker_ = std::move(started).value();
+  if (Status s = StartWorker(); !s.ok()) {
+    result.outcome = python::TaskResult::Outcome::kHostError;
+    result.exit_code = 1;
+    result.detail = "no worker process: " + s.message();
+    return result;
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -252,6 +269,18 @@ void TaskConsumer::Loop() {
     bool queued = HasQueuedItems();
     l.lock();
     if (!queued || stopping_ || draining_) continue;
+    if (options_.in_worker && !worker_) {
+      // Started before the run reserves anything: a worker that cannot start costs no
+      // item an attempt, and is tried again after a growing wait (StartBackoff logs it).
+      l.unlock();
+      Status s = StartWorker();
+      l.lock();
+      if (!s.ok()) {
+        not_before_ = start_backoff_.not_before();
+        continue;
+      }
+      if (stopping_ || draining_) continue;
+    }
     running_ = true;
     int64_t run = ++totals_.runs;
     l.unlock();
@@ -268,8 +297,14 @@ void TaskConsumer::Loop() {
     totals_.done += report.done;
     totals_.failed += report.failed;
     totals_.last = report;
-    if (report.result == "ok" && report.items > 0) {
+    // Only a run that got nothing done delays the next one. A run that released items
+    // and then failed (its worker was killed, say) made progress: the next run starts at
+    // once, without waiting for the poll, and the count of failed runs starts over.
+    // (Counting every failed run made each kill of a long run's worker double the delay,
+    // up to 60 s, since a run that drains a long queue never ends "ok" between kills.)
+    if (report.released > 0 || (report.result == "ok" && report.items > 0)) {
       failures_ = 0;
+      if (report.result != "ok") ++wakes_;
     } else {
       ++failures_;
       int64_t backoff_ms = std::min<int64_t>(60000, 1000LL << std::min(failures_ - 1, 6));
@@ -355,7 +390,10 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
 
   bool cut = items.cut();
   bool passed = result.exit_code == 0 && !cut;
-  Status finished = binding.Finish(passed);
+  // Released by the task itself, before Finish settles the rest: the run's progress.
+  report.released = items.done() + items.failed();
+  Status finished = binding.Finish(
+      passed, passed ? "" : ExplainOutcome(options_.task, result, options_.spec.timeout_seconds));
   {
     std::lock_guard<std::mutex> l(mu_);
     run_items_ = nullptr;

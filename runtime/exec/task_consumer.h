@@ -8,8 +8,9 @@
 // through a QueueBinding exactly as `robotni run` binds it: the task's
 // `for item in inputs:` drains what is there, the run ends, and the thread waits for
 // more. One run of a task at a time. A run's stdout and stderr go to its own log file.
-// A run that fails, or reserved nothing although items were queued, delays the next
-// one (1 s doubling up to 60 s) so a broken task does not spin.
+// A run that fails without releasing an item, or reserved nothing although items were
+// queued, delays the next one (1 s doubling up to 60 s) so a broken task does not spin;
+// a run that failed after releasing items (its worker was killed) is followed at once.
 //
 // Drain (SIGTERM): BeginDrain() hands the running task no further items, so its loop
 // ends after the current one; Drain(deadline) waits for it until the deadline, then
@@ -30,6 +31,7 @@
 #include "python/interpreter.h"
 #include "python/interpreter_pool.h"
 #include "store/store.h"
+#include "worker/start_backoff.h"
 #include "worker/worker_process.h"
 
 namespace robotni::exec {
@@ -38,6 +40,7 @@ struct TaskRunReport {
   std::string task;
   int64_t run = 0;                          // 1, 2, ... per consumer
   int64_t items = 0, done = 0, failed = 0;  // inputs reserved; how they were released
+  int64_t released = 0;                     // of them by the task itself (not at the end)
   double seconds = 0;
   std::string result;  // "ok", "failed", "timeout", "error", "stuck", "stopped"
   int exit_code = 0;
@@ -90,6 +93,7 @@ class TaskConsumer {
 
  private:
   class RunItems;
+  Status StartWorker();  // the consumer thread's worker_, unless it is running
   python::TaskResult RunInWorker(python::TaskContext* log);
   void Loop();
   bool HasQueuedItems();
@@ -101,6 +105,7 @@ class TaskConsumer {
   store::WorkItemStore* store_;
   python::InterpreterPool* pool_;
   TaskConsumerOptions options_;
+  worker::StartBackoff start_backoff_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -39,6 +39,11 @@ class WorkItemBackend {
   virtual Status AddFile(const std::string& id, const std::string& name, std::string content) = 0;
   virtual Status RemoveFile(const std::string& id, const std::string& name) = 0;
   virtual Status Flush() = 0;
+  // Gives back an input ReserveInput handed out that the task never saw (one a worker
+  // process reserved ahead and did not take): PENDING again, its attempt not counted.
+  virtual Status GiveBack(const std::string& id) {
+    return Status::Unsupported("cannot give back work item " + id);
+  }
 };
 
 // One job (item) handed to a job-style function.

@@ -5,13 +5,16 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "core/base64.h"
 #include "exec/job_type.h"
@@ -88,6 +91,11 @@ class ChannelJob : public python::JobBackend {
 
 // A robot task's work items (the robocorp BaseAdapter contract), each call a question to
 // the control process, which answers it on its QueueBinding: the store stays there.
+// Round trips are what a worker's item costs, so the common loop (reserve, read the
+// payload, create outputs, release) takes two per item, not five: a reserve brings the
+// item's payload and file names, read here afterwards, and a release brings the next
+// input reserved ahead, which the next reserve takes without asking (it only tells the
+// control process, one way, so an item taken is never given back unspent).
 class ChannelWorkItems : public python::WorkItemBackend {
  public:
   ChannelWorkItems(Channel* channel, std::string input_queue, std::string output_queue)
@@ -95,10 +103,26 @@ class ChannelWorkItems : public python::WorkItemBackend {
   std::string input_queue() const override { return input_; }
   std::string output_queue() const override { return output_; }
   StatusOr<std::optional<std::string>> ReserveInput() override {
-    auto r = Call({{"m", "reserve"}});
-    if (!r.ok()) return r.status();
-    if (!r->is_string()) return std::optional<std::string>();
-    return std::optional<std::string>(r->get<std::string>());
+    std::optional<Loaded> next;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!ahead_.empty()) {
+        next = std::move(ahead_.front());
+        ahead_.pop_front();
+      }
+    }
+    if (next) {
+      ROBOTNI_RETURN_IF_ERROR(channel_->Send({{"t", "wi_took"}, {"id", next->id}}));
+    } else {
+      auto r = Call({{"m", "reserve"}});
+      if (!r.ok()) return r.status();
+      if (!r->is_object()) return std::optional<std::string>();
+      next = Parse(*r);
+    }
+    std::string id = next->id;
+    std::lock_guard<std::mutex> l(mu_);
+    loaded_[id] = std::move(*next);
+    return std::optional<std::string>(std::move(id));
   }
   Status ReleaseInput(const std::string& id, const Release& release) override {
     json m = {{"m", "release"},
@@ -107,19 +131,43 @@ class ChannelWorkItems : public python::WorkItemBackend {
               {"type", store::ExceptionTypeName(release.type)}};
     if (release.code) m["code"] = *release.code;
     if (release.message) m["message"] = *release.message;
-    return Call(m).status();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (ahead_.empty()) m["next"] = true;
+    }
+    json reply;
+    ROBOTNI_RETURN_IF_ERROR(Call(m, &reply).status());
+    std::lock_guard<std::mutex> l(mu_);
+    loaded_.erase(id);
+    if (auto n = reply.find("next"); n != reply.end() && n->is_object())
+      ahead_.push_back(Parse(*n));
+    return Status::OK();
   }
   StatusOr<std::string> CreateOutput(const std::string& parent_id,
                                      std::string payload_json) override {
     return String(Call({{"m", "create_output"}, {"id", parent_id}, {"payload", payload_json}}));
   }
   StatusOr<std::string> LoadPayload(const std::string& id) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = loaded_.find(id); it != loaded_.end() && it->second.payload)
+        return *it->second.payload;
+    }
     return String(Call({{"m", "load_payload"}, {"id", id}}));
   }
   Status SavePayload(const std::string& id, std::string payload_json) override {
-    return Call({{"m", "save_payload"}, {"id", id}, {"payload", payload_json}}).status();
+    ROBOTNI_RETURN_IF_ERROR(
+        Call({{"m", "save_payload"}, {"id", id}, {"payload", payload_json}}).status());
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = loaded_.find(id); it != loaded_.end()) it->second.payload = payload_json;
+    return Status::OK();
   }
   StatusOr<std::vector<std::string>> ListFiles(const std::string& id) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = loaded_.find(id); it != loaded_.end() && it->second.files)
+        return *it->second.files;
+    }
     auto r = Call({{"m", "list_files"}, {"id", id}});
     if (!r.ok()) return r.status();
     return r->is_array() ? r->get<std::vector<std::string>>() : std::vector<std::string>{};
@@ -132,22 +180,46 @@ class ChannelWorkItems : public python::WorkItemBackend {
     return bytes;
   }
   Status AddFile(const std::string& id, const std::string& name, std::string content) override {
+    ForgetFiles(id);
     return Call({{"m", "add_file"}, {"id", id}, {"name", name}, {"b64", Base64Encode(content)}})
         .status();
   }
   Status RemoveFile(const std::string& id, const std::string& name) override {
+    ForgetFiles(id);
     return Call({{"m", "remove_file"}, {"id", id}, {"name", name}}).status();
   }
   Status Flush() override { return Call({{"m", "flush"}}).status(); }
 
  private:
-  StatusOr<json> Call(json m) {
+  // What a reserve brought of an input the task holds; nullopt once it may have changed.
+  struct Loaded {
+    std::string id;
+    std::optional<std::string> payload;
+    std::optional<std::vector<std::string>> files;
+  };
+  static Loaded Parse(const json& j) {
+    Loaded l;
+    l.id = j.value("id", "");
+    if (auto p = j.find("payload"); p != j.end() && p->is_string())
+      l.payload = p->get<std::string>();
+    if (auto f = j.find("files"); f != j.end() && f->is_array())
+      l.files = f->get<std::vector<std::string>>();
+    return l;
+  }
+  void ForgetFiles(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = loaded_.find(id); it != loaded_.end()) it->second.files.reset();
+  }
+  // The reply's value; `whole` (when given) gets the whole reply.
+  StatusOr<json> Call(json m, json* whole = nullptr) {
     m["t"] = "wi";
     auto reply = channel_->Call(m);
     if (!reply.ok()) return reply.status();
     Status s = StatusFromJson(reply->value("status", json::object()));
     if (!s.ok()) return s;
-    return reply->value("value", json());
+    json value = reply->value("value", json());
+    if (whole) *whole = std::move(*reply);
+    return value;
   }
   static StatusOr<std::string> String(StatusOr<json> r) {
     if (!r.ok()) return r.status();
@@ -155,6 +227,9 @@ class ChannelWorkItems : public python::WorkItemBackend {
   }
   Channel* channel_;
   std::string input_, output_;
+  std::mutex mu_;
+  std::deque<Loaded> ahead_;                        // reserved with a release, not taken yet
+  std::unordered_map<std::string, Loaded> loaded_;  // inputs handed out, not released
 };
 
 // A robot task's output goes to the control process as it is written.
@@ -305,8 +380,22 @@ int WorkerMain(int fd) {
     }
     if (m.value("t", "") != "run") continue;
     ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
+    // The job's output streams to the control process as it is written (up to max_output
+    // per stream: a flood costs no more), so a job whose worker dies keeps what it printed.
+    int64_t sent[3] = {0, 0, 0};  // guarded by the capture's lock, which calls the sink
+    auto stream_out = [&channel, &sent, max = config.max_output_bytes](int stream,
+                                                                       std::string_view text) {
+      int s = stream == 2 ? 2 : 1;
+      size_t take =
+          max < 0 ? text.size()
+                  : std::min<size_t>(text.size(),
+                                     static_cast<size_t>(std::max<int64_t>(0, max - sent[s])));
+      if (take == 0) return;
+      sent[s] += static_cast<int64_t>(take);
+      (void)channel.Send({{"t", "out"}, {"s", s}, {"x", std::string(text.substr(0, take))}});
+    };
     exec::PythonJobRun run =
-        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0));
+        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0), stream_out);
     json done = {{"t", "done"},
                  {"outcome", job.outcome()},
                  {"log", std::move(run.log)},

@@ -13,9 +13,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "core/base64.h"
+#include "exec/run_capture.h"
 #include "python/python_dir.h"
 
 extern char** environ;
@@ -137,13 +139,17 @@ StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   json hello;
   if (s.ok()) s = ReadFrame(w->fd_, &w->reader_, &hello, start_timeout);
   if (!s.ok()) {
-    if (s.code() == Status::Code::kTimeout) w->Kill("did not start in time");
+    bool timed_out = s.code() == Status::Code::kTimeout;
+    if (timed_out) w->Kill("did not start in time");
     w->Reap(/*block=*/true);
-    return Status::IOError(
-        "the worker process (pid " + std::to_string(pid) + ") failed to start: " +
-        (s.code() == Status::Code::kTimeout
-             ? std::string("no answer in ") + std::to_string(start_timeout.count() / 1000) + " s"
-             : DescribeExit(w->exit_status_)));
+    std::string why = "the worker process (pid " + std::to_string(pid) + ") failed to start: " +
+                      (timed_out ? std::string("no answer in ") +
+                                       std::to_string(start_timeout.count() / 1000) + " s"
+                                 : DescribeExit(w->exit_status_));
+    // SIGKILL from outside (an operator, the OOM killer): Cancelled, not the worker's fault.
+    bool killed =
+        !timed_out && WIFSIGNALED(w->exit_status_) && WTERMSIG(w->exit_status_) == SIGKILL;
+    return killed ? Status::Cancelled(why) : Status::IOError(why);
   }
   if (hello.value("t", "") != "hello")
     return Status::IOError("the worker process sent " + hello.value("t", "?") + " before hello");
@@ -217,8 +223,25 @@ json SpecJson(const python::TaskSpec& spec) {
           {"timeout", spec.timeout_seconds}};
 }
 
-// Answers one work-item question of the task on the control process's binding.
-json AnswerWorkItems(python::WorkItemBackend* b, const json& m) {
+// Reserves the next input with what the task reads of it first: {id, payload, files},
+// or null when the queue is empty.
+StatusOr<json> ReserveLoaded(python::WorkItemBackend* b) {
+  auto r = b->ReserveInput();
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) return json();
+  const std::string& id = **r;
+  auto payload = b->LoadPayload(id);
+  if (!payload.ok()) return payload.status();
+  auto files = b->ListFiles(id);
+  if (!files.ok()) return files.status();
+  return json{{"id", id}, {"payload", std::move(*payload)}, {"files", std::move(*files)}};
+}
+
+// Answers one work-item question of the task on the control process's binding. A
+// release may ask for the next input with it ("next"): one round trip per item instead
+// of two. `ahead` holds those the worker has not said it took (wi_took): when the run
+// ends they go back unspent, since the task never saw them.
+json AnswerWorkItems(python::WorkItemBackend* b, const json& m, std::set<std::string>* ahead) {
   auto reply = [](const Status& s, json value = nullptr) {
     return json{{"t", "wi_r"}, {"status", StatusToJson(s)}, {"value", std::move(value)}};
   };
@@ -226,9 +249,8 @@ json AnswerWorkItems(python::WorkItemBackend* b, const json& m) {
   const std::string method = m.value("m", "");
   const std::string id = m.value("id", "");
   if (method == "reserve") {
-    auto r = b->ReserveInput();
-    if (!r.ok()) return reply(r.status());
-    return reply(Status::OK(), r->has_value() ? json(**r) : json());
+    auto r = ReserveLoaded(b);
+    return r.ok() ? reply(Status::OK(), std::move(*r)) : reply(r.status());
   }
   if (method == "release") {
     python::WorkItemBackend::Release rel;
@@ -238,7 +260,16 @@ json AnswerWorkItems(python::WorkItemBackend* b, const json& m) {
     if (m.contains("code") && m["code"].is_string()) rel.code = m["code"].get<std::string>();
     if (m.contains("message") && m["message"].is_string())
       rel.message = m["message"].get<std::string>();
-    return reply(b->ReleaseInput(id, rel));
+    Status s = b->ReleaseInput(id, rel);
+    json out = reply(s);
+    if (s.ok() && m.value("next", false)) {
+      // A failed reserve-ahead is not the release's error: the worker's next reserve
+      // asks again and reports it.
+      auto next = ReserveLoaded(b);
+      if (next.ok() && next->is_object()) ahead->insert((*next)["id"].get<std::string>());
+      out["next"] = next.ok() ? std::move(*next) : json();
+    }
+    return out;
   }
   if (method == "create_output") {
     auto r = b->CreateOutput(id, m.value("payload", "{}"));
@@ -274,6 +305,7 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
                                               python::TaskContext* context) {
   TaskRun out;
   python::WorkItemBackend* items = context->work_items();
+  std::set<std::string> ahead;  // reserved ahead for the worker, not taken yet
   json task = {{"t", "task"}, {"spec", SpecJson(spec)}, {"work_items", items != nullptr}};
   if (items) {
     task["input_queue"] = items->input_queue();
@@ -284,7 +316,9 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
     if (t == "out") {
       context->Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
     } else if (t == "wi") {
-      (void)WriteFrame(fd_, AnswerWorkItems(items, m));
+      (void)WriteFrame(fd_, AnswerWorkItems(items, m, &ahead));
+    } else if (t == "wi_took") {
+      ahead.erase(m.value("id", ""));
     } else if (t == "task_done") {
       out.result.exit_code = m.value("exit_code", 1);
       out.result.outcome = static_cast<python::TaskResult::Outcome>(m.value("outcome", 0));
@@ -295,7 +329,9 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
   };
   Limits limits{spec.timeout_seconds, kill_grace, 0};
   std::string code;
-  if (WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code)) return out;
+  bool ended = WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code);
+  for (const auto& id : ahead) (void)items->GiveBack(id);
+  if (ended) return out;
   Death death = AwaitDeath();
   out.died = true;
   out.cause = death.kill_cause.empty()
@@ -311,6 +347,9 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                              python::JobBackend* job) {
   WorkerRun out;
   ++jobs_run_;
+  exec::RunCapture streamed(/*echo=*/false);  // the job's output so far, if the worker dies
+  streamed.set_keep_in_memory(true);
+  streamed.set_max_kept_bytes(limits.max_output_bytes);
   json run = {{"t", "run"},
               {"item",
                {{"id", item.id},
@@ -321,7 +360,9 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
               {"timeout", limits.timeout}};
   auto on_message = [&](const json& m) {
     const std::string t = m.value("t", "");
-    if (t == "progress") {
+    if (t == "out") {
+      streamed.Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
+    } else if (t == "progress") {
       (void)job->Progress(m.value("message", ""));
     } else if (t == "heartbeat") {
       (void)job->Heartbeat(m.value("seconds", 60.0));
@@ -351,6 +392,7 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
     return out;
   Death death = AwaitDeath();
   out.died = true;
+  out.log = streamed.text(1) + streamed.text(2);
   out.error_code = death.kill_cause.empty() ? "WORKER_DIED" : code;
   out.cause = death.kill_cause.empty()
                   ? "the worker process died: " + DescribeExit(death.exit_status)

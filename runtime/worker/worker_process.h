@@ -48,15 +48,16 @@ struct WorkerRun {
   bool died = false;
   std::string error_code;  // WORKER_DIED, TIMEOUT or MEMORY_LIMIT when died
   std::string cause;
-  std::string log;
+  std::string log;         // the job's output; when `died`, what it printed before (streamed)
   bool timed_out = false;  // the soft timeout fired (the job reported TaskTimeout)
   std::string why;         // the worker's fallback when the job reported nothing
 };
 
 struct RunLimits {
-  double timeout = 0;           // seconds, 0 = none: soft, raised in Python by the worker
-  double kill_grace = 5;        // then the worker is killed
-  int64_t memory_limit_mb = 0;  // resident memory of the worker; 0 = none
+  double timeout = 0;             // seconds, 0 = none: soft, raised in Python by the worker
+  double kill_grace = 5;          // then the worker is killed
+  int64_t memory_limit_mb = 0;    // resident memory of the worker; 0 = none
+  int64_t max_output_bytes = -1;  // of each stream kept of a job that dies; -1 = all
 };
 
 // "signal 11 (SIGSEGV)", "exit code 3", from a waitpid status.

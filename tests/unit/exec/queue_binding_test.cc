@@ -178,6 +178,23 @@ TEST_F(QueueBindingTest, FinishGivesBackPrefetchedAndSettlesHeldItems) {
   EXPECT_EQ(untouched, 10 - 3);
 }
 
+TEST_F(QueueBindingTest, AGivenBackInputGoesBackUnspentEvenWhenTheTaskPassed) {
+  // A worker's reserve-ahead the task never took: not DONE with the run, PENDING again
+  // with its attempt not counted.
+  Seed(2);
+  auto b = Bind();
+  std::string taken = **b->ReserveInput();
+  std::string ahead = **b->ReserveInput();
+  ASSERT_TRUE(b->ReleaseInput(taken, {}).ok());
+  ASSERT_TRUE(b->GiveBack(ahead).ok());
+  EXPECT_FALSE(b->GiveBack(ahead).ok()) << "no longer held";
+  ASSERT_TRUE(b->Finish(/*task_passed=*/true).ok());
+  EXPECT_EQ(store_->Get(taken)->state, store::State::kDone);
+  auto back = store_->Get(ahead);
+  EXPECT_EQ(back->state, store::State::kPending);
+  EXPECT_EQ(back->attempt, 0);
+}
+
 TEST_F(QueueBindingTest, RetriedFailureDropsItsOutputs) {
   Seed(1);
   auto b = Bind();

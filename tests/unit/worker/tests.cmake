@@ -1,1 +1,1 @@
-robotni_test(worker_test tests/unit/worker/frame_test.cc)
+robotni_test(worker_test tests/unit/worker/frame_test.cc tests/unit/worker/start_backoff_test.cc)
