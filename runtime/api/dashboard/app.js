@@ -47,10 +47,12 @@
     const t = token();
     if (t) headers.Authorization = 'Bearer ' + t;
     const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
+    // Every POST says JSON, body or not: with --no-auth serve refuses other types (a page on
+    // another site could send those without asking).
+    if (body !== undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') {
       headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
     }
+    if (body !== undefined) init.body = JSON.stringify(body);
     const res = await fetch(path, init);
     const text = await res.text();
     let data = null;
