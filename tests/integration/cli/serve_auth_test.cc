@@ -148,7 +148,7 @@ TEST_F(ServeAuthTest, ListenLocalhostServesOnLoopback) {
       ServeExampleArgs((dir_.path() / "wi.db").string(), {"--grace", "1", "--no-auth"});
   for (auto& a : args)
     if (a == "127.0.0.1:0") a = "localhost:0";
-  server_ = std::make_unique<Process>(args);
+  server_ = std::make_unique<Process>(args, RunOptions{});
   ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << server_->Wait();
   EXPECT_NE(server_->output().err.find("serving on http://127.0.0.1:"), std::string::npos)
       << server_->output().err;
