@@ -67,7 +67,9 @@ class ServerLimitsTest : public ::testing::Test {
     ASSERT_TRUE(server_->listen_status().ok()) << server_->listen_status().message();
   }
   void TearDown() override {
-    if (server_) EXPECT_EQ(server_->Stop(), 0) << "uv_loop_close: handles left open";
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << "uv_loop_close: handles left open";
+    }
   }
   int port() { return server_->port(); }
   HttpCounters Counters() { return server_->Counters(); }
