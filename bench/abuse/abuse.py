@@ -6,8 +6,8 @@ well-behaved client measures its latency, and samples serve's resident memory.
 
 Each flood runs in a child process (its own GIL) from its own loopback addresses
 (127.0.0.2 and up), so serve's per-address connection cap does not shield the honest client,
-which connects from 127.0.0.1 and alternates GET /healthz with GET /api/worker/jobs/{id}
-(token) on one keep-alive connection, 100 requests a second. Printed per flood: the honest
+which connects from 127.0.0.1 and alternates GET /healthz (a new connection each time) with
+GET /api/worker/jobs/{id} (token, one keep-alive connection), 100 requests a second. Printed per flood: the honest
 client's p50 / p99 / max latency and errors, serve's largest VmRSS sampled every 50 ms during
 the flood, and its VmRSS a few seconds after the flood. Benchmarks print; they do not assert.
 Standard library only.
@@ -233,10 +233,17 @@ def honest(host, port, hostname, token, job_id, seconds, pid):
         i += 1
         t0 = time.monotonic()
         try:
-            if sock is None:
-                sock, buf = connect(host, port, "127.0.0.1", timeout=5.0), b""
-            sock.sendall(request("GET", path, hostname, token=token))
-            status, buf = read_response(sock, buf)
+            # /healthz on a new connection each time (a client locked out cannot connect), the
+            # job on a kept-alive one.
+            if path == "/healthz":
+                with connect(host, port, "127.0.0.1", timeout=5.0) as fresh:
+                    fresh.sendall(request("GET", path, hostname, token=token))
+                    status, _ = read_response(fresh, b"")
+            else:
+                if sock is None:
+                    sock, buf = connect(host, port, "127.0.0.1", timeout=5.0), b""
+                sock.sendall(request("GET", path, hostname, token=token))
+                status, buf = read_response(sock, buf)
             if status != 200:
                 errors += 1
             lat.append(time.monotonic() - t0)
