@@ -51,7 +51,7 @@ struct ServeFlags {
   // have the rules).
   double header_timeout = 10;            // seconds from a request's first byte to its headers
   double request_timeout = 60;           // seconds from a request's first byte to its end
-  int max_connections_per_client = 256;  // per client IP address
+  int max_connections_per_client = 1024;  // per client IP address (a proxy is one)
   int max_request_bytes = 64 << 20;      // request bytes held across all connections
   int max_unsent_bytes = 1 << 20;        // answers queued for one connection
   double auth_failures_per_minute = 10;  // wrong tokens per client address; 0 = no limit
