@@ -47,6 +47,8 @@ void RaiseFdLimit(size_t max_connections) {
 
 constexpr const char kUnmatched[] = "(unmatched)";
 constexpr const char kMalformed[] = "(malformed)";
+// Bytes read and thrown away after a connection's last answer before it is closed at once.
+constexpr size_t kMaxDiscard = 256 * 1024;
 
 }  // namespace
 
@@ -136,6 +138,7 @@ class Connection {
   size_t unsent_ = 0;                   // their bytes
   size_t accounted_ = 0;                // request bytes counted in the server's budget
   size_t peak_ = 0;                     // most bytes held at once (request + unsent)
+  size_t discarded_ = 0;                // read and thrown away while lingering
   bool in_flight_ = false;              // a request was dispatched and is not answered yet
   bool dispatching_ = false;            // inside the handler call
   bool reading_ = false;
@@ -388,7 +391,13 @@ void Connection::HandleRead(ssize_t nread, const uv_buf_t* buf) {
   if (closing_) return;
   if (nread > 0) {
     if (server_ != nullptr) server_->counters_.bytes_read += static_cast<uint64_t>(nread);
-    if (lingering_) return;  // discarded until the peer closes or the linger timer fires
+    if (lingering_) {
+      // Discarded until the peer closes or the linger timer fires; a client that keeps
+      // sending (a refused 1 MiB body) is not worth reading for long.
+      discarded_ += static_cast<size_t>(nread);
+      if (discarded_ > kMaxDiscard) Close();
+      return;
+    }
     in_.append(buf->base, static_cast<size_t>(nread));
     ProcessInput();
   } else if (nread == UV_EOF) {

@@ -222,6 +222,19 @@ TEST_F(ServerLimitsTest, TokenIsCheckedBeforeTheBody) {
   EXPECT_LE(Counters().request_bytes_max, 64u * 1024);
 }
 
+TEST_F(ServerLimitsTest, ARefusedClientThatKeepsSendingIsClosedSoon) {
+  Start(ServerOptions(), /*with_token_filter=*/true);
+  Client c(port(), 5'000);
+  ASSERT_TRUE(c.Send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n"));
+  ClientResponse r;
+  ASSERT_TRUE(c.Read(&r));
+  EXPECT_EQ(r.status, 401);
+  (void)c.Send(std::string(1024 * 1024, 'a'));  // fails once the server has closed
+  ASSERT_TRUE(WaitFor([&] { return Counters().connections_active == 0; }));
+  // Not the whole megabyte read and thrown away.
+  EXPECT_LT(Counters().bytes_read, 512u * 1024);
+}
+
 TEST_F(ServerLimitsTest, HeadersTricklingInGet408AtTheHeaderDeadline) {
   ServerOptions o;
   o.header_timeout_ms = 300;
