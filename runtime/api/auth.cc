@@ -60,6 +60,25 @@ bool UnderPrefix(std::string_view path, std::string_view prefix) {
   return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
 }
 
+// The host of a Host header value: "127.0.0.1:8000" -> "127.0.0.1", "[::1]:80" -> "::1".
+std::string_view HostName(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(1, close - 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+// The media type of a Content-Type value, without parameters: "application/json".
+std::string_view MediaType(std::string_view content_type) {
+  return Trim(content_type.substr(0, content_type.find(';')));
+}
+
+Response Refusal(int status, std::string message) {
+  return Response::Error(status, std::move(message));
+}
+
 std::string_view RoutePath(std::string_view route) {
   size_t space = route.find(' ');
   return space == std::string_view::npos ? route : route.substr(space + 1);
@@ -136,6 +155,14 @@ Status WriteTokenFile(const std::string& path, const std::string& token) {
   return Status::OK();
 }
 
+bool TokenBucket::HasToken(double now, double* retry_after) {
+  if (last_ >= 0 && now > last_) tokens_ = std::min(burst_, tokens_ + (now - last_) * rate_);
+  if (last_ < 0 || now > last_) last_ = now;
+  if (tokens_ >= 1) return true;
+  if (retry_after) *retry_after = rate_ > 0 ? (1 - tokens_) / rate_ : 1;
+  return false;
+}
+
 bool TokenBucket::Take(double now, double* retry_after) {
   if (last_ >= 0 && now > last_) tokens_ = std::min(burst_, tokens_ + (now - last_) * rate_);
   if (last_ < 0 || now > last_) last_ = now;
@@ -207,7 +234,71 @@ unsigned Auth::ScopesOf(std::string_view token) const {
   return i < 0 ? 0 : tokens_[i].scopes;
 }
 
+bool Auth::SameSiteOnly(const Request& req, const Responder& respond) const {
+  const std::string* host = req.headers.Find("Host");
+  if (host != nullptr && !IsLoopbackHost(HostName(*host))) {
+    respond(Refusal(403, "with --no-auth only loopback host names are served (Host: " + *host +
+                             "); a foreign name here is a DNS-rebinding page"));
+    return false;
+  }
+  const std::string* origin = req.headers.Find("Origin");
+  if (origin != nullptr && (host == nullptr || !EqualsIgnoreCase(*origin, "http://" + *host))) {
+    respond(Refusal(
+        403, "with --no-auth requests from another origin are refused (Origin: " + *origin + ")"));
+    return false;
+  }
+  bool body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+  if (body_method && !req.route.empty()) {
+    std::string_view type = MediaType(req.Header("Content-Type"));
+    bool ok = EqualsIgnoreCase(type, "application/json") ||
+              (EqualsIgnoreCase(type, "multipart/form-data") &&
+               options_.upload_routes.count(req.route) != 0);
+    if (!ok) {
+      respond(Refusal(415, "with --no-auth " + req.method +
+                               " needs Content-Type: application/json (got '" + std::string(type) +
+                               "'), which a page on another site cannot send"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Auth::FailuresAllow(const std::string& address, const Responder& respond) {
+  if (options_.failures_per_minute <= 0) return true;
+  double retry = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = failures_.find(address);
+    if (it == failures_.end() || it->second.HasToken(options_.now(), &retry)) return true;
+  }
+  Response r = Response::Error(429, "too many wrong tokens from this address; retry later");
+  r.headers.Set("Retry-After", std::to_string(std::max<int64_t>(1, std::ceil(retry))));
+  respond(std::move(r));
+  return false;
+}
+
+void Auth::CountFailure(const std::string& address) {
+  if (options_.failures_per_minute <= 0) return;
+  std::lock_guard<std::mutex> l(mu_);
+  double now = options_.now();
+  auto it = failures_.find(address);
+  if (it == failures_.end()) {
+    // Bounded: addresses whose bucket refilled are forgotten first.
+    if (failures_.size() >= 10'000) {
+      for (auto f = failures_.begin(); f != failures_.end();) {
+        f->second.HasToken(now, nullptr);
+        f = f->second.full() ? failures_.erase(f) : std::next(f);
+      }
+      if (failures_.size() >= 10'000) failures_.erase(failures_.begin());
+    }
+    double per_s = options_.failures_per_minute / 60;
+    it = failures_.emplace(address, TokenBucket(per_s, options_.failures_per_minute)).first;
+  }
+  it->second.Take(now, nullptr);
+}
+
 bool Auth::Filter(const Request& req, const Responder& respond) {
+  if (!options_.enabled && !SameSiteOnly(req, respond)) return false;
   if (req.route.empty()) {
     // No route: outside the guarded prefixes the router answers 404 / 405 as it would for
     // anyone; under them the token is checked first.
@@ -227,7 +318,9 @@ bool Auth::Filter(const Request& req, const Responder& respond) {
     if (header.size() > 7 && EqualsIgnoreCase(header.substr(0, 7), "Bearer ")) {
       token = Trim(header.substr(7));
     }
+    if (!token.empty() && !FailuresAllow(req.remote_address, respond)) return false;
     who = token.empty() ? -1 : Find(token);
+    if (!token.empty() && who < 0) CountFailure(req.remote_address);
     if (who < 0) {
       Response r = Response::Error(
           401, token.empty() ? "a bearer token is required" : "the bearer token is not valid");

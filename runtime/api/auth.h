@@ -20,6 +20,13 @@
 // routes or methods apart; elsewhere it passes on and the router answers 404 / 405.
 // With a rate limit of N requests/s, each token has a bucket of 2N that refills at N/s; an
 // empty bucket answers 429 with Retry-After in whole seconds.
+// Wrong tokens are limited per client address: failures_per_minute wrong tokens in a burst,
+// refilled at that rate; past them every request from that address that needs a token gets
+// 429 with Retry-After, without its token being looked at (so guessing learns nothing).
+// With --no-auth (enabled false) a browser on another site must not drive the API: the Host
+// must be a loopback name (DNS rebinding), an Origin must be the server's own, and POST, PUT
+// and PATCH need Content-Type application/json (multipart/form-data on upload routes), which
+// a foreign page cannot send without a CORS preflight that serve never grants.
 // Thread-safety: build it before the server starts; Filter() is safe from any thread (one
 // mutex guards the buckets), though the server calls it on the loop thread only.
 
@@ -33,10 +40,10 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http_types.h"
 #include "http/request.h"
 #include "http/responder.h"
 #include "robotni/status.h"
-#include "api/http_types.h"
 
 namespace robotni::api {
 
@@ -63,7 +70,10 @@ class TokenBucket {
   // Takes one token at time `now` (seconds, monotonic). When none is left returns false and
   // sets *retry_after to the seconds until one will be.
   bool Take(double now, double* retry_after);
+  // Whether a token is left at `now`, without taking it; else *retry_after as in Take.
+  bool HasToken(double now, double* retry_after);
   double tokens() const { return tokens_; }
+  bool full() const { return tokens_ >= burst_; }
 
  private:
   double rate_, burst_, tokens_;
@@ -78,6 +88,10 @@ struct AuthOptions {
   // Unmatched requests under these are authenticated ("/api" covers "/api" and "/api/...").
   std::vector<std::string> guarded_prefixes = {"/api"};
   std::function<double()> now;  // monotonic seconds; default steady_clock
+  // Wrong tokens a client address may present in a burst and then per minute; 0 = no limit.
+  double failures_per_minute = 10;
+  // --no-auth: routes ("POST /path/{x}") that take multipart/form-data as well as JSON.
+  std::set<std::string> upload_routes = {"POST /api/work-items/{id}/files"};
 };
 
 class Auth {
@@ -106,11 +120,17 @@ class Auth {
     unsigned scopes;
   };
   int Find(std::string_view token) const;  // index into tokens_, or -1
+  // --no-auth: refuses (answering) what a foreign web page could send; true to go on.
+  bool SameSiteOnly(const Request& req, const Responder& respond) const;
+  // Whether `address` may present a token now; else answers 429.
+  bool FailuresAllow(const std::string& address, const Responder& respond);
+  void CountFailure(const std::string& address);
 
   AuthOptions options_;
   std::vector<Entry> tokens_;
   std::mutex mu_;
-  std::map<int, TokenBucket> buckets_;  // by token index (-1: anonymous, --no-auth); mu_
+  std::map<int, TokenBucket> buckets_;           // by token index (-1: anonymous, --no-auth); mu_
+  std::map<std::string, TokenBucket> failures_;  // wrong tokens by client address; mu_
 };
 
 }  // namespace robotni::api

@@ -231,6 +231,50 @@ Status ReadWebhooks(const YAML::Node& n, const At& at, const std::set<std::strin
   return Status::OK();
 }
 
+Status ReadHttp(const YAML::Node& n, const At& at, ServeFlags* f) {
+  if (n.IsNull()) return Status::OK();
+  if (!n.IsMap()) return at.Error(std::string("expected a map, found ") + KindName(n));
+  for (const auto& [key, val] : config::internal::MapEntries(n)) {
+    std::string name = key.IsScalar() ? key.Scalar() : "";
+    At sub{at.file, LineOf(key, at.line), "http." + name};
+    auto seconds = [&](double* out) -> Status {
+      ROBOTNI_RETURN_IF_ERROR(ReadNumber(val, sub, "seconds (a number > 0)", out));
+      if (*out <= 0 || *out > 86'400)
+        return sub.Error("expected seconds (a number > 0, at most 86400), found '" + val.Scalar() +
+                         "'");
+      return Status::OK();
+    };
+    if (name == "header_timeout_seconds") {
+      ROBOTNI_RETURN_IF_ERROR(seconds(&f->header_timeout));
+    } else if (name == "request_timeout_seconds") {
+      ROBOTNI_RETURN_IF_ERROR(seconds(&f->request_timeout));
+    } else if (name == "max_connections_per_client") {
+      ROBOTNI_RETURN_IF_ERROR(
+          ReadInt(val, sub, "a positive integer", 1, &f->max_connections_per_client));
+    } else if (name == "max_request_bytes") {
+      double v = 0;
+      ROBOTNI_RETURN_IF_ERROR(ReadNumber(val, sub, "bytes (an integer >= 1048576)", &v));
+      if (v != std::floor(v) || v < (1 << 20) || v > 1e12)
+        return sub.Error("expected bytes (an integer >= 1048576), found '" + val.Scalar() + "'");
+      f->max_request_bytes = v > 2e9 ? 2'000'000'000 : static_cast<int>(v);
+    } else if (name == "max_unsent_bytes") {
+      ROBOTNI_RETURN_IF_ERROR(
+          ReadInt(val, sub, "bytes (an integer >= 65536)", 65536, &f->max_unsent_bytes));
+    } else if (name == "auth_failures_per_minute") {
+      ROBOTNI_RETURN_IF_ERROR(
+          ReadNumber(val, sub, "a number >= 0 (0: no limit)", &f->auth_failures_per_minute));
+      if (f->auth_failures_per_minute < 0)
+        return sub.Error("expected a number >= 0 (0: no limit), found '" + val.Scalar() + "'");
+    } else {
+      return sub.Error(
+          "unknown key (http has header_timeout_seconds, request_timeout_seconds, "
+          "max_connections_per_client, max_request_bytes, max_unsent_bytes, "
+          "auth_failures_per_minute)");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cli_given,
@@ -260,11 +304,15 @@ Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cl
         ROBOTNI_RETURN_IF_ERROR(ReadWebhooks(val, at, cli_given, &out));
         continue;
       }
+      if (name == "http") {
+        ROBOTNI_RETURN_IF_ERROR(ReadHttp(val, at, &out));
+        continue;
+      }
       auto it = keys.find(name);
       if (it == keys.end()) {
         std::string known;
         for (const auto& [k, r] : keys) known += k + ", ";
-        return at.Error("unknown key (known: " + known + "webhooks)");
+        return at.Error("unknown key (known: " + known + "webhooks, http)");
       }
       // A flag given on the command line wins: the key is still checked.
       ServeFlags scratch = out;
@@ -304,6 +352,13 @@ Status ValidateServeFlags(const ServeFlags& f) {
   if (f.concurrency < 1) return Status::InvalidArgument("concurrency: must be at least 1");
   if (f.grace < 0) return Status::InvalidArgument("grace: must not be negative");
   if (f.rate_limit < 0) return Status::InvalidArgument("rate_limit: must not be negative");
+  if (f.header_timeout <= 0 || f.request_timeout <= 0)
+    return Status::InvalidArgument(
+        "http.header_timeout_seconds and http.request_timeout_seconds: must be positive");
+  if (f.max_connections_per_client < 1)
+    return Status::InvalidArgument("http.max_connections_per_client: must be at least 1");
+  if (f.auth_failures_per_minute < 0)
+    return Status::InvalidArgument("http.auth_failures_per_minute: must not be negative");
   if (f.webhook_max_attempts < 1)
     return Status::InvalidArgument("webhooks.max_attempts: must be at least 1");
   if (f.webhook_timeout <= 0)
@@ -329,6 +384,12 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
+  if (a.header_timeout != b.header_timeout) out.push_back("http.header_timeout_seconds");
+  if (a.request_timeout != b.request_timeout) out.push_back("http.request_timeout_seconds");
+  if (a.max_connections_per_client != b.max_connections_per_client)
+    out.push_back("http.max_connections_per_client");
+  if (a.max_request_bytes != b.max_request_bytes) out.push_back("http.max_request_bytes");
+  if (a.max_unsent_bytes != b.max_unsent_bytes) out.push_back("http.max_unsent_bytes");
   return out;
 }
 
@@ -349,6 +410,11 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;
+  next->header_timeout = running.header_timeout;
+  next->request_timeout = running.request_timeout;
+  next->max_connections_per_client = running.max_connections_per_client;
+  next->max_request_bytes = running.max_request_bytes;
+  next->max_unsent_bytes = running.max_unsent_bytes;
 }
 
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given) {

@@ -6,10 +6,11 @@
 // Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
 // jobs, concurrency, grace, isolation, token_file, no_auth, rate_limit, public_metrics,
 // tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
-// timeout_seconds}. Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file >
-// defaults. Relative paths in the file (robot, store, token_file) are relative to the file's
-// directory; `jobs` stay relative to the robot, as on the command line.
-// Thread-safety: plain functions over values.
+// timeout_seconds} and an `http:` map {header_timeout_seconds, request_timeout_seconds,
+// max_connections_per_client, max_request_bytes, max_unsent_bytes, auth_failures_per_minute}.
+// Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths
+// in the file (robot, store, token_file) are relative to the file's directory; `jobs` stay relative
+// to the robot, as on the command line. Thread-safety: plain functions over values.
 
 #include <functional>
 #include <set>
@@ -46,9 +47,17 @@ struct ServeFlags {
   std::string webhook_secret;
   int webhook_max_attempts = 5;
   double webhook_timeout = 10;
-  std::string log_format = "text";  // text | json
-  std::string log_level = "info";   // debug | info | warn | error
-  std::string config;               // --config FILE ("" = none)
+  // The HTTP server under hostile clients (`http:` in the file; ServerOptions and AuthOptions
+  // have the rules).
+  double header_timeout = 10;            // seconds from a request's first byte to its headers
+  double request_timeout = 60;           // seconds from a request's first byte to its end
+  int max_connections_per_client = 1024;  // per client IP address (a proxy is one)
+  int max_request_bytes = 64 << 20;      // request bytes held across all connections
+  int max_unsent_bytes = 1 << 20;        // answers queued for one connection
+  double auth_failures_per_minute = 10;  // wrong tokens per client address; 0 = no limit
+  std::string log_format = "text";       // text | json
+  std::string log_level = "info";        // debug | info | warn | error
+  std::string config;                    // --config FILE ("" = none)
 };
 
 // Reads the YAML file at `path` into *flags. Keys whose command-line flag is in `cli_given`

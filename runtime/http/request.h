@@ -56,7 +56,8 @@ struct Request {
   std::string body;  // de-chunked
   int http_major = 1;
   int http_minor = 1;
-  bool keep_alive = true;  // what the client asked for (HTTP/1.1 default, Connection header)
+  bool keep_alive = true;      // what the client asked for (HTTP/1.1 default, Connection header)
+  std::string remote_address;  // the client's IP ("127.0.0.1", "::1"); set by the server
 
   // Filled by the Router before the handler runs.
   std::string route;  // the matched pattern, "GET /api/worker/jobs/{id}"

@@ -132,6 +132,7 @@ int RequestParser::OnMessageBegin(llhttp_t* p) {
   self->value_.clear();
   self->header_bytes_ = 0;
   self->in_message_ = true;
+  self->headers_complete_ = false;
   self->ready_ = false;
   self->expect_continue_ = false;
   return 0;
@@ -220,6 +221,11 @@ int RequestParser::OnHeadersComplete(llhttp_t* p) {
     // llhttp would switch protocols after this message; we answer it and close instead.
     req.keep_alive = false;
   }
+  self->headers_complete_ = true;
+  if (self->on_headers_ && !self->on_headers_(&req)) {
+    self->expect_continue_ = false;
+    return self->Fail(403, "refused", "the request was refused");
+  }
   return 0;
 }
 
@@ -237,6 +243,7 @@ int RequestParser::OnMessageComplete(llhttp_t* p) {
   bool keep = llhttp_should_keep_alive(p) != 0;
   self->req_.keep_alive = self->req_.keep_alive && keep && p->upgrade == 0;
   self->in_message_ = false;
+  self->headers_complete_ = false;
   self->ready_ = true;
   return HPE_PAUSED;
 }

@@ -11,6 +11,7 @@
 #include <llhttp.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "http/request.h"
@@ -54,6 +55,18 @@ class RequestParser {
 
   // Whether part of a request has been received.
   bool in_message() const { return in_message_; }
+  // Whether the request being received has all its headers (its body may still come).
+  bool headers_complete() const { return headers_complete_; }
+  // Body bytes held for the request being received.
+  size_t body_bytes() const { return req_.body.size(); }
+  // Frees them: the request will not be answered (a timeout, a refusal).
+  void DropBody() { std::string().swap(req_.body); }
+
+  // Called once a request's headers are in and valid, before a byte of its body is taken (the
+  // server checks the token there). false refuses the request: Feed() returns kError with
+  // error_name() "refused" and the hook's owner sends its own answer.
+  using HeadersHook = std::function<bool(Request* request)>;
+  void SetHeadersHook(HeadersHook hook) { on_headers_ = std::move(hook); }
 
   // After kError: the status to answer (400, 413, 414, 431, 501, 505), a message for the
   // client, and a stable short name for metrics ("HPE_INVALID_METHOD", "header_too_large").
@@ -82,7 +95,9 @@ class RequestParser {
   std::string field_;
   std::string value_;
   size_t header_bytes_ = 0;
+  HeadersHook on_headers_;
   bool in_message_ = false;
+  bool headers_complete_ = false;
   bool upgraded_ = false;
   bool ready_ = false;
   bool expect_continue_ = false;

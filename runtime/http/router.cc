@@ -150,11 +150,18 @@ std::vector<Router::RouteInfo> Router::Routes() const {
   return out;
 }
 
-void Router::Dispatch(Request* req, const Responder& respond) const {
+bool Router::Admit(Request* req, const Responder& respond) const {
   Match m = Find(req->method, req->raw_path);
   req->route = m.route;
   req->path_params = std::move(m.params);
-  if (filter_ && !filter_(*req, respond)) return;
+  return !filter_ || filter_(*req, respond);
+}
+
+void Router::Dispatch(Request* req, const Responder& respond, bool run_filter) const {
+  Match m = Find(req->method, req->raw_path);
+  req->route = m.route;
+  req->path_params = std::move(m.params);
+  if (run_filter && filter_ && !filter_(*req, respond)) return;
   if (m.status == 200) {
     (*m.handler)(*req, respond);
     return;

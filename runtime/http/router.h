@@ -43,7 +43,13 @@ class Router {
 
   // Finds the route, fills req->route and req->path_params, then calls the handler, or answers
   // 404 / 405 / 204 itself. Exceptions from the handler propagate to the caller.
-  void Dispatch(Request* req, const Responder& respond) const;
+  // `run_filter` false: the filter already let this request through (Admit).
+  void Dispatch(Request* req, const Responder& respond, bool run_filter = true) const;
+
+  // Runs the filter on a request whose headers are in but whose body is not (the server calls
+  // it before reading a body, so a refused request costs no body bytes). Fills req->route and
+  // req->path_params; true to go on, false after the filter answered through `respond`.
+  bool Admit(Request* req, const Responder& respond) const;
 
   // A filter runs in Dispatch for every request, after the route is looked up and before the
   // router or a handler answers. For a matched route req->route and req->path_params are

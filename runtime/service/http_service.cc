@@ -73,6 +73,7 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
   aopts.enabled = !flags.no_auth;
   aopts.rate_limit = flags.rate_limit;
   aopts.metrics_open = flags.public_metrics;
+  aopts.failures_per_minute = flags.auth_failures_per_minute;
   for (const std::string& p : api::DashboardOpenPaths()) aopts.open_paths.insert(p);
   auto auth = std::make_unique<api::Auth>(aopts);
   if (flags.no_auth) {
@@ -262,6 +263,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   int port = 0;
   if (!SplitHostPort(settings.listen, &host, &port))
     return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + settings.listen + "'");
+  // The one name --listen takes: loopback, without a resolver (which might say ::1 or worse).
+  if (host == "localhost") host = "127.0.0.1";
   if (settings.no_auth && !api::IsLoopbackHost(host))
     return Status::InvalidArgument(
         "--no-auth is for local development: refused on the non-loopback address '" + host +
@@ -313,6 +316,11 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   http::ServerOptions hopts;
   hopts.host = host;
   hopts.port = port;
+  hopts.header_timeout_ms = static_cast<uint64_t>(settings.header_timeout * 1000);
+  hopts.request_timeout_ms = static_cast<uint64_t>(settings.request_timeout * 1000);
+  hopts.max_connections_per_client = static_cast<size_t>(settings.max_connections_per_client);
+  hopts.max_request_bytes = static_cast<size_t>(settings.max_request_bytes);
+  hopts.max_unsent_bytes = static_cast<size_t>(settings.max_unsent_bytes);
   s->server = std::make_unique<http::HttpServer>(&s->loop, std::move(router), hopts);
   ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
   s->api.poster = s->server->poster();

@@ -614,6 +614,17 @@ StatusOr<std::unique_ptr<service::HttpService>> RuntimeImpl::MakeService(
   if (!st.ok()) return st.status();
   config::ServeFlags settings =
       ToServeFlags(options_, has_robot_ ? robot_.path.string() : "", options);
+  if (!options.config_file.empty()) {
+    // The file's `http:` limits have no flag nor ServeOptions field: read them from it here.
+    config::ServeFlags file;
+    ROBOTNI_RETURN_IF_ERROR(config::ApplyServeConfig(options.config_file, {}, &file));
+    settings.header_timeout = file.header_timeout;
+    settings.request_timeout = file.request_timeout;
+    settings.max_connections_per_client = file.max_connections_per_client;
+    settings.max_request_bytes = file.max_request_bytes;
+    settings.max_unsent_bytes = file.max_unsent_bytes;
+    settings.auth_failures_per_minute = file.auth_failures_per_minute;
+  }
   ROBOTNI_RETURN_IF_ERROR(config::ValidateServeFlags(settings));
   service::HttpServiceParts parts;
   parts.store = *st;

@@ -92,8 +92,22 @@ try {
   await waitFor(async () => ['cancelled', 'failed', 'done'].includes(await rowState(page, longId)),
     `job #${longId} cancelled again (or done)`, 20000);
 
-  // Expected: 404 where a job has no captured output (GET .../log), 405 from the route probes.
-  const errors = consoleErrors.filter((m) => !/status of (404|405)/.test(m));
+  // 6. With --no-auth, a POST a foreign page could send (text/plain, no preflight) is refused;
+  // the dashboard's own POSTs above said JSON.
+  if (!TOKEN) {
+    const plain = await page.evaluate(async () => {
+      const r = await fetch('/api/worker/jobs', { method: 'POST', headers: { 'Content-Type': 'text/plain' },
+        body: JSON.stringify({ type: 'fakejob', params: {} }) });
+      return { status: r.status, body: await r.text() };
+    });
+    assert.equal(plain.status, 415, `text/plain POST: ${plain.body}`);
+    assert.match(plain.body, /application\/json/);
+    step('text/plain POST from the page: 415');
+  }
+
+  // Expected: 404 where a job has no captured output (GET .../log), 405 from the route probes,
+  // 415 from step 6.
+  const errors = consoleErrors.filter((m) => !/status of (404|405|415)/.test(m));
   assert.deepEqual(errors, [], 'no errors in the page console');
   step('PASS');
 } catch (e) {

@@ -47,14 +47,20 @@
     const t = token();
     if (t) headers.Authorization = 'Bearer ' + t;
     const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
+    // Every POST says JSON, body or not: with --no-auth serve refuses other types (a page on
+    // another site could send those without asking).
+    if (body !== undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') {
       headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
     }
+    if (body !== undefined) init.body = JSON.stringify(body);
     const res = await fetch(path, init);
     const text = await res.text();
     let data = null;
     if (text) { try { data = JSON.parse(text); } catch { data = text; } }
+    if (res.status === 429) {
+      // Too many requests (or wrong tokens from this address): wait as long as told.
+      state.pausedUntil = Date.now() + 1000 * (Number(res.headers.get('Retry-After')) || 1);
+    }
     if (!res.ok) {
       const msg = data && data.error && data.error.message ? data.error.message
                 : (typeof data === 'string' && data) || res.status + ' ' + res.statusText;
@@ -398,6 +404,10 @@
 
   async function refresh() {
     if (state.busy) return;
+    // A refused token is not sent again until another is saved: serve limits wrong tokens
+    // per address, and polling with one would lock this browser out.
+    if (state.refused && state.refused === token()) return;
+    if (Date.now() < (state.pausedUntil || 0)) return;
     state.busy = true;
     try {
       const q = new URLSearchParams({ limit: '50' });
@@ -409,20 +419,26 @@
       if (state.selected) await loadDetail().catch(() => {});
       setLive(true, 'live');
     } catch (e) {
+      if (e.status === 401 && token()) state.refused = token();
       setLive(false, e.status === 401 ? (token() ? 'token refused' : 'needs token')
-                   : e.status === 403 ? 'token lacks read' : 'offline');
+                   : e.status === 403 ? 'token lacks read' : e.status === 429 ? 'rate limited' : 'offline');
     } finally {
       state.busy = false;
     }
   }
 
   async function start() {
+    state.refused = null;
     try {
       await probeFeatures();
       await loadTypes();
       showBanner('');
     } catch (e) {
-      setLive(false, 'offline');
+      setLive(false, e.status === 429 ? 'rate limited' : 'offline');
+      if (e.status === 429) {
+        setTimeout(start, Math.max(0, (state.pausedUntil || 0) - Date.now()) + 100);
+        return;
+      }
       if (e.status !== 401 && e.status !== 403) showBanner('Could not load job types: ' + e.message, 'error');
       if (e.status === 401) $('token').focus();
     }

@@ -1,6 +1,8 @@
 // `robotni serve` security and metrics end to end: bearer tokens and scopes, the token made
-// on first start, --no-auth refused off loopback, the rate limit, and /metrics read by the
-// Prometheus reference parser (python3-prometheus-client).
+// on first start, --no-auth refused off loopback and closed to foreign pages, --listen
+// localhost, the rate limit and the wrong-token limit, the token checked before the body, the
+// header deadline, and /metrics read by the Prometheus reference parser
+// (python3-prometheus-client).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -23,6 +25,30 @@ using nlohmann::json;
 HttpReply Http(int port, const std::string& method, const std::string& path,
                const std::string& token = "", const std::string& body = "") {
   return SendHttp(port, method, path, body, token);
+}
+
+// Sends `request` as it is on a new connection and reads until the server closes (or 10 s).
+// Returns the status (0: no answer) and fills *text with the whole answer.
+int RawExchange(int port, const std::string& request, std::string* text = nullptr) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return 0;
+  }
+  (void)!write(fd, request.data(), request.size());
+  std::string resp;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (text != nullptr) *text = resp;
+  return resp.size() > 12 ? atoi(resp.c_str() + 9) : 0;
 }
 
 std::string Trimmed(std::string s) {
@@ -115,6 +141,82 @@ TEST_F(ServeAuthTest, NoAuthIsRefusedOffLoopback) {
   EXPECT_EQ(r.exit_code, 2) << r;
   EXPECT_NE(r.err.find("--no-auth"), std::string::npos) << r;
   EXPECT_NE(r.err.find("0.0.0.0"), std::string::npos) << r;
+}
+
+TEST_F(ServeAuthTest, ListenLocalhostServesOnLoopback) {
+  std::vector<std::string> args =
+      ServeExampleArgs((dir_.path() / "wi.db").string(), {"--grace", "1", "--no-auth"});
+  for (auto& a : args)
+    if (a == "127.0.0.1:0") a = "localhost:0";
+  server_ = std::make_unique<Process>(args, RunOptions{});
+  ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << server_->Wait();
+  EXPECT_NE(server_->output().err.find("serving on http://127.0.0.1:"), std::string::npos)
+      << server_->output().err;
+  port_ = ServingPort(*server_);
+  EXPECT_EQ(Http(port_, "GET", "/healthz").status, 200);
+  Stop();
+}
+
+TEST_F(ServeAuthTest, NoAuthIsClosedToForeignPages) {
+  Start({"--no-auth"});
+  const std::string job = R"({"type":"add","params":{"x":2,"y":40}})";
+  auto post = [&](const std::string& headers) {
+    std::string text;
+    int status = RawExchange(port_,
+                             "POST /api/worker/jobs HTTP/1.1\r\nConnection: close\r\n" + headers +
+                                 "Content-Length: " + std::to_string(job.size()) + "\r\n\r\n" + job,
+                             &text);
+    return std::make_pair(status, text);
+  };
+  // A form or a no-preflight fetch from another site: text/plain.
+  auto plain = post("Host: 127.0.0.1\r\nContent-Type: text/plain\r\n");
+  EXPECT_EQ(plain.first, 415) << plain.second;
+  EXPECT_NE(plain.second.find("application/json"), std::string::npos) << plain.second;
+  // Another origin, even with JSON (a CORS request); a DNS-rebound host name.
+  auto cross =
+      post("Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: application/json\r\n");
+  EXPECT_EQ(cross.first, 403) << cross.second;
+  auto rebound = post("Host: evil.example:8000\r\nContent-Type: application/json\r\n");
+  EXPECT_EQ(rebound.first, 403) << rebound.second;
+  EXPECT_EQ(RawExchange(port_,
+                        "GET /api/worker/jobs HTTP/1.1\r\nHost: evil.example\r\n"
+                        "Connection: close\r\n\r\n"),
+            403);
+  // Nothing of those was queued; the server's own page and local clients go on.
+  auto list = Http(port_, "GET", "/api/worker/jobs");
+  ASSERT_EQ(list.status, 200) << list.raw;
+  EXPECT_EQ(list.body["jobs"].size(), 0u) << list.raw;
+  auto own = post("Host: localhost:" + std::to_string(port_) + "\r\nOrigin: http://localhost:" +
+                  std::to_string(port_) + "\r\nContent-Type: application/json; charset=utf-8\r\n");
+  EXPECT_EQ(own.first, 202) << own.second;
+  EXPECT_EQ(Http(port_, "POST", "/api/worker/jobs", "", job).status, 202);
+  Stop();
+}
+
+TEST_F(ServeAuthTest, WrongTokensAreLimitedPerAddressAndCheckedBeforeTheBody) {
+  fs::path config = dir_.path() / "serve.yaml";
+  WriteFile(config, "http:\n  auth_failures_per_minute: 3\n  header_timeout_seconds: 1\n");
+  Start({"--token-file", TokenFile("right-token\n"), "--config", config.string()});
+  // A 1 MiB body announced and not sent: the 401 comes on the headers.
+  std::string text;
+  EXPECT_EQ(RawExchange(port_,
+                        "POST /api/worker/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n",
+                        &text),
+            401)
+      << text;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Http(port_, "GET", "/api/worker/types", "guess-" + std::to_string(i)).status, 401);
+  auto limited = Http(port_, "GET", "/api/worker/types", "guess-4");
+  EXPECT_EQ(limited.status, 429) << limited.raw;
+  EXPECT_GE(atoi(limited.Header("Retry-After").c_str()), 1) << limited.head;
+  // From this address even the right token waits; health checks do not.
+  EXPECT_EQ(Http(port_, "GET", "/api/worker/types", "right-token").status, 429);
+  EXPECT_EQ(Http(port_, "GET", "/healthz").status, 200);
+  // Headers that do not end within http.header_timeout_seconds: 408.
+  EXPECT_EQ(RawExchange(port_, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", &text), 408) << text;
+  EXPECT_NE(text.find("header_timeout"), std::string::npos) << text;
+  Stop();
 }
 
 TEST_F(ServeAuthTest, RateLimitAnswers429WithRetryAfter) {

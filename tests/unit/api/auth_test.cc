@@ -6,6 +6,9 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace robotni::api {
 namespace {
@@ -132,12 +135,124 @@ TEST(AuthTest, HealthIsOpenMetricsConfigurable) {
   EXPECT_TRUE(Filtered(&open, "GET", "GET /metrics").passed);
 }
 
-TEST(AuthTest, NoAuthPassesEverything) {
+FilterResult FilteredRequest(Auth* auth, Request req) {
+  auto sink = std::make_shared<CaptureSink>();
+  FilterResult r;
+  r.passed = auth->Filter(req, Responder(sink));
+  r.response = sink->got;
+  return r;
+}
+
+Request MakeRequest(const std::string& route,
+                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+  Request req;
+  req.method = route.substr(0, route.find(' '));
+  req.route = route;
+  req.path = route.substr(route.find(' ') + 1);
+  req.remote_address = "127.0.0.1";
+  for (auto& [k, v] : headers) req.headers.Add(k, v);
+  return req;
+}
+
+TEST(AuthTest, NoAuthPassesWhatAnOwnClientSends) {
   AuthOptions o;
   o.enabled = false;
   Auth auth(o);
-  EXPECT_TRUE(Filtered(&auth, "POST", "POST /api/worker/jobs").passed);
-  EXPECT_TRUE(Filtered(&auth, "GET", "GET /metrics").passed);
+  EXPECT_TRUE(FilteredRequest(&auth, MakeRequest("POST /api/worker/jobs",
+                                                 {{"Host", "127.0.0.1:8000"},
+                                                  {"Content-Type", "application/json"}}))
+                  .passed);
+  EXPECT_TRUE(
+      FilteredRequest(&auth, MakeRequest("GET /metrics", {{"Host", "localhost:8000"}})).passed);
+  // The dashboard from the server itself: its own origin, JSON with a charset.
+  EXPECT_TRUE(
+      FilteredRequest(&auth, MakeRequest("POST /api/worker/queues/{queue}/flush",
+                                         {{"Host", "localhost:8000"},
+                                          {"Origin", "http://localhost:8000"},
+                                          {"Content-Type", "application/json; charset=utf-8"}}))
+          .passed);
+  EXPECT_TRUE(
+      FilteredRequest(&auth, MakeRequest("GET /api/worker/jobs", {{"Host", "[::1]:8000"}})).passed);
+  // DELETE carries no body and a browser preflights it cross-origin.
+  EXPECT_TRUE(
+      FilteredRequest(&auth, MakeRequest("DELETE /api/worker/jobs/{id}", {{"Host", "127.0.0.1"}}))
+          .passed);
+  // Uploads take multipart on their route only.
+  EXPECT_TRUE(
+      FilteredRequest(&auth, MakeRequest("POST /api/work-items/{id}/files",
+                                         {{"Host", "127.0.0.1"},
+                                          {"Content-Type", "multipart/form-data; boundary=x"}}))
+          .passed);
+  // No route: the router answers 404 / 405 as for anyone.
+  Request unmatched = MakeRequest("POST /api/nothing", {{"Host", "127.0.0.1"}});
+  unmatched.route.clear();
+  EXPECT_TRUE(FilteredRequest(&auth, unmatched).passed);
+}
+
+TEST(AuthTest, NoAuthRefusesWhatAForeignPageCanSend) {
+  AuthOptions o;
+  o.enabled = false;
+  Auth auth(o);
+  // A form or a fetch without preflight: text/plain, form-urlencoded, no type, multipart.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "",
+                           "multipart/form-data; boundary=x", "application/jsonx"}) {
+    std::vector<std::pair<std::string, std::string>> h = {{"Host", "127.0.0.1:8000"}};
+    if (*type) h.push_back({"Content-Type", type});
+    FilterResult r = FilteredRequest(&auth, MakeRequest("POST /api/worker/jobs", h));
+    EXPECT_FALSE(r.passed) << type;
+    ASSERT_TRUE(r.response) << type;
+    EXPECT_EQ(r.response->status, 415) << type;
+    EXPECT_NE(r.response->body.find("application/json"), std::string::npos);
+  }
+  // DNS rebinding: a foreign name resolving to 127.0.0.1; any method.
+  for (const char* route : {"GET /api/worker/jobs", "GET /", "GET /healthz"}) {
+    FilterResult r = FilteredRequest(&auth, MakeRequest(route, {{"Host", "evil.example:8000"}}));
+    EXPECT_FALSE(r.passed) << route;
+    ASSERT_TRUE(r.response);
+    EXPECT_EQ(r.response->status, 403);
+  }
+  // Another origin, even one on loopback, or "null".
+  for (const char* origin :
+       {"http://evil.example", "http://localhost:3000", "null", "https://127.0.0.1:8000"}) {
+    FilterResult r = FilteredRequest(
+        &auth, MakeRequest("POST /api/worker/jobs", {{"Host", "127.0.0.1:8000"},
+                                                     {"Origin", origin},
+                                                     {"Content-Type", "application/json"}}));
+    EXPECT_FALSE(r.passed) << origin;
+    ASSERT_TRUE(r.response);
+    EXPECT_EQ(r.response->status, 403) << origin;
+  }
+}
+
+TEST(AuthTest, WrongTokensAreLimitedPerClientAddress) {
+  double now = 100;
+  AuthOptions o;
+  o.failures_per_minute = 3;
+  o.now = [&now] { return now; };
+  Auth auth(o);
+  ASSERT_TRUE(auth.AddToken("right", kScopeAll).ok());
+  auto from = [&](const std::string& address, const std::string& token) {
+    Request req = MakeRequest("GET /api/worker/jobs", {{"Authorization", "Bearer " + token}});
+    req.remote_address = address;
+    return FilteredRequest(&auth, req);
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(from("10.0.0.1", "guess").response->status, 401) << i;
+  // The burst is spent: 429 with Retry-After, whatever the token (guessing learns nothing).
+  FilterResult r = from("10.0.0.1", "guess");
+  ASSERT_TRUE(r.response);
+  EXPECT_EQ(r.response->status, 429);
+  EXPECT_EQ(r.response->headers.Get("Retry-After"), "20");  // one failure refills in 60/3 s
+  EXPECT_EQ(from("10.0.0.1", "right").response->status, 429);
+  // Another address is not affected, and a right token is never counted.
+  EXPECT_TRUE(from("10.0.0.2", "right").passed);
+  EXPECT_EQ(from("10.0.0.2", "guess").response->status, 401);
+  // Without a token it is a plain 401 (a browser opening the dashboard), not a failure.
+  Request bare = MakeRequest("GET /api/worker/jobs");
+  bare.remote_address = "10.0.0.3";
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(FilteredRequest(&auth, bare).response->status, 401);
+  // Time refills the address's bucket.
+  now += 20;
+  EXPECT_TRUE(from("10.0.0.1", "right").passed);
 }
 
 TEST(TokenBucketTest, BurstThenRefillAtRate) {

@@ -84,6 +84,44 @@ webhooks:
   EXPECT_TRUE(ValidateServeFlags(f).ok());
 }
 
+TEST_F(ServeConfigTest, ReadsTheHttpLimits) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply(R"(
+http:
+  header_timeout_seconds: 5
+  request_timeout_seconds: 30.5
+  max_connections_per_client: 64
+  max_request_bytes: 33554432
+  max_unsent_bytes: 262144
+  auth_failures_per_minute: 0
+)",
+                    &f)
+                  .ok());
+  EXPECT_DOUBLE_EQ(f.header_timeout, 5);
+  EXPECT_DOUBLE_EQ(f.request_timeout, 30.5);
+  EXPECT_EQ(f.max_connections_per_client, 64);
+  EXPECT_EQ(f.max_request_bytes, 32 << 20);
+  EXPECT_EQ(f.max_unsent_bytes, 256 << 10);
+  EXPECT_DOUBLE_EQ(f.auth_failures_per_minute, 0);
+  EXPECT_TRUE(ValidateServeFlags(f).ok());
+  for (auto [yaml, want] : std::vector<std::pair<std::string, std::string>>{
+           {"http:\n  header_timeout_seconds: 0\n",
+            ":2: http.header_timeout_seconds: expected seconds"},
+           {"http:\n  request_timeout_seconds: -1\n", ":2: http.request_timeout_seconds: expected"},
+           {"http:\n  max_connections_per_client: 0\n", ":2: http.max_connections_per_client"},
+           {"http:\n  max_request_bytes: 1000\n", ":2: http.max_request_bytes: expected bytes"},
+           {"http:\n  idle: 3\n", ":2: http.idle: unknown key"},
+           {"http: 5\n", ":1: http: expected a map"}}) {
+    std::string m = ErrorOf(yaml);
+    EXPECT_NE(m.find(path_ + want), std::string::npos) << m;
+  }
+  // The server's limits need a restart; the wrong-token limit is part of a reloaded Auth.
+  ServeFlags a, b;
+  b.header_timeout = 1;
+  b.auth_failures_per_minute = 1;
+  EXPECT_EQ(RestartOnlyChanges(a, b), std::vector<std::string>{"http.header_timeout_seconds"});
+}
+
 TEST_F(ServeConfigTest, UrlsAndAbsolutePathsStayAsWritten) {
   ServeFlags f;
   ASSERT_TRUE(Apply("store: sqlite:///var/x.db\ntoken_file: /etc/robotni/tokens\n", &f).ok());

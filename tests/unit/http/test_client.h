@@ -90,8 +90,15 @@ struct ClientResponse {
 // instead of hanging it).
 class Client {
  public:
-  explicit Client(int port, int timeout_ms = 10'000) {
+  // `from`: the local address to connect from ("127.0.0.2" is another client to the server).
+  explicit Client(int port, int timeout_ms = 10'000, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from, &local.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    }
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
