@@ -1,5 +1,7 @@
 #include "service/http_service.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -86,13 +88,9 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
       return Status::InvalidArgument("tokens: " + s.message());
   }
   if (!flags.token_file.empty()) {
-    std::error_code ec;
-    if (!fs::is_regular_file(flags.token_file, ec))
-      return Status::InvalidArgument("--token-file: cannot read '" + flags.token_file + "'");
-    std::ifstream f(flags.token_file, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    if (Status s = auth->AddTokens(text.str(), "\n"); !s.ok())
+    auto text = api::ReadTokenFile(flags.token_file);
+    if (!text.ok()) return Status::InvalidArgument("--token-file: " + text.status().message());
+    if (Status s = auth->AddTokens(*text, "\n"); !s.ok())
       return Status::InvalidArgument("--token-file " + flags.token_file + ": " + s.message());
   }
   if (const char* env_tokens = getenv("ROBOTNI_TOKENS"); env_tokens && *env_tokens) {
@@ -103,12 +101,16 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
   // No token configured: one read+write token kept next to the store.
   std::string path = (ServeDataDir(store_url, robot_root) / "api-token").string();
   std::string token;
-  {
-    std::ifstream f(path);
-    std::getline(f, token);
+  auto text = api::ReadTokenFile(path);
+  if (text.ok()) {
+    token = text->substr(0, text->find('\n'));
+  } else if (!text.status().IsNotFound()) {
+    return Status::InvalidArgument("the API token file " + text.status().message());
   }
   while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) {
+    // An empty (safe) file is replaced: the new one is created afresh, never written through.
+    if (text.ok()) unlink(path.c_str());
     auto made = api::GenerateToken();
     if (!made.ok()) return made.status();
     token = std::move(made).value();

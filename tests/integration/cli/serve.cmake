@@ -7,3 +7,5 @@ robotni_test(serve_ops_cli_test tests/integration/cli/serve_ops_test.cc)
 robotni_test(serve_webhooks_cli_test tests/integration/cli/serve_webhooks_test.cc)
 robotni_test(serve_workers_cli_test tests/integration/cli/serve_workers_test.cc)
 robotni_test(serve_chaos_cli_test tests/integration/cli/serve_chaos_test.cc)
+# The API token file: refused when unsafe, never written through a link.
+robotni_test(serve_token_cli_test tests/integration/cli/serve_token_file_test.cc)
