@@ -32,6 +32,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.robot = flags.robot;
   ro.store = flags.store;
   ro.isolation = flags.isolation;
+  ro.durability = flags.durability;
   ro.default_isolation = "process";
   ro.workers = flags.workers;
   ro.job_timeout = flags.job_timeout;
@@ -90,6 +91,11 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--isolation", flags->isolation,
                   "Where jobs run: process (worker processes; the default), subinterpreter "
                   "(in this process, fastest, for trusted code) or main");
+  cmd->add_option("--durability", flags->durability,
+                  "fast (a power loss may undo the last commits, never corrupts) or full (every "
+                  "commit synced to disk)")
+      ->check(CLI::IsMember({"fast", "full"}))
+      ->capture_default_str();
   cmd->add_option("--workers", flags->workers,
                   "Worker processes (isolation process); 0 = one per core")
       ->check(CLI::NonNegativeNumber)

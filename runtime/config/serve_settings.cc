@@ -147,6 +147,9 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
   keys["isolation"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadChoice(n, at, {"process", "subinterpreter", "main"}, &f->isolation);
   };
+  keys["durability"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadChoice(n, at, {"fast", "full"}, &f->durability);
+  };
   keys["workers"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadInt(n, at, "an integer >= 0 (0: one per core)", 0, &f->workers);
   };
@@ -295,6 +298,8 @@ Status ValidateServeFlags(const ServeFlags& f) {
       f.isolation != "process")
     return Status::InvalidArgument("isolation: expected process, subinterpreter or main, got '" +
                                    f.isolation + "'");
+  if (f.durability != "fast" && f.durability != "full")
+    return Status::InvalidArgument("durability: expected fast or full, got '" + f.durability + "'");
   if (f.workers < 0) return Status::InvalidArgument("workers: must be 0 (one per core) or more");
   if (f.job_timeout < 0 || f.kill_grace < 0)
     return Status::InvalidArgument("job_timeout and kill_grace: must not be negative");
@@ -320,6 +325,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.types != b.types) out.push_back("types");
   if (a.concurrency != b.concurrency) out.push_back("concurrency");
   if (a.isolation != b.isolation) out.push_back("isolation");
+  if (a.durability != b.durability) out.push_back("durability");
   if (a.workers != b.workers) out.push_back("workers");
   if (a.job_timeout != b.job_timeout) out.push_back("job_timeout");
   if (a.kill_grace != b.kill_grace) out.push_back("kill_grace");
@@ -340,6 +346,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->types = running.types;
   next->concurrency = running.concurrency;
   next->isolation = running.isolation;
+  next->durability = running.durability;
   next->workers = running.workers;
   next->job_timeout = running.job_timeout;
   next->kill_grace = running.kill_grace;
@@ -361,6 +368,7 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "concurrency",
                           "grace",
                           "isolation",
+                          "durability",
                           "workers",
                           "job_timeout",
                           "kill_grace",

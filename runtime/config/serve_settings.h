@@ -4,12 +4,12 @@
 // The settings of `robotni serve` and its configuration file (--config FILE, YAML).
 //
 // Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
-// jobs, concurrency, grace, isolation, token_file, no_auth, rate_limit, public_metrics,
+// jobs, concurrency, grace, isolation, durability, token_file, no_auth, rate_limit, public_metrics,
 // tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
-// timeout_seconds}. Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file >
-// defaults. Relative paths in the file (robot, store, token_file) are relative to the file's
-// directory; `jobs` stay relative to the robot, as on the command line.
-// Thread-safety: plain functions over values.
+// timeout_seconds, allow} (--webhook-allow is webhooks.allow). Precedence: command line >
+// environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths in the file (robot, store,
+// token_file) are relative to the file's directory; `jobs` stay relative to the robot, as on the
+// command line. Thread-safety: plain functions over values.
 
 #include <functional>
 #include <set>
@@ -29,6 +29,7 @@ struct ServeFlags {
   int concurrency = 2;
   double grace = 30;
   std::string isolation;
+  std::string durability = "fast";  // fast | full (RuntimeOptions::durability)
   // Worker processes (isolation: process) and the job limits (RuntimeOptions has the rules).
   int workers = 0;
   double job_timeout = 300;
@@ -67,7 +68,8 @@ void ApplyServeEnvironment(const std::set<std::string>& cli_given, ServeFlags* f
 Status ValidateServeFlags(const ServeFlags& flags);
 
 // The settings that differ between `a` and `b` and need a restart to change (listen, store,
-// robot, jobs, types, concurrency, isolation, no_auth, tasks, task_timeout), by key name.
+// robot, jobs, types, concurrency, isolation, durability, no_auth, tasks, task_timeout), by key
+// name.
 std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlags& b);
 
 // Copies those restart-only settings from `running` into *next.

@@ -165,6 +165,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("concurrency", &F::concurrency);
   keep("grace", &F::grace);
   keep("isolation", &F::isolation);
+  keep("durability", &F::durability);
   keep("workers", &F::workers);
   keep("job_timeout", &F::job_timeout);
   keep("kill_grace", &F::kill_grace);
