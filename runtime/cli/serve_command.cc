@@ -57,6 +57,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   so.webhook_secret = flags.webhook_secret;
   so.webhook_max_attempts = flags.webhook_max_attempts;
   so.webhook_timeout = flags.webhook_timeout;
+  so.webhook_allow = flags.webhook_allow;
   so.config_file = flags.config;
   so.command_line_keys.assign(cli_given.begin(), cli_given.end());
   so.handle_signals = true;
@@ -130,9 +131,13 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->delimiter(',');
   cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--webhook-allow", flags->webhook_allow,
+                  "Hosts, IPs or CIDR ranges webhooks may reach although loopback, private or "
+                  "link-local (development; refused by default)")
+      ->delimiter(',');
   cmd->add_option("--config", flags->config,
                   "YAML file with these settings (keys as the flags: listen, token_file, ...; "
-                  "webhooks: {secret, max_attempts, timeout_seconds}); flags win; SIGHUP "
+                  "webhooks: {secret, max_attempts, timeout_seconds, allow}); flags win; SIGHUP "
                   "re-reads it");
   cmd->add_option("--log-format", flags->log_format, "text or json (one object a line)")
       ->capture_default_str();

@@ -9,6 +9,7 @@
 
 #include "config/yaml_util.h"
 #include "core/log.h"
+#include "http/address_policy.h"
 
 namespace robotni::config {
 
@@ -227,8 +228,14 @@ Status ReadWebhooks(const YAML::Node& n, const At& at, const std::set<std::strin
       ROBOTNI_RETURN_IF_ERROR(ReadNumber(val, sub, "seconds (a number > 0)", &f->webhook_timeout));
       if (f->webhook_timeout <= 0)
         return sub.Error("expected seconds (a number > 0), found '" + val.Scalar() + "'");
+    } else if (name == "allow") {
+      std::vector<std::string> allow;
+      ROBOTNI_RETURN_IF_ERROR(ReadList(val, sub, &allow));
+      auto policy = http::AddressPolicy::Make(allow);
+      if (!policy.ok()) return sub.Error(policy.status().message());
+      if (!cli_given.count("webhook_allow")) f->webhook_allow = std::move(allow);
     } else {
-      return sub.Error("unknown key (webhooks has secret, max_attempts, timeout_seconds)");
+      return sub.Error("unknown key (webhooks has secret, max_attempts, timeout_seconds, allow)");
     }
   }
   return Status::OK();
@@ -313,6 +320,8 @@ Status ValidateServeFlags(const ServeFlags& f) {
     return Status::InvalidArgument("webhooks.max_attempts: must be at least 1");
   if (f.webhook_timeout <= 0)
     return Status::InvalidArgument("webhooks.timeout_seconds: must be positive");
+  if (auto policy = http::AddressPolicy::Make(f.webhook_allow); !policy.ok())
+    return Status::InvalidArgument("webhooks.allow: " + policy.status().message());
   return Status::OK();
 }
 
@@ -360,6 +369,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
 
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given) {
   std::set<std::string> out;
+  // clang-format off
   for (const char* key : {"robot",
                           "listen",
                           "store",
@@ -382,7 +392,9 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "tasks",
                           "task_timeout",
                           "log_format",
-                          "log_level"}) {
+                          "log_level",
+                          "webhook_allow"}) {
+    // clang-format on
     std::string flag = std::string("--") + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (is_given(flag)) out.insert(key);

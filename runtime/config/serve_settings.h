@@ -47,6 +47,10 @@ struct ServeFlags {
   std::string webhook_secret;
   int webhook_max_attempts = 5;
   double webhook_timeout = 10;
+  // Hosts, addresses and CIDR ranges webhooks may reach although they are loopback, private
+  // or link-local (http/address_policy.h); for development. Flag --webhook-allow, key
+  // webhooks.allow.
+  std::vector<std::string> webhook_allow;
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // debug | info | warn | error
   std::string config;               // --config FILE ("" = none)

@@ -44,8 +44,13 @@ bool SplitHostPort(const std::string& s, std::string* host, int* port) {
   return !host->empty();
 }
 
-http::WebhookOptions WebhookSettings(const config::ServeFlags& flags) {
+// `self_port`: serve's own port, which webhooks never reach.
+http::WebhookOptions WebhookSettings(const config::ServeFlags& flags, int self_port) {
   http::WebhookOptions o;
+  // ValidateServeFlags checked the entries.
+  if (auto policy = http::AddressPolicy::Make(flags.webhook_allow); policy.ok())
+    o.policy = std::move(policy).value();
+  o.policy.set_self_port(self_port);
   o.secret = flags.webhook_secret;
   o.max_attempts = flags.webhook_max_attempts;
   o.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
@@ -180,6 +185,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("task_timeout", &F::task_timeout);
   keep("log_format", &F::log_format);
   keep("log_level", &F::log_level);
+  keep("webhook_allow", &F::webhook_allow);
   base.config = running.config;
   return base;
 }
@@ -319,8 +325,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->server = std::make_unique<http::HttpServer>(&s->loop, std::move(router), hopts);
   ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
   s->api.poster = s->server->poster();
-  s->webhooks =
-      std::make_unique<api::JobWebhooks>(&s->loop, s->parts.store, WebhookSettings(settings));
+  s->webhooks = std::make_unique<api::JobWebhooks>(&s->loop, s->parts.store,
+                                                   WebhookSettings(settings, s->server->port()));
   s->metrics.poster = s->server->poster();
   s->metrics.http = &s->server->counters();
   s->parts.dispatcher->SetObservers(
@@ -377,7 +383,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
       if (reloaded) s->auth = std::move(reloaded);
       s->settings.grace = next.grace;
       ApplyLogSettings(next);
-      s->webhooks->Reconfigure(WebhookSettings(next));
+      s->webhooks->Reconfigure(WebhookSettings(next, s->server->port()));
     };
     s->reloader = std::make_unique<ServeReloader>(settings, cli_base, cli_given, robot,
                                                   s->parts.dispatcher, &s->blocking, hooks);

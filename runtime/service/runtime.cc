@@ -139,6 +139,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.webhook_secret = s.webhook_secret;
   f.webhook_max_attempts = s.webhook_max_attempts;
   f.webhook_timeout = s.webhook_timeout;
+  f.webhook_allow = s.webhook_allow;
   f.log_format = r.log_format;
   f.log_level = r.log_level;
   f.config = s.config_file;

@@ -286,6 +286,9 @@ struct ServeOptions {
   std::string webhook_secret;
   int webhook_max_attempts = 5;
   double webhook_timeout = 10;
+  // Webhooks never reach loopback, link-local or private addresses, nor this service's own
+  // port; these host names, addresses or CIDR ranges are let through (development).
+  std::vector<std::string> webhook_allow;
   // A YAML settings file: SIGHUP re-reads it (with handle_signals); the keys in
   // command_line_keys keep their values.
   std::string config_file;
