@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
 
 namespace robotni::testing {
@@ -116,6 +117,8 @@ TEST_F(ServeTokenFileTest, NewTokenIs256RandomBitsIn0600FileWhateverTheUmask) {
   Process server(ServeExampleArgs(db(), {"--isolation", "subinterpreter"}), RunOptions{});
   umask(old);
   ASSERT_TRUE(server.WaitForOutput("serving on", 30)) << server.output();
+  // An answer means the loop runs, with its SIGTERM handler installed.
+  EXPECT_EQ(SendHttp(ServingPort(server), "GET", "/healthz").status, 200);
   server.Kill(SIGTERM);
   RunResult r = server.Wait();
   EXPECT_EQ(r.exit_code, 0) << r;

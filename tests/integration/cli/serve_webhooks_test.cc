@@ -279,7 +279,7 @@ TEST_F(ServeWebhooksTest, ReceiverRetryAfterIsRecordedAsTheWait) {
 // The case: a completion webhook into serve's own API made 12,411 jobs in 6 s. Serve's
 // own address is refused even where loopback is allowed (here 127.0.0.1 and localhost).
 TEST_F(ServeWebhooksTest, WebhookIntoServesOwnApiIsRefused) {
-  for (const std::string& host : {"127.0.0.1", "localhost"}) {
+  for (std::string host : {"127.0.0.1", "localhost"}) {
     std::string id = Submit(
         {{"type", "add"},
          {"params", {{"x", 1}, {"y", 1}}},
@@ -293,8 +293,9 @@ TEST_F(ServeWebhooksTest, WebhookIntoServesOwnApiIsRefused) {
   }
   RunResult list = RunRobotni({"items", "list", "--store", db(), "--json"});
   ASSERT_EQ(list.exit_code, 0) << list;
-  json items = json::parse(list.out, nullptr, false);
-  ASSERT_TRUE(items.is_array()) << list.out;
+  json listed = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object() && listed["items"].is_array()) << list.out;
+  const json& items = listed["items"];
   EXPECT_EQ(items.size(), 2u) << "the webhooks made jobs: " << list.out.substr(0, 400);
   StopServer();
 }
@@ -388,6 +389,8 @@ TEST_F(ServeWebhookPolicyTest, PrivateTargetsAreRefusedByDefault) {
 }
 
 TEST_F(ServeWebhookPolicyTest, BadAllowEntryIsRefusedAtStart) {
+  // An answer means the loop runs, with its SIGTERM handler installed.
+  EXPECT_EQ(SendHttp(port_, "GET", "/healthz").status, 200);
   StopServer();
   std::ofstream(dir_.path() / "bad.yaml") << "webhooks:\n  allow: [10.0.0.0/33]\n";
   RunResult r = RunRobotni(
