@@ -1,6 +1,7 @@
 #include "api/auth.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,20 +114,14 @@ bool IsLoopbackHost(std::string_view host) {
 }
 
 StatusOr<std::string> GenerateToken() {
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError(std::string("/dev/urandom: ") + strerror(errno));
   unsigned char bytes[32];
   size_t got = 0;
   while (got < sizeof(bytes)) {
-    ssize_t n = read(fd, bytes + got, sizeof(bytes) - got);
+    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close(fd);
-      return Status::IOError("/dev/urandom: short read");
-    }
+    if (n <= 0) return Status::IOError(std::string("getrandom: ") + strerror(errno));
     got += static_cast<size_t>(n);
   }
-  close(fd);
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char b : bytes) {
@@ -136,18 +131,80 @@ StatusOr<std::string> GenerateToken() {
   return out;
 }
 
+StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  constexpr off_t kMaxBytes = 1 << 20;
+  // O_NONBLOCK: a FIFO planted under the name must not hang the open.
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return Status::NotFound(path + " does not exist");
+    if (err == ELOOP)
+      return Status::InvalidArgument(path +
+                                     " is a symbolic link; refusing to read tokens through it "
+                                     "(point the setting at the file itself)");
+    return Status::IOError(path + ": " + strerror(err));
+  }
+  struct stat st {};
+  std::string why;
+  if (fstat(fd, &st) != 0) {
+    why = std::string("cannot stat: ") + strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = "is not a regular file";
+  } else if (st.st_uid != geteuid()) {
+    why = "is owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+          std::to_string(geteuid()) + ")";
+  } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    why = std::string("is writable by ") + ((st.st_mode & S_IWOTH) ? "everyone" : "its group") +
+          " (mode " + mode + "); anyone who can write it can add a token (chmod 600 it)";
+  } else if (st.st_size > kMaxBytes) {
+    why = "is larger than 1 MiB";
+  }
+  if (!why.empty()) {
+    close(fd);
+    return Status::InvalidArgument(path + " " + why);
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return Status::IOError(path + ": " + strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxBytes)) {
+      close(fd);
+      return Status::InvalidArgument(path + " is larger than 1 MiB");
+    }
+  }
+  close(fd);
+  return text;
+}
+
 Status WriteTokenFile(const std::string& path, const std::string& token) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError(path + ": " + strerror(errno));
-  fchmod(fd, 0600);  // an existing file keeps its mode on O_CREAT
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EEXIST)
+      return Status::IOError(path + " already exists (a file or a link); not writing through it");
+    return Status::IOError(path + ": " + strerror(err));
+  }
+  fchmod(fd, 0600);  // a umask cannot widen it, but one like 0377 would narrow it to unreadable
   std::string text = token + "\n";
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      int err = errno;
       close(fd);
-      return Status::IOError(path + ": " + strerror(errno));
+      unlink(path.c_str());
+      return Status::IOError(path + ": " + strerror(err));
     }
     done += static_cast<size_t>(n);
   }

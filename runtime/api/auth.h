@@ -57,10 +57,19 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // 127.0.0.0/8, ::1 or "localhost".
 bool IsLoopbackHost(std::string_view host);
 
-// 32 random bytes from /dev/urandom as 64 lowercase hex digits. IOError when unreadable.
+// 32 random bytes (256 bits) from getrandom(2) as 64 lowercase hex digits. IOError when the
+// kernel has none to give.
 StatusOr<std::string> GenerateToken();
 
-// Writes `token` and a newline to `path` with mode 0600 (created or truncated).
+// The text of a token file, read only when it is safe to trust: a regular file (not a
+// symbolic link, FIFO or directory; opened with O_NOFOLLOW and checked with fstat on that
+// descriptor), owned by this user, not writable by group or others, at most 1 MiB.
+// NotFound when it does not exist; InvalidArgument (the message says why) when it is unsafe.
+StatusOr<std::string> ReadTokenFile(const std::string& path);
+
+// Creates `path` with mode 0600 (whatever the umask) holding `token` and a newline. Never
+// follows or replaces an existing name (O_CREAT | O_EXCL | O_NOFOLLOW): a file or symbolic
+// link already there is an error.
 Status WriteTokenFile(const std::string& path, const std::string& token);
 
 // A token bucket: `rate` tokens a second up to `burst`, starting full. Not thread-safe.

@@ -140,12 +140,13 @@ void JobWebhooks::Record(const WebhookAttempt& a) {
             {"attempt", a.attempt},
             {"outcome", WebhookOutcomeName(a.outcome)},
             {"http_status", a.http_status == 0 ? json(nullptr) : json(a.http_status)},
-            {"error", a.error.empty() ? json(nullptr) : json(a.error)}};
+            {"error", a.error.empty() ? json(nullptr) : json(a.error)},
+            {"duration_ms", a.duration_ms}};
   if (a.outcome == WebhookOutcome::kRetrying) m["retry_in_ms"] = a.retry_in_ms;
   if (a.outcome != WebhookOutcome::kDelivered && a.outcome != WebhookOutcome::kRetrying)
     log::Warn("webhook " + a.event + " of job " + a.job_id + " to " + a.url + " " +
                   WebhookOutcomeName(a.outcome) + " after " + std::to_string(a.attempt) +
-                  " attempt(s): " + a.error,
+                  " attempt(s): " + a.error + (a.detail.empty() ? "" : " (" + a.detail + ")"),
               {{"event", "webhook_" + std::string(WebhookOutcomeName(a.outcome))},
                {"job_id", a.job_id},
                {"url", a.url},

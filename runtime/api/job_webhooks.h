@@ -20,12 +20,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/http_types.h"
 #include "exec/work_queue.h"
-#include "loop/loop_poster.h"
 #include "http/webhooks.h"
+#include "loop/loop_poster.h"
 #include "robotni/status.h"
 #include "store/store.h"
-#include "api/http_types.h"
 
 namespace robotni::api {
 
@@ -46,7 +46,8 @@ std::string ValidateWebhookUrl(const nlohmann::json& v, const std::string& field
 
 // The `webhooks` array of the job JSON, from the item's timeline: one entry per recorded
 // attempt, oldest first ({"at", "event", "url", "delivery_id", "attempt", "outcome",
-// "http_status", "error"}).
+// "http_status", "error", "duration_ms"}; "retry_in_ms" while retrying). No answer body is
+// ever part of it.
 nlohmann::json WebhookDeliveriesJson(const std::vector<store::TimelineEntry>& timeline);
 
 // For JobJson: a job with webhook URLs gets them, and with `timeline` given, `webhooks`.

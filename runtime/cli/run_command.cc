@@ -26,6 +26,7 @@ struct RunFlags {
   double timeout = 0;
   std::string isolation;
   std::string store;
+  std::string durability = "fast";
   std::string input;
   std::vector<std::string> args;
 };
@@ -84,6 +85,7 @@ int Run(const RunFlags& flags) {
   ro.robot = flags.robot;
   ro.store = flags.store;
   ro.isolation = flags.isolation;
+  ro.durability = flags.durability;
   ro.concurrency = 1;
   auto rt = Runtime::Open(ro);
   if (!rt.ok()) return ExitCodeOfOpen(rt.status());
@@ -136,6 +138,11 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--store", flags->store,
                   "Work-item store URL (sqlite:///path/workitems.db); default "
                   "RC_WORKITEM_DB_PATH or <robot>/.robotni/workitems.db");
+  cmd->add_option("--durability", flags->durability,
+                  "fast (a power loss may undo the last commits, never corrupts) or full (every "
+                  "commit synced to disk)")
+      ->check(CLI::IsMember({"fast", "full"}))
+      ->capture_default_str();
   cmd->add_option("--input", flags->input,
                   "Seed the first task's input queue from a devdata work-items.json");
   cmd->add_option("args", flags->args, "Arguments appended to the task's command (after --)");

@@ -32,6 +32,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.robot = flags.robot;
   ro.store = flags.store;
   ro.isolation = flags.isolation;
+  ro.durability = flags.durability;
   ro.default_isolation = "process";
   ro.workers = flags.workers;
   ro.job_timeout = flags.job_timeout;
@@ -56,6 +57,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   so.webhook_secret = flags.webhook_secret;
   so.webhook_max_attempts = flags.webhook_max_attempts;
   so.webhook_timeout = flags.webhook_timeout;
+  so.webhook_allow = flags.webhook_allow;
   so.config_file = flags.config;
   so.command_line_keys.assign(cli_given.begin(), cli_given.end());
   so.handle_signals = true;
@@ -90,6 +92,11 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--isolation", flags->isolation,
                   "Where jobs run: process (worker processes; the default), subinterpreter "
                   "(in this process, fastest, for trusted code) or main");
+  cmd->add_option("--durability", flags->durability,
+                  "fast (a power loss may undo the last commits, never corrupts) or full (every "
+                  "commit synced to disk)")
+      ->check(CLI::IsMember({"fast", "full"}))
+      ->capture_default_str();
   cmd->add_option("--workers", flags->workers,
                   "Worker processes (isolation process); 0 = one per core")
       ->check(CLI::NonNegativeNumber)
@@ -124,9 +131,13 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->delimiter(',');
   cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--webhook-allow", flags->webhook_allow,
+                  "Hosts, IPs or CIDR ranges webhooks may reach although loopback, private or "
+                  "link-local (development; refused by default)")
+      ->delimiter(',');
   cmd->add_option("--config", flags->config,
                   "YAML file with these settings (keys as the flags: listen, token_file, ...; "
-                  "webhooks: {secret, max_attempts, timeout_seconds}); flags win; SIGHUP "
+                  "webhooks: {secret, max_attempts, timeout_seconds, allow}); flags win; SIGHUP "
                   "re-reads it");
   cmd->add_option("--log-format", flags->log_format, "text or json (one object a line)")
       ->capture_default_str();

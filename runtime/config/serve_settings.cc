@@ -9,6 +9,7 @@
 
 #include "config/yaml_util.h"
 #include "core/log.h"
+#include "http/address_policy.h"
 
 namespace robotni::config {
 
@@ -147,6 +148,9 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
   keys["isolation"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadChoice(n, at, {"process", "subinterpreter", "main"}, &f->isolation);
   };
+  keys["durability"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadChoice(n, at, {"fast", "full"}, &f->durability);
+  };
   keys["workers"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadInt(n, at, "an integer >= 0 (0: one per core)", 0, &f->workers);
   };
@@ -224,8 +228,14 @@ Status ReadWebhooks(const YAML::Node& n, const At& at, const std::set<std::strin
       ROBOTNI_RETURN_IF_ERROR(ReadNumber(val, sub, "seconds (a number > 0)", &f->webhook_timeout));
       if (f->webhook_timeout <= 0)
         return sub.Error("expected seconds (a number > 0), found '" + val.Scalar() + "'");
+    } else if (name == "allow") {
+      std::vector<std::string> allow;
+      ROBOTNI_RETURN_IF_ERROR(ReadList(val, sub, &allow));
+      auto policy = http::AddressPolicy::Make(allow);
+      if (!policy.ok()) return sub.Error(policy.status().message());
+      if (!cli_given.count("webhook_allow")) f->webhook_allow = std::move(allow);
     } else {
-      return sub.Error("unknown key (webhooks has secret, max_attempts, timeout_seconds)");
+      return sub.Error("unknown key (webhooks has secret, max_attempts, timeout_seconds, allow)");
     }
   }
   return Status::OK();
@@ -343,6 +353,8 @@ Status ValidateServeFlags(const ServeFlags& f) {
       f.isolation != "process")
     return Status::InvalidArgument("isolation: expected process, subinterpreter or main, got '" +
                                    f.isolation + "'");
+  if (f.durability != "fast" && f.durability != "full")
+    return Status::InvalidArgument("durability: expected fast or full, got '" + f.durability + "'");
   if (f.workers < 0) return Status::InvalidArgument("workers: must be 0 (one per core) or more");
   if (f.job_timeout < 0 || f.kill_grace < 0)
     return Status::InvalidArgument("job_timeout and kill_grace: must not be negative");
@@ -363,6 +375,8 @@ Status ValidateServeFlags(const ServeFlags& f) {
     return Status::InvalidArgument("webhooks.max_attempts: must be at least 1");
   if (f.webhook_timeout <= 0)
     return Status::InvalidArgument("webhooks.timeout_seconds: must be positive");
+  if (auto policy = http::AddressPolicy::Make(f.webhook_allow); !policy.ok())
+    return Status::InvalidArgument("webhooks.allow: " + policy.status().message());
   return Status::OK();
 }
 
@@ -375,6 +389,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.types != b.types) out.push_back("types");
   if (a.concurrency != b.concurrency) out.push_back("concurrency");
   if (a.isolation != b.isolation) out.push_back("isolation");
+  if (a.durability != b.durability) out.push_back("durability");
   if (a.workers != b.workers) out.push_back("workers");
   if (a.job_timeout != b.job_timeout) out.push_back("job_timeout");
   if (a.kill_grace != b.kill_grace) out.push_back("kill_grace");
@@ -401,6 +416,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->types = running.types;
   next->concurrency = running.concurrency;
   next->isolation = running.isolation;
+  next->durability = running.durability;
   next->workers = running.workers;
   next->job_timeout = running.job_timeout;
   next->kill_grace = running.kill_grace;
@@ -419,6 +435,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
 
 std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag)>& is_given) {
   std::set<std::string> out;
+  // clang-format off
   for (const char* key : {"robot",
                           "listen",
                           "store",
@@ -427,6 +444,7 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "concurrency",
                           "grace",
                           "isolation",
+                          "durability",
                           "workers",
                           "job_timeout",
                           "kill_grace",
@@ -440,7 +458,9 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "tasks",
                           "task_timeout",
                           "log_format",
-                          "log_level"}) {
+                          "log_level",
+                          "webhook_allow"}) {
+    // clang-format on
     std::string flag = std::string("--") + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (is_given(flag)) out.insert(key);

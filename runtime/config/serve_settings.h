@@ -4,13 +4,14 @@
 // The settings of `robotni serve` and its configuration file (--config FILE, YAML).
 //
 // Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
-// jobs, concurrency, grace, isolation, token_file, no_auth, rate_limit, public_metrics,
+// jobs, concurrency, grace, isolation, durability, token_file, no_auth, rate_limit, public_metrics,
 // tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
-// timeout_seconds} and an `http:` map {header_timeout_seconds, request_timeout_seconds,
-// max_connections_per_client, max_request_bytes, max_unsent_bytes, auth_failures_per_minute}.
-// Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths
-// in the file (robot, store, token_file) are relative to the file's directory; `jobs` stay relative
-// to the robot, as on the command line. Thread-safety: plain functions over values.
+// timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
+// {header_timeout_seconds, request_timeout_seconds, max_connections_per_client, max_request_bytes,
+// max_unsent_bytes, auth_failures_per_minute}. Precedence: command line > environment
+// (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths in the file (robot, store,
+// token_file) are relative to the file's directory; `jobs` stay relative to the robot, as on the
+// command line. Thread-safety: plain functions over values.
 
 #include <functional>
 #include <set>
@@ -30,6 +31,7 @@ struct ServeFlags {
   int concurrency = 2;
   double grace = 30;
   std::string isolation;
+  std::string durability = "fast";  // fast | full (RuntimeOptions::durability)
   // Worker processes (isolation: process) and the job limits (RuntimeOptions has the rules).
   int workers = 0;
   double job_timeout = 300;
@@ -55,9 +57,13 @@ struct ServeFlags {
   int max_request_bytes = 64 << 20;      // request bytes held across all connections
   int max_unsent_bytes = 1 << 20;        // answers queued for one connection
   double auth_failures_per_minute = 10;  // wrong tokens per client address; 0 = no limit
-  std::string log_format = "text";       // text | json
-  std::string log_level = "info";        // debug | info | warn | error
-  std::string config;                    // --config FILE ("" = none)
+  // Hosts, addresses and CIDR ranges webhooks may reach although they are loopback, private
+  // or link-local (http/address_policy.h); for development. Flag --webhook-allow, key
+  // webhooks.allow.
+  std::vector<std::string> webhook_allow;
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";   // debug | info | warn | error
+  std::string config;               // --config FILE ("" = none)
 };
 
 // Reads the YAML file at `path` into *flags. Keys whose command-line flag is in `cli_given`
@@ -76,7 +82,8 @@ void ApplyServeEnvironment(const std::set<std::string>& cli_given, ServeFlags* f
 Status ValidateServeFlags(const ServeFlags& flags);
 
 // The settings that differ between `a` and `b` and need a restart to change (listen, store,
-// robot, jobs, types, concurrency, isolation, no_auth, tasks, task_timeout), by key name.
+// robot, jobs, types, concurrency, isolation, durability, no_auth, tasks, task_timeout), by key
+// name.
 std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlags& b);
 
 // Copies those restart-only settings from `running` into *next.

@@ -7,6 +7,7 @@ add_library(robotni_core STATIC
   runtime/core/hmac_sha256.cc
   runtime/core/iso_time.cc
   runtime/core/log.cc
+  runtime/core/private_fs.cc
   runtime/core/sha256.cc
   runtime/core/status.cc)
 target_include_directories(robotni_core PUBLIC

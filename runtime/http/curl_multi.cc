@@ -67,6 +67,7 @@ struct CurlMulti::Transfer {
   std::string response;
   size_t response_seen = 0;
   char error[CURL_ERROR_SIZE] = {0};
+  std::string refused;  // why check_address refused an address; "" when it did not
   Done done;
 
   ~Transfer() {
@@ -82,6 +83,20 @@ size_t CurlMulti::OnBody(char* data, size_t size, size_t n, void* userp) {
       t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.size());
   t->response.append(data, std::min(len, room));
   return len;  // the rest is read and dropped, so the connection stays usable
+}
+
+int CurlMulti::OpenSocket(void* clientp, int purpose, void* address) {
+  auto* t = static_cast<Transfer*>(clientp);
+  auto* a = static_cast<curl_sockaddr*>(address);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  if (t->request.check_address) {
+    std::string why = t->request.check_address(&a->addr);
+    if (!why.empty()) {
+      t->refused = std::move(why);
+      return CURL_SOCKET_BAD;  // curl tries the next address, if any, then fails
+    }
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
@@ -124,6 +139,9 @@ uint64_t CurlMulti::Start(HttpClientRequest request, Done done) {
   Curl().curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   Curl().curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlMulti::OnBody);
   Curl().curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  Curl().curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::OpenSocket);
+  Curl().curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+  if (r.check_address) Curl().curl_easy_setopt(e, CURLOPT_PROXY, "");
   if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
     Curl().curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
     Curl().curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
@@ -153,6 +171,9 @@ HttpClientResult CurlMulti::TakeResult(Transfer* t, int code) {
   res.curl_code = code;
   long status = 0;
   Curl().curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_off_t total_us = 0;
+  if (Curl().curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
+    res.elapsed_ms = static_cast<int64_t>(total_us / 1000);
   if (code == CURLE_OK && status > 0) {
     res.responded = true;
     res.status = status;
@@ -163,7 +184,11 @@ HttpClientResult CurlMulti::TakeResult(Transfer* t, int code) {
       res.retry_after_ms = static_cast<int64_t>(retry_after) * 1000;
   } else {
     res.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-    res.error = t->error[0] ? t->error : Curl().curl_easy_strerror(static_cast<CURLcode>(code));
+    res.refused = !t->refused.empty();
+    if (res.refused)
+      res.error = t->refused;
+    else
+      res.error = t->error[0] ? t->error : Curl().curl_easy_strerror(static_cast<CURLcode>(code));
   }
   return res;
 }

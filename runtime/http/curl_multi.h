@@ -14,6 +14,7 @@
 // running, calling each completion with `aborted`, and closes every handle, so once the loop has
 // run the close callbacks, uv_loop_close() succeeds.
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -34,6 +35,10 @@ struct HttpClientRequest {
   std::string body;
   uint64_t timeout_ms = 10'000;           // the whole transfer, connecting included
   size_t max_response_bytes = 64 * 1024;  // more is read and dropped
+  // Asked before each connection with the address it is about to use (after name
+  // resolution, so DNS cannot get around it): "" connects, anything else refuses that address
+  // with this reason. With a check, no proxy is used (the check would see the proxy only).
+  std::function<std::string(const sockaddr* addr)> check_address;
 };
 
 struct HttpClientResult {
@@ -41,12 +46,14 @@ struct HttpClientResult {
   long status = 0;         // its status; 0 without a response
   bool timed_out = false;
   bool aborted = false;  // Close() or Cancel() ended it
+  bool refused = false;  // check_address refused the address(es) the name resolved to
   int curl_code = 0;     // CURLcode
   std::string error;     // why there is no response ("" when responded)
   std::string body;      // the response body, up to max_response_bytes
   // The response's Retry-After (delta seconds or an HTTP date, as curl reads it), in ms;
   // 0 without one.
   int64_t retry_after_ms = 0;
+  int64_t elapsed_ms = 0;  // the whole transfer, name resolution included
 };
 
 class CurlMulti {
@@ -77,6 +84,7 @@ class CurlMulti {
  private:
   struct Transfer;
   static size_t OnBody(char* data, size_t size, size_t n, void* userp);
+  static int OpenSocket(void* clientp, int purpose, void* address);
   static int OnSocket(void* easy, int fd, int what, void* userp, void* socketp);
   static int OnTimer(void* multi, long timeout_ms, void* userp);
   static void OnPoll(uv_poll_t* poll, int status, int events);
@@ -88,7 +96,7 @@ class CurlMulti {
   uv_loop_t* loop_;
   void* multi_ = nullptr;  // CURLM*, kept out of this header
   loop::UvHandle<uv_timer_t> timer_;
-  std::map<int, loop::UvHandle<uv_poll_t>> polls_;                 // socket -> its poll handle
+  std::map<int, loop::UvHandle<uv_poll_t>> polls_;           // socket -> its poll handle
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;  // id -> running transfer
   uint64_t next_id_ = 1;
   bool closed_ = false;

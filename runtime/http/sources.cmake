@@ -18,6 +18,7 @@ add_library(robotni_http STATIC
   runtime/http/request_parser.cc
   runtime/http/response.cc
   runtime/http/router.cc
+  runtime/http/address_policy.cc
   runtime/http/server.cc)
 target_include_directories(robotni_http PUBLIC
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include

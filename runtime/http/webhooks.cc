@@ -33,6 +33,7 @@ std::string WebhookSignature(std::string_view secret, std::string_view timestamp
 }
 
 AttemptClass ClassifyAttempt(const HttpClientResult& r) {
+  if (r.refused) return AttemptClass::kFinal;     // the address policy: the same next time
   if (!r.responded) return AttemptClass::kRetry;  // timeouts, refused or reset connections, DNS
   if (r.status >= 200 && r.status < 300) return AttemptClass::kDelivered;
   if (r.status == 408 || r.status == 429 || r.status >= 500) return AttemptClass::kRetry;
@@ -81,6 +82,7 @@ void WebhookSender::Reconfigure(const WebhookOptions& o) {
   options_.secret = o.secret;
   options_.max_attempts = std::max(1, o.max_attempts);
   options_.timeout_ms = o.timeout_ms;
+  options_.policy = o.policy;
 }
 
 int64_t WebhookSender::NowMs() const {
@@ -139,7 +141,10 @@ void WebhookSender::StartAttempt(uint64_t seq) {
   req.url = dl.d.url;
   req.method = "POST";
   req.timeout_ms = options_.timeout_ms;
-  req.max_response_bytes = 4096;  // only for the error message; receivers answer small
+  req.max_response_bytes = 0;  // only the status is kept: the body is read and dropped
+  req.check_address = [policy = options_.policy, host = UrlHost(dl.d.url)](const sockaddr* addr) {
+    return policy.Check(addr, host);
+  };
   req.headers = {"Content-Type: application/json",
                  "User-Agent: " + options_.user_agent,
                  "X-Robotni-Event: " + dl.d.event,
@@ -169,12 +174,20 @@ void WebhookSender::OnResult(uint64_t seq, const HttpClientResult& r) {
   dl.in_flight = false;
   dl.transfer = 0;
   --in_flight_;
-  std::string error = r.error;
-  if (r.responded && (r.status < 200 || r.status >= 300)) {
+  dl.last_duration_ms = r.elapsed_ms;
+  dl.last_detail.clear();
+  std::string error;
+  if (r.aborted) {
+    error = "aborted at shutdown";
+  } else if (r.refused) {
+    error = r.error;
+  } else if (!r.responded) {
+    // Refused, timed out, reset or unresolvable alike: telling them apart maps ports.
+    error = "unreachable";
+    dl.last_detail = r.error;
+  } else if (r.status < 200 || r.status >= 300) {
     error = "HTTP " + std::to_string(r.status);
-    if (!r.body.empty()) error += ": " + r.body.substr(0, 200);
   }
-  if (r.aborted) error = "aborted at shutdown";
   // The state changes before the report: `on_attempt` may call back into this sender.
   AttemptClass cls = ClassifyAttempt(r);
   if (cls == AttemptClass::kRetry && dl.attempts < options_.max_attempts && !shutting_down_) {
@@ -208,6 +221,8 @@ void WebhookSender::Report(const Delivery& dl, WebhookOutcome outcome, long stat
   a.outcome = outcome;
   a.http_status = status;
   a.error = std::move(error);
+  a.detail = dl.last_detail;
+  a.duration_ms = dl.last_duration_ms;
   a.retry_in_ms = retry_in_ms;
   try {
     on_attempt_(a);

@@ -6,6 +6,12 @@
 // progress events, and a bounded shutdown. It knows nothing about jobs or the store: every
 // attempt's outcome goes to an `on_attempt` callback (job_webhooks.h records it on the job).
 //
+// Only the status and the time an answer took are kept: its body is never read into the record
+// (a receiver inside the network could otherwise hand its secrets to whoever submitted the
+// job), redirects are not followed, and every connection failure (refused, timed out, reset,
+// no such name) is recorded as "unreachable" so the records do not scan ports; the detail
+// goes to the operator's log. Targets refused by the address policy fail at once, unretried.
+//
 // What a receiver gets (docs/serve.md, "Webhooks"):
 //   POST <url>, Content-Type: application/json, the body as given, and
 //   X-Robotni-Event: complete | progress
@@ -28,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/address_policy.h"
 #include "http/curl_multi.h"
 #include "loop/uv_handle.h"
 
@@ -46,6 +53,9 @@ struct WebhookOptions {
   size_t max_in_flight = 16;   // requests at the same time; the rest wait in order
   size_t max_queued = 10'000;  // beyond it new deliveries fail at once (recorded)
   std::string user_agent = "robotni-webhooks";
+  // Which addresses deliveries may connect to (checked after DNS, at connect time); by
+  // default no loopback, link-local, private or otherwise reserved one (address_policy.h).
+  AddressPolicy policy;
   std::function<int64_t()> now_ms;  // wall clock for X-Robotni-Timestamp; empty = system clock
 };
 
@@ -66,8 +76,10 @@ struct WebhookAttempt {
   std::string delivery_id, job_id, event, url;
   int attempt = 0;  // 1-based; 0 when abandoned before any attempt
   WebhookOutcome outcome = WebhookOutcome::kFailed;
-  long http_status = 0;  // 0 = no response
-  std::string error;     // "" when a 2xx answered
+  long http_status = 0;     // 0 = no response
+  std::string error;        // "" when a 2xx answered; "unreachable" for every connection failure
+  std::string detail;       // curl's reason, for the operator's log only (not the job's record)
+  int64_t duration_ms = 0;  // of this attempt; 0 when none ran
   int64_t retry_in_ms = 0;
 };
 
@@ -77,7 +89,8 @@ std::string WebhookSignature(std::string_view secret, std::string_view timestamp
                              std::string_view body);
 
 // How one attempt's result counts: 2xx delivered; 408, 429, 5xx, timeouts and connection
-// errors retry; any other status (3xx: redirects are not followed, other 4xx) is final.
+// errors retry; any other status (3xx: redirects are not followed, other 4xx) and an address
+// the policy refused are final.
 enum class AttemptClass { kDelivered, kRetry, kFinal };
 AttemptClass ClassifyAttempt(const HttpClientResult& r);
 
@@ -114,8 +127,8 @@ class WebhookSender {
   // attempt too.
   void Shutdown(uint64_t grace_ms, std::function<void()> done);
 
-  // A SIGHUP reload: the secret, max_attempts and timeout_ms of `o` apply to attempts that
-  // start from now on.
+  // A SIGHUP reload: the secret, max_attempts, timeout_ms and policy of `o` apply to attempts
+  // that start from now on.
   void Reconfigure(const WebhookOptions& o);
 
   size_t queued() const { return deliveries_.size(); }
@@ -129,6 +142,8 @@ class WebhookSender {
     int attempts = 0;
     uint64_t transfer = 0;  // CurlMulti id while in flight
     bool in_flight = false;
+    int64_t last_duration_ms = 0;  // of the last attempt
+    std::string last_detail;       // its connection error, for the log
   };
   void Pump();
   void StartAttempt(uint64_t seq);

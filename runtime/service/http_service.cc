@@ -1,5 +1,7 @@
 #include "service/http_service.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -42,8 +44,13 @@ bool SplitHostPort(const std::string& s, std::string* host, int* port) {
   return !host->empty();
 }
 
-http::WebhookOptions WebhookSettings(const config::ServeFlags& flags) {
+// `self_port`: serve's own port, which webhooks never reach.
+http::WebhookOptions WebhookSettings(const config::ServeFlags& flags, int self_port) {
   http::WebhookOptions o;
+  // ValidateServeFlags checked the entries.
+  if (auto policy = http::AddressPolicy::Make(flags.webhook_allow); policy.ok())
+    o.policy = std::move(policy).value();
+  o.policy.set_self_port(self_port);
   o.secret = flags.webhook_secret;
   o.max_attempts = flags.webhook_max_attempts;
   o.timeout_ms = static_cast<uint64_t>(flags.webhook_timeout * 1000);
@@ -87,13 +94,9 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
       return Status::InvalidArgument("tokens: " + s.message());
   }
   if (!flags.token_file.empty()) {
-    std::error_code ec;
-    if (!fs::is_regular_file(flags.token_file, ec))
-      return Status::InvalidArgument("--token-file: cannot read '" + flags.token_file + "'");
-    std::ifstream f(flags.token_file, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    if (Status s = auth->AddTokens(text.str(), "\n"); !s.ok())
+    auto text = api::ReadTokenFile(flags.token_file);
+    if (!text.ok()) return Status::InvalidArgument("--token-file: " + text.status().message());
+    if (Status s = auth->AddTokens(*text, "\n"); !s.ok())
       return Status::InvalidArgument("--token-file " + flags.token_file + ": " + s.message());
   }
   if (const char* env_tokens = getenv("ROBOTNI_TOKENS"); env_tokens && *env_tokens) {
@@ -104,12 +107,16 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
   // No token configured: one read+write token kept next to the store.
   std::string path = (ServeDataDir(store_url, robot_root) / "api-token").string();
   std::string token;
-  {
-    std::ifstream f(path);
-    std::getline(f, token);
+  auto text = api::ReadTokenFile(path);
+  if (text.ok()) {
+    token = text->substr(0, text->find('\n'));
+  } else if (!text.status().IsNotFound()) {
+    return Status::InvalidArgument("the API token file " + text.status().message());
   }
   while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) {
+    // An empty (safe) file is replaced: the new one is created afresh, never written through.
+    if (text.ok()) unlink(path.c_str());
     auto made = api::GenerateToken();
     if (!made.ok()) return made.status();
     token = std::move(made).value();
@@ -164,6 +171,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("concurrency", &F::concurrency);
   keep("grace", &F::grace);
   keep("isolation", &F::isolation);
+  keep("durability", &F::durability);
   keep("workers", &F::workers);
   keep("job_timeout", &F::job_timeout);
   keep("kill_grace", &F::kill_grace);
@@ -178,6 +186,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("task_timeout", &F::task_timeout);
   keep("log_format", &F::log_format);
   keep("log_level", &F::log_level);
+  keep("webhook_allow", &F::webhook_allow);
   base.config = running.config;
   return base;
 }
@@ -324,8 +333,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->server = std::make_unique<http::HttpServer>(&s->loop, std::move(router), hopts);
   ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
   s->api.poster = s->server->poster();
-  s->webhooks =
-      std::make_unique<api::JobWebhooks>(&s->loop, s->parts.store, WebhookSettings(settings));
+  s->webhooks = std::make_unique<api::JobWebhooks>(&s->loop, s->parts.store,
+                                                   WebhookSettings(settings, s->server->port()));
   s->metrics.poster = s->server->poster();
   s->metrics.http = &s->server->counters();
   s->parts.dispatcher->SetObservers(
@@ -382,7 +391,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
       if (reloaded) s->auth = std::move(reloaded);
       s->settings.grace = next.grace;
       ApplyLogSettings(next);
-      s->webhooks->Reconfigure(WebhookSettings(next));
+      s->webhooks->Reconfigure(WebhookSettings(next, s->server->port()));
     };
     s->reloader = std::make_unique<ServeReloader>(settings, cli_base, cli_given, robot,
                                                   s->parts.dispatcher, &s->blocking, hooks);

@@ -25,7 +25,9 @@ bool OwnerIsDeadHere(const std::string& owner);
 class StoreSet {
  public:
   // create_if_missing false: a store that does not exist is NotFound, nothing is created.
-  explicit StoreSet(bool create_if_missing = true) : create_if_missing_(create_if_missing) {}
+  // synchronous_full: every commit is synced (RuntimeOptions::durability "full").
+  explicit StoreSet(bool create_if_missing = true, bool synchronous_full = false)
+      : create_if_missing_(create_if_missing), synchronous_full_(synchronous_full) {}
   // Closes every store; they close in parallel (each checkpoints its log).
   ~StoreSet();
   StoreSet(const StoreSet&) = delete;
@@ -37,6 +39,7 @@ class StoreSet {
 
  private:
   const bool create_if_missing_;
+  const bool synchronous_full_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<store::WorkItemStore>> stores_;
   std::unique_ptr<std::thread> closing_;

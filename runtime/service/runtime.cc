@@ -123,6 +123,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.concurrency = r.concurrency;
   f.grace = s.grace;
   f.isolation = r.isolation;
+  f.durability = r.durability;
   f.workers = r.workers;
   f.job_timeout = r.job_timeout;
   f.kill_grace = r.kill_grace;
@@ -138,6 +139,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.webhook_secret = s.webhook_secret;
   f.webhook_max_attempts = s.webhook_max_attempts;
   f.webhook_timeout = s.webhook_timeout;
+  f.webhook_allow = s.webhook_allow;
   f.log_format = r.log_format;
   f.log_level = r.log_level;
   f.config = s.config_file;
@@ -147,7 +149,8 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
 class RuntimeImpl : public Runtime {
  public:
   explicit RuntimeImpl(RuntimeOptions options)
-      : options_(std::move(options)), stores_(options_.create_store_if_missing) {}
+      : options_(std::move(options)),
+        stores_(options_.create_store_if_missing, options_.durability == "full") {}
   ~RuntimeImpl() override { (void)Close(); }
 
   Status Init();
@@ -235,6 +238,9 @@ Status RuntimeImpl::Init() {
   log::SetFormat(format);
   log::SetLevel(level);
   if (options_.concurrency <= 0) return Status::InvalidArgument("concurrency: must be at least 1");
+  if (options_.durability != "fast" && options_.durability != "full")
+    return Status::InvalidArgument("durability: expected fast or full, got '" +
+                                   options_.durability + "'");
 
   if (!options_.robot.empty()) {
     auto robot = config::LoadRobotYaml(options_.robot);

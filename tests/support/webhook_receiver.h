@@ -52,10 +52,14 @@ struct ReceivedRequest {
 class WebhookReceiver {
  public:
   // `status_for(n)` answers the n-th request (0-based); 200 when not given. `headers_for(n)`
-  // adds header lines ("Name: value\r\n" each) to that answer.
+  // adds header lines ("Name: value\r\n" each) to that answer; `body_for(n)` is its body
+  // ("ok" for a 2xx, "try again" otherwise, when not given).
   explicit WebhookReceiver(std::function<int(int n)> status_for = nullptr,
-                           std::function<std::string(int n)> headers_for = nullptr)
-      : status_for_(std::move(status_for)), headers_for_(std::move(headers_for)) {
+                           std::function<std::string(int n)> headers_for = nullptr,
+                           std::function<std::string(int n)> body_for = nullptr)
+      : status_for_(std::move(status_for)),
+        headers_for_(std::move(headers_for)),
+        body_for_(std::move(body_for)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -135,7 +139,9 @@ class WebhookReceiver {
       n = static_cast<int>(count_++);
     }
     int status = status_for_ ? status_for_(n) : 200;
-    std::string body = status >= 200 && status < 300 ? "ok" : "try again";
+    std::string body = body_for_                       ? body_for_(n)
+                       : status >= 200 && status < 300 ? "ok"
+                                                       : "try again";
     std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\n" +
                        (headers_for_ ? headers_for_(n) : "") +
                        "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
@@ -183,6 +189,7 @@ class WebhookReceiver {
 
   std::function<int(int)> status_for_;
   std::function<std::string(int)> headers_for_;
+  std::function<std::string(int)> body_for_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

@@ -100,6 +100,12 @@ struct RuntimeOptions {
   // NotFound ("no work-item store at PATH") and nothing is written to disk. For tools that
   // inspect or manage an existing store (`robotni items list`).
   bool create_store_if_missing = true;
+  // What a commit to the store survives (SQLite in WAL mode; docs/serve.md, "Durability"):
+  // "fast" (synchronous=NORMAL): never corrupt, and a crash of the process loses nothing, but
+  // a power loss or OS crash may roll back the transactions since the last checkpoint;
+  // "full" (synchronous=FULL): every commit is synced to disk before it returns, so every
+  // committed transaction survives a power loss (slower: one fsync per commit).
+  std::string durability = "fast";
 };
 
 // What RunTask / Run give a task besides the robot's own settings.
@@ -298,6 +304,9 @@ struct ServeOptions {
   std::string webhook_secret;
   int webhook_max_attempts = 5;
   double webhook_timeout = 10;
+  // Webhooks never reach loopback, link-local or private addresses, nor this service's own
+  // port; these host names, addresses or CIDR ranges are let through (development).
+  std::vector<std::string> webhook_allow;
   // A YAML settings file: SIGHUP re-reads it (with handle_signals); the keys in
   // command_line_keys keep their values.
   std::string config_file;

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/private_fs.h"
 #include "core/sha256.h"
 #include "store/sqlite/schema.h"
 
@@ -125,10 +126,12 @@ Status LeaseLost(const Lease& l) {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-// Writes content to path with O_EXCL; fsyncs when asked.
+// Writes content to path with O_EXCL, mode 0600 (work-item files are job data); fsyncs when
+// asked.
 Status WriteNewFile(const std::string& path, std::string_view content, bool sync) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("cannot create " + path + ": " + ErrnoText());
+  ::fchmod(fd, 0600);  // whatever the umask
   size_t off = 0;
   while (off < content.size()) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
@@ -435,7 +438,9 @@ class SqliteStore::ReaderLease {
 namespace {
 
 // Refuses paths SQLite must not touch: directories, non-database files, read-only
-// files or directories. Never writes anything.
+// files or directories. Writes nothing but, for a store that does not exist yet, its
+// directory (0700) and an empty database file (0600: SQLite gives its -wal and -shm files the
+// database's mode).
 Status CheckPath(const std::string& path, bool read_only, bool create_if_missing) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
@@ -473,9 +478,7 @@ Status CheckPath(const std::string& path, bool read_only, bool create_if_missing
   if (read_only) return Status::OK();
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
+  ROBOTNI_RETURN_IF_ERROR(core::CreatePrivateDirectories(dir));
   if (::stat(dir.c_str(), &st) != 0) {
     return Status::IOError("cannot stat " + dir + ": " + ErrnoText());
   }
@@ -483,7 +486,7 @@ Status CheckPath(const std::string& path, bool read_only, bool create_if_missing
     return Status::IOError("directory " + dir + " is read-only; SQLite needs to create " + path +
                            "-wal there");
   }
-  return Status::OK();
+  return core::CreatePrivateFileIfMissing(path);
 }
 
 StatusOr<DbPtr> OpenConnection(const std::string& path, bool read_only, bool full_sync) {
@@ -850,9 +853,7 @@ StatusOr<SqliteStore::StagedFile> SqliteStore::StageFile(const NewFile& file) {
                                    std::to_string(file.content.size()) + " bytes, the limit is " +
                                    std::to_string(options_.max_file_bytes));
   }
-  std::error_code ec;
-  fs::create_directories(staging_dir_, ec);
-  if (ec) return Status::IOError("cannot create " + staging_dir_ + ": " + ec.message());
+  ROBOTNI_RETURN_IF_ERROR(core::CreatePrivateDirectories(staging_dir_));
   StagedFile st;
   st.name = file.name;
   st.size = static_cast<int64_t>(file.content.size());
@@ -870,9 +871,7 @@ std::string SqliteStore::ItemDir(int64_t id) const { return files_dir_ + "/" + s
 // A hard link under a fresh name, renamed over the destination, replaces it atomically.
 Status SqliteStore::CommitStagedFile(int64_t id, const StagedFile& f) {
   std::string dir = ItemDir(id);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  ROBOTNI_RETURN_IF_ERROR(core::CreatePrivateDirectories(dir));
   std::string dest = dir + "/" + f.name;
   std::string link = f.tmp_path + ".link" + std::to_string(g_stage_counter.fetch_add(1));
   if (::link(f.tmp_path.c_str(), link.c_str()) != 0) {

@@ -10,3 +10,15 @@ robotni_test(serve_chaos_cli_test tests/integration/cli/serve_chaos_test.cc)
 robotni_test(serve_task_chaos_cli_test tests/integration/cli/serve_task_chaos_test.cc)
 robotni_test(serve_worker_start_cli_test tests/integration/cli/serve_worker_start_test.cc)
 robotni_test(serve_job_output_cli_test tests/integration/cli/serve_job_output_test.cc)
+# The API token file: refused when unsafe, never written through a link.
+robotni_test(serve_token_cli_test tests/integration/cli/serve_token_file_test.cc)
+# --durability: shown by counting fsync/fdatasync calls with an LD_PRELOAD library built here.
+add_library(fsync_counter SHARED tests/support/fsync_counter.c)
+target_link_libraries(fsync_counter PRIVATE ${CMAKE_DL_LIBS})
+# Built without sanitizers: a preloaded library must not need the sanitizer runtime.
+target_compile_options(fsync_counter PRIVATE -fno-sanitize=all)
+target_link_options(fsync_counter PRIVATE -fno-sanitize=all)
+robotni_test(serve_durability_cli_test tests/integration/cli/serve_durability_test.cc)
+target_compile_definitions(serve_durability_cli_test PRIVATE
+  ROBOTNI_FSYNC_COUNTER="$<TARGET_FILE:fsync_counter>")
+add_dependencies(serve_durability_cli_test fsync_counter)

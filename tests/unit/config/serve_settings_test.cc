@@ -248,5 +248,36 @@ TEST_F(ServeConfigTest, GivenKeysMapFlagsToKeys) {
   EXPECT_EQ(given, (std::set<std::string>{"listen", "robot", "token_file"}));
 }
 
+TEST_F(ServeConfigTest, DurabilityIsFastOrFullAndNeedsARestart) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("durability: full\n", &f).ok());
+  EXPECT_EQ(f.durability, "full");
+  EXPECT_EQ(ServeFlags().durability, "fast");
+  EXPECT_NE(ErrorOf("durability: sometimes\n").find("durability: expected fast or full"),
+            std::string::npos);
+  ServeFlags running, next;
+  next.durability = "full";
+  EXPECT_EQ(RestartOnlyChanges(running, next), (std::vector<std::string>{"durability"}));
+}
+
+TEST_F(ServeConfigTest, WebhookAllowlistIsCheckedAndTheFlagWins) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("webhooks:\n  allow: [127.0.0.1, 10.0.0.0/8, hooks.internal]\n", &f).ok());
+  EXPECT_EQ(f.webhook_allow,
+            (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "hooks.internal"}));
+  EXPECT_TRUE(ValidateServeFlags(f).ok());
+  EXPECT_NE(ErrorOf("webhooks:\n  allow: [10.0.0.0/40]\n").find("webhooks.allow: '10.0.0.0/40'"),
+            std::string::npos);
+  ServeFlags given;
+  given.webhook_allow = {"::1"};
+  ASSERT_TRUE(Apply("webhooks:\n  allow: [10.0.0.0/8]\n", &given, {"webhook_allow"}).ok());
+  EXPECT_EQ(given.webhook_allow, (std::vector<std::string>{"::1"}));
+  f.webhook_allow = {"not/a/range"};
+  EXPECT_FALSE(ValidateServeFlags(f).ok());
+  auto keys = GivenKeys(
+      [](const std::string& flag) { return flag == "--webhook-allow" || flag == "--durability"; });
+  EXPECT_EQ(keys, (std::set<std::string>{"durability", "webhook_allow"}));
+}
+
 }  // namespace
 }  // namespace robotni::config

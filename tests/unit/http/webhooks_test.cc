@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/hmac_sha256.h"
 #include "api/job_webhooks.h"
+#include "core/hmac_sha256.h"
 #include "tests/support/webhook_receiver.h"
 
 namespace robotni::http {
@@ -92,7 +92,8 @@ TEST(WebhookUrlTest, AcceptsHttpAndHttpsOnly) {
     EXPECT_EQ(why.rfind("on_progress_url: ", 0), 0u) << why;
   }
   EXPECT_NE(api::ValidateWebhookUrl(json(5), "on_complete_url"), "");
-  EXPECT_NE(api::ValidateWebhookUrl("http://h/" + std::string(api::kMaxWebhookUrlBytes, 'a'), "x"), "");
+  EXPECT_NE(api::ValidateWebhookUrl("http://h/" + std::string(api::kMaxWebhookUrlBytes, 'a'), "x"),
+            "");
 }
 
 TEST(WebhookUrlTest, DeliveriesJsonComesFromWebhookTimelineEvents) {
@@ -106,7 +107,8 @@ TEST(WebhookUrlTest, DeliveriesJsonComesFromWebhookTimelineEvents) {
   EXPECT_EQ(j[0]["outcome"], "retrying");
   EXPECT_EQ(j[1]["outcome"], "delivered");
   EXPECT_EQ(j[1]["at"], "1970-01-01T00:00:04.000Z");
-  auto urls = api::ParseWebhookUrls(R"({"on_complete_url":"http://a/","on_progress_url":"http://b/"})");
+  auto urls =
+      api::ParseWebhookUrls(R"({"on_complete_url":"http://a/","on_progress_url":"http://b/"})");
   EXPECT_EQ(urls.on_complete, "http://a/");
   EXPECT_EQ(urls.on_progress, "http://b/");
   EXPECT_FALSE(api::ParseWebhookUrls("").any());
@@ -122,7 +124,10 @@ class WebhookSenderTest : public ::testing::Test {
     uv_run(&loop_, UV_RUN_DEFAULT);
     EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
   }
-  WebhookSender& Make(WebhookOptions o) {
+  // The receivers listen on 127.0.0.1, which the default policy refuses: opened here unless
+  // `keep_policy`.
+  WebhookSender& Make(WebhookOptions o, bool keep_policy = false) {
+    if (!keep_policy) o.policy = *AddressPolicy::Make({"127.0.0.1"});
     sender_ =
         std::make_unique<WebhookSender>(&loop_, std::move(o), [this](const WebhookAttempt& a) {
           attempts_.push_back(a);
@@ -248,7 +253,8 @@ TEST_F(WebhookSenderTest, UnreachableUrlFailsAfterMaxAttempts) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(attempts_[i].attempt, i + 1);
     EXPECT_EQ(attempts_[i].http_status, 0);
-    EXPECT_NE(attempts_[i].error, "");
+    EXPECT_EQ(attempts_[i].error, "unreachable");
+    EXPECT_NE(attempts_[i].detail, "") << "curl's reason, for the log";
   }
   EXPECT_GT(attempts_[1].retry_in_ms, 0);
 }
@@ -321,6 +327,146 @@ TEST_F(WebhookSenderTest, ShutdownDeadlineAbortsAttemptsInFlight) {
   EXPECT_EQ(attempts_[0].attempt, 1);
   EXPECT_EQ(attempts_[1].job_id, "5");
   EXPECT_EQ(attempts_[1].attempt, 0);
+}
+
+TEST_F(WebhookSenderTest, DefaultPolicyRefusesLoopbackAtOnceWithoutRetry) {
+  WebhookReceiver receiver;
+  WebhookOptions o;
+  o.max_attempts = 3;
+  o.base_delay_ms = 10;
+  Make(o, /*keep_policy=*/true).Enqueue({"1", "complete", receiver.Url(), "{}"});
+  RunUntilSettled();
+  ASSERT_EQ(attempts_.size(), 1u);
+  EXPECT_EQ(attempts_[0].outcome, WebhookOutcome::kFailed);
+  EXPECT_EQ(attempts_[0].http_status, 0);
+  EXPECT_NE(attempts_[0].error.find("refused: the target resolves to a loopback address"),
+            std::string::npos)
+      << attempts_[0].error;
+  EXPECT_TRUE(receiver.requests().empty());
+}
+
+TEST_F(WebhookSenderTest, AnswerBodyIsNotPartOfTheRecord) {
+  WebhookReceiver receiver([](int) { return 500; }, nullptr,
+                           [](int) { return "db password: hunter2"; });
+  WebhookOptions o;
+  o.max_attempts = 1;
+  Make(o).Enqueue({"1", "complete", receiver.Url(), "{}"});
+  RunUntilSettled();
+  ASSERT_EQ(attempts_.size(), 1u);
+  EXPECT_EQ(attempts_[0].error, "HTTP 500");
+  EXPECT_EQ(attempts_[0].detail, "");
+  EXPECT_GE(attempts_[0].duration_ms, 0);
+}
+
+sockaddr_storage Addr(const std::string& ip, int port = 80) {
+  sockaddr_storage ss{};
+  if (ip.find(':') == std::string::npos) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, ip.c_str(), &in->sin_addr);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET6, ip.c_str(), &in6->sin6_addr);
+  }
+  return ss;
+}
+
+std::string RangeOf(const std::string& ip) {
+  sockaddr_storage ss = Addr(ip);
+  return ReservedRangeOf(reinterpret_cast<const sockaddr*>(&ss));
+}
+
+TEST(AddressPolicyTest, ReservedRanges) {
+  struct Case {
+    const char* ip;
+    const char* kind;
+  };
+  for (const Case& c : {Case{"127.0.0.1", "loopback"},
+                        Case{"127.255.0.9", "loopback"},
+                        Case{"::1", "loopback"},
+                        Case{"::ffff:127.0.0.1", "loopback"},
+                        Case{"64:ff9b::7f00:1", "loopback"},
+                        Case{"169.254.169.254", "link-local"},
+                        Case{"fe80::1", "link-local"},
+                        Case{"10.0.0.1", "private"},
+                        Case{"172.16.0.1", "private"},
+                        Case{"172.31.255.255", "private"},
+                        Case{"192.168.0.1", "private"},
+                        Case{"fd12:3456::1", "private"},
+                        Case{"fc00::1", "private"},
+                        Case{"100.64.0.1", "shared"},
+                        Case{"100.127.255.255", "shared"},
+                        Case{"0.0.0.0", "unspecified"},
+                        Case{"::", "unspecified"},
+                        Case{"224.0.0.1", "multicast"},
+                        Case{"ff02::1", "multicast"},
+                        Case{"255.255.255.255", "broadcast"},
+                        Case{"::ffff:10.1.1.1", "private"},
+                        Case{"8.8.8.8", ""},
+                        Case{"172.32.0.1", ""},
+                        Case{"100.128.0.1", ""},
+                        Case{"169.255.0.1", ""},
+                        Case{"2606:4700::1111", ""},
+                        Case{"::ffff:93.184.216.34", ""}})
+    EXPECT_EQ(RangeOf(c.ip), c.kind) << c.ip;
+}
+
+TEST(AddressPolicyTest, AllowlistOpensHostsAddressesAndRanges) {
+  auto p = AddressPolicy::Make({"127.0.0.1", "10.0.0.0/8", "fd00::/8", "Hooks.Internal"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  auto check = [&](const std::string& ip, const std::string& host = "x.example") {
+    sockaddr_storage ss = Addr(ip);
+    return p->Check(reinterpret_cast<const sockaddr*>(&ss), host);
+  };
+  EXPECT_EQ(check("127.0.0.1"), "");
+  EXPECT_EQ(check("::ffff:127.0.0.1"), "") << "the IPv4 inside is what is judged";
+  EXPECT_NE(check("127.0.0.2"), "");
+  EXPECT_NE(check("::1"), "");
+  EXPECT_EQ(check("10.200.3.4"), "");
+  EXPECT_NE(check("192.168.1.1"), "");
+  EXPECT_EQ(check("fd00::5"), "");
+  EXPECT_EQ(check("192.168.1.1", "hooks.internal"), "") << "allowed by name";
+  EXPECT_EQ(check("8.8.8.8"), "") << "public addresses need no allowlist";
+  AddressPolicy none;
+  sockaddr_storage lo = Addr("127.0.0.1");
+  EXPECT_NE(none.Check(reinterpret_cast<const sockaddr*>(&lo), "localhost"), "");
+}
+
+TEST(AddressPolicyTest, OwnPortOnALocalAddressIsRefusedEvenWhenAllowed) {
+  auto p = AddressPolicy::Make({"127.0.0.0/8", "localhost"});
+  ASSERT_TRUE(p.ok());
+  p->set_self_port(8000);
+  sockaddr_storage own = Addr("127.0.0.1", 8000);
+  sockaddr_storage other_port = Addr("127.0.0.1", 8001);
+  sockaddr_storage any = Addr("0.0.0.0", 8000);
+  EXPECT_NE(p->Check(reinterpret_cast<const sockaddr*>(&own), "localhost").find("own address"),
+            std::string::npos);
+  EXPECT_NE(p->Check(reinterpret_cast<const sockaddr*>(&any), "x").find("own address"),
+            std::string::npos);
+  EXPECT_EQ(p->Check(reinterpret_cast<const sockaddr*>(&other_port), "localhost"), "");
+}
+
+TEST(AddressPolicyTest, BadEntriesAreRefusedByName) {
+  for (const char* bad : {"10.0.0.0/33", "::1/129", "10.0.0.0/x", "a b", "http://x/", ""}) {
+    auto p = AddressPolicy::Make({bad});
+    if (std::string(bad).empty()) {
+      EXPECT_TRUE(p.ok()) << "an empty entry is skipped";
+      continue;
+    }
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_NE(p.status().message().find(std::string("'") + bad + "'"), std::string::npos)
+        << p.status().message();
+  }
+}
+
+TEST(AddressPolicyTest, UrlHost) {
+  EXPECT_EQ(UrlHost("http://Example.COM:8080/x?y"), "example.com");
+  EXPECT_EQ(UrlHost("https://[::1]:9/"), "::1");
+  EXPECT_EQ(UrlHost("http://user@host/"), "host");
+  EXPECT_EQ(UrlHost("http://2130706433/"), "2130706433");
 }
 
 }  // namespace

@@ -1655,3 +1655,42 @@ TEST_F(SqliteStoreTest, OutputOfAFinishedParentIsFencedByItsAttempt) {
 }
 }  // namespace
 }  // namespace robotni::store
+
+namespace robotni::store {
+namespace {
+
+// The mode bits of `path` (lstat: a link is not followed).
+unsigned ModeOf(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return 07777;
+  return st.st_mode & 07777;
+}
+
+// The store holds job data: whatever the umask, a new store's directories are 0700 and its
+// database, -wal, -shm and work-item files 0600.
+TEST_F(SqliteStoreTest, NewStoreIsPrivateWhateverTheUmask) {
+  mode_t old = ::umask(0);
+  db_path_ = dir_ + "/data/sub/workitems.db";
+  OpenStore();
+  std::string id = MustCreate(NewItem{.queue = "q", .files = {NewFile{"in.csv", "a,b\n"}}});
+  ::umask(old);
+  auto item = MustGet(id);
+  ASSERT_EQ(item.files.size(), 1u);
+  EXPECT_EQ(ModeOf(dir_ + "/data"), 0700u);
+  EXPECT_EQ(ModeOf(dir_ + "/data/sub"), 0700u);
+  EXPECT_EQ(ModeOf(db_path_), 0600u);
+  EXPECT_EQ(ModeOf(db_path_ + "-wal"), 0600u);
+  EXPECT_EQ(ModeOf(db_path_ + "-shm"), 0600u);
+  std::string files = dir_ + "/data/sub/work_item_files";
+  EXPECT_EQ(ModeOf(files), 0700u);
+  int checked = 0;
+  for (const auto& e : fs::recursive_directory_iterator(files)) {
+    unsigned want = e.is_directory() ? 0700u : 0600u;
+    EXPECT_EQ(ModeOf(e.path().string()), want) << e.path();
+    checked += e.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_GE(checked, 1) << "no work-item file on disk under " << files;
+}
+
+}  // namespace
+}  // namespace robotni::store
