@@ -48,9 +48,7 @@ Dispatcher::~Dispatcher() {
 }
 
 PythonJobsConfig Dispatcher::python_config() const {
-  PythonJobsConfig c{options_.robot_key, options_.robot_root,          options_.job_modules,
-                     options_.sys_path,  options_.environ_keys_values, options_.kind};
-  c.max_output_bytes = options_.policy.max_output_bytes;
+  PythonJobsConfig c = options_.python;
   // A worker runs one job at a time: its main interpreter isolates nothing less, and
   // loads the modules that refuse sub-interpreters (numpy).
   if (options_.workers > 0) c.kind = python::Interpreter::Kind::kMain;
@@ -172,7 +170,7 @@ std::vector<std::string> Dispatcher::ReservableTypes() {
 void Dispatcher::RunnerLoop(int index) {
   // A warm worker before the first job: its start (CPython, the job modules) is not paid
   // by a job.
-  if (options_.workers > 0 && !options_.job_modules.empty()) (void)WorkerFor(index);
+  if (options_.workers > 0 && !options_.python.job_modules.empty()) (void)WorkerFor(index);
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
@@ -276,7 +274,8 @@ store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
   if (options_.workers > 0) return RunInWorker(runner, item, type, job);
-  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, TimeoutOf(type));
+  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, TimeoutOf(type),
+                                  options_.policy.max_output_bytes);
   return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
 }
 
@@ -329,6 +328,7 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
   worker::RunLimits limits;
   limits.timeout = TimeoutOf(type);
   limits.kill_grace = options_.policy.kill_grace;
+  limits.max_output_bytes = options_.policy.max_output_bytes;
   limits.memory_limit_mb =
       type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
   worker::WorkerRun run = (*w)->Run(item, limits, &job);

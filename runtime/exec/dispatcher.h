@@ -32,12 +32,10 @@
 namespace robotni::exec {
 
 struct DispatcherOptions {
-  std::string robot_key;                         // interpreter pool key
-  std::string robot_root;                        // cwd-independent base for module paths
-  std::vector<std::string> job_modules;          // files (relative to robot_root) or dotted modules
-  std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
-  std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
-  std::vector<std::string> type_filters;         // served types; names or prefixes ending in '%'
+  // The robot's job modules and the interpreters they run in (with workers > 0, a
+  // worker's main interpreter whatever `python.kind` says).
+  PythonJobsConfig python;
+  std::vector<std::string> type_filters;  // served types; names or prefixes ending in '%'
   int concurrency = 2;
   std::string owner;
   int64_t lease_ms = 60000;
@@ -46,7 +44,6 @@ struct DispatcherOptions {
   // wait in the dispatcher (leased, heartbeated) for the next free runner, so a deep
   // queue costs one store round trip per `prefetch` jobs instead of one per job.
   int prefetch = 4;
-  python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   // Process isolation: > 0 runs the Python jobs in this many worker processes
   // (worker/worker_process.h), one job at a time each, and concurrency becomes this
   // number; a worker that dies fails only its own job, with the cause, and is replaced.

@@ -90,7 +90,8 @@ StatusOr<std::vector<JobTypeInfo>> LoadPythonJobTypes(python::InterpreterPool* p
 }
 
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
-                          uint64_t generation, python::JobBackend* job, double timeout) {
+                          uint64_t generation, python::JobBackend* job, double timeout,
+                          int64_t max_output_bytes) {
   PythonJobRun run;
   run.why = "the job's handler did not report an outcome";
   auto lease = pool->Acquire(config.robot_key, config.kind);
@@ -100,7 +101,7 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
   }
   RunCapture capture(/*echo=*/false);
   capture.set_keep_in_memory(true);
-  capture.set_max_kept_bytes(config.max_output_bytes);
+  capture.set_max_kept_bytes(max_output_bytes);
   capture.set_job(job);
   python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
   spec.timeout_seconds = timeout;

@@ -27,7 +27,6 @@ struct PythonJobsConfig {
   std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
   std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
-  int64_t max_output_bytes = -1;  // kept of each stream of a job's output; -1 = all
 };
 
 // Imports the job modules (generation `generation`: a new one imports them afresh) and
@@ -47,9 +46,11 @@ struct PythonJobRun {
 };
 
 // Runs job->item() in an interpreter leased from `pool`, with a soft timeout (seconds,
-// 0 = none) delivered as an exception in Python.
+// 0 = none) delivered as an exception in Python, keeping `max_output_bytes` of each
+// stream of its output (-1 = all).
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
-                          uint64_t generation, python::JobBackend* job, double timeout);
+                          uint64_t generation, python::JobBackend* job, double timeout,
+                          int64_t max_output_bytes);
 
 }  // namespace robotni::exec
 

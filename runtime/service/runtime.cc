@@ -301,16 +301,16 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   pool_ = std::make_unique<python::InterpreterPool>(
       python::InterpreterPool::Options{options_.concurrency, options_.concurrency + 1 + tasks});
   exec::DispatcherOptions d;
-  d.robot_key = robot_.root.string();
-  d.robot_root = robot_.root.string();
-  d.job_modules = options_.job_modules;
-  for (const auto& p : robot_.AbsolutePythonPath()) d.sys_path.push_back(p.string());
-  if (d.sys_path.empty()) d.sys_path.push_back(robot_.root.string());
-  for (const auto& [k, v] : env_) d.environ_keys_values.push_back(k + "=" + v);
+  d.python.robot_key = robot_.root.string();
+  d.python.robot_root = robot_.root.string();
+  d.python.job_modules = options_.job_modules;
+  for (const auto& p : robot_.AbsolutePythonPath()) d.python.sys_path.push_back(p.string());
+  if (d.python.sys_path.empty()) d.python.sys_path.push_back(robot_.root.string());
+  for (const auto& [k, v] : env_) d.python.environ_keys_values.push_back(k + "=" + v);
   d.type_filters = options_.types;
   d.concurrency = options_.concurrency;
   d.owner = owner_;
-  d.kind = kind_;
+  d.python.kind = kind_;
   if (robot_.isolation == "process")
     d.workers =
         options_.workers > 0 ? options_.workers : std::max(1u, std::thread::hardware_concurrency());

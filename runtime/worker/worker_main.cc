@@ -198,7 +198,6 @@ exec::PythonJobsConfig ConfigFrom(const json& c) {
   config.kind = c.value("kind", "main") == "subinterpreter"
                     ? python::Interpreter::Kind::kSubinterpreter
                     : python::Interpreter::Kind::kMain;
-  config.max_output_bytes = c.value("max_output_bytes", int64_t{-1});
   return config;
 }
 
@@ -306,7 +305,8 @@ int WorkerMain(int fd) {
     if (m.value("t", "") != "run") continue;
     ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
     exec::PythonJobRun run =
-        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0));
+        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0),
+                           m.value("max_output_bytes", int64_t{-1}));
     json done = {{"t", "done"},
                  {"outcome", job.outcome()},
                  {"log", std::move(run.log)},

@@ -35,8 +35,7 @@ json ConfigJson(const exec::PythonJobsConfig& c) {
       {"job_modules", c.job_modules},
       {"sys_path", c.sys_path},
       {"environ", c.environ_keys_values},
-      {"kind", c.kind == python::Interpreter::Kind::kSubinterpreter ? "subinterpreter" : "main"},
-      {"max_output_bytes", c.max_output_bytes}};
+      {"kind", c.kind == python::Interpreter::Kind::kSubinterpreter ? "subinterpreter" : "main"}};
 }
 
 bool IsExecutable(const fs::path& p) {
@@ -318,7 +317,8 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                 {"payload", item.payload_json},
                 {"attempt", item.attempt},
                 {"max_attempts", item.max_attempts}}},
-              {"timeout", limits.timeout}};
+              {"timeout", limits.timeout},
+              {"max_output_bytes", limits.max_output_bytes}};
   auto on_message = [&](const json& m) {
     const std::string t = m.value("t", "");
     if (t == "progress") {

@@ -54,9 +54,10 @@ struct WorkerRun {
 };
 
 struct RunLimits {
-  double timeout = 0;           // seconds, 0 = none: soft, raised in Python by the worker
-  double kill_grace = 5;        // then the worker is killed
-  int64_t memory_limit_mb = 0;  // resident memory of the worker; 0 = none
+  double timeout = 0;             // seconds, 0 = none: soft, raised in Python by the worker
+  double kill_grace = 5;          // then the worker is killed
+  int64_t memory_limit_mb = 0;    // resident memory of the worker; 0 = none
+  int64_t max_output_bytes = -1;  // kept of each stream of the job's output; -1 = all
 };
 
 // "signal 11 (SIGSEGV)", "exit code 3", from a waitpid status.

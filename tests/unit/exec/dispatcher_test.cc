@@ -23,9 +23,9 @@ class DispatcherTest : public ::testing::Test {
     o.retry.jitter = 0;
     store_ = std::move(store::WorkItemStore::Open(o).value());
     DispatcherOptions d;
-    d.robot_key = "jobs";
-    d.robot_root = ROBOTNI_SOURCE_DIR "/tests/fixtures/robots/jobs";
-    d.job_modules = {"jobs.py"};
+    d.python.robot_key = "jobs";
+    d.python.robot_root = ROBOTNI_SOURCE_DIR "/tests/fixtures/robots/jobs";
+    d.python.job_modules = {"jobs.py"};
     d.concurrency = 2;
     d.owner = "dispatcher-test";
     d.poll_ms = 20;
