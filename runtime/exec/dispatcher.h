@@ -90,6 +90,9 @@ class Dispatcher {
   };
   Counters counters() const;
   int workers() const { return options_.workers; }  // worker processes; 0 = in-process
+  // The limits a job of `type` runs under, every one set: the policy's, then the type's
+  // decorator's, then the policy's section for the type (null type: the policy's).
+  Limits LimitsOf(const JobTypeInfo* type) const;
 
  private:
   void RunnerLoop(int index);
@@ -104,7 +107,6 @@ class Dispatcher {
   store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
   store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
                                 StoreJob& job);
-  double TimeoutOf(const JobTypeInfo* type) const;  // the type's, else the policy's default
   // A Python job's end, in-process or in a worker: its log attached as job.log, and the
   // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
   store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,

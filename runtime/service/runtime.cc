@@ -129,6 +129,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.memory_limit = static_cast<int>(r.memory_limit_mb);
   f.max_jobs_per_worker = r.max_jobs_per_worker;
   f.max_output = static_cast<int>(r.max_output_bytes);
+  f.job_types = r.job_type_limits;
   f.token_file = s.token_file;
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
@@ -320,6 +321,7 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   d.policy.memory_limit_mb = options_.memory_limit_mb;
   d.policy.max_jobs_per_worker = options_.max_jobs_per_worker;
   d.policy.max_output_bytes = options_.max_output_bytes;
+  d.policy.per_type = options_.job_type_limits;
   auto dispatcher = std::make_unique<exec::Dispatcher>(*st, pool_.get(), std::move(d));
   if (!options_.job_modules.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
   for (const auto& t : host_types_) ROBOTNI_RETURN_IF_ERROR(dispatcher->RegisterNativeType(t));

@@ -81,7 +81,7 @@ TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
   auto slow = dispatcher_->FindType("slow");
   ASSERT_NE(slow, nullptr);
   EXPECT_EQ(slow->concurrency, 1);
-  EXPECT_DOUBLE_EQ(slow->timeout, 0.5);
+  EXPECT_EQ(slow->limits.timeout, 0.5);
   EXPECT_EQ(dispatcher_->types().size(), 5u);
 }
 
