@@ -270,7 +270,8 @@ json AnswerWorkItems(python::WorkItemBackend* b, const json& m) {
 }  // namespace
 
 WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, double kill_grace,
-                                              python::TaskContext* context) {
+                                              python::TaskContext* context,
+                                              int64_t memory_limit_mb) {
   TaskRun out;
   python::WorkItemBackend* items = context->work_items();
   json task = {{"t", "task"}, {"spec", SpecJson(spec)}, {"work_items", items != nullptr}};
@@ -292,7 +293,7 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
     }
     return false;
   };
-  Limits limits{spec.timeout_seconds, kill_grace, 0};
+  Limits limits{spec.timeout_seconds, kill_grace, memory_limit_mb};
   std::string code;
   if (WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code)) return out;
   Death death = AwaitDeath();

@@ -92,13 +92,15 @@ class WorkerProcess {
   // Runs a robot task (isolation process) in the worker's main interpreter: its output
   // goes to context->Write as it is written, and its work-item calls are answered on
   // context->work_items() here. `spec.timeout_seconds` is soft in the worker; past it plus
-  // `kill_grace` the worker is killed. When the worker dies, `died` and `cause` say so.
+  // `kill_grace`, or over `memory_limit_mb` (0 = none), the worker is killed. When the
+  // worker dies, `died` and `cause` say so.
   struct TaskRun {
     bool died = false;
     std::string cause;
     python::TaskResult result;
   };
-  TaskRun RunTask(const python::TaskSpec& spec, double kill_grace, python::TaskContext* context);
+  TaskRun RunTask(const python::TaskSpec& spec, double kill_grace, python::TaskContext* context,
+                  int64_t memory_limit_mb = 0);
   // SIGINT to the worker: KeyboardInterrupt in the robot task it runs. Any thread.
   void Interrupt();
   // SIGKILL now (the running Run returns with died = true). Any thread; no-op once reaped.
