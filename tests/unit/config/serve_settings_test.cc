@@ -236,24 +236,26 @@ job_types:
 }
 
 TEST_F(ServeConfigTest, RejectsBadJobTypeLimits) {
-  EXPECT_EQ(ErrorOf("job_types:\n  add:\n    timeout: -1\n"),
-            path_ + ":3: job_types.add.timeout: must not be negative, found '-1'");
-  EXPECT_EQ(ErrorOf("job_types:\n  add:\n    memory_limit: lots\n"),
-            path_ +
-                ":3: job_types.add.memory_limit: expected MiB (an integer >= 0, or with a "
-                "unit: MiB, GiB), found 'lots'");
-  EXPECT_EQ(ErrorOf("job_types:\n  add:\n    max_output: 5XB\n"),
-            path_ +
-                ":3: job_types.add.max_output: unknown unit 'XB' in '5XB': expected bytes (an "
-                "integer >= 0, or with a unit: B, KiB, MiB, GiB)");
-  EXPECT_EQ(ErrorOf("job_types:\n  add:\n    max_jobs_per_worker: 1.5\n"),
-            path_ + ":3: job_types.add.max_jobs_per_worker: expected an integer >= 0, found '1.5'");
-  EXPECT_EQ(ErrorOf("job_types:\n  add:\n    retries: 3\n"),
-            path_ +
-                ":3: job_types.add.retries: unknown key (limits are timeout, kill_grace, "
-                "memory_limit, max_jobs_per_worker, max_output)");
-  EXPECT_EQ(ErrorOf("job_types: [add]\n"),
-            path_ + ":1: job_types: expected a map of job type name to limits, found a list");
+  // The error for `yaml`, after the file's path (known once it is written).
+  auto error = [&](const std::string& yaml) {
+    std::string e = ErrorOf(yaml);
+    return e.compare(0, path_.size(), path_) == 0 ? e.substr(path_.size()) : e;
+  };
+  EXPECT_EQ(error("job_types:\n  add:\n    timeout: -1\n"),
+            ":3: job_types.add.timeout: must not be negative, found '-1'");
+  EXPECT_EQ(error("job_types:\n  add:\n    memory_limit: lots\n"),
+            ":3: job_types.add.memory_limit: expected MiB (an integer >= 0, or with a "
+            "unit: MiB, GiB), found 'lots'");
+  EXPECT_EQ(error("job_types:\n  add:\n    max_output: 5XB\n"),
+            ":3: job_types.add.max_output: unknown unit 'XB' in '5XB': expected bytes (an "
+            "integer >= 0, or with a unit: B, KiB, MiB, GiB)");
+  EXPECT_EQ(error("job_types:\n  add:\n    max_jobs_per_worker: 1.5\n"),
+            ":3: job_types.add.max_jobs_per_worker: expected an integer >= 0, found '1.5'");
+  EXPECT_EQ(error("job_types:\n  add:\n    retries: 3\n"),
+            ":3: job_types.add.retries: unknown key (limits are timeout, kill_grace, "
+            "memory_limit, max_jobs_per_worker, max_output)");
+  EXPECT_EQ(error("job_types: [add]\n"),
+            ":1: job_types: expected a map of job type name to limits, found a list");
 }
 
 }  // namespace
