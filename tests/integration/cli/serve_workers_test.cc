@@ -407,14 +407,15 @@ def hog():
             time.sleep(0.02)
 )");
   WriteFile(dir_ / "robot.yaml",
-            "tasks:\n  Pids:\n    shell: python -m robocorp.tasks run tasks.py -t pids\n"
-            "    limits: {max_items_per_worker: 2}\n"
-            "  Hog:\n    shell: python -m robocorp.tasks run tasks.py -t hog\n"
+            // Pids last: its outputs go to pids_output, not to the next task's queue.
+            "tasks:\n  Hog:\n    shell: python -m robocorp.tasks run tasks.py -t hog\n"
             "    limits: {memory_limit: 150MiB}\n"
+            "  Pids:\n    shell: python -m robocorp.tasks run tasks.py -t pids\n"
+            "    limits: {max_items_per_worker: 2}\n"
             "artifactsDir: output\n");
   server_ = std::make_unique<Process>(
       std::vector<std::string>{"serve", "-r", (dir_ / "robot.yaml").string(), "--store",
-                               (dir_ / "wi.db").string(), "--tasks", "Pids,Hog", "--listen",
+                               (dir_ / "wi.db").string(), "--tasks", "Hog,Pids", "--listen",
                                "127.0.0.1:0", "--no-auth"},
       RunOptions{.timeout_seconds = 120});
   ASSERT_TRUE(server_->WaitForOutput("serving on", 60)) << server_->output();
