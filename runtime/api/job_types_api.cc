@@ -17,7 +17,7 @@ json TypesJson(const std::vector<exec::JobTypeInfo>& types) {
                    {"input_schema", t.schema},
                    {"description", t.doc},
                    {"concurrency", t.concurrency},
-                   {"timeout_seconds", t.timeout},
+                   {"timeout_seconds", t.limits.timeout.value_or(0)},
                    {"max_attempts", t.max_attempts}});
   return out;
 }

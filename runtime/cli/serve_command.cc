@@ -40,6 +40,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.memory_limit_mb = flags.memory_limit;
   ro.max_jobs_per_worker = flags.max_jobs_per_worker;
   ro.max_output_bytes = flags.max_output;
+  ro.job_type_limits = flags.job_types;
   ro.concurrency = flags.concurrency;
   ro.job_modules = flags.jobs;
   ro.types = flags.types;

@@ -5,6 +5,7 @@
 #include <map>
 #include <system_error>
 
+#include "config/limits_yaml.h"
 #include "config/yaml_util.h"
 
 namespace robotni::config {
@@ -93,6 +94,9 @@ Status ParseTaskMap(const YAML::Node& node, const std::string& file, int key_lin
       } else if (name == "command") {
         ROBOTNI_RETURN_IF_ERROR(internal::ReadStringList(fval, file, fline, sub, &command));
         has_command = !command.empty();
+      } else if (name == "limits") {
+        ROBOTNI_RETURN_IF_ERROR(
+            ReadLimits(fval, file, fline, sub, "max_items_per_worker", &task.limits));
       } else {
         task.unknown_keys.push_back(name);
       }
@@ -190,6 +194,9 @@ Status ParseTopLevel(const YAML::Node& doc, const std::string& file, RobotYaml* 
       ROBOTNI_RETURN_IF_ERROR(internal::ReadString(val, file, line, name, &isolation));
       robot->isolation = isolation.empty() ? "subinterpreter" : isolation;
       robot->isolation_line = line;
+    } else if (name == "limits") {
+      ROBOTNI_RETURN_IF_ERROR(
+          ReadLimits(val, file, line, name, "max_items_per_worker", &robot->limits));
     } else {
       robot->warnings.push_back(
           Warning(file, line, name, "unknown key, ignored (rcc ignores it too)"));
@@ -234,6 +241,8 @@ Status ValidateTasks(const std::vector<Task>& tasks, const std::string& file,
 }
 
 }  // namespace
+
+Limits LimitsOf(const RobotYaml& robot, const Task& task) { return robot.limits.Over(task.limits); }
 
 const char* PlatformOs() {
 #if defined(_WIN32)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "robotni/limits.h"
 #include "robotni/status.h"
 
 namespace robotni::config {
@@ -29,6 +30,9 @@ struct Task {
   // rcc's precedence: robotTaskName, then shell, then command.
   std::vector<std::string> definitions;
   std::vector<std::string> unknown_keys;  // other keys in the task body (rcc ignores them)
+  // robotni extension, the task's `limits:` map (config/limits_yaml.h, count key
+  // max_items_per_worker): wins over the robot's top-level `limits:`.
+  Limits limits;
 };
 
 struct RobotYaml {
@@ -47,6 +51,8 @@ struct RobotYaml {
   // robotni extension, `isolation: subinterpreter | main`: where in-process Python
   // tasks run. Default "subinterpreter".
   std::string isolation = "subinterpreter";
+  // robotni extension, top-level `limits:`: every task's unless the task gives its own.
+  Limits limits;
 
   // Additions for validation and messages (filled by ParseRobotYaml). A line is 0
   // when the key is absent.
@@ -67,6 +73,9 @@ struct RobotYaml {
   // else empty.
   std::filesystem::path CondaConfigPath() const;
 };
+
+// The limits `task` runs under: the robot's `limits:`, then the task's own.
+Limits LimitsOf(const RobotYaml& robot, const Task& task);
 
 // The OS/arch names robotni matches environmentConfigs entries against ("linux",
 // "amd64" on this build).

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 
+#include "config/limits_yaml.h"
 #include "config/yaml_util.h"
 #include "core/log.h"
 #include "http/address_policy.h"
@@ -285,6 +286,24 @@ Status ReadHttp(const YAML::Node& n, const At& at, ServeFlags* f) {
   return Status::OK();
 }
 
+// `job_types: {name: {limits}}`.
+Status ReadJobTypes(const YAML::Node& n, const At& at, ServeFlags* f) {
+  std::map<std::string, Limits> types;
+  if (!n.IsNull() && !n.IsMap())
+    return at.Error(std::string("expected a map of job type name to limits, found ") + KindName(n));
+  for (const auto& [key, val] : config::internal::MapEntries(n)) {
+    int line = LineOf(key, at.line);
+    if (!key.IsScalar() || key.Scalar().empty())
+      return ErrorAt(at.file, line, at.key, "a job type name must be a non-empty string");
+    Limits limits;
+    ROBOTNI_RETURN_IF_ERROR(ReadLimits(val, at.file, line, at.key + "." + key.Scalar(),
+                                       "max_jobs_per_worker", &limits));
+    types[key.Scalar()] = limits;
+  }
+  f->job_types = std::move(types);
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cli_given,
@@ -318,11 +337,15 @@ Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cl
         ROBOTNI_RETURN_IF_ERROR(ReadHttp(val, at, &out));
         continue;
       }
+      if (name == "job_types") {
+        ROBOTNI_RETURN_IF_ERROR(ReadJobTypes(val, at, &out));
+        continue;
+      }
       auto it = keys.find(name);
       if (it == keys.end()) {
         std::string known;
         for (const auto& [k, r] : keys) known += k + ", ";
-        return at.Error("unknown key (known: " + known + "webhooks, http)");
+        return at.Error("unknown key (known: " + known + "job_types, webhooks, http)");
       }
       // A flag given on the command line wins: the key is still checked.
       ServeFlags scratch = out;
@@ -396,6 +419,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.memory_limit != b.memory_limit) out.push_back("memory_limit");
   if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
   if (a.max_output != b.max_output) out.push_back("max_output");
+  if (a.job_types != b.job_types) out.push_back("job_types");
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
@@ -423,6 +447,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->memory_limit = running.memory_limit;
   next->max_jobs_per_worker = running.max_jobs_per_worker;
   next->max_output = running.max_output;
+  next->job_types = running.job_types;
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;

@@ -8,16 +8,18 @@
 // tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
 // timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
 // {header_timeout_seconds, request_timeout_seconds, max_connections_per_client, max_request_bytes,
-// max_unsent_bytes, auth_failures_per_minute}. Precedence: command line > environment
+// max_unsent_bytes, auth_failures_per_minute} and a `job_types:` map of per-type limits. Precedence: command line > environment
 // (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths in the file (robot, store,
 // token_file) are relative to the file's directory; `jobs` stay relative to the robot, as on the
 // command line. Thread-safety: plain functions over values.
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "robotni/limits.h"
 #include "robotni/status.h"
 
 namespace robotni::config {
@@ -39,6 +41,9 @@ struct ServeFlags {
   int memory_limit = 0;  // MiB
   int max_jobs_per_worker = 0;
   int max_output = 1 << 20;  // bytes
+  // The file's `job_types:` map, {type: {timeout, kill_grace, memory_limit,
+  // max_jobs_per_worker, max_output}} (config/limits_yaml.h): wins over the type's decorator.
+  std::map<std::string, Limits> job_types;
   std::string token_file;
   bool no_auth = false;
   double rate_limit = 0;

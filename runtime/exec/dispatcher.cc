@@ -51,9 +51,7 @@ Dispatcher::~Dispatcher() {
 }
 
 PythonJobsConfig Dispatcher::python_config() const {
-  PythonJobsConfig c{options_.robot_key, options_.robot_root,          options_.job_modules,
-                     options_.sys_path,  options_.environ_keys_values, options_.kind};
-  c.max_output_bytes = options_.policy.max_output_bytes;
+  PythonJobsConfig c = options_.python;
   // A worker runs one job at a time: its main interpreter isolates nothing less, and
   // loads the modules that refuse sub-interpreters (numpy).
   if (options_.workers > 0) c.kind = python::Interpreter::Kind::kMain;
@@ -175,7 +173,7 @@ std::vector<std::string> Dispatcher::ReservableTypes() {
 void Dispatcher::RunnerLoop(int index) {
   // A warm worker before the first job: its start (CPython, the job modules) is not paid
   // by a job.
-  if (options_.workers > 0 && !options_.job_modules.empty()) (void)WorkerFor(index);
+  if (options_.workers > 0 && !options_.python.job_modules.empty()) (void)WorkerFor(index);
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
@@ -280,12 +278,20 @@ store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
   if (options_.workers > 0) return RunInWorker(runner, item, type, job);
-  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, TimeoutOf(type));
+  Limits limits = LimitsOf(type);
+  PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, *limits.timeout,
+                                  *limits.max_output_bytes);
   return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
 }
 
-double Dispatcher::TimeoutOf(const JobTypeInfo* type) const {
-  return type && type->timeout > 0 ? type->timeout : options_.policy.default_timeout;
+Limits Dispatcher::LimitsOf(const JobTypeInfo* type) const {
+  const JobPolicy& p = options_.policy;
+  Limits limits{p.default_timeout, p.kill_grace, p.memory_limit_mb, p.max_jobs_per_worker,
+                p.max_output_bytes};
+  if (!type) return limits;
+  limits = limits.Over(type->limits);
+  auto section = p.per_type.find(type->name);
+  return section == p.per_type.end() ? limits : limits.Over(section->second);
 }
 
 store::Completion Dispatcher::CompletePythonJob(const store::Item& item, StoreJob& job,
@@ -348,15 +354,16 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
                                           const JobTypeInfo* type, StoreJob& job) {
   auto w = WorkerFor(runner);
   if (!w.ok()) return job.TakeCompletion("no worker process: " + w.status().message());
+  Limits policy = LimitsOf(type);
   worker::RunLimits limits;
-  limits.timeout = TimeoutOf(type);
-  limits.kill_grace = options_.policy.kill_grace;
-  limits.max_output_bytes = options_.policy.max_output_bytes;
-  limits.memory_limit_mb =
-      type && type->memory_limit_mb > 0 ? type->memory_limit_mb : options_.policy.memory_limit_mb;
+  limits.timeout = *policy.timeout;
+  limits.kill_grace = *policy.kill_grace;
+  limits.memory_limit_mb = *policy.memory_limit_mb;
+  limits.max_output_bytes = *policy.max_output_bytes;
   worker::WorkerRun run = (*w)->Run(item, limits, &job);
-  bool recycle = run.died || (options_.policy.max_jobs_per_worker > 0 &&
-                              (*w)->jobs_run() >= options_.policy.max_jobs_per_worker);
+  // Counted over every type's jobs in the worker, checked after each job of this type.
+  bool recycle = run.died || (*policy.max_runs_per_worker > 0 &&
+                              (*w)->jobs_run() >= *policy.max_runs_per_worker);
   if (recycle) {
     std::shared_ptr<worker::WorkerProcess> gone;
     {

@@ -33,12 +33,10 @@
 namespace robotni::exec {
 
 struct DispatcherOptions {
-  std::string robot_key;                         // interpreter pool key
-  std::string robot_root;                        // cwd-independent base for module paths
-  std::vector<std::string> job_modules;          // files (relative to robot_root) or dotted modules
-  std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
-  std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
-  std::vector<std::string> type_filters;         // served types; names or prefixes ending in '%'
+  // The robot's job modules and the interpreters they run in (with workers > 0, a
+  // worker's main interpreter whatever `python.kind` says).
+  PythonJobsConfig python;
+  std::vector<std::string> type_filters;  // served types; names or prefixes ending in '%'
   int concurrency = 2;
   std::string owner;
   int64_t lease_ms = 60000;
@@ -47,7 +45,6 @@ struct DispatcherOptions {
   // wait in the dispatcher (leased, heartbeated) for the next free runner, so a deep
   // queue costs one store round trip per `prefetch` jobs instead of one per job.
   int prefetch = 4;
-  python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   // Process isolation: > 0 runs the Python jobs in this many worker processes
   // (worker/worker_process.h), one job at a time each, and concurrency becomes this
   // number; a worker that dies fails only its own job, with the cause, and is replaced.
@@ -94,6 +91,9 @@ class Dispatcher {
   };
   Counters counters() const;
   int workers() const { return options_.workers; }  // worker processes; 0 = in-process
+  // The limits a job of `type` runs under, every one set: the policy's, then the type's
+  // decorator's, then the policy's section for the type (null type: the policy's).
+  Limits LimitsOf(const JobTypeInfo* type) const;
 
  private:
   void RunnerLoop(int index);
@@ -108,7 +108,6 @@ class Dispatcher {
   store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
   store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
                                 StoreJob& job);
-  double TimeoutOf(const JobTypeInfo* type) const;  // the type's, else the policy's default
   // A Python job's end, in-process or in a worker: its log attached as job.log, and the
   // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
   store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,

@@ -5,9 +5,12 @@
 // Python function, or host code).
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "robotni/limits.h"
 
 namespace robotni::exec {
 
@@ -20,11 +23,12 @@ using NativeJobFn = std::function<void(StoreJob& job)>;
 
 struct JobTypeInfo {
   std::string name;
-  nlohmann::json schema;        // JSON Schema of the params ({"type": "object"} when none given)
-  int concurrency = 0;          // 0 = no per-type limit
-  double timeout = 0;           // seconds, 0 = none
-  int max_attempts = 0;         // 0 = the store's default
-  int64_t memory_limit_mb = 0;  // per worker process while running it; 0 = the policy's
+  nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
+  int concurrency = 0;    // 0 = no per-type limit
+  int max_attempts = 0;   // 0 = the store's default
+  // As its decorator gives them (`@job(..., timeout=, memory_limit=)`); unset ones take
+  // the policy's.
+  Limits limits;
   std::string module, doc;
   NativeJobFn native;  // set for host-code types; empty for Python ones
 };
@@ -38,6 +42,8 @@ struct JobPolicy {
   int64_t memory_limit_mb = 0;         // a worker's resident memory while running; 0 = none
   int max_jobs_per_worker = 0;         // a worker is replaced after this many jobs; 0 = never
   int64_t max_output_bytes = 1 << 20;  // of each stream kept for job.log; the rest is dropped
+  // The serve config's `job_types:` section by type name: wins over the type's decorator.
+  std::map<std::string, Limits> per_type;
 };
 
 }  // namespace robotni::exec

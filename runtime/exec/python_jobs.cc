@@ -1,5 +1,8 @@
 #include "exec/python_jobs.h"
 
+#include <cstdio>
+#include <optional>
+
 #include "exec/job_type.h"
 #include "exec/run_capture.h"
 
@@ -39,15 +42,34 @@ std::string LoaderCode(const PythonJobsConfig& c, uint64_t generation) {
 
 }  // namespace
 
+namespace {
+
+template <typename T>
+nlohmann::json Optional(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+template <typename T>
+std::optional<T> OptionalFrom(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<T>();
+}
+
+}  // namespace
+
 nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& t : types) {
     out.push_back({{"type", t.name},
                    {"schema", t.schema},
                    {"concurrency", t.concurrency},
-                   {"timeout", t.timeout},
                    {"max_attempts", t.max_attempts},
-                   {"memory_limit", t.memory_limit_mb},
+                   {"timeout", Optional(t.limits.timeout)},
+                   {"kill_grace", Optional(t.limits.kill_grace)},
+                   {"memory_limit", Optional(t.limits.memory_limit_mb)},
+                   {"max_jobs_per_worker", Optional(t.limits.max_runs_per_worker)},
+                   {"max_output", Optional(t.limits.max_output_bytes)},
                    {"module", t.module},
                    {"doc", t.doc}});
   }
@@ -63,9 +85,12 @@ std::vector<JobTypeInfo> JobTypesFromJson(const nlohmann::json& doc) {
     info.name = t.value("type", "");
     info.schema = t.value("schema", nlohmann::json::object());
     info.concurrency = t.value("concurrency", 0);
-    info.timeout = t.value("timeout", 0.0);
     info.max_attempts = t.value("max_attempts", 0);
-    info.memory_limit_mb = t.value("memory_limit", 0);
+    info.limits.timeout = OptionalFrom<double>(t, "timeout");
+    info.limits.kill_grace = OptionalFrom<double>(t, "kill_grace");
+    info.limits.memory_limit_mb = OptionalFrom<int64_t>(t, "memory_limit");
+    info.limits.max_runs_per_worker = OptionalFrom<int64_t>(t, "max_jobs_per_worker");
+    info.limits.max_output_bytes = OptionalFrom<int64_t>(t, "max_output");
     info.module = t.value("module", "");
     info.doc = t.value("doc", "");
     types.push_back(std::move(info));
@@ -91,6 +116,7 @@ StatusOr<std::vector<JobTypeInfo>> LoadPythonJobTypes(python::InterpreterPool* p
 
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
                           uint64_t generation, python::JobBackend* job, double timeout,
+                          int64_t max_output_bytes,
                           std::function<void(int stream, std::string_view text)> on_output) {
   PythonJobRun run;
   run.why = "the job's handler did not report an outcome";
@@ -101,7 +127,7 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
   }
   RunCapture capture(/*echo=*/false);
   capture.set_keep_in_memory(true);
-  capture.set_max_kept_bytes(config.max_output_bytes);
+  capture.set_max_kept_bytes(max_output_bytes);
   capture.set_job(job);
   if (on_output) capture.set_sink(std::move(on_output));
   python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
@@ -110,7 +136,9 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
   run.log = capture.text(1) + capture.text(2);
   if (r.outcome == python::TaskResult::Outcome::kTimeout) {
     run.timed_out = true;
-    run.why = "timed out after " + std::to_string(static_cast<int>(timeout)) + " s";
+    char seconds[32];
+    snprintf(seconds, sizeof seconds, "%g", timeout);
+    run.why = std::string("timed out after ") + seconds + " s";
   } else if (r.exit_code != 0) {
     run.why = "the job's interpreter failed: " + capture.text(2);
   }

@@ -29,7 +29,6 @@ struct PythonJobsConfig {
   std::vector<std::string> sys_path;             // prepended to sys.path (robot PYTHONPATH)
   std::vector<std::string> environ_keys_values;  // "K=V" for os.environ of jobs
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
-  int64_t max_output_bytes = -1;  // kept of each stream of a job's output; -1 = all
 };
 
 // Imports the job modules (generation `generation`: a new one imports them afresh) and
@@ -49,10 +48,12 @@ struct PythonJobRun {
 };
 
 // Runs job->item() in an interpreter leased from `pool`, with a soft timeout (seconds,
-// 0 = none) delivered as an exception in Python. `on_output` (if set) also gets the job's
-// output as it is written (a worker streams it, so a job whose worker dies keeps it).
+// 0 = none) delivered as an exception in Python, keeping `max_output_bytes` of each
+// stream of its output (-1 = all). `on_output` (if set) also gets the job's output as it is
+// written (a worker streams it, so a job whose worker dies keeps it).
 PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig& config,
                           uint64_t generation, python::JobBackend* job, double timeout,
+                          int64_t max_output_bytes,
                           std::function<void(int stream, std::string_view text)> on_output = {});
 
 }  // namespace robotni::exec

@@ -1,5 +1,7 @@
 #include "exec/run_capture.h"
 
+#include "exec/output_cap.h"
+
 #include <algorithm>
 
 #include <unistd.h>
@@ -32,7 +34,8 @@ void RunCapture::Write(int stream, std::string_view text) {
   std::lock_guard<std::mutex> l(mu_);
   FILE* log = stream == 2 ? err_log_ : out_log_;
   if (log) {
-    fwrite(text.data(), 1, text.size(), log);
+    std::string kept = CappedOutput(max_kept_, stream == 2 ? &err_logged_ : &out_logged_, text);
+    fwrite(kept.data(), 1, kept.size(), log);
     fflush(log);  // the log is read while the task runs (tail -f)
   }
   if (keep_) {

@@ -33,7 +33,7 @@ class RunCapture : public python::TaskContext {
   void set_keep_in_memory(bool keep) { keep_ = keep; }
   // At most this many bytes of each stream are kept (-1 = no limit); the rest is counted,
   // and text() ends with a note saying how much was dropped. A job flooding its output
-  // costs no more memory than this.
+  // costs no more memory than this. The log files (OpenLogs) keep as much, then a note.
   void set_max_kept_bytes(int64_t max) { max_kept_ = max; }
   std::string text(int stream);
 
@@ -52,6 +52,7 @@ class RunCapture : public python::TaskContext {
   std::string out_, err_;
   int64_t max_kept_ = -1;
   int64_t out_dropped_ = 0, err_dropped_ = 0;
+  int64_t out_logged_ = 0, err_logged_ = 0;
   python::WorkItemBackend* work_items_ = nullptr;
   python::JobBackend* job_ = nullptr;
 };

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <vector>
 
+#include "exec/output_cap.h"
 #include "exec/queue_binding.h"
 #include "exec/task_runner.h"
 
@@ -26,7 +27,8 @@ Status Stopped() {
 // kept for the run's report.
 class RunLog : public python::TaskContext {
  public:
-  RunLog(const fs::path& path, python::WorkItemBackend* items) : items_(items) {
+  RunLog(const fs::path& path, python::WorkItemBackend* items, int64_t max_output)
+      : items_(items), max_output_(max_output) {
     if (path.empty()) return;
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
@@ -38,7 +40,8 @@ class RunLog : public python::TaskContext {
   void Write(int stream, std::string_view text) override {
     std::lock_guard<std::mutex> l(mu_);
     if (file_) {
-      fwrite(text.data(), 1, text.size(), file_);
+      std::string kept = CappedOutput(max_output_, stream == 2 ? &err_ : &out_, text);
+      fwrite(kept.data(), 1, kept.size(), file_);
       fflush(file_);  // read while the task runs (tail -f)
     }
     tail_.append(text);
@@ -66,6 +69,8 @@ class RunLog : public python::TaskContext {
   FILE* file_ = nullptr;
   std::string tail_;
   python::WorkItemBackend* items_;
+  int64_t max_output_;           // of each stream in the file; -1 = all
+  int64_t out_ = 0, err_ = 0;    // bytes written to each stream
 };
 
 }  // namespace
@@ -80,6 +85,8 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
   void Close() { closed_ = true; }
   void Cut() { cut_ = true; }
   bool cut() const { return cut_; }
+  // After `n` items the task is handed no more (0 = no limit): its worker is then recycled.
+  void set_limit(int64_t n) { limit_ = n; }
   int64_t reserved() const { return reserved_; }
   int64_t done() const { return done_; }
   int64_t failed() const { return failed_; }
@@ -88,7 +95,7 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
   std::string output_queue() const override { return b_->output_queue(); }
   StatusOr<std::optional<std::string>> ReserveInput() override {
     if (cut_) return Stopped();
-    if (closed_) return std::optional<std::string>();
+    if (closed_ || (limit_ > 0 && reserved_ >= limit_)) return std::optional<std::string>();
     auto r = b_->ReserveInput();
     if (r.ok() && r->has_value()) reserved_++;
     return r;
@@ -143,6 +150,7 @@ class TaskConsumer::RunItems : public python::WorkItemBackend {
   QueueBinding* b_;
   std::atomic<bool> closed_{false}, cut_{false};
   std::atomic<int64_t> reserved_{0}, done_{0}, failed_{0};
+  int64_t limit_ = 0;
 };
 
 TaskConsumer::TaskConsumer(store::WorkItemStore* store, python::InterpreterPool* pool,
@@ -219,10 +227,11 @@ Status TaskConsumer::StartWorker() {
   }
   start_backoff_.Succeeded();
   worker_ = std::move(started).value();
+  worker_items_ = 0;
   return Status::OK();
 }
 
-python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
+python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log, RunItems* items) {
   python::TaskResult result;
   if (Status s = StartWorker(); !s.ok()) {
     result.outcome = python::TaskResult::Outcome::kHostError;
@@ -230,17 +239,23 @@ python::TaskResult TaskConsumer::RunInWorker(python::TaskContext* log) {
     result.detail = "no worker process: " + s.message();
     return result;
   }
+  if (options_.max_items_per_worker > 0)
+    items->set_limit(std::max<int64_t>(1, options_.max_items_per_worker - worker_items_));
   {
     std::lock_guard<std::mutex> l(mu_);
     running_worker_ = worker_.get();
     if (draining_ && run_items_ && run_items_->cut()) worker_->Kill("the service is stopping");
   }
-  auto run = worker_->RunTask(options_.spec, options_.spec.hard_timeout_grace_seconds, log);
+  auto run = worker_->RunTask(options_.spec, options_.spec.hard_timeout_grace_seconds, log,
+                              options_.memory_limit_mb);
   {
     std::lock_guard<std::mutex> l(mu_);
     running_worker_ = nullptr;
   }
-  if (run.died) worker_.reset();
+  worker_items_ += items->reserved();
+  bool recycle =
+      options_.max_items_per_worker > 0 && worker_items_ >= options_.max_items_per_worker;
+  if (run.died || recycle) worker_.reset();
   return run.result;
 }
 
@@ -343,7 +358,7 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
   QueueBinding binding([st]() -> StatusOr<store::WorkItemStore*> { return st; }, qopts);
   RunItems items(&binding);
   if (!options_.log_dir.empty()) report.log = NewLogPath(run);
-  RunLog log(report.log, &items);
+  RunLog log(report.log, &items, options_.max_output_bytes);
   {
     std::lock_guard<std::mutex> l(mu_);
     run_owner_ = owner;
@@ -353,7 +368,7 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
 
   python::TaskResult result;
   if (options_.in_worker) {
-    result = RunInWorker(&log);
+    result = RunInWorker(&log, &items);
   } else if (auto lease = pool_->Acquire(options_.pool_key, options_.kind); !lease.ok()) {
     result.outcome = python::TaskResult::Outcome::kHostError;
     result.exit_code = 1;

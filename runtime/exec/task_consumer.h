@@ -58,6 +58,10 @@ struct TaskConsumerOptions {
   // first run, replaced when it dies); a run past the drain's grace is killed there
   // instead of being left stuck in this process.
   bool in_worker = false;
+  int64_t memory_limit_mb = 0;  // of the worker while a run is in it; 0 = none
+  // The worker is replaced after a run once it took this many items; 0 = never.
+  int64_t max_items_per_worker = 0;
+  int64_t max_output_bytes = -1;  // kept of each stream in a run's log, then a note; -1 = all
   std::string owner;              // lease owner prefix; a run's owner is "<owner>:<task>:<run>"
   std::filesystem::path log_dir;  // run logs ("" = none)
   int keep_logs = 100;            // per task; older run logs are deleted
@@ -94,7 +98,7 @@ class TaskConsumer {
  private:
   class RunItems;
   Status StartWorker();  // the consumer thread's worker_, unless it is running
-  python::TaskResult RunInWorker(python::TaskContext* log);
+  python::TaskResult RunInWorker(python::TaskContext* log, RunItems* items);
   void Loop();
   bool HasQueuedItems();
   TaskRunReport RunOnce(int64_t run);
@@ -112,6 +116,7 @@ class TaskConsumer {
   bool started_ = false, stopping_ = false, draining_ = false, running_ = false;
   bool stuck_ = false;
   std::unique_ptr<worker::WorkerProcess> worker_;    // the consumer thread's (in_worker)
+  int64_t worker_items_ = 0;                         // items worker_'s runs reserved
   worker::WorkerProcess* running_worker_ = nullptr;  // mu_; worker_ while a run is in it
   uint64_t wakes_ = 0;
   int failures_ = 0;  // consecutive runs that failed or found nothing

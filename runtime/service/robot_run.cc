@@ -292,9 +292,12 @@ int RobotRun::RunInProcess(Step& step, const std::vector<std::string>& argv) {
     (void)binding.Finish(false);
     return 1;
   }
-  python::TaskSpec spec = exec::MakeTaskSpec(robot_, *cmd, step.env, options_->timeout);
+  // robot.yaml's limits (the task's, else the robot's); a --timeout given wins.
+  Limits limits = config::LimitsOf(robot_, task);
+  double timeout = options_->timeout > 0 ? options_->timeout : limits.timeout.value_or(0);
+  state_->capture.set_max_kept_bytes(limits.max_output_bytes.value_or(-1));
+  python::TaskSpec spec = exec::MakeTaskSpec(robot_, *cmd, step.env, timeout);
   std::string name = task.name;
-  double timeout = options_->timeout;
   // A task stuck in native code past its timeout cannot be stopped in this process: its
   // interpreter is poisoned and this Run does not return. The caller hears of it.
   const RunOptions* opts = options_;
@@ -335,17 +338,21 @@ int RobotRun::RunInWorker(Step& step, const python::PythonCommand& cmd,
     worker_ = std::move(started).value();
     if (interrupted_) worker_->Interrupt();
   }
-  python::TaskSpec spec = exec::MakeTaskSpec(robot_, cmd, step.env, options_->timeout);
+  // robot.yaml's limits (the task's, else the robot's); a --timeout given wins.
+  Limits limits = config::LimitsOf(robot_, *step.task);
+  double timeout = options_->timeout > 0 ? options_->timeout : limits.timeout.value_or(0);
+  state_->capture.set_max_kept_bytes(limits.max_output_bytes.value_or(-1));
+  python::TaskSpec spec = exec::MakeTaskSpec(robot_, cmd, step.env, timeout);
   state_->capture.set_work_items(&binding);
-  worker::WorkerProcess::TaskRun run = worker_->RunTask(spec, /*kill_grace=*/5, &state_->capture);
+  worker::WorkerProcess::TaskRun run = worker_->RunTask(
+      spec, limits.kill_grace.value_or(5), &state_->capture, limits.memory_limit_mb.value_or(0));
   state_->capture.set_work_items(nullptr);
   int rc = run.result.exit_code;
   if (run.died) {
     Say("task '" + name + "' failed: " + run.cause);
     std::lock_guard<std::mutex> l(interrupt_mu_);
     worker_.reset();
-  } else if (std::string why = exec::ExplainOutcome(name, run.result, options_->timeout);
-             !why.empty()) {
+  } else if (std::string why = exec::ExplainOutcome(name, run.result, timeout); !why.empty()) {
     Say(why);
   }
   if (Status s = binding.Finish(rc == 0); !s.ok()) {

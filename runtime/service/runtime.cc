@@ -130,6 +130,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.memory_limit = static_cast<int>(r.memory_limit_mb);
   f.max_jobs_per_worker = r.max_jobs_per_worker;
   f.max_output = static_cast<int>(r.max_output_bytes);
+  f.job_types = r.job_type_limits;
   f.token_file = s.token_file;
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
@@ -308,16 +309,16 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   pool_ = std::make_unique<python::InterpreterPool>(
       python::InterpreterPool::Options{options_.concurrency, options_.concurrency + 1 + tasks});
   exec::DispatcherOptions d;
-  d.robot_key = robot_.root.string();
-  d.robot_root = robot_.root.string();
-  d.job_modules = options_.job_modules;
-  for (const auto& p : robot_.AbsolutePythonPath()) d.sys_path.push_back(p.string());
-  if (d.sys_path.empty()) d.sys_path.push_back(robot_.root.string());
-  for (const auto& [k, v] : env_) d.environ_keys_values.push_back(k + "=" + v);
+  d.python.robot_key = robot_.root.string();
+  d.python.robot_root = robot_.root.string();
+  d.python.job_modules = options_.job_modules;
+  for (const auto& p : robot_.AbsolutePythonPath()) d.python.sys_path.push_back(p.string());
+  if (d.python.sys_path.empty()) d.python.sys_path.push_back(robot_.root.string());
+  for (const auto& [k, v] : env_) d.python.environ_keys_values.push_back(k + "=" + v);
   d.type_filters = options_.types;
   d.concurrency = options_.concurrency;
   d.owner = owner_;
-  d.kind = kind_;
+  d.python.kind = kind_;
   if (robot_.isolation == "process")
     d.workers =
         options_.workers > 0 ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -327,6 +328,7 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   d.policy.memory_limit_mb = options_.memory_limit_mb;
   d.policy.max_jobs_per_worker = options_.max_jobs_per_worker;
   d.policy.max_output_bytes = options_.max_output_bytes;
+  d.policy.per_type = options_.job_type_limits;
   auto dispatcher = std::make_unique<exec::Dispatcher>(*st, pool_.get(), std::move(d));
   if (!options_.job_modules.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
   for (const auto& t : host_types_) ROBOTNI_RETURN_IF_ERROR(dispatcher->RegisterNativeType(t));

@@ -77,7 +77,14 @@ StatusOr<std::unique_ptr<ServeTasks>> ServeTasks::Create(const config::RobotYaml
     copts.task = task.name;
     copts.queues = exec::DefaultQueues(robot, task, task_env);
     exec::SetQueueVariables(copts.queues, options.store_url, &task_env);
-    copts.spec = exec::MakeTaskSpec(robot, *py, task_env, options.timeout);
+    // robot.yaml's limits (the task's, else the robot's); --task-timeout given wins.
+    Limits limits = config::LimitsOf(robot, task);
+    copts.spec = exec::MakeTaskSpec(
+        robot, *py, task_env, options.timeout > 0 ? options.timeout : limits.timeout.value_or(0));
+    if (limits.kill_grace) copts.spec.hard_timeout_grace_seconds = *limits.kill_grace;
+    copts.memory_limit_mb = limits.memory_limit_mb.value_or(0);
+    copts.max_items_per_worker = limits.max_runs_per_worker.value_or(0);
+    copts.max_output_bytes = limits.max_output_bytes.value_or(-1);
     // Each task keeps its own warm interpreter: job modules and other tasks never share
     // its sys.modules.
     copts.pool_key = robot.root.string() + "\ttask:" + task.name;

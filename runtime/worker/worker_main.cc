@@ -273,7 +273,6 @@ exec::PythonJobsConfig ConfigFrom(const json& c) {
   config.kind = c.value("kind", "main") == "subinterpreter"
                     ? python::Interpreter::Kind::kSubinterpreter
                     : python::Interpreter::Kind::kMain;
-  config.max_output_bytes = c.value("max_output_bytes", int64_t{-1});
   return config;
 }
 
@@ -382,8 +381,9 @@ int WorkerMain(int fd) {
     ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
     // The job's output streams to the control process as it is written (up to max_output
     // per stream: a flood costs no more), so a job whose worker dies keeps what it printed.
+    int64_t max_output = m.value("max_output_bytes", int64_t{-1});
     int64_t sent[3] = {0, 0, 0};  // guarded by the capture's lock, which calls the sink
-    auto stream_out = [&channel, &sent, max = config.max_output_bytes](int stream,
+    auto stream_out = [&channel, &sent, max = max_output](int stream,
                                                                        std::string_view text) {
       int s = stream == 2 ? 2 : 1;
       size_t take =
@@ -395,7 +395,8 @@ int WorkerMain(int fd) {
       (void)channel.Send({{"t", "out"}, {"s", s}, {"x", std::string(text.substr(0, take))}});
     };
     exec::PythonJobRun run =
-        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0), stream_out);
+        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0), max_output,
+                           stream_out);
     json done = {{"t", "done"},
                  {"outcome", job.outcome()},
                  {"log", std::move(run.log)},

@@ -37,8 +37,7 @@ json ConfigJson(const exec::PythonJobsConfig& c) {
       {"job_modules", c.job_modules},
       {"sys_path", c.sys_path},
       {"environ", c.environ_keys_values},
-      {"kind", c.kind == python::Interpreter::Kind::kSubinterpreter ? "subinterpreter" : "main"},
-      {"max_output_bytes", c.max_output_bytes}};
+      {"kind", c.kind == python::Interpreter::Kind::kSubinterpreter ? "subinterpreter" : "main"}};
 }
 
 bool IsExecutable(const fs::path& p) {
@@ -302,7 +301,8 @@ json AnswerWorkItems(python::WorkItemBackend* b, const json& m, std::set<std::st
 }  // namespace
 
 WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, double kill_grace,
-                                              python::TaskContext* context) {
+                                              python::TaskContext* context,
+                                              int64_t memory_limit_mb) {
   TaskRun out;
   python::WorkItemBackend* items = context->work_items();
   std::set<std::string> ahead;  // reserved ahead for the worker, not taken yet
@@ -327,7 +327,7 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
     }
     return false;
   };
-  Limits limits{spec.timeout_seconds, kill_grace, 0};
+  Limits limits{spec.timeout_seconds, kill_grace, memory_limit_mb};
   std::string code;
   bool ended = WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code);
   for (const auto& id : ahead) (void)items->GiveBack(id);
@@ -357,7 +357,8 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                 {"payload", item.payload_json},
                 {"attempt", item.attempt},
                 {"max_attempts", item.max_attempts}}},
-              {"timeout", limits.timeout}};
+              {"timeout", limits.timeout},
+              {"max_output_bytes", limits.max_output_bytes}};
   auto on_message = [&](const json& m) {
     const std::string t = m.value("t", "");
     if (t == "out") {

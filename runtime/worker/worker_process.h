@@ -57,7 +57,7 @@ struct RunLimits {
   double timeout = 0;             // seconds, 0 = none: soft, raised in Python by the worker
   double kill_grace = 5;          // then the worker is killed
   int64_t memory_limit_mb = 0;    // resident memory of the worker; 0 = none
-  int64_t max_output_bytes = -1;  // of each stream kept of a job that dies; -1 = all
+  int64_t max_output_bytes = -1;  // kept of each stream of the job's output; -1 = all
 };
 
 // "signal 11 (SIGSEGV)", "exit code 3", from a waitpid status.
@@ -92,13 +92,15 @@ class WorkerProcess {
   // Runs a robot task (isolation process) in the worker's main interpreter: its output
   // goes to context->Write as it is written, and its work-item calls are answered on
   // context->work_items() here. `spec.timeout_seconds` is soft in the worker; past it plus
-  // `kill_grace` the worker is killed. When the worker dies, `died` and `cause` say so.
+  // `kill_grace`, or over `memory_limit_mb` (0 = none), the worker is killed. When the
+  // worker dies, `died` and `cause` say so.
   struct TaskRun {
     bool died = false;
     std::string cause;
     python::TaskResult result;
   };
-  TaskRun RunTask(const python::TaskSpec& spec, double kill_grace, python::TaskContext* context);
+  TaskRun RunTask(const python::TaskSpec& spec, double kill_grace, python::TaskContext* context,
+                  int64_t memory_limit_mb = 0);
   // SIGINT to the worker: KeyboardInterrupt in the robot task it runs. Any thread.
   void Interrupt();
   // SIGKILL now (the running Run returns with died = true). Any thread; no-op once reaped.

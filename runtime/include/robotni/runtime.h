@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "robotni/export.h"
+#include "robotni/limits.h"
 #include "robotni/status.h"
 
 namespace robotni {
@@ -77,6 +78,8 @@ struct RuntimeOptions {
   int64_t memory_limit_mb = 0;         // a worker's resident memory; 0 = none ("process" only)
   int max_jobs_per_worker = 0;         // then the worker is replaced; 0 = never
   int64_t max_output_bytes = 1 << 20;  // of each stream kept in job.log; the rest dropped
+  // Limits by job type name (serve's config `job_types:`): win over the type's decorator.
+  std::map<std::string, Limits> job_type_limits;
   // The program started as a worker process (`PROGRAM worker --fd 3`); "" = the robotni
   // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
   std::string worker_executable;

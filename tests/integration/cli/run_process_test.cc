@@ -37,6 +37,30 @@ def crash():
         ctypes.string_at(0)
 
 @task
+def spin():
+    try:
+        while True:  # in Python: the soft timeout raises here
+            pass
+    finally:
+        print("spin finally ran", flush=True)
+
+@task
+def stuck():
+    time.sleep(3600)  # in C: only the kill after the grace ends it
+
+@task
+def hog():
+    held = []
+    while True:
+        held.append(bytearray(20 << 20))
+        time.sleep(0.02)
+
+@task
+def flood():
+    for _ in range(2000):
+        print("z" * 99, flush=True)
+
+@task
 def hold():
     for item in workitems.inputs:
         try:
@@ -56,6 +80,18 @@ const char kRobot[] = R"(tasks:
     shell: python -m robocorp.tasks run tasks.py -t crash
   Hold:
     shell: python -m robocorp.tasks run tasks.py -t hold
+  Spin:
+    shell: python -m robocorp.tasks run tasks.py -t spin
+    limits: {timeout: 1, kill_grace: 30}
+  Stuck:
+    shell: python -m robocorp.tasks run tasks.py -t stuck
+    limits: {timeout: 1s, kill_grace: 500ms}
+  Hog:
+    shell: python -m robocorp.tasks run tasks.py -t hog
+    limits: {memory_limit: 150MiB}
+  Flood:
+    shell: python -m robocorp.tasks run tasks.py -t flood
+    limits: {max_output: 10KiB}
 artifactsDir: output
 isolation: process
 )";
@@ -105,6 +141,35 @@ TEST_F(RunProcessTest, CtrlCReachesTheTaskInItsWorker) {
   EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consume' AND state='PENDING' "
                    "AND attempt=0"),
             20);
+}
+
+// robot.yaml limits (issue #11 point 3): past its timeout the task gets the exception in
+// Python first (its finally: runs); one stuck in C is killed after its kill grace; one
+// over its memory limit is killed with the cause.
+TEST_F(RunProcessTest, RobotYamlLimitsStopATaskAndNameTheCause) {
+  RunResult spin = Run({"Spin"});
+  EXPECT_EQ(spin.exit_code, 10) << spin;
+  EXPECT_THAT(spin.out + spin.err, HasSubstr("spin finally ran")) << spin;
+  EXPECT_THAT(spin.err, HasSubstr("task 'Spin' timed out after 1 s")) << spin;
+  EXPECT_THAT(spin.err, ::testing::Not(HasSubstr("killed"))) << spin;
+
+  RunResult stuck = Run({"Stuck"});
+  EXPECT_EQ(stuck.exit_code, 10) << stuck;
+  EXPECT_THAT(stuck.err, HasSubstr("timeout after 1 s, killed")) << stuck;
+
+  RunResult hog = Run({"Hog"});
+  EXPECT_EQ(hog.exit_code, 10) << hog;
+  EXPECT_THAT(hog.err, HasSubstr("memory limit 150 MiB exceeded")) << hog;
+}
+
+// robot.yaml `max_output`: the task's stdout.log keeps that much, then a note.
+TEST_F(RunProcessTest, RobotYamlMaxOutputTruncatesTheLogWithANote) {
+  RunResult r = Run({"Flood"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  std::string log = ReadFile(dir_ / "output" / "stdout.log");
+  EXPECT_GT(log.size(), 10240u);
+  EXPECT_LT(log.size(), 10240u + 200);
+  EXPECT_THAT(log, HasSubstr("[robotni: output truncated at max_output 10240 bytes"));
 }
 
 }  // namespace

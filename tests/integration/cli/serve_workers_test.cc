@@ -70,6 +70,26 @@ def numpy_pid():
     time.sleep(0.5)
     return [os.getpid(), int(numpy.arange(10).sum())]
 
+@job("soft_timeout", timeout=1)
+def soft_timeout():
+    try:
+        while True:  # in Python: the soft timeout raises TaskTimeout here
+            pass
+    except BaseException as e:
+        print("caught", type(e).__name__, flush=True)
+        raise
+    finally:
+        print("cleanup ran", flush=True)
+
+@job("recycled_pid", max_jobs_per_worker=1)
+def recycled_pid():
+    return os.getpid()
+
+@job("chatty", max_output=1000)
+def chatty():
+    print("y" * 100000)
+    return "chatted"
+
 @job("leak_threads")
 def leak_threads():
     threading.Thread(target=time.sleep, args=(3600,)).start()
@@ -189,6 +209,68 @@ TEST_F(ServeWorkersTest, AFloodedOutputIsTruncatedWithANote) {
   EXPECT_THAT(log.raw, HasSubstr("output truncated"));
 }
 
+// Policies (issue #11 point 3). The soft timeout raises TaskTimeout inside the job (its
+// finally: runs) and the job fails with TIMEOUT before any kill, in a worker process and
+// in-process (isolation main) alike.
+TEST_F(ServeWorkersTest, TheSoftTimeoutRaisesInTheJobBeforeAnyKill) {
+  for (const char* isolation : {"process", "main"}) {
+    ASSERT_TRUE(Start({"--isolation", isolation, "--workers", "1", "--kill-grace", "30"}))
+        << server_->output();
+    std::string id = Submit("soft_timeout");
+    json j = WaitEnded(id);
+    ASSERT_EQ(j["status"], "failed") << isolation << ": " << j.dump();
+    EXPECT_EQ(j["error"]["code"], "TIMEOUT") << isolation << ": " << j.dump();
+    EXPECT_EQ(j["error"]["message"], "timed out after 1 s") << isolation << ": " << j.dump();
+    auto log = SendHttp(port_, "GET", "/api/worker/jobs/" + id + "/log");
+    EXPECT_THAT(log.raw, HasSubstr("cleanup ran")) << isolation;
+    EXPECT_THAT(log.raw, HasSubstr("caught TaskTimeout")) << isolation;
+    server_->Kill(SIGTERM);
+    EXPECT_EQ(server_->Wait().exit_code, 0) << isolation;
+    server_.reset();
+  }
+}
+
+// Decorator arguments per type: max_jobs_per_worker recycles the worker, max_output
+// truncates with a note; the serve-wide settings stay for the other types.
+TEST_F(ServeWorkersTest, DecoratorLimitsApplyPerType) {
+  ASSERT_TRUE(Start({"--workers", "1"})) << server_->output();
+  json a = WaitEnded(Submit("recycled_pid")), b = WaitEnded(Submit("recycled_pid"));
+  ASSERT_EQ(a["status"], "done") << a.dump();
+  ASSERT_EQ(b["status"], "done") << b.dump();
+  EXPECT_NE(a["result"], b["result"]) << "the worker was not replaced after 1 job";
+  json p1 = WaitEnded(Submit("pid")), p2 = WaitEnded(Submit("pid"));
+  EXPECT_EQ(p1["result"], p2["result"]) << "a type without the limit recycled its worker";
+  std::string chatty = Submit("chatty");
+  ASSERT_EQ(WaitEnded(chatty)["status"], "done");
+  auto log = SendHttp(port_, "GET", "/api/worker/jobs/" + chatty + "/log");
+  EXPECT_LT(log.raw.size(), 2000u);
+  EXPECT_THAT(log.raw, HasSubstr("output truncated"));
+}
+
+// The serve config's job_types section wins over the decorator, for every limit.
+TEST_F(ServeWorkersTest, TheConfigJobTypesSectionWinsOverTheDecorator) {
+  WriteFile(dir_ / "serve.yaml", R"(job_types:
+  stuck_in_c: {timeout: 500ms, kill_grace: 0.5}
+  hog: {memory_limit: 100MiB}
+  pid: {max_jobs_per_worker: 1}
+  chatty: {max_output: 4KiB}
+)");
+  ASSERT_TRUE(Start({"--workers", "1", "--config", (dir_ / "serve.yaml").string()}))
+      << server_->output();
+  json stuck = WaitEnded(Submit("stuck_in_c"));
+  EXPECT_EQ(stuck["error"]["message"], "timeout after 0.5 s, killed") << stuck.dump();
+  json hog = WaitEnded(Submit("hog"));
+  EXPECT_EQ(hog["error"]["message"], "memory limit 100 MiB exceeded") << hog.dump();
+  json a = WaitEnded(Submit("pid")), b = WaitEnded(Submit("pid"));
+  EXPECT_NE(a["result"], b["result"]) << "the worker was not replaced after 1 job";
+  std::string chatty = Submit("chatty");
+  ASSERT_EQ(WaitEnded(chatty)["status"], "done");
+  auto log = SendHttp(port_, "GET", "/api/worker/jobs/" + chatty + "/log");
+  EXPECT_GT(log.raw.size(), 4000u);
+  EXPECT_LT(log.raw.size(), 5000u);
+  EXPECT_THAT(log.raw, HasSubstr("output truncated"));
+}
+
 TEST_F(ServeWorkersTest, SigtermStopsWithinGraceWhateverTheJobsDoAndGivesTheirItemsBack) {
   ASSERT_TRUE(Start({"--workers", "2", "--grace", "1", "--job-timeout", "0"})) << server_->output();
   ASSERT_EQ(WaitEnded(Submit("leak_threads"))["status"], "done");
@@ -301,6 +383,72 @@ def stuck():
                   "attempt=0"),
             1)
       << r;
+}
+
+// robot.yaml limits for a consumer (issue #11 point 3): max_items_per_worker recycles
+// its worker, memory_limit kills it with the cause.
+TEST_F(ServeWorkersTest, ConsumerTaskLimitsFromRobotYaml) {
+  WriteFile(dir_ / "tasks.py", R"(import os, time
+from robocorp import workitems
+from robocorp.tasks import task
+
+@task
+def pids():
+    for item in workitems.inputs:
+        workitems.outputs.create({"pid": os.getpid()})
+        item.done()
+
+@task
+def hog():
+    held = []
+    for item in workitems.inputs:
+        while True:
+            held.append(bytearray(20 << 20))
+            time.sleep(0.02)
+)");
+  WriteFile(dir_ / "robot.yaml",
+            // Pids last: its outputs go to pids_output, not to the next task's queue.
+            "tasks:\n  Hog:\n    shell: python -m robocorp.tasks run tasks.py -t hog\n"
+            "    limits: {memory_limit: 150MiB}\n"
+            "  Pids:\n    shell: python -m robocorp.tasks run tasks.py -t pids\n"
+            "    limits: {max_items_per_worker: 2}\n"
+            "artifactsDir: output\n");
+  server_ = std::make_unique<Process>(
+      std::vector<std::string>{"serve", "-r", (dir_ / "robot.yaml").string(), "--store",
+                               (dir_ / "wi.db").string(), "--tasks", "Hog,Pids", "--listen",
+                               "127.0.0.1:0", "--no-auth"},
+      RunOptions{.timeout_seconds = 120});
+  ASSERT_TRUE(server_->WaitForOutput("serving on", 60)) << server_->output();
+  port_ = ServingPort(*server_);
+  auto count = [&](const std::string& sql) {
+    Db db(dir_ / "wi.db");
+    return db.Int(sql);
+  };
+  for (int i = 0; i < 5; ++i) {
+    auto r = SendHttp(port_, "POST", "/api/work-items",
+                      json{{"queue_name", "pids"}, {"payload", {{"n", i}}}}.dump());
+    ASSERT_EQ(r.status, 200) << r.raw;
+  }
+  auto r = SendHttp(port_, "POST", "/api/work-items",
+                    json{{"queue_name", "hog"}, {"payload", json::object()}}.dump());
+  ASSERT_EQ(r.status, 200) << r.raw;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((count("SELECT count(*) FROM items WHERE queue='pids' AND state='DONE'") < 5 ||
+          server_->output().err.find("memory limit 150 MiB exceeded") == std::string::npos) &&
+         std::chrono::steady_clock::now() < until)
+    server_->Pump(50);
+  ASSERT_EQ(count("SELECT count(*) FROM items WHERE queue='pids' AND state='DONE'"), 5)
+      << server_->output();
+  // 5 items, at most 2 per worker: at least 3 workers.
+  EXPECT_GE(count("SELECT count(DISTINCT json_extract(payload, '$.pid')) FROM items "
+                  "WHERE queue='pids_output'"),
+            3)
+      << server_->output();
+  EXPECT_THAT(server_->output().err, HasSubstr("memory limit 150 MiB exceeded"))
+      << server_->output();
+  EXPECT_TRUE(Healthy());
+  server_->Kill(SIGTERM);
+  EXPECT_EQ(server_->Wait().exit_code, 0);
 }
 
 }  // namespace

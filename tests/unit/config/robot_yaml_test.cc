@@ -308,5 +308,73 @@ TEST_F(FindTaskTest, EmptyNameNeedsASoleTask) {
   EXPECT_EQ(Find("Producer", true).substr(0, 1), "!");  // not among devTasks
 }
 
+// robotni extension: `limits:` at the top (every task's) and under a task (wins).
+TEST(RobotYamlTest, LimitsAtTheTopAndPerTask) {
+  StatusOr<RobotYaml> robot = ParseRobotYaml(R"(tasks:
+  Consume:
+    shell: python -m robocorp.tasks run tasks.py -t consume
+    limits:
+      timeout: 90s
+      memory_limit: 1GiB
+      max_items_per_worker: 100
+  Report:
+    shell: python report.py
+limits:
+  timeout: 10m
+  kill_grace: 2.5
+  max_output: 64KiB
+artifactsDir: output
+)",
+                                             "/r/robot.yaml");
+  ASSERT_TRUE(robot.ok()) << robot.status().ToString();
+  ASSERT_TRUE(ValidateRobotYaml(*robot).ok());
+  EXPECT_TRUE(robot->warnings.empty());
+  Limits consume = LimitsOf(*robot, robot->tasks[0]);
+  EXPECT_EQ(consume.timeout, 90);
+  EXPECT_EQ(consume.kill_grace, 2.5);
+  EXPECT_EQ(consume.memory_limit_mb, 1024);
+  EXPECT_EQ(consume.max_runs_per_worker, 100);
+  EXPECT_EQ(consume.max_output_bytes, 64 * 1024);
+  Limits report = LimitsOf(*robot, robot->tasks[1]);
+  EXPECT_EQ(report.timeout, 600);
+  EXPECT_FALSE(report.memory_limit_mb.has_value());
+}
+
+// Each bad value is an error naming the file, line, field and what was expected.
+TEST(RobotYamlTest, BadLimitsAreClearErrors) {
+  auto error = [](const std::string& limits) {
+    auto r = ParseRobotYaml("tasks:\n  T:\n    shell: python t.py\n    limits:\n      " + limits +
+                                "\nartifactsDir: output\n",
+                            "/r/robot.yaml");
+    EXPECT_FALSE(r.ok()) << limits;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_EQ(error("timeout: -5"),
+            "/r/robot.yaml:5: tasks.T.limits.timeout: must not be negative, found '-5'");
+  EXPECT_EQ(error("timeout: soon"),
+            "/r/robot.yaml:5: tasks.T.limits.timeout: expected seconds (a number >= 0, or with a "
+            "unit: ms, s, m, h), found 'soon'");
+  EXPECT_EQ(error("timeout: 5d"),
+            "/r/robot.yaml:5: tasks.T.limits.timeout: unknown unit 'd' in '5d': expected seconds "
+            "(a number >= 0, or with a unit: ms, s, m, h)");
+  EXPECT_EQ(error("memory_limit: 512MB"),
+            "/r/robot.yaml:5: tasks.T.limits.memory_limit: unknown unit 'MB' in '512MB': "
+            "expected MiB (an integer >= 0, or with a unit: MiB, GiB)");
+  EXPECT_EQ(error("memory_limit: -1"),
+            "/r/robot.yaml:5: tasks.T.limits.memory_limit: must not be negative, found '-1'");
+  EXPECT_EQ(error("max_output: [1]"),
+            "/r/robot.yaml:5: tasks.T.limits.max_output: expected a number, found a list");
+  EXPECT_EQ(error("max_items_per_worker: many"),
+            "/r/robot.yaml:5: tasks.T.limits.max_items_per_worker: expected an integer >= 0, "
+            "found 'many'");
+  EXPECT_EQ(error("max_jobs_per_worker: 3"),
+            "/r/robot.yaml:5: tasks.T.limits.max_jobs_per_worker: unknown key (limits are "
+            "timeout, kill_grace, memory_limit, max_items_per_worker, max_output)");
+  auto top = ParseRobotYaml("tasks:\n  T:\n    shell: python t.py\nlimits: 30\n", "/r/robot.yaml");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.status().message(),
+            "/r/robot.yaml:4: limits: expected a map of limits, found a string");
+}
+
 }  // namespace
 }  // namespace robotni::config

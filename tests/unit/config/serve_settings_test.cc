@@ -279,5 +279,53 @@ TEST_F(ServeConfigTest, WebhookAllowlistIsCheckedAndTheFlagWins) {
   EXPECT_EQ(keys, (std::set<std::string>{"durability", "webhook_allow"}));
 }
 
+// Per-type limits (issue #11 point 3): units, and a clear error for each bad value.
+TEST_F(ServeConfigTest, ReadsJobTypeLimits) {
+  ServeFlags f;
+  Status s = Apply(R"(
+job_types:
+  render: {timeout: 2m, kill_grace: 1.5, memory_limit: 1GiB, max_jobs_per_worker: 10,
+           max_output: 64KiB}
+  add:
+    timeout: 0
+    max_output: 100
+)",
+                   &f);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(f.job_types.size(), 2u);
+  const Limits& render = f.job_types["render"];
+  EXPECT_EQ(render.timeout, 120);
+  EXPECT_EQ(render.kill_grace, 1.5);
+  EXPECT_EQ(render.memory_limit_mb, 1024);
+  EXPECT_EQ(render.max_runs_per_worker, 10);
+  EXPECT_EQ(render.max_output_bytes, 64 * 1024);
+  EXPECT_EQ(f.job_types["add"].timeout, 0);
+  EXPECT_EQ(f.job_types["add"].max_output_bytes, 100);
+  EXPECT_FALSE(f.job_types["add"].memory_limit_mb.has_value());
+}
+
+TEST_F(ServeConfigTest, RejectsBadJobTypeLimits) {
+  // The error for `yaml`, after the file's path (known once it is written).
+  auto error = [&](const std::string& yaml) {
+    std::string e = ErrorOf(yaml);
+    return e.compare(0, path_.size(), path_) == 0 ? e.substr(path_.size()) : e;
+  };
+  EXPECT_EQ(error("job_types:\n  add:\n    timeout: -1\n"),
+            ":3: job_types.add.timeout: must not be negative, found '-1'");
+  EXPECT_EQ(error("job_types:\n  add:\n    memory_limit: lots\n"),
+            ":3: job_types.add.memory_limit: expected MiB (an integer >= 0, or with a "
+            "unit: MiB, GiB), found 'lots'");
+  EXPECT_EQ(error("job_types:\n  add:\n    max_output: 5XB\n"),
+            ":3: job_types.add.max_output: unknown unit 'XB' in '5XB': expected bytes (an "
+            "integer >= 0, or with a unit: B, KiB, MiB, GiB)");
+  EXPECT_EQ(error("job_types:\n  add:\n    max_jobs_per_worker: 1.5\n"),
+            ":3: job_types.add.max_jobs_per_worker: expected an integer >= 0, found '1.5'");
+  EXPECT_EQ(error("job_types:\n  add:\n    retries: 3\n"),
+            ":3: job_types.add.retries: unknown key (limits are timeout, kill_grace, "
+            "memory_limit, max_jobs_per_worker, max_output)");
+  EXPECT_EQ(error("job_types: [add]\n"),
+            ":1: job_types: expected a map of job type name to limits, found a list");
+}
+
 }  // namespace
 }  // namespace robotni::config

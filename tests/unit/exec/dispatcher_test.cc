@@ -23,9 +23,9 @@ class DispatcherTest : public ::testing::Test {
     o.retry.jitter = 0;
     store_ = std::move(store::WorkItemStore::Open(o).value());
     DispatcherOptions d;
-    d.robot_key = "jobs";
-    d.robot_root = ROBOTNI_SOURCE_DIR "/tests/fixtures/robots/jobs";
-    d.job_modules = {"jobs.py"};
+    d.python.robot_key = "jobs";
+    d.python.robot_root = ROBOTNI_SOURCE_DIR "/tests/fixtures/robots/jobs";
+    d.python.job_modules = {"jobs.py"};
     d.concurrency = 2;
     d.owner = "dispatcher-test";
     d.poll_ms = 20;
@@ -81,7 +81,7 @@ TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
   auto slow = dispatcher_->FindType("slow");
   ASSERT_NE(slow, nullptr);
   EXPECT_EQ(slow->concurrency, 1);
-  EXPECT_DOUBLE_EQ(slow->timeout, 0.5);
+  EXPECT_EQ(slow->limits.timeout, 0.5);
   EXPECT_EQ(dispatcher_->types().size(), 5u);
 }
 

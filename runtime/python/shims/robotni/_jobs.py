@@ -31,9 +31,10 @@ class BusinessError(Exception):
 
 class JobType:
     __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts",
-                 "memory_limit", "module")
+                 "memory_limit", "kill_grace", "max_jobs_per_worker", "max_output", "module")
 
-    def __init__(self, name, func, schema, concurrency, timeout, max_attempts, memory_limit=None):
+    def __init__(self, name, func, schema, concurrency, timeout, max_attempts, memory_limit=None,
+                 kill_grace=None, max_jobs_per_worker=None, max_output=None):
         self.name = name
         self.func = func
         self.schema = schema if schema is not None else {"type": "object"}
@@ -41,34 +42,59 @@ class JobType:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.memory_limit = memory_limit
+        self.kill_grace = kill_grace
+        self.max_jobs_per_worker = max_jobs_per_worker
+        self.max_output = max_output
         self.module = getattr(func, "__module__", "")
 
     def describe(self):
+        # Limits left as None take serve's settings (--job-timeout, --memory-limit, ...).
         return {
             "type": self.name,
             "schema": self.schema,
             "concurrency": self.concurrency or 0,
-            "timeout": self.timeout or 0,
             "max_attempts": self.max_attempts or 0,
-            "memory_limit": self.memory_limit or 0,
+            "timeout": self.timeout,
+            "kill_grace": self.kill_grace,
+            "memory_limit": self.memory_limit,
+            "max_jobs_per_worker": self.max_jobs_per_worker,
+            "max_output": self.max_output,
             "module": self.module,
             "doc": (self.func.__doc__ or "").strip(),
         }
 
 
+def _check_limit(name, key, value, integer):
+    if value is None:
+        return
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or value < 0 or value != value:
+        what = "an integer" if integer else "a number"
+        raise ValueError(f"job type {name!r}: {key} must be {what} >= 0 or None, got {value!r}")
+
+
 def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None,
-        memory_limit=None):
+        memory_limit=None, kill_grace=None, max_jobs_per_worker=None, max_output=None):
     """Registers the decorated function as the handler of job type `name`.
 
-    timeout: seconds before TaskTimeout is raised in the job (in worker processes the
-    worker is killed `kill_grace` seconds later); memory_limit: MiB of resident memory
-    the worker process running the job may use (worker processes only)."""
+    Limits (None = serve's setting; serve's config `job_types:` section wins over these):
+    timeout: seconds before TaskTimeout is raised in the job (0 = none); kill_grace: seconds
+    after that before its worker process is killed; memory_limit: MiB of resident memory
+    the worker process running the job may use (0 = none); max_jobs_per_worker: the worker
+    is replaced after it ran this many jobs (0 = never); max_output: bytes kept of each of
+    the job's stdout and stderr, the rest dropped with a note. kill_grace, memory_limit and
+    max_jobs_per_worker apply to worker processes (isolation: process) only."""
     if not isinstance(name, str) or not name:
         raise ValueError("job type name must be a non-empty string")
+    _check_limit(name, "timeout", timeout, integer=False)
+    _check_limit(name, "kill_grace", kill_grace, integer=False)
+    _check_limit(name, "memory_limit", memory_limit, integer=True)
+    _check_limit(name, "max_jobs_per_worker", max_jobs_per_worker, integer=True)
+    _check_limit(name, "max_output", max_output, integer=True)
 
     def register(func):
         _registry[name] = JobType(name, func, schema, concurrency, timeout, max_attempts,
-                                  memory_limit)
+                                  memory_limit, kill_grace, max_jobs_per_worker, max_output)
         return func
 
     return register

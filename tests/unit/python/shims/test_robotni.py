@@ -50,6 +50,42 @@ class TestJobApiOutsideJob(unittest.TestCase):
             self.assertEqual(run.payload, {"order": 8})
 
 
+class TestJobDecoratorLimits(unittest.TestCase):
+    def test_limits_are_described_and_unset_ones_are_none(self):
+        from robotni import _jobs, job
+
+        @job("limits_test", timeout=2.5, kill_grace=1, memory_limit=256, max_jobs_per_worker=10,
+             max_output=4096)
+        def f():
+            return 1
+
+        @job("limits_none")
+        def g():
+            return 1
+
+        described = {t["type"]: t for t in json.loads(_jobs.describe_all())}
+        t = described["limits_test"]
+        self.assertEqual((t["timeout"], t["kill_grace"], t["memory_limit"],
+                          t["max_jobs_per_worker"], t["max_output"]), (2.5, 1, 256, 10, 4096))
+        n = described["limits_none"]
+        self.assertEqual([n[k] for k in ("timeout", "kill_grace", "memory_limit",
+                                         "max_jobs_per_worker", "max_output")], [None] * 5)
+
+    def test_bad_limits_name_the_type_and_the_argument(self):
+        from robotni import job
+
+        for kwargs, message in (
+            ({"timeout": -1}, "job type 'bad': timeout must be a number >= 0 or None, got -1"),
+            ({"timeout": "30s"}, "timeout must be a number >= 0"),
+            ({"memory_limit": 1.5}, "memory_limit must be an integer >= 0"),
+            ({"max_output": True}, "max_output must be an integer >= 0"),
+            ({"max_jobs_per_worker": -2}, "max_jobs_per_worker must be an integer >= 0"),
+            ({"kill_grace": float("nan")}, "kill_grace must be a number >= 0"),
+        ):
+            with self.assertRaisesRegex(ValueError, message.replace("(", r"\(")):
+                job("bad", **kwargs)
+
+
 class TestRobotniAdapter(unittest.TestCase):
     def test_selected_when_store_bound(self):
         self.check_store_bound(loaded_reserve=True)
