@@ -238,6 +238,13 @@ void Dispatcher::RunnerLoop(int index) {
     l.unlock();
     store::Completion c = RunOne(index, item, *observers);
     Status s = store_->Complete(c);
+    if (s.IsInvalidArgument()) {
+      // The store refused the outcome itself (a result or output past the size or depth
+      // limit, or not JSON): another attempt would produce it again, and a lease left to
+      // expire ran the job again and again. It fails now, saying why.
+      c = RefusedOutcome(item, std::move(c), s);
+      s = store_->Complete(c);
+    }
     l.lock();
     running_per_type_[item.queue]--;
     running_.erase(item.id);
@@ -278,6 +285,19 @@ store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
   if (options_.workers > 0) return RunInWorker(runner, item, type, job);
   PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, TimeoutOf(type));
   return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
+}
+
+store::Completion Dispatcher::RefusedOutcome(const store::Item& item, store::Completion c,
+                                             const Status& why) {
+  log::Warn("job " + item.id + " (" + item.queue + "): its outcome was refused: " + why.message(),
+            {{"event", "job_outcome_refused"}, {"job_id", item.id}, {"type", item.queue}});
+  store::Completion failed;
+  failed.lease = c.lease;
+  failed.ok = false;
+  failed.exception_type = store::ExceptionType::kBusiness;  // not retried: it would recur
+  failed.error_code = "OUTCOME_REFUSED";
+  failed.error_message = "the job's outcome was refused: " + why.message();
+  return failed;
 }
 
 double Dispatcher::TimeoutOf(const JobTypeInfo* type) const {
