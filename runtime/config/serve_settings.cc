@@ -171,6 +171,9 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
   keys["max_output"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output);
   };
+  keys["max_payload"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "bytes (an integer >= 1024)", 1024, &f->max_payload);
+  };
   keys["token_file"] = [b](const YAML::Node& n, const At& at, ServeFlags* f) {
     ROBOTNI_RETURN_IF_ERROR(ReadText(n, at, &f->token_file));
     f->token_file = Resolve(b, f->token_file);
@@ -301,6 +304,7 @@ Status ValidateServeFlags(const ServeFlags& f) {
   if (f.memory_limit < 0 || f.max_jobs_per_worker < 0 || f.max_output < 0)
     return Status::InvalidArgument(
         "memory_limit, max_jobs_per_worker and max_output: must not be negative");
+  if (f.max_payload < 1024) return Status::InvalidArgument("max_payload: must be at least 1024");
   if (f.concurrency < 1) return Status::InvalidArgument("concurrency: must be at least 1");
   if (f.grace < 0) return Status::InvalidArgument("grace: must not be negative");
   if (f.rate_limit < 0) return Status::InvalidArgument("rate_limit: must not be negative");
@@ -326,6 +330,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.memory_limit != b.memory_limit) out.push_back("memory_limit");
   if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
   if (a.max_output != b.max_output) out.push_back("max_output");
+  if (a.max_payload != b.max_payload) out.push_back("max_payload");
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
@@ -346,6 +351,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->memory_limit = running.memory_limit;
   next->max_jobs_per_worker = running.max_jobs_per_worker;
   next->max_output = running.max_output;
+  next->max_payload = running.max_payload;
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;
@@ -367,6 +373,7 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "memory_limit",
                           "max_jobs_per_worker",
                           "max_output",
+                          "max_payload",
                           "token_file",
                           "no_auth",
                           "rate_limit",

@@ -36,6 +36,9 @@ struct ServeFlags {
   int memory_limit = 0;  // MiB
   int max_jobs_per_worker = 0;
   int max_output = 1 << 20;  // bytes
+  // Bytes of a payload, params, result or output JSON the store accepts (docs/serve.md,
+  // "Input limits"); past it a submission is refused and a job's outcome fails the job.
+  int max_payload = 1 << 20;
   std::string token_file;
   bool no_auth = false;
   double rate_limit = 0;

@@ -46,6 +46,7 @@ StatusOr<store::WorkItemStore*> StoreSet::Get(const std::string& url) {
   store::StoreOptions opts;
   opts.url = url;
   opts.create_if_missing = create_if_missing_;
+  opts.max_payload_bytes = max_payload_bytes_;
   auto s = store::WorkItemStore::Open(opts);
   if (!s.ok()) return s.status();
   auto* st = s->get();

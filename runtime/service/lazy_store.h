@@ -25,7 +25,9 @@ bool OwnerIsDeadHere(const std::string& owner);
 class StoreSet {
  public:
   // create_if_missing false: a store that does not exist is NotFound, nothing is created.
-  explicit StoreSet(bool create_if_missing = true) : create_if_missing_(create_if_missing) {}
+  // max_payload_bytes: StoreOptions::max_payload_bytes of each store.
+  explicit StoreSet(bool create_if_missing = true, int64_t max_payload_bytes = 1 << 20)
+      : create_if_missing_(create_if_missing), max_payload_bytes_(max_payload_bytes) {}
   // Closes every store; they close in parallel (each checkpoints its log).
   ~StoreSet();
   StoreSet(const StoreSet&) = delete;
@@ -37,6 +39,7 @@ class StoreSet {
 
  private:
   const bool create_if_missing_;
+  const int64_t max_payload_bytes_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<store::WorkItemStore>> stores_;
   std::unique_ptr<std::thread> closing_;

@@ -77,6 +77,8 @@ struct RuntimeOptions {
   int64_t memory_limit_mb = 0;         // a worker's resident memory; 0 = none ("process" only)
   int max_jobs_per_worker = 0;         // then the worker is replaced; 0 = never
   int64_t max_output_bytes = 1 << 20;  // of each stream kept in job.log; the rest dropped
+  // Bytes of a payload, result or output JSON the store accepts; past it a job fails.
+  int64_t max_payload_bytes = 1 << 20;
   // The program started as a worker process (`PROGRAM worker --fd 3`); "" = the robotni
   // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
   std::string worker_executable;
