@@ -60,7 +60,11 @@ constexpr const char* kLogFile = "job.log";  // the dispatcher attaches the capt
 
 // An integer JSON number (signed or unsigned; 2.0 is not one) from lo to hi.
 bool IntegerIn(const json& v, int64_t lo, int64_t hi) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(hi);
+  // nlohmann reads every non-negative integer as unsigned; past INT64_MAX it has no int64_t.
+  if (v.is_number_unsigned()) {
+    uint64_t n = v.get<uint64_t>();
+    return n <= static_cast<uint64_t>(hi) && (lo <= 0 || n >= static_cast<uint64_t>(lo));
+  }
   if (!v.is_number_integer()) return false;
   int64_t n = v.get<int64_t>();
   return n >= lo && n <= hi;
