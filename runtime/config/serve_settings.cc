@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -47,10 +48,11 @@ Status ReadNumber(const YAML::Node& n, const At& at, const char* what, double* o
   return Status::OK();
 }
 
-Status ReadInt(const YAML::Node& n, const At& at, const char* what, int min, int* out) {
+Status ReadInt(const YAML::Node& n, const At& at, const char* what, int min, int* out,
+               double max = 1e6) {
   double v = 0;
   ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, what, &v));
-  if (v != std::floor(v) || v < min || v > 1e6)
+  if (v != std::floor(v) || v < min || v > max)
     return at.Error(std::string("expected ") + what + ", found '" + n.Scalar() + "'");
   *out = static_cast<int>(v);
   return Status::OK();
@@ -169,10 +171,10 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
     return ReadInt(n, at, "an integer >= 0", 0, &f->max_jobs_per_worker);
   };
   keys["max_output"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
-    return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output);
+    return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output, INT32_MAX);
   };
   keys["max_payload"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
-    return ReadInt(n, at, "bytes (an integer >= 1024)", 1024, &f->max_payload);
+    return ReadInt(n, at, "bytes (an integer >= 1024)", 1024, &f->max_payload, INT32_MAX);
   };
   keys["token_file"] = [b](const YAML::Node& n, const At& at, ServeFlags* f) {
     ROBOTNI_RETURN_IF_ERROR(ReadText(n, at, &f->token_file));
