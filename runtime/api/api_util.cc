@@ -1,11 +1,13 @@
 #include "api/api_util.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "api/jobs_api.h"
 #include "core/iso_time.h"
+#include "core/json_limits.h"
 
 namespace robotni::api {
 
@@ -28,27 +30,40 @@ nlohmann::json OrNull(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
 
+nlohmann::json ParseStoredJson(const std::string& text) {
+  if (JsonNestedTooDeep(text)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-bool ParseLimit(const Request& req, int fallback, int max, int* out) {
+bool ParseLimit(const Request& req, int fallback, int max, int* out, Response* err) {
   auto v = req.Query("limit");
   if (!v) {
     *out = fallback;
     return true;
   }
-  try {
-    size_t used = 0;
-    int n = std::stoi(std::string(*v), &used);
-    if (used != v->size() || n < 1) return false;
-    *out = std::min(n, max);
-    return true;
-  } catch (...) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > max) {
+    *err = Response::Error(400, "limit: expected an integer from 1 to " + std::to_string(max));
     return false;
   }
+  *out = n;
+  return true;
+}
+
+bool ParseJsonBody(const Request& req, nlohmann::json* out, Response* err) {
+  if (JsonNestedTooDeep(req.body)) {
+    *err = Response::Error(400, "body " + JsonTooDeepMessage());
+    return false;
+  }
+  *out = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  return true;
 }
 
 Handler CancelJobHandler(WorkerApiContext* ctx) {

@@ -30,10 +30,20 @@ std::string IsoTime(int64_t ms);
 
 nlohmann::json OrNull(const std::string& s);  // "" -> null
 
+// JSON text the store holds, parsed; discarded when it is not JSON or nests deeper than
+// kMaxJsonDepth (the store refuses such text; a row written before it did stays harmless).
+nlohmann::json ParseStoredJson(const std::string& text);
+
 int64_t NowMs();  // wall clock, ms since the epoch
 
-// ?limit=: a positive integer up to `max`; `fallback` when absent. False when malformed.
-bool ParseLimit(const Request& req, int fallback, int max, int* out);
+// ?limit=: an integer from 1 to `max`; `fallback` when absent. False with the 400 answer
+// naming the range when malformed or out of range.
+bool ParseLimit(const Request& req, int fallback, int max, int* out, Response* err);
+
+// The request body parsed as JSON into *out (discarded when it is not JSON: the caller says
+// what it expected). False with a 400 naming the limit when it nests deeper than
+// kMaxJsonDepth (core/json_limits.h): copying such a value would recurse once per level.
+bool ParseJsonBody(const Request& req, nlohmann::json* out, Response* err);
 
 // The handler that cancels the job its path's {id} names, for DELETE /api/worker/jobs/{id}
 // (jobs_api) and huey's POST /api/worker/jobs/{id}/revoke (queues_api), which are the same

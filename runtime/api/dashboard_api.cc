@@ -113,15 +113,15 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
           f.state = st;
         }
         if (auto l = req.Query("limit"); l && !l->empty()) {
-          if (!ParseInt(*l, &f.limit) || f.limit < 1)
-            return respond(Response::Error(400, "limit: expected an integer >= 1"));
-          f.limit = std::min(f.limit, 1000);
+          if (!ParseInt(*l, &f.limit) || f.limit < 1 || f.limit > 1000)
+            return respond(Response::Error(400, "limit: expected an integer from 1 to 1000"));
         } else {
           f.limit = 50;
         }
         if (auto o = req.Query("offset"); o && !o->empty()) {
           if (!ParseInt(*o, &f.offset) || f.offset < 0)
-            return respond(Response::Error(400, "offset: expected an integer >= 0"));
+            return respond(
+                Response::Error(400, "offset: expected an integer from 0 to 2147483647"));
         }
         auto req_copy = std::make_shared<Request>(req);
         Offload(ctx, std::move(respond), [ctx, f, req_copy] {

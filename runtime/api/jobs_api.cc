@@ -3,6 +3,7 @@
 #include "api/job_webhooks.h"
 
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <condition_variable>
 #include <ctime>
@@ -49,8 +50,25 @@ bool TypeMatches(const std::string& type, const json& v) {
 }
 
 constexpr size_t kMaxBatch = 1000;
+// The ranges of a job's numbers (docs/serve.md): outside them a submission is a 400 naming the
+// field, never a value silently wrapped or clamped.
+constexpr int64_t kMinPriority = INT32_MIN, kMaxPriority = INT32_MAX;
+constexpr double kMaxDelaySeconds = 10 * 365 * 86400.0;
+constexpr int64_t kMaxAttempts = 1000;
 constexpr double kMaxWaitSeconds = 60;
 constexpr const char* kLogFile = "job.log";  // the dispatcher attaches the captured output
+
+// An integer JSON number (signed or unsigned; 2.0 is not one) from lo to hi.
+bool IntegerIn(const json& v, int64_t lo, int64_t hi) {
+  // nlohmann reads every non-negative integer as unsigned; past INT64_MAX it has no int64_t.
+  if (v.is_number_unsigned()) {
+    uint64_t n = v.get<uint64_t>();
+    return n <= static_cast<uint64_t>(hi) && (lo <= 0 || n >= static_cast<uint64_t>(lo));
+  }
+  if (!v.is_number_integer()) return false;
+  int64_t n = v.get<int64_t>();
+  return n >= lo && n <= hi;
+}
 
 // "2026-11-22T21:30:00Z", "...T21:30:00.250Z", "...+00:00": ms since the epoch. Only UTC.
 std::optional<int64_t> ParseIsoUtc(const std::string& s) {
@@ -110,8 +128,10 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
   item->queue = type;
   item->payload_json = params.dump();
   if (body.contains("priority")) {
-    if (!body["priority"].is_number_integer()) return fail("priority: expected an integer");
-    item->priority = body["priority"];
+    if (!IntegerIn(body["priority"], kMinPriority, kMaxPriority))
+      return fail("priority: expected an integer from " + std::to_string(kMinPriority) + " to " +
+                  std::to_string(kMaxPriority));
+    item->priority = body["priority"].get<int>();
   }
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -119,21 +139,25 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
   if (body.contains("delay_seconds") && body.contains("run_at"))
     return fail("delay_seconds and run_at: give one, not both");
   if (body.contains("delay_seconds")) {
-    if (!body["delay_seconds"].is_number() || body["delay_seconds"].get<double>() < 0)
-      return fail("delay_seconds: expected a non-negative number");
-    item->not_before_ms = now + static_cast<int64_t>(body["delay_seconds"].get<double>() * 1000);
+    const json& d = body["delay_seconds"];
+    if (!d.is_number() || !(d.get<double>() >= 0) || d.get<double>() > kMaxDelaySeconds)
+      return fail("delay_seconds: expected a number from 0 to " +
+                  std::to_string(static_cast<int64_t>(kMaxDelaySeconds)) + " (10 years)");
+    item->not_before_ms = now + static_cast<int64_t>(d.get<double>() * 1000);
   }
   if (body.contains("run_at")) {
     std::optional<int64_t> at;
     if (body["run_at"].is_string()) at = ParseIsoUtc(body["run_at"]);
     if (!at) return fail("run_at: expected an ISO 8601 UTC time like 2030-01-02T03:04:05Z");
+    if (*at > now + static_cast<int64_t>(kMaxDelaySeconds) * 1000)
+      return fail("run_at: at most 10 years ahead");
     item->not_before_ms = *at;  // a time in the past runs at once
   }
   int max_attempts = info->max_attempts > 0 ? info->max_attempts : 3;
   if (body.contains("max_attempts")) {
-    if (!body["max_attempts"].is_number_integer() || body["max_attempts"].get<int>() < 1)
-      return fail("max_attempts: expected an integer >= 1");
-    max_attempts = body["max_attempts"];
+    if (!IntegerIn(body["max_attempts"], 1, kMaxAttempts))
+      return fail("max_attempts: expected an integer from 1 to " + std::to_string(kMaxAttempts));
+    max_attempts = body["max_attempts"].get<int>();
   }
   item->max_attempts = max_attempts;
   if (body.contains("idempotency_key")) {
@@ -266,10 +290,10 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
            {"traceback", OrNull(it.traceback)}};
   json result = nullptr;
   if (!it.result_json.empty()) {
-    result = json::parse(it.result_json, nullptr, false);
+    result = ParseStoredJson(it.result_json);
     if (result.is_discarded()) result = it.result_json;
   }
-  json params = json::parse(it.payload_json, nullptr, false);
+  json params = ParseStoredJson(it.payload_json);
   json out = {{"job_id", it.id},
               {"type", it.queue},
               {"status", ApiStatus(it)},
@@ -293,7 +317,8 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
   if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
-        json body = json::parse(req.body, nullptr, false);
+        json body;
+        if (Response err; !ParseJsonBody(req, &body, &err)) return respond(std::move(err));
         store::NewItem item;
         if (Response err; !BuildJob(ctx, body, &item, &err)) return respond(std::move(err));
         Offload(ctx, std::move(respond), [ctx, item = std::move(item)] {
@@ -305,7 +330,8 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
       }));
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs/batch", [ctx](const Request& req, Responder respond) {
-        json body = json::parse(req.body, nullptr, false);
+        json body;
+        if (Response err; !ParseJsonBody(req, &body, &err)) return respond(std::move(err));
         json jobs = body.is_object() && body.contains("jobs") ? body["jobs"] : body;
         if (body.is_discarded() || !jobs.is_array())
           return respond(Response::Error(400, "body: expected {\"jobs\": [...]} or an array"));

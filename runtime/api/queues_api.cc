@@ -15,26 +15,21 @@ Status AddQueueListing(Router* router, WorkerApiContext* ctx, const std::string&
   return router->Add("GET /api/worker/queues/{queue}/" + which, [ctx, which](const Request& req,
                                                                              Responder respond) {
     int limit;
-    if (!ParseLimit(req, 100, 1000, &limit))
-      return respond(Response::Error(400, "limit: expected a positive integer"));
+    if (Response err; !ParseLimit(req, 100, 1000, &limit, &err)) return respond(std::move(err));
     std::string queue(req.Param("queue"));
     Offload(ctx, std::move(respond), [ctx, which, queue, limit] {
       store::ListFilter f;
       f.queue = queue;
       f.state = which == "revoked" ? store::State::kCancelled : store::State::kPending;
       f.newest_first = false;
-      f.limit = which == "revoked" ? limit : 100000;
+      f.limit = limit;  // in SQL: a deep queue costs `limit` rows, not all of them
+      int64_t now = NowMs();
+      if (which == "pending") f.due_by_ms = now;
+      if (which == "scheduled") f.due_after_ms = now;
       auto items = ctx->store->List(f);
       if (!items.ok()) return StatusError(items.status());
-      int64_t now = NowMs();
       json jobs = json::array();
-      for (const auto& it : *items) {
-        if (static_cast<int>(jobs.size()) >= limit) break;
-        bool scheduled = it.not_before_ms > now;
-        if (which == "pending" && scheduled) continue;
-        if (which == "scheduled" && !scheduled) continue;
-        jobs.push_back(JobJson(it));
-      }
+      for (const auto& it : *items) jobs.push_back(JobJson(it));
       return Response::Json(200, {{"queue", queue}, {which, jobs}, {"count", jobs.size()}});
     });
   });

@@ -50,7 +50,7 @@ std::string QuoteFilename(const std::string& name) {
 }  // namespace
 
 json WorkItemJson(const store::Item& it) {
-  json payload = json::parse(it.payload_json, nullptr, false);
+  json payload = ParseStoredJson(it.payload_json);
   if (payload.is_discarded() || !payload.is_object()) payload = nullptr;
   json files = json::array();
   for (const auto& f : it.files) files.push_back(f.name);
@@ -75,7 +75,9 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
   // --- Action Server /api/work-items -------------------------------------------------
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/work-items", [ctx](const Request& req, Responder respond) {
-        json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+        json body = json::object();
+        if (Response err; !req.body.empty() && !ParseJsonBody(req, &body, &err))
+          return respond(std::move(err));
         if (body.is_discarded() || !body.is_object())
           return respond(Response::Error(400, "body: expected a JSON object"));
         store::NewItem item;
@@ -112,8 +114,8 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
                                          std::string(*s) + "'"));
           f.state = st;
         }
-        if (!ParseLimit(req, 100, 10000, &f.limit))
-          return respond(Response::Error(400, "limit: expected a positive integer"));
+        if (Response err; !ParseLimit(req, 100, 10000, &f.limit, &err))
+          return respond(std::move(err));
         f.newest_first = true;
         Offload(ctx, std::move(respond), [ctx, f] {
           auto items = ctx->store->List(f);

@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/items_format.h"
 #include "cli/robot_loader.h"
+#include "core/json_limits.h"
 #include "robotni/runtime.h"
 
 namespace robotni::cli {
@@ -312,6 +313,7 @@ int RunShow(const IdFlags& f) {
   };
   for (const auto& [k, v] : fields) line(k, v);
   auto pretty = [](const std::string& text) {
+    if (JsonNestedTooDeep(text)) return text;
     json j = json::parse(text, nullptr, false);
     return j.is_discarded() ? text : j.dump(2, ' ', false, json::error_handler_t::replace);
   };
@@ -368,6 +370,7 @@ int RunAdd(const AddFlags& f) {
   } else if (!f.payload.empty()) {
     text = f.payload;
   }
+  if (JsonNestedTooDeep(text)) return Fail(kItemsBadInput, source + " " + JsonTooDeepMessage());
   try {
     item.payload_json = json::parse(text).dump();
   } catch (const json::parse_error& e) {

@@ -1,6 +1,7 @@
 #include "cli/items_format.h"
 
 #include "core/iso_time.h"
+#include "core/json_limits.h"
 
 #include <ctime>
 
@@ -20,6 +21,7 @@ size_t Utf8Length(std::string_view s) {
 
 nlohmann::ordered_json JsonOrString(const std::string& text) {
   if (text.empty()) return nullptr;
+  if (JsonNestedTooDeep(text)) return text;  // shown as text, never copied as a value
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
   if (j.is_discarded()) return text;
   return j;
@@ -98,6 +100,7 @@ nlohmann::ordered_json TimelineToJson(const std::vector<TimelineEvent>& timeline
 }
 
 StatusOr<EnqueueRequest> ParseExportLine(std::string_view line, const std::string& queue_override) {
+  if (JsonNestedTooDeep(line)) return Bad("the line " + JsonTooDeepMessage());
   nlohmann::ordered_json j;
   try {
     j = nlohmann::ordered_json::parse(line);

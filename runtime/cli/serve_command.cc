@@ -41,6 +41,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.max_jobs_per_worker = flags.max_jobs_per_worker;
   ro.max_output_bytes = flags.max_output;
   ro.job_type_limits = flags.job_types;
+  ro.max_payload_bytes = flags.max_payload;
   ro.concurrency = flags.concurrency;
   ro.job_modules = flags.jobs;
   ro.types = flags.types;
@@ -119,6 +120,11 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--max-output", flags->max_output,
                   "Bytes of each of a job's stdout and stderr kept in job.log; the rest is dropped")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-payload", flags->max_payload,
+                  "Bytes of a job's params, result or a work item's payload or output JSON; "
+                  "past it a submission is refused (400) and a job's outcome fails the job")
+      ->check(CLI::Range(1024, INT32_MAX))
       ->capture_default_str();
   cmd->add_option("--token-file", flags->token_file,
                   "API tokens, one a line: read:TOKEN, write:TOKEN, read,write:TOKEN or TOKEN");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -49,10 +50,11 @@ Status ReadNumber(const YAML::Node& n, const At& at, const char* what, double* o
   return Status::OK();
 }
 
-Status ReadInt(const YAML::Node& n, const At& at, const char* what, int min, int* out) {
+Status ReadInt(const YAML::Node& n, const At& at, const char* what, int min, int* out,
+               double max = 1e6) {
   double v = 0;
   ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, what, &v));
-  if (v != std::floor(v) || v < min || v > 1e6)
+  if (v != std::floor(v) || v < min || v > max)
     return at.Error(std::string("expected ") + what + ", found '" + n.Scalar() + "'");
   *out = static_cast<int>(v);
   return Status::OK();
@@ -174,7 +176,10 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
     return ReadInt(n, at, "an integer >= 0", 0, &f->max_jobs_per_worker);
   };
   keys["max_output"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
-    return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output);
+    return ReadInt(n, at, "bytes (an integer >= 0)", 0, &f->max_output, INT32_MAX);
+  };
+  keys["max_payload"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadInt(n, at, "bytes (an integer >= 1024)", 1024, &f->max_payload, INT32_MAX);
   };
   keys["token_file"] = [b](const YAML::Node& n, const At& at, ServeFlags* f) {
     ROBOTNI_RETURN_IF_ERROR(ReadText(n, at, &f->token_file));
@@ -384,6 +389,7 @@ Status ValidateServeFlags(const ServeFlags& f) {
   if (f.memory_limit < 0 || f.max_jobs_per_worker < 0 || f.max_output < 0)
     return Status::InvalidArgument(
         "memory_limit, max_jobs_per_worker and max_output: must not be negative");
+  if (f.max_payload < 1024) return Status::InvalidArgument("max_payload: must be at least 1024");
   if (f.concurrency < 1) return Status::InvalidArgument("concurrency: must be at least 1");
   if (f.grace < 0) return Status::InvalidArgument("grace: must not be negative");
   if (f.rate_limit < 0) return Status::InvalidArgument("rate_limit: must not be negative");
@@ -420,6 +426,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
   if (a.max_output != b.max_output) out.push_back("max_output");
   if (a.job_types != b.job_types) out.push_back("job_types");
+  if (a.max_payload != b.max_payload) out.push_back("max_payload");
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
   if (a.task_timeout != b.task_timeout) out.push_back("task_timeout");
@@ -448,6 +455,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->max_jobs_per_worker = running.max_jobs_per_worker;
   next->max_output = running.max_output;
   next->job_types = running.job_types;
+  next->max_payload = running.max_payload;
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;
   next->task_timeout = running.task_timeout;
@@ -476,6 +484,7 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "memory_limit",
                           "max_jobs_per_worker",
                           "max_output",
+                          "max_payload",
                           "token_file",
                           "no_auth",
                           "rate_limit",

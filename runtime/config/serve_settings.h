@@ -44,6 +44,9 @@ struct ServeFlags {
   // The file's `job_types:` map, {type: {timeout, kill_grace, memory_limit,
   // max_jobs_per_worker, max_output}} (config/limits_yaml.h): wins over the type's decorator.
   std::map<std::string, Limits> job_types;
+  // Bytes of a payload, params, result or output JSON the store accepts (docs/serve.md,
+  // "Input limits"); past it a submission is refused and a job's outcome fails the job.
+  int max_payload = 1 << 20;
   std::string token_file;
   bool no_auth = false;
   double rate_limit = 0;

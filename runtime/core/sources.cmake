@@ -6,6 +6,7 @@ add_library(robotni_core STATIC
   runtime/core/base64.cc
   runtime/core/hmac_sha256.cc
   runtime/core/iso_time.cc
+  runtime/core/json_limits.cc
   runtime/core/log.cc
   runtime/core/private_fs.cc
   runtime/core/sha256.cc

@@ -240,6 +240,13 @@ void Dispatcher::RunnerLoop(int index) {
     l.unlock();
     store::Completion c = RunOne(index, item, *observers);
     Status s = store_->Complete(c);
+    if (s.IsInvalidArgument()) {
+      // The store refused the outcome itself (a result or output past the size or depth
+      // limit, or not JSON): another attempt would produce it again, and a lease left to
+      // expire ran the job again and again. It fails now, saying why.
+      c = RefusedOutcome(item, std::move(c), s);
+      s = store_->Complete(c);
+    }
     l.lock();
     running_per_type_[item.queue]--;
     running_.erase(item.id);
@@ -292,6 +299,19 @@ Limits Dispatcher::LimitsOf(const JobTypeInfo* type) const {
   limits = limits.Over(type->limits);
   auto section = p.per_type.find(type->name);
   return section == p.per_type.end() ? limits : limits.Over(section->second);
+}
+
+store::Completion Dispatcher::RefusedOutcome(const store::Item& item, store::Completion c,
+                                             const Status& why) {
+  log::Warn("job " + item.id + " (" + item.queue + "): its outcome was refused: " + why.message(),
+            {{"event", "job_outcome_refused"}, {"job_id", item.id}, {"type", item.queue}});
+  store::Completion failed;
+  failed.lease = c.lease;
+  failed.ok = false;
+  failed.exception_type = store::ExceptionType::kBusiness;  // not retried: it would recur
+  failed.error_code = "OUTCOME_REFUSED";
+  failed.error_message = "the job's outcome was refused: " + why.message();
+  return failed;
 }
 
 store::Completion Dispatcher::CompletePythonJob(const store::Item& item, StoreJob& job,

@@ -108,6 +108,10 @@ class Dispatcher {
   store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
   store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
                                 StoreJob& job);
+  // The failure that replaces an outcome the store refused as invalid (`why`): FAILED at
+  // once (BUSINESS, code OUTCOME_REFUSED), the same lease, nothing of the refused outcome.
+  static store::Completion RefusedOutcome(const store::Item& item, store::Completion c,
+                                          const Status& why);
   // A Python job's end, in-process or in a worker: its log attached as job.log, and the
   // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
   store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/json_limits.h"
+
 namespace robotni::exec {
 
 namespace {
@@ -29,6 +31,8 @@ StatusOr<std::vector<store::NewItem>> ReadWorkItemsFile(const std::filesystem::p
   auto text = ReadAll(path, 64 << 20);
   if (!text.ok()) return text.status();
   const std::string where = path.string();
+  // Checked before it is parsed: copying or dumping a payload recurses once per level.
+  if (JsonNestedTooDeep(*text)) return Status::InvalidArgument(where + ": " + JsonTooDeepMessage());
   // ordered_json: payloads keep their keys in the order the file has them.
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(*text, nullptr, false);
   if (doc.is_discarded()) return Status::InvalidArgument(where + ": not valid JSON");

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/json_limits.h"
+
 namespace robotni::exec {
 
 using store::LeaseOf;
@@ -26,7 +28,8 @@ Status CheckPayload(const std::string& json, int64_t max_bytes) {
   if (static_cast<int64_t>(json.size()) > max_bytes)
     return Status::InvalidArgument("payload of " + std::to_string(json.size()) +
                                    " bytes is over the limit of " + std::to_string(max_bytes));
-  if (!nlohmann::json::accept(json)) return Status::InvalidArgument("payload is not valid JSON");
+  if (std::string why = JsonDepthProblem(json); !why.empty())
+    return Status::InvalidArgument("payload " + why);
   return Status::OK();
 }
 

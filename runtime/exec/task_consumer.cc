@@ -354,6 +354,7 @@ TaskRunReport TaskConsumer::RunOnce(int64_t run) {
   qopts.output_queue = options_.queues.output;
   qopts.owner = owner;
   qopts.lease_ms = options_.lease_ms;
+  qopts.max_payload_bytes = options_.max_payload_bytes;
   store::WorkItemStore* st = store_;
   QueueBinding binding([st]() -> StatusOr<store::WorkItemStore*> { return st; }, qopts);
   RunItems items(&binding);

@@ -67,6 +67,7 @@ struct TaskConsumerOptions {
   int keep_logs = 100;            // per task; older run logs are deleted
   int64_t poll_ms = 250;
   int64_t lease_ms = 60000;
+  int64_t max_payload_bytes = 1 << 20;  // QueueBindingOptions::max_payload_bytes
   // After each run, on the consumer's thread (a "stuck" report: on the watchdog's).
   std::function<void(const TaskRunReport&)> on_run;
 };

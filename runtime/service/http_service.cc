@@ -178,6 +178,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("memory_limit", &F::memory_limit);
   keep("max_jobs_per_worker", &F::max_jobs_per_worker);
   keep("max_output", &F::max_output);
+  keep("max_payload", &F::max_payload);
   keep("token_file", &F::token_file);
   keep("no_auth", &F::no_auth);
   keep("rate_limit", &F::rate_limit);
@@ -289,6 +290,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   ServeTasksOptions topts{settings.tasks,     settings.task_timeout, settings.grace,
                           s->parts.store_url, s->parts.owner,        s->parts.kind};
   topts.in_worker = s->parts.dispatcher->workers() > 0;
+  topts.max_payload_bytes = settings.max_payload;
   auto tasks = ServeTasks::Create(robot, env, s->parts.store, s->parts.pool, topts);
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();

@@ -47,6 +47,7 @@ StatusOr<store::WorkItemStore*> StoreSet::Get(const std::string& url) {
   opts.url = url;
   opts.create_if_missing = create_if_missing_;
   opts.synchronous_full = synchronous_full_;
+  opts.max_payload_bytes = max_payload_bytes_;
   auto s = store::WorkItemStore::Open(opts);
   if (!s.ok()) return s.status();
   auto* st = s->get();

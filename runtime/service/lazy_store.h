@@ -26,8 +26,12 @@ class StoreSet {
  public:
   // create_if_missing false: a store that does not exist is NotFound, nothing is created.
   // synchronous_full: every commit is synced (RuntimeOptions::durability "full").
-  explicit StoreSet(bool create_if_missing = true, bool synchronous_full = false)
-      : create_if_missing_(create_if_missing), synchronous_full_(synchronous_full) {}
+  // max_payload_bytes: StoreOptions::max_payload_bytes of each store.
+  explicit StoreSet(bool create_if_missing = true, bool synchronous_full = false,
+                    int64_t max_payload_bytes = 1 << 20)
+      : create_if_missing_(create_if_missing),
+        synchronous_full_(synchronous_full),
+        max_payload_bytes_(max_payload_bytes) {}
   // Closes every store; they close in parallel (each checkpoints its log).
   ~StoreSet();
   StoreSet(const StoreSet&) = delete;
@@ -40,6 +44,7 @@ class StoreSet {
  private:
   const bool create_if_missing_;
   const bool synchronous_full_;
+  const int64_t max_payload_bytes_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<store::WorkItemStore>> stores_;
   std::unique_ptr<std::thread> closing_;

@@ -14,6 +14,7 @@
 
 #include "config/robot_yaml.h"
 #include "config/serve_settings.h"
+#include "core/json_limits.h"
 #include "core/log.h"
 #include "exec/dispatcher.h"
 #include "exec/store_job.h"
@@ -131,6 +132,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.max_jobs_per_worker = r.max_jobs_per_worker;
   f.max_output = static_cast<int>(r.max_output_bytes);
   f.job_types = r.job_type_limits;
+  f.max_payload = static_cast<int>(r.max_payload_bytes);
   f.token_file = s.token_file;
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
@@ -151,7 +153,8 @@ class RuntimeImpl : public Runtime {
  public:
   explicit RuntimeImpl(RuntimeOptions options)
       : options_(std::move(options)),
-        stores_(options_.create_store_if_missing, options_.durability == "full") {}
+        stores_(options_.create_store_if_missing, options_.durability == "full",
+                options_.max_payload_bytes) {}
   ~RuntimeImpl() override { (void)Close(); }
 
   Status Init();
@@ -591,8 +594,9 @@ Status RuntimeImpl::RegisterJobType(const std::string& type, JobHandler handler,
     Status s = handler(host_job, &result);
     if (s.ok()) {
       if (result.empty()) result = "null";
-      if (nlohmann::json::accept(result)) return job.SetResult(std::move(result));
-      s = Status::InvalidArgument("the handler's result is not valid JSON");
+      std::string why = JsonDepthProblem(result);
+      if (why.empty()) return job.SetResult(std::move(result));
+      s = Status::InvalidArgument("the handler's result " + why);
     }
     job.SetFailure(s.IsInvalidArgument() ? store::ExceptionType::kBusiness
                                          : store::ExceptionType::kApplication,
@@ -773,6 +777,7 @@ std::string DefaultStoreUrl(const std::string& robot) {
 std::string ItemInfo::ToJson() const {
   auto parse = [](const std::string& s) {
     if (s.empty()) return nlohmann::json(nullptr);
+    if (JsonNestedTooDeep(s)) return nlohmann::json(s);  // kept as text, never copied deep
     auto j = nlohmann::json::parse(s, nullptr, false);
     return j.is_discarded() ? nlohmann::json(s) : j;
   };

@@ -90,6 +90,7 @@ StatusOr<std::unique_ptr<ServeTasks>> ServeTasks::Create(const config::RobotYaml
     copts.pool_key = robot.root.string() + "\ttask:" + task.name;
     copts.kind = options.kind;
     copts.in_worker = options.in_worker;
+    copts.max_payload_bytes = options.max_payload_bytes;
     copts.owner = options.owner;
     copts.log_dir = logs / task.name;
     // A run's outputs may be another task's inputs: look again at once.

@@ -33,6 +33,7 @@ struct ServeTasksOptions {
   std::string owner;               // lease owner prefix
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   bool in_worker = false;  // isolation process: each task runs in a worker process of its own
+  int64_t max_payload_bytes = 1 << 20;  // of an output's or a saved payload's JSON
 };
 
 class ServeTasks {

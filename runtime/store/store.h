@@ -153,6 +153,9 @@ struct ListFilter {
   int limit = 100;
   int offset = 0;
   bool newest_first = true;
+  // By schedule (huey's pending / scheduled listings), applied in SQL before `limit`:
+  std::optional<int64_t> due_by_ms;     // only items with not_before <= this
+  std::optional<int64_t> due_after_ms;  // only items with not_before > this
 };
 
 struct StoreOptions {

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/json_limits.h"
+
 namespace robotni::worker {
 
 std::string EncodeFrame(const nlohmann::json& message) {
@@ -43,7 +45,14 @@ Status FrameReader::Next(nlohmann::json* out, bool* got) {
   if (n > kMaxFrameBytes)
     return Status::InvalidArgument("worker frame of " + std::to_string(n) + " bytes refused");
   if (buf_.size() < 4 + static_cast<size_t>(n)) return Status::OK();
-  auto doc = nlohmann::json::parse(buf_.begin() + 4, buf_.begin() + 4 + n, nullptr, false);
+  std::string_view text(buf_.data() + 4, n);
+  // Payloads and results travel as strings; a frame itself nests a few levels. One that
+  // nests past the limit is refused before anything copies it (core/json_limits.h).
+  if (JsonNestedTooDeep(text)) {
+    buf_.erase(0, 4 + static_cast<size_t>(n));
+    return Status::InvalidArgument("worker frame " + JsonTooDeepMessage());
+  }
+  auto doc = nlohmann::json::parse(text, nullptr, false);
   buf_.erase(0, 4 + static_cast<size_t>(n));
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("t") || !doc["t"].is_string())
     return Status::InvalidArgument("malformed worker frame");

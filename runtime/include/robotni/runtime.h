@@ -80,6 +80,8 @@ struct RuntimeOptions {
   int64_t max_output_bytes = 1 << 20;  // of each stream kept in job.log; the rest dropped
   // Limits by job type name (serve's config `job_types:`): win over the type's decorator.
   std::map<std::string, Limits> job_type_limits;
+  // Bytes of a payload, result or output JSON the store accepts; past it a job fails.
+  int64_t max_payload_bytes = 1 << 20;
   // The program started as a worker process (`PROGRAM worker --fd 3`); "" = the robotni
   // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
   std::string worker_executable;

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.h"
 #include "core/private_fs.h"
 #include "core/sha256.h"
 #include "store/sqlite/schema.h"
@@ -262,12 +263,19 @@ struct SqliteStore::WriterConn {
         "not_before = coalesce(?9, not_before), updated = ?10, lease_expires = 0, "
         "lease_owner = CASE WHEN ?2 = 'PENDING' THEN NULL ELSE lease_owner END, "
         "payload = coalesce(?11, payload) WHERE id = ?1"));
+    // A job cancelled while it ran ends CANCELLED when it is given back (reserve skips
+    // cancel_requested items: as PENDING it would wait for ever); any other goes back
+    // unspent.
     ROBOTNI_RETURN_IF_ERROR(unreserve.Prepare(
         d,
-        "UPDATE items SET state = 'PENDING', lease_owner = NULL, lease_expires = 0, "
-        "attempt = attempt - 1, started = 0, updated = ?5 "
+        "UPDATE items SET "
+        "state = CASE WHEN cancel_requested THEN 'CANCELLED' ELSE 'PENDING' END, "
+        "finished = CASE WHEN cancel_requested THEN ?5 ELSE 0 END, "
+        "attempt = CASE WHEN cancel_requested THEN attempt ELSE attempt - 1 END, "
+        "started = CASE WHEN cancel_requested THEN started ELSE 0 END, "
+        "lease_owner = NULL, lease_expires = 0, updated = ?5 "
         "WHERE id = ?1 AND lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' "
-        "AND (?4 = 0 OR lease_token = ?4)"));
+        "AND (?4 = 0 OR lease_token = ?4) RETURNING state"));
     // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; raising it hands
     // out a block of ids, and later inserts continue above it.
     ROBOTNI_RETURN_IF_ERROR(bump_sequence.Prepare(
@@ -281,8 +289,9 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(release_owner.Prepare(
         d,
         "UPDATE items SET "
-        "state = CASE WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
-        "finished = CASE WHEN attempt < max_attempts THEN 0 ELSE ?2 END, "
+        "state = CASE WHEN cancel_requested THEN 'CANCELLED' "
+        "WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
+        "finished = CASE WHEN attempt < max_attempts AND NOT cancel_requested THEN 0 ELSE ?2 END, "
         "exception_type = 'APPLICATION', error_code = 'HOLDER_DIED', "
         "error_message = 'the runtime holding the lease died', "
         "lease_owner = NULL, lease_expires = 0, not_before = ?2, updated = ?2 "
@@ -383,7 +392,8 @@ struct SqliteStore::Reader {
     ROBOTNI_RETURN_IF_ERROR(
         file_row.Prepare(d, "SELECT size FROM files WHERE item_id = ?1 AND name = ?2"));
     const std::string where =
-        " FROM items WHERE (?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) ";
+        " FROM items WHERE (?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) "
+        "AND (?5 IS NULL OR not_before <= ?5) AND (?6 IS NULL OR not_before > ?6) ";
     ROBOTNI_RETURN_IF_ERROR(list_desc.Prepare(
         d, Cat({"SELECT ", cols, where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(list_asc.Prepare(
@@ -784,9 +794,9 @@ std::string JsonProblem(const std::string& json, int64_t max_bytes) {
     return "is " + std::to_string(json.size()) + " bytes, the limit is " +
            std::to_string(max_bytes);
   }
-  // accept() validates without building a DOM (parse(s, nullptr, false) would build one).
-  if (!nlohmann::json::accept(json)) return "is not valid JSON";
-  return std::string();
+  // Validates without building a DOM, and bounds the nesting that copying the value later
+  // would recurse through (core/json_limits.h).
+  return JsonDepthProblem(json);
 }
 
 }  // namespace
@@ -1933,6 +1943,8 @@ StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
     u.Bind(1, filter.queue);
     if (filter.state) u.Bind(2, StateName(*filter.state));
     u.Bind(3, std::max(0, filter.limit)).Bind(4, std::max(0, filter.offset));
+    if (filter.due_by_ms) u.Bind(5, *filter.due_by_ms);
+    if (filter.due_after_ms) u.Bind(6, *filter.due_after_ms);
     int rc;
     while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
     if (rc != SQLITE_DONE) return u.Error(rc, "list");
@@ -2083,12 +2095,17 @@ Status SqliteStore::Unreserve(const Lease& lease) {
   if (!id) return NoItem(lease.item_id);
   return Submit([&] {
     int64_t now = Now();
+    bool cancelled = false;
     {
       StmtUse u(writer_->unreserve);
       u.Bind(1, *id).Bind(2, lease.owner).Bind(3, lease.attempt).Bind(4, lease.token).Bind(5, now);
-      ROBOTNI_RETURN_IF_ERROR(u.Run("unreserve"));
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) return LeaseLost(lease);
+      if (rc != SQLITE_ROW) return u.Error(rc, "unreserve");
+      cancelled = u.Text(0) == "CANCELLED";
     }
-    if (sqlite3_changes(writer_->db.get()) == 0) return LeaseLost(lease);
+    if (cancelled)
+      return AddTimeline(*id, now, "cancelled", lease.attempt, "cancelled while it ran");
     return AddTimeline(*id, now, "unreserved", lease.attempt, "given back unused");
   });
 }

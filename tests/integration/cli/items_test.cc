@@ -147,6 +147,21 @@ TEST_F(ItemsCliTest, AddRefusesMalformedJsonAndBadArguments) {
   EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
 }
 
+// JSON nested past 128 levels is refused naming the limit, before anything copies it: a
+// 70,000-deep payload (~140 KB) recursed through a dump and overflowed the stack.
+TEST_F(ItemsCliTest, DeeplyNestedJsonIsRefusedNamingTheLimit) {
+  const std::string deep = "{\"a\":" + std::string(70000, '[') + std::string(70000, ']') + "}";
+  CliOptions in;  // stdin: one argument of 140 KB is past the kernel's 128 KiB per argument
+  in.stdin_data = deep;
+  ExpectError(Items({"add", "q", "-"}, in), 2,
+              "payload from standard input is nested deeper than 128 levels (the limit)");
+  WriteFile("deep.jsonl", R"({"queue":"q","payload":)" + deep + "}\n");
+  CliResult r = Items({"import", (dir_.path() / "deep.jsonl").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("deep.jsonl:1: the line is nested deeper than 128 levels"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
+}
+
 TEST_F(ItemsCliTest, DelayedItemIsScheduled) {
   std::string id = Add({"later", "{}", "--delay", "3600"});
   json item = ItemsJson({"show", id});

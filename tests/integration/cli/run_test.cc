@@ -580,6 +580,21 @@ def consume():
   EXPECT_THAT(r.out, HasSubstr("gc hold ok")) << r;
 }
 
+// A work-items file nested past 128 levels is refused naming the limit before the task runs
+// (its payloads would be copied and dumped, one stack frame a level).
+TEST_F(RunExitCodes, InputNestedPastTheLimitIsRefused) {
+  root_ = tmp_ / "deeprobot";
+  fs::create_directories(root_);
+  WriteFile(root_ / "robot.yaml",
+            "tasks:\n  Consume:\n    shell: python -c \"print('ran')\"\nartifactsDir: output\n");
+  WriteFile(root_ / "items.json",
+            R"([{"payload": {"a": )" + std::string(70000, '[') + std::string(70000, ']') + "}}]");
+  RunResult r = RunTask("Consume", {"--input", (root_ / "items.json").string()});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("is nested deeper than 128 levels (the limit)")) << r;
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("ran"))) << r;
+}
+
 // --input keeps each payload's keys in the file's order, as robocorp's FileAdapter does.
 TEST_F(RunExitCodes, InputPayloadsKeepTheirKeyOrder) {
   root_ = tmp_ / "orderrobot";

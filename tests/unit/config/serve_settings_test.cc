@@ -122,6 +122,17 @@ http:
   EXPECT_EQ(RestartOnlyChanges(a, b), std::vector<std::string>{"http.header_timeout_seconds"});
 }
 
+TEST_F(ServeConfigTest, MaxPayloadIsReadAndNeedsARestart) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("max_payload: 4194304\n", &f).ok());
+  EXPECT_EQ(f.max_payload, 4194304);
+  EXPECT_EQ(ServeFlags().max_payload, 1 << 20);
+  EXPECT_EQ(RestartOnlyChanges(ServeFlags(), f), std::vector<std::string>{"max_payload"});
+  ServeFlags small;
+  small.max_payload = 10;
+  EXPECT_TRUE(ValidateServeFlags(small).IsInvalidArgument());
+}
+
 TEST_F(ServeConfigTest, UrlsAndAbsolutePathsStayAsWritten) {
   ServeFlags f;
   ASSERT_TRUE(Apply("store: sqlite:///var/x.db\ntoken_file: /etc/robotni/tokens\n", &f).ok());
@@ -189,6 +200,7 @@ TEST_F(ServeConfigTest, WrongTypesNameFileLineAndKey) {
       {"webhooks:\n  max_attempts: 0\n", ":2: webhooks.max_attempts: expected a positive integer"},
       {"webhooks:\n  timeout_seconds: 0\n", ":2: webhooks.timeout_seconds: expected seconds"},
       {"task_timeout: soon\n", ":1: task_timeout: expected seconds"},
+      {"max_payload: 100\n", ":1: max_payload: expected bytes (an integer >= 1024)"},
   };
   for (const auto& c : cases) {
     std::string m = ErrorOf(c.yaml);

@@ -111,6 +111,21 @@ TEST_F(DispatcherTest, RunsJobsAndRecordsResultsAndFailures) {
   EXPECT_NE(f.traceback.find("RuntimeError"), std::string::npos);
 }
 
+// An outcome the store refuses (here a result that is not JSON: Python writes inf as
+// Infinity) fails the job on that attempt, in-process as in a worker, instead of leaving its
+// lease to expire and the job to run again.
+TEST_F(DispatcherTest, OutcomeTheStoreRefusesFailsTheJobAtOnce) {
+  ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
+  dispatcher_->Start();
+  std::string id = Submit("add", "{\"x\": 1e308, \"y\": 1e308}", 3);
+  auto it = WaitFinished(id);
+  EXPECT_EQ(it.state, store::State::kFailed);
+  EXPECT_EQ(it.attempt, 1);
+  EXPECT_EQ(it.error_code, "OUTCOME_REFUSED");
+  EXPECT_EQ(it.error_message, "the job's outcome was refused: result is not valid JSON");
+  EXPECT_EQ(WaitFinished(Submit("add", "{\"x\": 1, \"y\": 1}")).state, store::State::kDone);
+}
+
 TEST_F(DispatcherTest, TimeoutFailsTheJobAndTheRunnerCarriesOn) {
   ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
   dispatcher_->Start();

@@ -381,6 +381,29 @@ TEST_F(SqliteStoreTest, PayloadTooLargeIsRefused) {
   EXPECT_TRUE(st->empty());
 }
 
+// Deep nesting costs a stack frame a level wherever a value is copied or dumped: the store
+// refuses it for payloads, results and outputs alike (core/json_limits.h).
+TEST_F(SqliteStoreTest, JsonNestedPastTheLimitIsRefusedEverywhere) {
+  OpenStore();
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  auto s = store_->Create(NewItem{.queue = "q", .payload_json = nested(70000)});
+  EXPECT_TRUE(s.status().IsInvalidArgument());
+  EXPECT_THAT(s.status().message(), HasSubstr("payload is nested deeper than 128 levels"));
+  EXPECT_ROBOTNI_OK(store_->Create(NewItem{.queue = "q", .payload_json = nested(128)}));
+  EXPECT_TRUE(store_->Create(NewItem{.queue = "q", .payload_json = nested(129)})
+                  .status()
+                  .IsInvalidArgument());
+  auto it = ReserveOne("q");
+  ASSERT_TRUE(it);
+  Status r = store_->Complete(Completion{.lease = LeaseOf(*it), .result_json = nested(1000)});
+  EXPECT_TRUE(r.IsInvalidArgument()) << r.ToString();
+  EXPECT_THAT(r.message(), HasSubstr("result is nested deeper than 128 levels"));
+  Completion with_output{.lease = LeaseOf(*it)};
+  with_output.outputs.push_back(NewItem{.queue = "out", .payload_json = nested(500)});
+  EXPECT_TRUE(store_->Complete(with_output).IsInvalidArgument());
+  EXPECT_EQ(MustGet(it->id).state, State::kReserved);  // nothing of the refused outcomes kept
+}
+
 TEST_F(SqliteStoreTest, CreateBatchIsAllOrNothing) {
   OpenStore();
   std::vector<NewItem> items(5, NewItem{.queue = "q"});
@@ -910,6 +933,33 @@ TEST_F(SqliteStoreTest, CancelPendingAndRequestCancelOfReserved) {
   EXPECT_TRUE(store_->Cancel(done).IsConflict());
 }
 
+// A job cancelled while it ran and given back unfinished (a stopping service) ends
+// CANCELLED: reserve skips cancel-requested items, so as PENDING it would wait for ever.
+TEST_F(SqliteStoreTest, CancelledWhileReservedEndsCancelledWhenGivenBack) {
+  OpenStore();
+  std::string id = MustCreate("q");
+  std::string other = MustCreate("q");
+  auto items = ReserveN({"q"}, 2);
+  ASSERT_EQ(items.size(), 2u);
+  ASSERT_ROBOTNI_OK(store_->Cancel(id));
+  ASSERT_ROBOTNI_OK(store_->Unreserve(LeaseOf(items[0])));
+  ASSERT_ROBOTNI_OK(store_->Unreserve(LeaseOf(items[1])));
+  Item cancelled = MustGet(id);
+  EXPECT_EQ(cancelled.state, State::kCancelled);
+  EXPECT_GT(cancelled.finished_ms, 0);
+  EXPECT_EQ(Events(id).back(), "cancelled");
+  EXPECT_EQ(MustGet(other).state, State::kPending);  // not cancelled: back unspent
+  EXPECT_EQ(MustGet(other).attempt, 0);
+  // The same when the holder died (ReleaseDeadOwners).
+  std::string third = MustCreate("r");
+  auto held = ReserveOne("r", "dead-owner");
+  ASSERT_TRUE(held);
+  ASSERT_ROBOTNI_OK(store_->Cancel(third));
+  auto n = store_->ReleaseDeadOwners([](const std::string& o) { return o == "dead-owner"; });
+  ASSERT_ROBOTNI_OK(n);
+  EXPECT_EQ(MustGet(third).state, State::kCancelled);
+}
+
 TEST_F(SqliteStoreTest, FlushCancelsPendingOfOneQueue) {
   OpenStore();
   for (int i = 0; i < 5; ++i) MustCreate("a");
@@ -1079,6 +1129,34 @@ TEST_F(SqliteStoreTest, ListFiltersAndPages) {
   auto reserved = store_->List(ListFilter{.state = State::kReserved});
   ASSERT_EQ(reserved->size(), 1u);
   EXPECT_EQ((*reserved)[0].id, "1");
+}
+
+// huey's pending / scheduled listings filter on not_before in SQL, before the limit: a
+// deep queue of due items does not hide the scheduled ones, nor cost reading them all.
+TEST_F(SqliteStoreTest, ListFiltersBySchedule) {
+  OpenStore();
+  for (int i = 0; i < 30; ++i) MustCreate("q");
+  std::vector<std::string> later;
+  for (int i = 0; i < 3; ++i) {
+    NewItem it{.queue = "q", .not_before_ms = now_.load() + 60000};
+    later.push_back(MustCreate(it));
+  }
+  auto scheduled = store_->List(ListFilter{.queue = "q",
+                                           .state = State::kPending,
+                                           .limit = 2,
+                                           .newest_first = false,
+                                           .due_after_ms = now_.load()});
+  ASSERT_ROBOTNI_OK(scheduled);
+  ASSERT_EQ(scheduled->size(), 2u);
+  EXPECT_EQ((*scheduled)[0].id, later[0]);
+  EXPECT_EQ((*scheduled)[1].id, later[1]);
+  auto due = store_->List(ListFilter{.queue = "q",
+                                     .state = State::kPending,
+                                     .limit = 100,
+                                     .newest_first = false,
+                                     .due_by_ms = now_.load()});
+  ASSERT_ROBOTNI_OK(due);
+  EXPECT_EQ(due->size(), 30u);
 }
 
 TEST_F(SqliteStoreTest, StatsPerQueueAndState) {

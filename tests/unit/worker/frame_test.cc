@@ -69,6 +69,24 @@ TEST(FrameTest, MalformedFramesAreErrorsNotCrashes) {
   EXPECT_TRUE(next(len + no_type).IsInvalidArgument());
 }
 
+// A frame nested past the JSON depth limit is refused before anything copies it (a copy
+// recurses once per level: 70,000 levels overflow a stack).
+TEST(FrameTest, FrameNestedPastTheLimitIsRefused) {
+  std::string body =
+      R"({"t":"outcome","v":)" + std::string(70000, '[') + std::string(70000, ']') + "}";
+  std::string len(4, '\0');
+  for (int i = 0; i < 4; ++i) len[i] = static_cast<char>((body.size() >> (8 * i)) & 0xff);
+  FrameReader reader;
+  std::string bytes = len + body;
+  reader.Feed(bytes.data(), bytes.size());
+  json m;
+  bool got = false;
+  Status s = reader.Next(&m, &got);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("nested deeper than 128 levels"), std::string::npos) << s.message();
+  EXPECT_FALSE(got);
+}
+
 TEST(FrameTest, ReadFrameSaysWhenThePeerClosedOrWasSilent) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
