@@ -4,10 +4,10 @@
 # the script; the input that did it is kept in build-fuzz/artifacts/ (replay it with
 # `build-fuzz/<target> <file>`). New inputs go to build-fuzz/corpus/<target>, which later
 # runs start from too.
-# Usage: scripts/fuzz.sh [SECONDS]   (each target's run; default 45, or ROBOTNI_FUZZ_SECONDS)
+# Usage: scripts/fuzz.sh [SECONDS]   (each target's run; default 30, or ROBOTNI_FUZZ_SECONDS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-${ROBOTNI_FUZZ_SECONDS:-45}}"
+seconds="${1:-${ROBOTNI_FUZZ_SECONDS:-30}}"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
