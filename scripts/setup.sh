@@ -7,7 +7,9 @@ pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
       libcli11-dev libcurl4-openssl-dev node-llhttp libgtest-dev libgmock-dev
       libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(python3-numpy sqlite3 python3-prometheus-client chromium python3-pytest)
+  # clang-14 + libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh)
+  pkgs+=(python3-numpy sqlite3 python3-prometheus-client chromium python3-pytest clang-14
+         libclang-rt-14-dev)
 fi
 if [[ " $* " == *" --bench "* ]]; then pkgs+=(wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools); fi
 missing=()

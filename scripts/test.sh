@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up, build and run every test; then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer (preset "asan").
-# ROBOTNI_SKIP_ASAN=1 skips the sanitizer pass (quick local runs).
+# AddressSanitizer + UndefinedBehaviorSanitizer (preset "asan"); then the libFuzzer targets
+# for a bounded time each from their seed corpora (scripts/fuzz.sh, preset "fuzz").
+# ROBOTNI_SKIP_ASAN=1 skips the sanitizer pass, ROBOTNI_SKIP_FUZZ=1 the fuzzers (quick local
+# runs); ROBOTNI_FUZZ_SECONDS sets each fuzzer's run (30 s here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -12,4 +14,7 @@ if [[ "${ROBOTNI_SKIP_ASAN:-0}" != 1 ]]; then
   cmake --preset asan
   cmake --build --preset asan --target unit_tests
   ctest --preset asan -L unit
+fi
+if [[ "${ROBOTNI_SKIP_FUZZ:-0}" != 1 ]]; then
+  bash scripts/fuzz.sh "${ROBOTNI_FUZZ_SECONDS:-30}"
 fi

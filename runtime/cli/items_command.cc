@@ -373,7 +373,7 @@ int RunAdd(const AddFlags& f) {
   if (JsonNestedTooDeep(text)) return Fail(kItemsBadInput, source + " " + JsonTooDeepMessage());
   try {
     item.payload_json = json::parse(text).dump();
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, out_of_range (a number like 1e400)
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return Fail(kItemsBadInput, source + " is not valid JSON: " + what);

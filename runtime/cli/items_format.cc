@@ -104,7 +104,7 @@ StatusOr<EnqueueRequest> ParseExportLine(std::string_view line, const std::strin
   nlohmann::ordered_json j;
   try {
     j = nlohmann::ordered_json::parse(line);
-  } catch (const nlohmann::ordered_json::parse_error& e) {
+  } catch (const nlohmann::ordered_json::exception& e) {  // parse_error, out_of_range (1e400)
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at ...": keep the readable part.
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);

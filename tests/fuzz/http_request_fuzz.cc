@@ -1,6 +1,15 @@
 // libFuzzer target for the HTTP request path: bytes -> RequestParser (fed in chunks whose
-// sizes come from the input) -> Router -> handler -> ETag -> SerializeResponse.
-// It checks the parser's contracts as it goes: progress, limits, consistent results.
+// sizes come from the input) -> the API's Router (auth filter, real routes and handlers) ->
+// ETag -> SerializeResponse. It checks the parser's contracts as it goes: progress, limits,
+// consistent results; and that every request is answered or handed to the store.
+//
+// The router is the one `robotni serve` builds, over the real handlers of the routes that
+// take input (jobs, job types, work items, queues, status, health), the Auth filter with a
+// token and a read-only token, and a real Dispatcher with two native job types (one with a
+// params schema). What a handler hands to the store (Offload: a WorkQueue thread, then the
+// loop) is queued on a WorkQueue without threads and dropped after each input: the store is
+// SQLite behind a thread, which would cost most of the executions a second and grow a
+// database without bound, and it only ever gets typed values the handler has checked.
 
 #include <algorithm>
 #include <cstddef>
@@ -9,13 +18,22 @@
 #include <memory>
 #include <string>
 
+#include "api/api_context.h"
+#include "api/auth.h"
+#include "api/health_api.h"
+#include "api/job_types_api.h"
+#include "api/jobs_api.h"
+#include "api/queues_api.h"
+#include "api/status_api.h"
+#include "api/work_items_api.h"
+#include "exec/dispatcher.h"
+#include "exec/work_queue.h"
 #include "http/request_parser.h"
 #include "http/response.h"
 #include "http/router.h"
 
 namespace {
 
-using robotni::http::ApplyEtag;
 using robotni::http::ParserLimits;
 using robotni::http::Request;
 using robotni::http::RequestParser;
@@ -24,51 +42,89 @@ using robotni::http::Response;
 using robotni::http::ResponseSink;
 using robotni::http::Router;
 using robotni::http::SerializeResponse;
+namespace api = robotni::api;
+namespace exec = robotni::exec;
 
 #define FUZZ_CHECK(cond)  \
   do {                    \
     if (!(cond)) abort(); \
   } while (0)
 
-const Router& TheRouter() {
-  static const Router* router = [] {
-    auto* r = new Router();
-    auto json = [](const Request& req, Responder respond) {
-      nlohmann::json body = req.JsonBody();
-      nlohmann::json params = nlohmann::json::object();
-      for (const auto& [k, v] : req.path_params) params[k] = v;
-      for (const auto& [k, v] : req.query_params) params["q:" + k] = v;
-      Response resp = Response::Json(
-          200,
-          {{"params", params}, {"json", body.is_discarded() ? nullptr : body}, {"path", req.path}});
-      ApplyEtag(req, &resp);
-      respond(std::move(resp));
-    };
-    (void)r->Add("GET /api/worker/jobs/{id}", json);
-    (void)r->Add("GET /api/worker/jobs/stats", json);
-    (void)r->Add("POST /api/worker/jobs", json);
-    (void)r->Add("DELETE /api/worker/jobs/{id}", json);
-    (void)r->Add("PUT /api/{a}/{b}/{c}", json);
-    return r;
+// The tokens the corpus and http.dict carry: "Authorization: Bearer fuzz-token" (read and
+// write) and "Bearer fuzz-read" (read only).
+constexpr const char* kTokens = "fuzz-token\nread:fuzz-read";
+
+struct Api {
+  std::unique_ptr<exec::Dispatcher> dispatcher;
+  api::WorkerApiContext ctx;
+  std::unique_ptr<api::Auth> auth;
+  Router router;
+};
+
+Api& TheApi() {
+  static Api* a = [] {
+    auto* a = new Api();
+    a->dispatcher = std::make_unique<exec::Dispatcher>(nullptr, nullptr, exec::DispatcherOptions{});
+    exec::JobTypeInfo add;
+    add.name = "add";
+    add.schema = {{"type", "object"},
+                  {"required", {"a", "b"}},
+                  {"properties", {{"a", {{"type", "integer"}}}, {"b", {{"type", "number"}}}}}};
+    add.max_attempts = 2;
+    add.native = [](exec::StoreJob&) {};
+    FUZZ_CHECK(a->dispatcher->RegisterNativeType(add).ok());
+    exec::JobTypeInfo any;
+    any.name = "any";
+    any.schema = {{"type", "object"}};
+    any.native = [](exec::StoreJob&) {};
+    FUZZ_CHECK(a->dispatcher->RegisterNativeType(any).ok());
+    a->ctx.dispatcher = a->dispatcher.get();
+    a->ctx.ready = true;
+    a->auth = std::make_unique<api::Auth>();
+    FUZZ_CHECK(a->auth->AddTokens(kTokens, "\n").ok());
+    FUZZ_CHECK(api::RegisterHealthApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterJobTypesApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterJobsApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterStatusApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterWorkItemsApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterQueuesApi(&a->router, &a->ctx).ok());
+    a->router.SetFilter([a](const Request& req, const Responder& respond) {
+      if (!a->auth->Filter(req, respond)) return false;
+      // The long poll answers from a thread of its own that reads the store: not run here.
+      if (req.route == "GET /api/worker/jobs/{id}/wait") {
+        respond(Response::Error(404, "not fuzzed"));
+        return false;
+      }
+      return true;
+    });
+    return a;
   }();
-  return *router;
+  return *a;
 }
 
+// Where one request's answer goes. A handler that handed its work to the store never
+// answers here: its Responder (and this sink) is dropped with the WorkQueue's queue.
 struct Sink final : ResponseSink {
   Response* out;
   bool* sent;
   Sink(Response* o, bool* s) : out(o), sent(s) {}
   void Send(Response r) noexcept override {
+    FUZZ_CHECK(!*sent);  // a Responder answers once
     *out = std::move(r);
     *sent = true;
   }
 };
 
 void Answer(Request req) {
+  Api& a = TheApi();
+  exec::WorkQueue offloaded(0);
+  a.ctx.blocking = &offloaded;
   Response resp;
   bool sent = false;
-  TheRouter().Dispatch(&req, Responder(std::make_shared<Sink>(&resp, &sent)));
-  FUZZ_CHECK(sent);
+  a.router.Dispatch(&req, Responder(std::make_shared<Sink>(&resp, &sent)));
+  a.ctx.blocking = nullptr;
+  if (!sent) return;  // handed to the store (dropped with `offloaded`)
+  FUZZ_CHECK(resp.status >= 100 && resp.status < 600);
   std::string wire =
       SerializeResponse(resp, req.keep_alive, req.http_minor == 0, req.method == "HEAD",
                         "Thu, 01 Jan 2026 00:00:00 GMT", "robotni");

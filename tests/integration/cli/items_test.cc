@@ -422,6 +422,19 @@ TEST_F(ItemsCliTest, MalformedImportLinesImportNothingAndNameTheLines) {
   EXPECT_EQ(ItemsJson({"list"})["count"], 1);
 }
 
+// A number too large for a double is a bad line (and a bad payload), not an uncaught
+// exception that aborts robotni (found by tests/fuzz/work_items_fuzz).
+TEST_F(ItemsCliTest, NumberOverflowIsMalformedJsonNotACrash) {
+  CliOptions in;
+  in.stdin_data = R"({"queue":"q","payload":{"n":1e400}})"
+                  "\n";
+  CliResult r = Items({"import", "-"}, in);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("<stdin>:1: malformed JSON: number overflow parsing '1e400'"));
+  ExpectError(Items({"add", "q", "[1e400]"}), 2, "payload is not valid JSON: number overflow");
+  EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
+}
+
 TEST_F(ItemsCliTest, StoreResolutionLikeRun) {
   // No robot.yaml, no --store, no RC_WORKITEM_DB_PATH: say so.
   testing::TempDir empty;
