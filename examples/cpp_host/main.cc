@@ -26,7 +26,8 @@ std::string Get(const std::string& addr, const std::string& path) {
   inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return close(fd), "";
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  // Host: the address itself (serve without a token refuses non-loopback Host names).
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\n\r\n";
   (void)!write(fd, req.data(), req.size());
   char buf[512];
   ssize_t n = read(fd, buf, sizeof buf);

@@ -49,7 +49,8 @@ class RunLog : public python::TaskContext {
   }
   python::WorkItemBackend* work_items() override { return items_; }
   // The last line that says something: robocorp.tasks ends a failed run with the
-  // exception line, then a rule of '='; a bare traceback ends with the exception line.
+  // exception line, a rule of '=' and the "Log (html): PATH" line; a bare traceback ends
+  // with the exception line.
   std::string LastLine() {
     std::lock_guard<std::mutex> l(mu_);
     size_t end = tail_.size();
@@ -58,7 +59,8 @@ class RunLog : public python::TaskContext {
       start = start == std::string::npos ? 0 : start + 1;
       std::string line = tail_.substr(start, end - start);
       while (!line.empty() && isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-      if (line.find_first_not_of("=- ") != std::string::npos) return line;
+      if (line.find_first_not_of("=- ") != std::string::npos && line.rfind("Log (html): ", 0) != 0)
+        return line;
       end = start > 0 ? start - 1 : 0;
     }
     return "";

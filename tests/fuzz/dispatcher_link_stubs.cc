@@ -27,7 +27,8 @@ StatusOr<std::vector<JobTypeInfo>> LoadPythonJobTypes(python::InterpreterPool*,
 }
 
 PythonJobRun RunPythonJob(python::InterpreterPool*, const PythonJobsConfig&, uint64_t,
-                          python::JobBackend*, double) {
+                          python::JobBackend*, double, int64_t,
+                          std::function<void(int, std::string_view)>) {
   NotInFuzzer("RunPythonJob");
 }
 

@@ -42,6 +42,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/store/store.cc
   runtime/store/sqlite/schema.cc
   runtime/store/sqlite/sqlite_store.cc
+  runtime/worker/start_backoff.cc
   tests/fuzz/dispatcher_link_stubs.cc)
 target_include_directories(robotni_fuzz_api PUBLIC ${Python3_INCLUDE_DIRS})
 target_link_libraries(robotni_fuzz_api PUBLIC robotni_http SQLite::SQLite3)

@@ -93,7 +93,7 @@ std::string Http(const std::string& addr, const std::string& method, const std::
     return "";
   }
   std::string req =
-      method + " " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" +
+      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
       "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\n\r\n" + body;
   EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
