@@ -8,10 +8,10 @@
 // tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
 // timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
 // {header_timeout_seconds, request_timeout_seconds, max_connections_per_client, max_request_bytes,
-// max_unsent_bytes, auth_failures_per_minute} and a `job_types:` map of per-type limits. Precedence: command line > environment
-// (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths in the file (robot, store,
-// token_file) are relative to the file's directory; `jobs` stay relative to the robot, as on the
-// command line. Thread-safety: plain functions over values.
+// max_unsent_bytes, auth_failures_per_minute} and a `job_types:` map of per-type limits.
+// Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths
+// in the file (robot, store, token_file) are relative to the file's directory; `jobs` stay relative
+// to the robot, as on the command line. Thread-safety: plain functions over values.
 
 #include <functional>
 #include <map>
@@ -59,12 +59,12 @@ struct ServeFlags {
   double webhook_timeout = 10;
   // The HTTP server under hostile clients (`http:` in the file; ServerOptions and AuthOptions
   // have the rules).
-  double header_timeout = 10;            // seconds from a request's first byte to its headers
-  double request_timeout = 60;           // seconds from a request's first byte to its end
+  double header_timeout = 10;             // seconds from a request's first byte to its headers
+  double request_timeout = 60;            // seconds from a request's first byte to its end
   int max_connections_per_client = 1024;  // per client IP address (a proxy is one)
-  int max_request_bytes = 64 << 20;      // request bytes held across all connections
-  int max_unsent_bytes = 1 << 20;        // answers queued for one connection
-  double auth_failures_per_minute = 10;  // wrong tokens per client address; 0 = no limit
+  int max_request_bytes = 64 << 20;       // request bytes held across all connections
+  int max_unsent_bytes = 1 << 20;         // answers queued for one connection
+  double auth_failures_per_minute = 10;   // wrong tokens per client address; 0 = no limit
   // Hosts, addresses and CIDR ranges webhooks may reach although they are loopback, private
   // or link-local (http/address_policy.h); for development. Flag --webhook-allow, key
   // webhooks.allow.

@@ -177,7 +177,8 @@ void Dispatcher::RunnerLoop(int index) {
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
   while (!stopping_) {
-    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l)) continue;
+    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l))
+      continue;
     std::vector<store::Item> got;
     // A job another runner reserved ahead, if its type is still served and under its
     // limit (a reload may have dropped the type or limited it: then it goes back

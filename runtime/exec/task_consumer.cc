@@ -71,8 +71,8 @@ class RunLog : public python::TaskContext {
   FILE* file_ = nullptr;
   std::string tail_;
   python::WorkItemBackend* items_;
-  int64_t max_output_;           // of each stream in the file; -1 = all
-  int64_t out_ = 0, err_ = 0;    // bytes written to each stream
+  int64_t max_output_;         // of each stream in the file; -1 = all
+  int64_t out_ = 0, err_ = 0;  // bytes written to each stream
 };
 
 }  // namespace

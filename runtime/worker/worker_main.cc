@@ -383,8 +383,7 @@ int WorkerMain(int fd) {
     // per stream: a flood costs no more), so a job whose worker dies keeps what it printed.
     int64_t max_output = m.value("max_output_bytes", int64_t{-1});
     int64_t sent[3] = {0, 0, 0};  // guarded by the capture's lock, which calls the sink
-    auto stream_out = [&channel, &sent, max = max_output](int stream,
-                                                                       std::string_view text) {
+    auto stream_out = [&channel, &sent, max = max_output](int stream, std::string_view text) {
       int s = stream == 2 ? 2 : 1;
       size_t take =
           max < 0 ? text.size()
@@ -394,9 +393,8 @@ int WorkerMain(int fd) {
       sent[s] += static_cast<int64_t>(take);
       (void)channel.Send({{"t", "out"}, {"s", s}, {"x", std::string(text.substr(0, take))}});
     };
-    exec::PythonJobRun run =
-        exec::RunPythonJob(&pool, config, generation, &job, m.value("timeout", 0.0), max_output,
-                           stream_out);
+    exec::PythonJobRun run = exec::RunPythonJob(&pool, config, generation, &job,
+                                                m.value("timeout", 0.0), max_output, stream_out);
     json done = {{"t", "done"},
                  {"outcome", job.outcome()},
                  {"log", std::move(run.log)},
