@@ -1383,7 +1383,8 @@ TEST_F(SqliteStoreTest, CheckpointWhenIdleCopiesTheWalIntoTheDatabase) {
   ASSERT_GT(fs::file_size(db_path_ + "-wal"), 1'000'000u) << "the rows should still be in the WAL";
   store_->CheckpointWhenIdle();
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (fs::file_size(db_path_) <= before && std::chrono::steady_clock::now() < until)
+  // The checkpoint copies pages as it goes: wait for the copy, not its first page.
+  while (fs::file_size(db_path_) <= before + 500'000 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_GT(fs::file_size(db_path_), before + 500'000) << "the database file never grew";
   EXPECT_EQ(store_->Stats("q")->at(0).pending, 3000);
