@@ -4,20 +4,17 @@
 // with SIGKILL (the control process is then started again on the same store). Every
 // input ends DONE exactly once, each with exactly one output (the output carries its
 // input's id), and the time from each worker kill to its item running again is printed.
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <random>
 #include <thread>
 
+#include "tests/integration/cli/chaos_util.h"
 #include "tests/integration/cli/run_test_util.h"
 
 namespace robotni::testing {
 namespace {
-
-using Clock = std::chrono::system_clock;
 
 constexpr int kItems = 10000;
 constexpr int kWorkerKills = 100;
@@ -44,32 +41,6 @@ def consumer():
         workitems.outputs.create(payload={"input_id": item.id, "n": item.payload["n"]})
         item.done()
 )";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-std::vector<pid_t> ChildrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(task_dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream f(task_dir + "/" + e->d_name + "/children");
-    pid_t c;
-    while (f >> c) out.push_back(c);
-  }
-  closedir(d);
-  return out;
-}
-
-double Percentile(std::vector<int64_t> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]);
-}
 
 TEST(ServeTaskChaos, TenThousandItemsThroughAConsumerSurviveWorkerAndControlKills) {
   TempDir dir;
