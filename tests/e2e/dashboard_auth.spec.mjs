@@ -120,6 +120,12 @@ try {
 } catch (e) {
   failed = true;
   console.error('[e2e] FAIL:', e.message);
+  // What the page showed then, so a failure in CI says which state it was stuck in.
+  const shown = await page.evaluate(() => ({
+    auth: document.body.dataset.auth, live: document.getElementById('live-text').textContent,
+    banner: document.getElementById('banner').textContent,
+  })).catch((err) => ({ unreadable: String(err) }));
+  console.error('[e2e] page:', JSON.stringify(shown));
   await page.screenshot({ path: path.join(OUT, 'auth-failure.png'), fullPage: true }).catch(() => {});
 } finally {
   await close();

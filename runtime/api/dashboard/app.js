@@ -397,6 +397,13 @@
   }
 
   // ---- the poll loop ----
+  // What the live badge says after a failed request.
+  function downText(e) {
+    if (e.status === 401) return token() ? 'token refused' : 'needs token';
+    if (e.status === 403) return 'token lacks read';
+    return e.status === 429 ? 'rate limited' : 'offline';
+  }
+
   function setLive(ok, text) {
     $('live').classList.toggle('down', !ok);
     $('live-text').textContent = text;
@@ -420,8 +427,7 @@
       setLive(true, 'live');
     } catch (e) {
       if (e.status === 401 && token()) state.refused = token();
-      setLive(false, e.status === 401 ? (token() ? 'token refused' : 'needs token')
-                   : e.status === 403 ? 'token lacks read' : e.status === 429 ? 'rate limited' : 'offline');
+      setLive(false, downText(e));
     } finally {
       state.busy = false;
     }
@@ -434,7 +440,8 @@
       await loadTypes();
       showBanner('');
     } catch (e) {
-      setLive(false, e.status === 429 ? 'rate limited' : 'offline');
+      // The same words as a failed poll: a poll may have run meanwhile and said them already.
+      setLive(false, downText(e));
       if (e.status === 429) {
         setTimeout(start, Math.max(0, (state.pausedUntil || 0) - Date.now()) + 100);
         return;
