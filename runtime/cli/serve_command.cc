@@ -1,5 +1,7 @@
 // `robotni serve`: the worker service. Thin: flags (and --config) -> RuntimeOptions +
 // ServeOptions -> Runtime::Serve on this thread, with signals -> exit code.
+#include <signal.h>
+
 #include <filesystem>
 #include <set>
 
@@ -7,6 +9,7 @@
 #include "cli/robot_loader.h"
 #include "config/serve_settings.h"
 #include "core/log.h"
+#include "loop/signal_watcher.h"
 #include "robotni/runtime.h"
 
 namespace robotni::cli {
@@ -28,6 +31,8 @@ void ApplyLogSettings(const ServeFlags& flags) {
 }
 
 int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
+  // A SIGTERM while the runtime starts drains once serve watches it, not kills.
+  loop::HoldSignals({SIGTERM, SIGINT});
   RuntimeOptions ro;
   ro.robot = flags.robot;
   ro.store = flags.store;

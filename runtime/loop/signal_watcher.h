@@ -35,6 +35,13 @@ class SignalWatcher {
   std::vector<UvHandle<uv_signal_t>> handles_;
 };
 
+// A command that will watch stop signals holds them from its first line: one sent while it
+// starts (Python, the store, worker processes: a second or more) is recorded instead of
+// taking the default action, which kills the process. The first SignalWatcher::Start that
+// watches the held signal raises it again, so it is handled as if it came then.
+// Thread-safety: call HoldSignals before other threads start.
+void HoldSignals(const std::vector<int>& signums);
+
 }  // namespace robotni::loop
 
 #endif  // ROBOTNI_RUNTIME_LOOP_SIGNAL_WATCHER_H_

@@ -92,5 +92,20 @@ TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   EXPECT_EQ(server_->Wait().exit_code, 0);
 }
 
+// A SIGTERM while serve starts (here: after its first warning, while two worker processes
+// start) is held and then drains: exit 0, not death by the signal's default action.
+TEST(ServeStartTest, SigtermWhileStartingStopsCleanly) {
+  TempDir dir;
+  Process server(ServeExampleArgs((dir.path() / "wi.db").string(),
+                                  {"--no-auth", "--workers", "2", "--grace", "1"}),
+                 RunOptions{});
+  ASSERT_TRUE(server.WaitForOutput("--no-auth", 30)) << "serve printed no --no-auth warning";
+  server.Kill(SIGTERM);
+  RunResult r = server.Wait();
+  EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.all().find("SIGTERM: draining"), std::string::npos) << r;
+}
+
 }  // namespace
 }  // namespace robotni::testing
