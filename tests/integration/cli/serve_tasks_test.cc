@@ -118,6 +118,11 @@ TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
   log.pop_back();  // ')'
   EXPECT_EQ(fs::path(log).parent_path(), dir_ / "data" / "task-logs" / "Consumer");
   EXPECT_THAT(ReadFile(log), HasSubstr("consumer handled"));
+  // Private: a task's output may hold what it handles.
+  EXPECT_EQ(fs::status(log).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  for (fs::path d : {dir_ / "data" / "task-logs", dir_ / "data" / "task-logs" / "Consumer"})
+    EXPECT_EQ(fs::status(d).permissions() & fs::perms::all, fs::perms::owner_all) << d;
 
   // Totals count a run once it has ended, a moment after its items are DONE.
   HttpReply status;
