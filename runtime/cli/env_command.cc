@@ -33,15 +33,16 @@ int Check(const std::string& robot_path) {
     return kExitInstallBroken;
   }
   printf("%s\n", conda->path.c_str());
-  int problems = 0;
+  int problems = 0, checked = 0;
   for (const auto& s : *statuses) {
     if (s.problem()) ++problems;
+    if (s.state != service::DependencyStatus::State::kSkipped) ++checked;
     printf("%-13s %-5s %-32s %-12s %s\n", service::StateName(s.state), s.check.source.c_str(),
            s.check.spec.c_str(), s.version.empty() ? "-" : s.version.c_str(), s.detail.c_str());
   }
   if (problems == 0) return kExitOk;
-  fprintf(stderr, "robotni: %d of %zu dependencies missing or at another version\n", problems,
-          statuses->size());
+  fprintf(stderr, "robotni: %d of %d dependencies missing or at another version\n", problems,
+          checked);
   return kExitDependencyMissing;
 }
 

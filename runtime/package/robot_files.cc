@@ -54,10 +54,12 @@ StatusOr<std::vector<std::string>> LoadIgnorePatterns(const config::RobotYaml& r
 bool IsIgnored(const std::vector<std::string>& patterns, const std::string& relative, bool is_dir) {
   std::string name = relative.substr(relative.rfind('/') + 1);
   for (std::string p : patterns) {
-    // A leading '/' anchors a .gitignore line at the root: the relative path matches it.
-    if (p.size() > 1 && p[0] == '/') p.erase(0, 1);
-    if (Matches(p, name) || Matches(p, relative)) return true;
-    if (is_dir && (Matches(p, name + "/") || Matches(p, relative + "/"))) return true;
+    // A leading '/' anchors a .gitignore line at the root: only the relative path matches.
+    const bool anchored = p.size() > 1 && p[0] == '/';
+    if (anchored) p.erase(0, 1);
+    if ((!anchored && Matches(p, name)) || Matches(p, relative)) return true;
+    if (is_dir && ((!anchored && Matches(p, name + "/")) || Matches(p, relative + "/")))
+      return true;
   }
   return false;
 }

@@ -6,7 +6,7 @@
 //   - what robot.yaml's ignoreFiles exclude: each listed file holds one glob a line
 //     ('#' comments, blank lines skipped), matched as rcc does against a file's or
 //     folder's name (a folder also as "name/"), and, beyond rcc, against its path
-//     relative to the root;
+//     relative to the root (only that when the glob starts with '/', as in .gitignore);
 //   - .git/, .robotni/ (the work-item store), __pycache__/, the artifactsDir;
 //   - the paths in `exclude` (the package's own output folder).
 // A symlink or anything else that is not a regular file or folder is an error, not

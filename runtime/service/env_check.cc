@@ -91,6 +91,8 @@ StatusOr<std::vector<DependencyStatus>> CheckDependencies(const config::CondaYam
         if (s.detail.empty()) {
           s.state = State::kMissing;
           s.detail = check.target + " not on PATH";
+        } else if (!check.version_spec.empty()) {
+          s.detail += " (a program: its version is not checked)";
         }
         break;
       case Kind::kModule:
