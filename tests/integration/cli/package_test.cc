@@ -215,10 +215,23 @@ TEST_F(PackageBadInput, NotARegularFile) {
   ExpectError(2, (root_ / "data" / "pipe").string() + ": not a regular file");
 }
 
+// As root (CI) a mode-000 file is readable: robotni then runs as nobody (setpriv).
 TEST_F(PackageBadInput, UnreadableFile) {
-  if (geteuid() == 0) GTEST_SKIP() << "root reads a mode-000 file";
   chmod((root_ / "tasks.py").c_str(), 0);
-  ExpectError(1, "cannot read " + (root_ / "tasks.py").string());
+  if (geteuid() != 0) return ExpectError(1, "cannot read " + (root_ / "tasks.py").string());
+  ASSERT_EQ(access("/usr/bin/setpriv", X_OK), 0) << "setpriv (util-linux) is missing";
+  chmod(tmp_.path().c_str(), 0755);
+  const fs::path err = tmp_ / "err.txt";
+  std::string cmd = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups '" +
+                    std::string(RobotniBinary()) + "' package -r '" +
+                    (root_ / "robot.yaml").string() + "' -o '" + (tmp_ / "dist").string() +
+                    "' >/dev/null 2>'" + err.string() + "'";
+  int status = system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << cmd;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << ReadFile(err);
+  EXPECT_THAT(ReadFile(err),
+              HasSubstr("cannot read " + (root_ / "tasks.py").string() + ": Permission denied"));
+  EXPECT_FALSE(fs::exists(tmp_ / "dist"));
 }
 
 TEST_F(PackageBadInput, BadVersionAndName) {
