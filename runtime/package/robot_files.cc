@@ -115,7 +115,9 @@ StatusOr<std::vector<RobotFile>> CollectRobotFiles(const config::RobotYaml& robo
   for (const fs::path& e : exclude) walk.skipped.push_back(fs::absolute(e).lexically_normal());
   if (!robot.artifacts_dir.empty())
     walk.skipped.push_back(fs::absolute(robot.ArtifactsPath()).lexically_normal());
-  for (const char* own : {".git", ".robotni"}) walk.skipped.push_back(walk.root / own);
+  // dist/: the default output folder, so that an earlier package built there is not
+  // packaged again by a build that writes elsewhere.
+  for (const char* own : {".git", ".robotni", "dist"}) walk.skipped.push_back(walk.root / own);
   ROBOTNI_RETURN_IF_ERROR(walk.Dir(walk.root));
   std::sort(walk.files.begin(), walk.files.end(),
             [](const RobotFile& a, const RobotFile& b) { return a.relative < b.relative; });

@@ -7,7 +7,8 @@
 //     ('#' comments, blank lines skipped), matched as rcc does against a file's or
 //     folder's name (a folder also as "name/"), and, beyond rcc, against its path
 //     relative to the root (only that when the glob starts with '/', as in .gitignore);
-//   - .git/, .robotni/ (the work-item store), __pycache__/, the artifactsDir;
+//   - .git/, .robotni/ (the work-item store), dist/ (the default output folder),
+//     __pycache__/ anywhere, the artifactsDir;
 //   - the paths in `exclude` (the package's own output folder).
 // A symlink or anything else that is not a regular file or folder is an error, not
 // silently skipped.

@@ -44,6 +44,7 @@ fs::path MakeRobot(const fs::path& root) {
   WriteFile(root / "data" / "local.txt", "kept: /local.txt is anchored at the root\n");
   WriteFile(root / "output" / "old.txt", "the artifactsDir: never packaged\n");
   WriteFile(root / ".robotni" / "workitems.db", "the work-item store: never packaged\n");
+  WriteFile(root / "dist" / "old-0.1-py_0.conda", "an earlier build: never packaged\n");
   return root;
 }
 
@@ -154,16 +155,17 @@ TEST_P(PackageTest, CphExtractsEveryFieldAndHash) {
   EXPECT_TRUE(st.st_mode & S_IXUSR) << "the executable bit is kept";
 }
 
-// Same robot, other mtimes, another output folder: the same bytes. A changed file does
-// change them (so the comparison can fail).
+// Same robot, other mtimes, another output folder: the same bytes (the first package,
+// in the robot's dist/, is not packaged into the second). A changed file does change
+// them (so the comparison can fail).
 TEST_P(PackageTest, TwoBuildsAreByteIdentical) {
   const std::string format = GetParam();
   const std::string name = "order-bot-0.0.0-py_0." + format;
-  ASSERT_EQ(Package({"-o", (tmp_ / "a").string(), "--format", format}).exit_code, 0);
+  ASSERT_EQ(Package({"-o", (root_ / "dist").string(), "--format", format}).exit_code, 0);
   for (const auto& e : fs::recursive_directory_iterator(root_))
     fs::last_write_time(e.path(), fs::file_time_type::clock::now() - std::chrono::hours(24));
   ASSERT_EQ(Package({"-o", (tmp_ / "b").string(), "--format", format}).exit_code, 0);
-  const std::string a = ReadFile(tmp_ / "a" / name);
+  const std::string a = ReadFile(root_ / "dist" / name);
   ASSERT_FALSE(a.empty());
   EXPECT_TRUE(a == ReadFile(tmp_ / "b" / name)) << "two builds differ";
   WriteFile(root_ / "data" / "orders.csv", "id,qty\n1,3\n");
