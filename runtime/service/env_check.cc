@@ -130,6 +130,8 @@ std::string ProblemsLine(const config::CondaYaml& conda,
   std::string list;
   int problems = 0, checked = 0;
   for (const auto& s : statuses) {
+    // python has its own warning (config::CondaWarnings), with the series it runs.
+    if (s.check.kind == Kind::kPython) continue;
     if (s.state != State::kSkipped) ++checked;
     if (!s.problem()) continue;
     ++problems;

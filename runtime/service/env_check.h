@@ -30,7 +30,8 @@ struct DependencyStatus {
 StatusOr<std::vector<DependencyStatus>> CheckDependencies(const config::CondaYaml& conda,
                                                           const config::RobotYaml& robot);
 
-// The one warning line `robotni run` prints, "" when nothing is missing:
+// The one warning line `robotni run` prints, "" when nothing is missing. python is left
+// out (CondaWarnings says what the embedded CPython's version means for it):
 // "<conda.yaml>: 2 of 5 dependencies missing for the embedded CPython: requests (not
 // importable), numpy (1.24.2, wants >=1.26); see `robotni env check`".
 std::string ProblemsLine(const config::CondaYaml& conda,

@@ -88,7 +88,7 @@ TEST_F(EnvCheckTest, MissingAndWrongVersionExitSeven) {
     if (line.find("dependencies missing") == std::string::npos) continue;
     ++lines;
     EXPECT_THAT(line, HasSubstr("warning: " + (root_ / "conda.yaml").string() +
-                                ": 3 of 4 dependencies missing for the embedded CPython: "));
+                                ": 3 of 3 dependencies missing for the embedded CPython: "));
     EXPECT_THAT(line, HasSubstr("numpy ("));
     EXPECT_THAT(line, HasSubstr("no-such-package (module no_such_package not importable)"));
     EXPECT_THAT(line, HasSubstr("also_not_here ("));
