@@ -3,3 +3,5 @@ include(tests/integration/cli/run.cmake)
 include(tests/integration/cli/serve.cmake)
 # `robotni version`, and finding robotni's Python packages from a moved binary.
 robotni_test(version_cli_test tests/integration/cli/version_test.cc)
+# Usage errors that say what is allowed (unknown commands, ranges, --store's directory).
+robotni_test(usage_cli_test tests/integration/cli/usage_test.cc)
