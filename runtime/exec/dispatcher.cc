@@ -74,9 +74,13 @@ Status Dispatcher::LoadJobTypes() {
   }
   if (!loaded.ok()) return loaded.status();
   std::vector<JobTypeInfo> types;
-  for (auto& info : *loaded)
+  std::vector<std::string> names;
+  for (auto& info : *loaded) {
+    names.push_back(info.name);
     if (Served(info.name)) types.push_back(std::move(info));
+  }
   std::lock_guard<std::mutex> l(mu_);
+  loaded_names_ = std::move(names);
   for (const auto& n : native_types_) {
     types.erase(std::remove_if(types.begin(), types.end(),
                                [&](const JobTypeInfo& t) { return t.name == n.name; }),
@@ -122,6 +126,27 @@ const JobTypeInfo* Dispatcher::FindTypeLocked(const std::string& name) const {
   for (const auto& t : types_)
     if (t.name == name) return &t;
   return nullptr;
+}
+
+std::vector<std::string> Dispatcher::UnmatchedTypeFilters(std::vector<std::string>* known) const {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    names = loaded_names_;
+    for (const auto& n : native_types_) names.push_back(n.name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<std::string> unmatched;
+  for (const auto& f : options_.type_filters) {
+    bool prefix = !f.empty() && f.back() == '%';
+    bool matched = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+      return prefix ? n.compare(0, f.size() - 1, f, 0, f.size() - 1) == 0 : n == f;
+    });
+    if (!matched) unmatched.push_back(f);
+  }
+  if (known) *known = std::move(names);
+  return unmatched;
 }
 
 bool Dispatcher::Served(const std::string& type) const {

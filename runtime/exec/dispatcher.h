@@ -72,6 +72,10 @@ class Dispatcher {
   // Adds a job type served by host code; it stays across LoadJobTypes reloads.
   // InvalidArgument when the name is empty, not served (type filters) or already taken.
   Status RegisterNativeType(JobTypeInfo info);
+  // The type filters that match none of the types the modules registered (before the
+  // filters) nor a native type; *known gets those types' names, sorted. For serve's start:
+  // `--types nosuch` is a mistake, not an empty service.
+  std::vector<std::string> UnmatchedTypeFilters(std::vector<std::string>* known) const;
   // Stable for the dispatcher's life: a reload retires the old types, never frees them.
   const JobTypeInfo* FindType(const std::string& name) const;
 
@@ -134,6 +138,7 @@ class Dispatcher {
   bool started_ = false, stopping_ = false;
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
+  std::vector<std::string> loaded_names_;                // mu_; every type the last load registered
   std::shared_ptr<const Observers> observers_;           // mu_; replaced whole, copied per job
   std::vector<JobTypeInfo> native_types_;                // also in types_; kept across reloads
   std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()

@@ -86,9 +86,12 @@ struct RuntimeOptions {
   // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
   std::string worker_executable;
   // Python files (relative to the robot root) or dotted modules that register job types with
-  // @robotni.job; imported at Open.
+  // @robotni.job; imported at Open. Empty = robot.yaml's `jobs:` list, imported when the
+  // runtime first runs jobs (serving, RegisterJobType), not for Run alone.
   std::vector<std::string> job_modules;
   // Served job types (names, or prefixes ending in '%'); empty = every registered type.
+  // Serving refuses (InvalidArgument, listing the job types) a name or prefix that matches no
+  // type the modules registered nor a type registered before serving began.
   std::vector<std::string> types;
   // robot.yaml tasks that consume their input queues while the runtime serves.
   std::vector<std::string> consumer_tasks;
