@@ -57,6 +57,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   so.no_auth = flags.no_auth;
   so.rate_limit = flags.rate_limit;
   so.public_metrics = flags.public_metrics;
+  so.access_log = flags.access_log;
   so.grace = flags.grace;
   so.webhook_secret = flags.webhook_secret;
   so.webhook_max_attempts = flags.webhook_max_attempts;
@@ -137,6 +138,9 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->check(NumberAtLeast(0))
       ->capture_default_str();
   cmd->add_flag("--public-metrics", flags->public_metrics, "Serve /metrics without a token");
+  cmd->add_flag("--access-log", flags->access_log,
+                "Log a line per HTTP request (method, path, status, bytes, duration) to serve's "
+                "log on stderr, at info level");
   cmd->add_option("--tasks", flags->tasks, "robot.yaml tasks that consume their input queues")
       ->delimiter(',');
   cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")

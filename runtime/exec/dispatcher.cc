@@ -261,6 +261,7 @@ void Dispatcher::RunnerLoop(int index) {
     store::Item item = std::move(got.front());
     running_per_type_[item.queue]++;
     running_[item.id] = store::LeaseOf(item);
+    running_jobs_[item.id] = {item.id, item.queue, std::chrono::steady_clock::now()};
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
@@ -276,16 +277,21 @@ void Dispatcher::RunnerLoop(int index) {
     l.lock();
     running_per_type_[item.queue]--;
     running_.erase(item.id);
+    running_jobs_.erase(item.id);
     counters_.busy--;
     if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
     if (s.ok()) {
+      Counters::Outcomes& of_type = counters_.by_type[item.queue];
       if (c.ok) {
         counters_.done++;
+        of_type.done++;
       } else if (c.exception_type == store::ExceptionType::kBusiness ||
                  item.attempt >= item.max_attempts) {
         counters_.failed++;
+        of_type.failed++;
       } else {
         counters_.retried++;
+        of_type.retried++;
       }
     }
     if (observers->on_finished) {
@@ -488,6 +494,17 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
     runners_.clear();
   }
   return given_back;
+}
+
+std::vector<Dispatcher::RunningJob> Dispatcher::Running() const {
+  std::vector<RunningJob> out;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, job] : running_jobs_) out.push_back(job);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const RunningJob& a, const RunningJob& b) { return a.started < b.started; });
+  return out;
 }
 
 Dispatcher::Counters Dispatcher::counters() const {

@@ -92,8 +92,18 @@ class Dispatcher {
   struct Counters {
     int busy = 0;
     int64_t done = 0, failed = 0, retried = 0;
+    struct Outcomes {
+      int64_t done = 0, failed = 0, retried = 0;
+    };
+    std::map<std::string, Outcomes> by_type;  // the same counts by job type
   };
   Counters counters() const;
+  // The jobs running now (for serve's drain progress lines), oldest first.
+  struct RunningJob {
+    std::string id, type;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::vector<RunningJob> Running() const;
   int workers() const { return options_.workers; }  // worker processes; 0 = in-process
   // The limits a job of `type` runs under, every one set: the policy's, then the type's
   // decorator's, then the policy's section for the type (null type: the policy's).
@@ -146,8 +156,9 @@ class Dispatcher {
   uint64_t loads_ = 0;                                   // load_mu_
   std::atomic<uint64_t> generation_{0};                  // of the types_ in use
   std::map<std::string, int> running_per_type_;
-  std::map<std::string, store::Lease> running_;  // item id -> lease
-  std::deque<store::Item> prefetched_;           // reserved, not started yet
+  std::map<std::string, store::Lease> running_;     // item id -> lease
+  std::map<std::string, RunningJob> running_jobs_;  // item id -> what Running() reports
+  std::deque<store::Item> prefetched_;              // reserved, not started yet
   Counters counters_;
   std::vector<std::thread> runners_;
   std::thread heartbeat_;

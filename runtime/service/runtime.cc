@@ -137,6 +137,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
   f.public_metrics = s.public_metrics;
+  f.access_log = s.access_log;
   f.tasks = r.consumer_tasks;
   f.task_timeout = r.consumer_task_timeout;
   f.webhook_secret = s.webhook_secret;

@@ -308,6 +308,8 @@ struct ServeOptions {
   // (api-token) and logged.
   double rate_limit = 0;  // requests per second per token; 0 = none
   bool public_metrics = false;
+  // One info line per answered request in the runtime's log (`event: http_request`).
+  bool access_log = false;
   double grace = 30;  // seconds running jobs get when the service stops
   std::string webhook_secret;
   int webhook_max_attempts = 5;
