@@ -25,3 +25,5 @@ target_compile_definitions(serve_durability_cli_test PRIVATE
 add_dependencies(serve_durability_cli_test fsync_counter)
 # What serve serves at its start: robot.yaml's `jobs:`, --jobs, --types that match nothing.
 robotni_test(serve_startup_cli_test tests/integration/cli/serve_startup_test.cc)
+# serve's log: finished jobs, --access-log, drain progress; the job metrics' type label.
+robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
