@@ -32,7 +32,7 @@ def nap(seconds):
 
 @job("broken")
 def broken():
-    raise BusinessError("NOPE", "refused on purpose")
+    raise BusinessError("refused on purpose", "NOPE")
 )";
 
 // The JSON log lines of `text` whose event is `event`.
