@@ -115,15 +115,37 @@ Histogram::Snapshot Histogram::Take() const {
 }
 
 void Histogram::Write(MetricsWriter* w, std::string_view name, std::string_view help) const {
-  Snapshot s = Take();
   w->Family(name, help, "histogram");
+  WriteSamples(w, name, {});
+}
+
+void Histogram::WriteSamples(MetricsWriter* w, std::string_view name, const Labels& labels) const {
+  Snapshot s = Take();
   std::string bucket = std::string(name) + "_bucket";
   for (size_t i = 0; i < s.cumulative.size(); ++i) {
-    std::string le = i < s.bounds.size() ? FormatMetricValue(s.bounds[i]) : "+Inf";
-    w->Sample(bucket, {{"le", le}}, static_cast<double>(s.cumulative[i]));
+    Labels with_le = labels;
+    with_le.emplace_back("le", i < s.bounds.size() ? FormatMetricValue(s.bounds[i]) : "+Inf");
+    w->Sample(bucket, with_le, static_cast<double>(s.cumulative[i]));
   }
-  w->Sample(std::string(name) + "_sum", {}, s.sum);
-  w->Sample(std::string(name) + "_count", {}, static_cast<double>(s.count));
+  w->Sample(std::string(name) + "_sum", labels, s.sum);
+  w->Sample(std::string(name) + "_count", labels, static_cast<double>(s.count));
+}
+
+void JobDurations::Observe(const std::string& type, double seconds) {
+  Histogram* h;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& slot = by_type_[type];
+    if (!slot) slot = std::make_unique<Histogram>(Histogram::DurationBuckets());
+    h = slot.get();
+  }
+  h->Observe(seconds);  // its own lock; the map never drops an entry
+}
+
+void JobDurations::Write(MetricsWriter* w, std::string_view name, std::string_view help) const {
+  w->Family(name, help, "histogram");
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [type, h] : by_type_) h->WriteSamples(w, name, {{"type", type}});
 }
 
 std::vector<double> Histogram::DurationBuckets() {
@@ -132,7 +154,7 @@ std::vector<double> Histogram::DurationBuckets() {
 
 std::string RenderMetrics(
     const std::vector<store::QueueStats>& stats, const exec::Dispatcher::Counters& jobs,
-    const Histogram& durations,
+    const JobDurations& durations,
     const std::vector<std::pair<std::pair<std::string, int>, uint64_t>>& http_responses) {
   MetricsWriter w;
   w.Family("robotni_work_items", "Work items by queue and state.", "gauge");
@@ -149,11 +171,17 @@ std::string RenderMetrics(
   }
   w.Family("robotni_executors_busy", "Executors running a job now.", "gauge");
   w.Sample("robotni_executors_busy", {}, jobs.busy);
-  w.Family("robotni_jobs_total", "Jobs finished by this server, by outcome.", "counter");
-  w.Sample("robotni_jobs_total", {{"outcome", "done"}}, static_cast<double>(jobs.done));
-  w.Sample("robotni_jobs_total", {{"outcome", "failed"}}, static_cast<double>(jobs.failed));
-  w.Sample("robotni_jobs_total", {{"outcome", "retried"}}, static_cast<double>(jobs.retried));
-  durations.Write(&w, "robotni_job_duration_seconds", "Run time of jobs, start to finish.");
+  w.Family("robotni_jobs_total", "Jobs finished by this server, by job type and outcome.",
+           "counter");
+  for (const auto& [type, n] : jobs.by_type) {
+    const std::pair<const char*, int64_t> outcomes[] = {
+        {"done", n.done}, {"failed", n.failed}, {"retried", n.retried}};
+    for (const auto& [outcome, count] : outcomes)
+      w.Sample("robotni_jobs_total", {{"type", type}, {"outcome", outcome}},
+               static_cast<double>(count));
+  }
+  durations.Write(&w, "robotni_job_duration_seconds",
+                  "Run time of jobs, start to finish, by job type.");
   w.Family("robotni_http_requests_total", "HTTP responses by route and status code.", "counter");
   for (const auto& [key, n] : http_responses) {
     w.Sample("robotni_http_requests_total",

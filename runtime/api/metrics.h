@@ -6,13 +6,14 @@
 // Families: robotni_work_items{queue,state} and robotni_queue_depth{queue} (gauges, from the
 // store's Stats; state = queued|scheduled|running|done|failed|cancelled as
 // store::StateCounts names them; depth = queued + scheduled), robotni_executors_busy (gauge),
-// robotni_jobs_total{outcome="done|failed|retried"} (counter), robotni_job_duration_seconds
-// (histogram fed by the dispatcher's on_finished hook) and
+// robotni_jobs_total{type,outcome="done|failed|retried"} (counter),
+// robotni_job_duration_seconds{type} (histogram fed by the dispatcher's on_finished hook) and
 // robotni_http_requests_total{route,code} (counter, from HttpCounters::responses).
 // The handler copies the HTTP counters on the loop thread, then reads the store on a
 // WorkQueue thread and answers through the LoopPoster, so the loop never blocks.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,13 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "api/http_types.h"
 #include "exec/dispatcher.h"
 #include "exec/work_queue.h"
-#include "loop/loop_poster.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "loop/loop_poster.h"
 #include "store/store.h"
-#include "api/http_types.h"
 
 namespace robotni::api {
 
@@ -66,6 +67,8 @@ class Histogram {
   Snapshot Take() const;
   // Writes the family (_bucket{le=...}, _sum, _count).
   void Write(MetricsWriter* w, std::string_view name, std::string_view help) const;
+  // Only the samples, each with `labels` (then le on the buckets).
+  void WriteSamples(MetricsWriter* w, std::string_view name, const Labels& labels) const;
 
   // Job durations: 10 ms .. 1 h.
   static std::vector<double> DurationBuckets();
@@ -78,19 +81,31 @@ class Histogram {
   uint64_t count_ = 0;            // mu_
 };
 
+// One Histogram per job type (DurationBuckets). Observe() from any thread.
+class JobDurations {
+ public:
+  void Observe(const std::string& type, double seconds);
+  // The family, one series per type with a `type` label.
+  void Write(MetricsWriter* w, std::string_view name, std::string_view help) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Histogram>> by_type_;  // mu_; never removed
+};
+
 struct MetricsContext {
   store::WorkItemStore* store = nullptr;
   exec::Dispatcher* dispatcher = nullptr;
   exec::WorkQueue* blocking = nullptr;
   std::shared_ptr<loop::LoopPoster> poster;  // set after the server listens
-  const HttpCounters* http = nullptr;  // set once the server exists; read on the loop
-  Histogram job_durations{Histogram::DurationBuckets()};
+  const HttpCounters* http = nullptr;        // set once the server exists; read on the loop
+  JobDurations job_durations;
 };
 
 // The exposition for the given inputs (no I/O); what GET /metrics answers.
 std::string RenderMetrics(
     const std::vector<store::QueueStats>& stats, const exec::Dispatcher::Counters& jobs,
-    const Histogram& durations,
+    const JobDurations& durations,
     const std::vector<std::pair<std::pair<std::string, int>, uint64_t>>& http_responses);
 
 // Adds GET /metrics.

@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/items_format.h"
 #include "cli/robot_loader.h"
+#include "cli/store_flag.h"
 #include "core/json_limits.h"
 #include "robotni/runtime.h"
 
@@ -140,6 +141,10 @@ std::unique_ptr<Runtime> OpenRuntime(const CommonFlags& f, Access access, int* c
   options.create_store_if_missing = access == Access::kCreate;
   std::error_code ec;
   if (!f.store.empty()) {
+    if (Status s = CheckStoreDirectory(f.store, "--store"); !s.ok()) {
+      PrintError(s.message());
+      return nullptr;
+    }
     options.store = f.store;
   } else if (fs::is_regular_file(f.robot, ec)) {
     options.store = DefaultStoreUrl(f.robot);  // robot.yaml need not be a valid one

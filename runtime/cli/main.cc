@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "python/version.h"
 #include "worker/worker_main.h"
 
@@ -61,6 +62,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion&) {
     return PrintVersion();
   } catch (const CLI::ParseError& e) {
+    // An unknown or missing command: say which there are (CLI11 says "A subcommand is
+    // required" for `robotni foo`).
+    if (std::string msg = robotni::cli::SubcommandError(app, e); !msg.empty()) {
+      fprintf(stderr, "%s\n", msg.c_str());
+      return 2;
+    }
     // --help exits 0; any usage error exits 2 ("invalid"), not CLI11's own codes, so
     // scripts see one code for bad arguments.
     return app.exit(e) == 0 ? 0 : 2;

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/robot_loader.h"
+#include "cli/store_flag.h"
 #include "robotni/runtime.h"
 
 namespace robotni::cli {
@@ -81,6 +83,10 @@ void WatchInterrupts(Runtime* rt) {
 }
 
 int Run(const RunFlags& flags) {
+  if (Status s = CheckStoreDirectory(flags.store, "--store"); !s.ok()) {
+    PrintError(s.message());
+    return kExitRobotInvalid;
+  }
   RuntimeOptions ro;
   ro.robot = flags.robot;
   ro.store = flags.store;
@@ -131,7 +137,7 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("-e,--environment", flags->env_json, "env.json with variables for the task");
   cmd->add_flag("--dev", flags->dev, "Run devTasks");
   cmd->add_option("--timeout", flags->timeout, "Stop a task after this many seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NumberAtLeast(0));
   cmd->add_option("--isolation", flags->isolation,
                   "Where the task's Python runs: subinterpreter (default), main, or process (a "
                   "worker process: a crash or a hang in C costs only the task)");

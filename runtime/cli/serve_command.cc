@@ -6,7 +6,9 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/robot_loader.h"
+#include "cli/store_flag.h"
 #include "config/serve_settings.h"
 #include "core/log.h"
 #include "loop/signal_watcher.h"
@@ -60,6 +62,7 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   so.no_auth = flags.no_auth;
   so.rate_limit = flags.rate_limit;
   so.public_metrics = flags.public_metrics;
+  so.access_log = flags.access_log;
   so.grace = flags.grace;
   so.webhook_secret = flags.webhook_secret;
   so.webhook_max_attempts = flags.webhook_max_attempts;
@@ -92,9 +95,10 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
                   "Python files (relative to the robot) or modules that register job types")
       ->delimiter(',');
   cmd->add_option("--concurrency", flags->concurrency, "Jobs run at the same time")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerAtLeast(1))
       ->capture_default_str();
   cmd->add_option("--grace", flags->grace, "Seconds running jobs get to finish on SIGTERM")
+      ->check(NumberAtLeast(0))
       ->capture_default_str();
   cmd->add_option("--isolation", flags->isolation,
                   "Where jobs run: process (worker processes; the default), subinterpreter "
@@ -106,43 +110,46 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->capture_default_str();
   cmd->add_option("--workers", flags->workers,
                   "Worker processes (isolation process); 0 = one per core")
-      ->check(CLI::NonNegativeNumber)
+      ->check(IntegerAtLeast(0))
       ->capture_default_str();
   cmd->add_option("--job-timeout", flags->job_timeout,
                   "Seconds a job may run when its type sets no timeout (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NumberAtLeast(0))
       ->capture_default_str();
   cmd->add_option("--kill-grace", flags->kill_grace,
                   "Seconds after a job's timeout before its worker process is killed")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NumberAtLeast(0))
       ->capture_default_str();
   cmd->add_option("--memory-limit", flags->memory_limit,
                   "MiB of resident memory a worker process may use while running a job (0: none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(IntegerAtLeast(0));
   cmd->add_option("--max-jobs-per-worker", flags->max_jobs_per_worker,
                   "Jobs a worker process runs before it is replaced (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(IntegerAtLeast(0));
   cmd->add_option("--max-output", flags->max_output,
                   "Bytes of each of a job's stdout and stderr kept in job.log; the rest is dropped")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NumberRange(0, INT32_MAX, true))
       ->capture_default_str();
   cmd->add_option("--max-payload", flags->max_payload,
                   "Bytes of a job's params, result or a work item's payload or output JSON; "
                   "past it a submission is refused (400) and a job's outcome fails the job")
-      ->check(CLI::Range(1024, INT32_MAX))
+      ->check(NumberRange(1024, INT32_MAX, true))
       ->capture_default_str();
   cmd->add_option("--token-file", flags->token_file,
                   "API tokens, one a line: read:TOKEN, write:TOKEN, read,write:TOKEN or TOKEN");
   cmd->add_flag("--no-auth", flags->no_auth, "No API tokens (local development; loopback only)");
   cmd->add_option("--rate-limit", flags->rate_limit,
                   "Requests per second per token (burst twice that); 0 = no limit")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NumberAtLeast(0))
       ->capture_default_str();
   cmd->add_flag("--public-metrics", flags->public_metrics, "Serve /metrics without a token");
+  cmd->add_flag("--access-log", flags->access_log,
+                "Log a line per HTTP request (method, path, status, bytes, duration) to serve's "
+                "log on stderr, at info level");
   cmd->add_option("--tasks", flags->tasks, "robot.yaml tasks that consume their input queues")
       ->delimiter(',');
   cmd->add_option("--task-timeout", flags->task_timeout, "Seconds a task run may take (0: none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NumberAtLeast(0));
   cmd->add_option("--webhook-allow", flags->webhook_allow,
                   "Hosts, IPs or CIDR ranges webhooks may reach although loopback, private or "
                   "link-local (development; refused by default)")
@@ -176,6 +183,12 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       }
       ApplyServeEnvironment(given, &settings);
       if (Status s = ValidateServeFlags(settings); !s.ok()) {
+        PrintError(s.message());
+        return static_cast<int>(kExitRobotInvalid);
+      }
+      if (Status s =
+              CheckStoreDirectory(settings.store, given.count("store") ? "--store" : "store");
+          !s.ok()) {
         PrintError(s.message());
         return static_cast<int>(kExitRobotInvalid);
       }

@@ -1,5 +1,7 @@
 add_executable(robotni
   runtime/cli/main.cc
+  runtime/cli/flag_checks.cc
+  runtime/cli/store_flag.cc
   runtime/cli/items_command.cc
   runtime/cli/action_server_import.cc
   runtime/cli/items_format.cc

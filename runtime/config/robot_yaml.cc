@@ -194,6 +194,9 @@ Status ParseTopLevel(const YAML::Node& doc, const std::string& file, RobotYaml* 
       ROBOTNI_RETURN_IF_ERROR(internal::ReadString(val, file, line, name, &isolation));
       robot->isolation = isolation.empty() ? "subinterpreter" : isolation;
       robot->isolation_line = line;
+    } else if (name == "jobs") {
+      ROBOTNI_RETURN_IF_ERROR(internal::ReadStringList(val, file, line, name, &robot->job_modules));
+      robot->jobs_line = line;
     } else if (name == "limits") {
       ROBOTNI_RETURN_IF_ERROR(
           ReadLimits(val, file, line, name, "max_items_per_worker", &robot->limits));
@@ -350,6 +353,32 @@ StatusOr<RobotYaml> ParseRobotYaml(const std::string& text, const std::filesyste
   return robot;
 }
 
+namespace {
+
+// `jobs:` entries: a file (ends in .py or has a '/') must exist under the robot's root; other
+// entries are dotted module names, found on PYTHONPATH when serve imports them.
+Status ValidateJobModules(const RobotYaml& robot) {
+  const std::string file = robot.path.string();
+  const int line = robot.jobs_line ? robot.jobs_line : 1;
+  for (size_t i = 0; i < robot.job_modules.size(); ++i) {
+    const std::string& entry = robot.job_modules[i];
+    const std::string field = "jobs[" + std::to_string(i) + "]";
+    if (entry.empty()) return ErrorAt(file, line, field, "an empty entry");
+    bool is_file = entry.find('/') != std::string::npos ||
+                   (entry.size() > 3 && entry.compare(entry.size() - 3, 3, ".py") == 0);
+    if (!is_file) continue;
+    std::error_code ec;
+    std::filesystem::path p = robot.root / entry;
+    if (!std::filesystem::is_regular_file(p, ec))
+      return ErrorAt(file, line, field,
+                     Quoted(entry) + ": no such file (" + p.lexically_normal().string() +
+                         "; paths are relative to robot.yaml's directory)");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status ValidateRobotYaml(const RobotYaml& robot) {
   const std::string file = robot.path.string();
   if (robot.tasks_line == 0) {
@@ -369,6 +398,7 @@ Status ValidateRobotYaml(const RobotYaml& robot) {
     return ErrorAt(file, robot.isolation_line ? robot.isolation_line : 1, "isolation",
                    "expected process, subinterpreter or main, found " + Quoted(robot.isolation));
   }
+  ROBOTNI_RETURN_IF_ERROR(ValidateJobModules(robot));
   return Status::OK();
 }
 

@@ -53,6 +53,10 @@ struct RobotYaml {
   std::string isolation = "subinterpreter";
   // robotni extension, top-level `limits:`: every task's unless the task gives its own.
   Limits limits;
+  // robotni extension, `jobs: [workers/jobs/jobs.py]`: the Python files (relative to root) or
+  // dotted modules that register the robot's job types, which `robotni serve` serves when no
+  // --jobs (or `jobs:` in its --config file) is given.
+  std::vector<std::string> job_modules;
 
   // Additions for validation and messages (filled by ParseRobotYaml). A line is 0
   // when the key is absent.
@@ -60,6 +64,7 @@ struct RobotYaml {
   int dev_tasks_line = 0;
   int artifacts_dir_line = 0;
   int isolation_line = 0;
+  int jobs_line = 0;
   // Things rcc silently accepts but that are probably mistakes: unknown top-level
   // keys, duplicate keys (the last one wins, as in rcc). "file:line: field: text".
   std::vector<std::string> warnings;
@@ -96,7 +101,8 @@ StatusOr<RobotYaml> LoadRobotYaml(const std::filesystem::path& path);
 StatusOr<RobotYaml> ParseRobotYaml(const std::string& text, const std::filesystem::path& path);
 
 // Semantic checks rcc makes (tasks non-empty, each task exactly one of shell /
-// command / robotTaskName, artifactsDir present, isolation value known...).
+// command / robotTaskName, artifactsDir present, isolation value known, every `jobs:` file
+// there...).
 // InvalidArgument naming file, line and field. rcc exit code 2.
 Status ValidateRobotYaml(const RobotYaml& robot);
 

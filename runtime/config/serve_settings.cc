@@ -199,6 +199,9 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
   keys["public_metrics"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadBool(n, at, &f->public_metrics);
   };
+  keys["access_log"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    return ReadBool(n, at, &f->access_log);
+  };
   keys["tasks"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     return ReadList(n, at, &f->tasks);
   };
@@ -489,6 +492,7 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "no_auth",
                           "rate_limit",
                           "public_metrics",
+                          "access_log",
                           "tasks",
                           "task_timeout",
                           "log_format",

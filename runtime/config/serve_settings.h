@@ -5,8 +5,8 @@
 //
 // Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
 // jobs, concurrency, grace, isolation, durability, token_file, no_auth, rate_limit, public_metrics,
-// tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret, max_attempts,
-// timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
+// access_log, tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret,
+// max_attempts, timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
 // {header_timeout_seconds, request_timeout_seconds, max_connections_per_client, max_request_bytes,
 // max_unsent_bytes, auth_failures_per_minute} and a `job_types:` map of per-type limits.
 // Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths
@@ -51,6 +51,8 @@ struct ServeFlags {
   bool no_auth = false;
   double rate_limit = 0;
   bool public_metrics = false;
+  // One info line per answered HTTP request in serve's log (--access-log, key access_log).
+  bool access_log = false;
   std::vector<std::string> tasks;  // robot.yaml tasks consuming their queues (serve_tasks.h)
   double task_timeout = 0;
   // Webhooks (on_complete_url / on_progress_url): HMAC secret, delivery attempts, per-try timeout.

@@ -74,9 +74,13 @@ Status Dispatcher::LoadJobTypes() {
   }
   if (!loaded.ok()) return loaded.status();
   std::vector<JobTypeInfo> types;
-  for (auto& info : *loaded)
+  std::vector<std::string> names;
+  for (auto& info : *loaded) {
+    names.push_back(info.name);
     if (Served(info.name)) types.push_back(std::move(info));
+  }
   std::lock_guard<std::mutex> l(mu_);
+  loaded_names_ = std::move(names);
   for (const auto& n : native_types_) {
     types.erase(std::remove_if(types.begin(), types.end(),
                                [&](const JobTypeInfo& t) { return t.name == n.name; }),
@@ -122,6 +126,27 @@ const JobTypeInfo* Dispatcher::FindTypeLocked(const std::string& name) const {
   for (const auto& t : types_)
     if (t.name == name) return &t;
   return nullptr;
+}
+
+std::vector<std::string> Dispatcher::UnmatchedTypeFilters(std::vector<std::string>* known) const {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    names = loaded_names_;
+    for (const auto& n : native_types_) names.push_back(n.name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<std::string> unmatched;
+  for (const auto& f : options_.type_filters) {
+    bool prefix = !f.empty() && f.back() == '%';
+    bool matched = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+      return prefix ? n.compare(0, f.size() - 1, f, 0, f.size() - 1) == 0 : n == f;
+    });
+    if (!matched) unmatched.push_back(f);
+  }
+  if (known) *known = std::move(names);
+  return unmatched;
 }
 
 bool Dispatcher::Served(const std::string& type) const {
@@ -218,6 +243,7 @@ void Dispatcher::RunnerLoop(int index) {
     store::Item item = std::move(got.front());
     running_per_type_[item.queue]++;
     running_[item.id] = store::LeaseOf(item);
+    running_jobs_[item.id] = {item.id, item.queue, std::chrono::steady_clock::now()};
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
@@ -233,16 +259,21 @@ void Dispatcher::RunnerLoop(int index) {
     l.lock();
     running_per_type_[item.queue]--;
     running_.erase(item.id);
+    running_jobs_.erase(item.id);
     counters_.busy--;
     if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
     if (s.ok()) {
+      Counters::Outcomes& of_type = counters_.by_type[item.queue];
       if (c.ok) {
         counters_.done++;
+        of_type.done++;
       } else if (c.exception_type == store::ExceptionType::kBusiness ||
                  item.attempt >= item.max_attempts) {
         counters_.failed++;
+        of_type.failed++;
       } else {
         counters_.retried++;
+        of_type.retried++;
       }
     }
     if (observers->on_finished) {
@@ -440,6 +471,17 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
     runners_.clear();
   }
   return given_back;
+}
+
+std::vector<Dispatcher::RunningJob> Dispatcher::Running() const {
+  std::vector<RunningJob> out;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, job] : running_jobs_) out.push_back(job);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const RunningJob& a, const RunningJob& b) { return a.started < b.started; });
+  return out;
 }
 
 Dispatcher::Counters Dispatcher::counters() const {

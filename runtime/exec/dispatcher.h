@@ -71,6 +71,10 @@ class Dispatcher {
   // Adds a job type served by host code; it stays across LoadJobTypes reloads.
   // InvalidArgument when the name is empty, not served (type filters) or already taken.
   Status RegisterNativeType(JobTypeInfo info);
+  // The type filters that match none of the types the modules registered (before the
+  // filters) nor a native type; *known gets those types' names, sorted. For serve's start:
+  // `--types nosuch` is a mistake, not an empty service.
+  std::vector<std::string> UnmatchedTypeFilters(std::vector<std::string>* known) const;
   // Stable for the dispatcher's life: a reload retires the old types, never frees them.
   const JobTypeInfo* FindType(const std::string& name) const;
 
@@ -87,8 +91,18 @@ class Dispatcher {
   struct Counters {
     int busy = 0;
     int64_t done = 0, failed = 0, retried = 0;
+    struct Outcomes {
+      int64_t done = 0, failed = 0, retried = 0;
+    };
+    std::map<std::string, Outcomes> by_type;  // the same counts by job type
   };
   Counters counters() const;
+  // The jobs running now (for serve's drain progress lines), oldest first.
+  struct RunningJob {
+    std::string id, type;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::vector<RunningJob> Running() const;
   int workers() const { return options_.workers; }  // worker processes; 0 = in-process
   // The limits a job of `type` runs under, every one set: the policy's, then the type's
   // decorator's, then the policy's section for the type (null type: the policy's).
@@ -133,6 +147,7 @@ class Dispatcher {
   bool started_ = false, stopping_ = false;
   uint64_t wakes_ = 0;
   std::vector<JobTypeInfo> types_;
+  std::vector<std::string> loaded_names_;                // mu_; every type the last load registered
   std::shared_ptr<const Observers> observers_;           // mu_; replaced whole, copied per job
   std::vector<JobTypeInfo> native_types_;                // also in types_; kept across reloads
   std::vector<std::vector<JobTypeInfo>> retired_types_;  // earlier loads', for FindType()
@@ -140,7 +155,8 @@ class Dispatcher {
   uint64_t loads_ = 0;                                   // load_mu_
   std::atomic<uint64_t> generation_{0};                  // of the types_ in use
   std::map<std::string, int> running_per_type_;
-  std::map<std::string, store::Lease> running_;  // item id -> lease
+  std::map<std::string, store::Lease> running_;     // item id -> lease
+  std::map<std::string, RunningJob> running_jobs_;  // item id -> what Running() reports
   Counters counters_;
   std::vector<std::thread> runners_;
   std::thread heartbeat_;

@@ -107,6 +107,9 @@ class Connection {
   void Dispatch(Request req);
   void SendParseError();
   void SendFinal(Response response, const std::string& route);
+  // ServerOptions::on_access for an answer to a request that began at `began` (uv_now).
+  void RecordAccess(std::string_view method, std::string_view target, const Response& response,
+                    uint64_t began);
   void Write(std::string data);
   void AfterWrite(int status, size_t size);
   void StartLinger();
@@ -128,9 +131,11 @@ class Connection {
   TimerMode timer_mode_ = TimerMode::kNone;
   uint64_t message_start_ = 0;  // uv_now() when the request being received began; 0: none
   RequestParser parser_;
-  std::optional<Response> refusal_;  // the filter's answer to the request's headers
-  std::string refused_route_;        // for the responses counter
-  std::string in_;                   // received, not yet parsed: in_[in_pos_..]
+  std::optional<Response> refusal_;              // the filter's answer to the request's headers
+  std::string refused_route_;                    // for the responses counter
+  std::string refused_method_, refused_target_;  // for the access log
+  uint64_t request_began_ = 0;  // message_start_ of the request in flight (access log)
+  std::string in_;              // received, not yet parsed: in_[in_pos_..]
   size_t in_pos_ = 0;
   Request request_;                     // the request in flight (or last answered)
   PendingResponse* pending_ = nullptr;  // its answer slot while the handler has not answered
@@ -309,10 +314,12 @@ void Connection::OnTimer(uv_timer_t* t) {
   uint64_t ms = headers ? s->options_.header_timeout_ms : s->options_.request_timeout_ms;
   char secs[32];
   snprintf(secs, sizeof secs, "%g", static_cast<double>(ms) / 1000);
-  c->SendFinal(Response::Error(408, std::string(headers ? "the request headers" : "the request") +
-                                        " did not arrive within " + secs + " s (" +
-                                        (headers ? "header_timeout" : "request_timeout") + ")"),
-               "(timeout)");
+  Response timed_out =
+      Response::Error(408, std::string(headers ? "the request headers" : "the request") +
+                               " did not arrive within " + secs + " s (" +
+                               (headers ? "header_timeout" : "request_timeout") + ")");
+  c->RecordAccess("-", "-", timed_out, c->message_start_);
+  c->SendFinal(std::move(timed_out), "(timeout)");
 }
 
 void Connection::UpdateReading() {
@@ -434,6 +441,7 @@ void Connection::ProcessInput() {
         Response refused = std::move(*refusal_);
         refusal_.reset();
         server_->counters_.requests_refused++;
+        RecordAccess(refused_method_, refused_target_, refused, message_start_);
         SendFinal(std::move(refused), refused_route_);
       } else {
         SendParseError();
@@ -490,6 +498,8 @@ bool Connection::Admit(Request* req) {
   }
   if (!refusal_) refusal_ = Response::Error(500, "internal error");
   refused_route_ = req->route.empty() ? kUnmatched : req->route;
+  refused_method_ = req->method;
+  refused_target_ = req->target;
   return false;
 }
 
@@ -498,6 +508,7 @@ void Connection::Dispatch(Request req) {
   if (server_->stopping_) request_.keep_alive = false;
   in_flight_ = true;
   dispatching_ = true;
+  request_began_ = message_start_ ? message_start_ : uv_now(server_->loop_);
   message_start_ = 0;
   if (timer_) uv_timer_stop(timer_.get());
   timer_mode_ = TimerMode::kNone;
@@ -533,6 +544,7 @@ void Connection::OnResponse(Response response) noexcept {
     s->counters_.requests++;
     s->counters_
         .responses[{request_.route.empty() ? kUnmatched : request_.route, response.status}]++;
+    RecordAccess(request_.method, request_.target, response, request_began_);
     bool http10 = request_.http_minor == 0;
     Write(SerializeResponse(response, keep, http10, request_.method == "HEAD", s->HttpDate(),
                             s->options_.server_name));
@@ -558,7 +570,26 @@ void Connection::OnResponse(Response response) noexcept {
 void Connection::SendParseError() {
   HttpServer* s = server_;
   s->counters_.parse_errors[parser_.error_name()]++;
-  SendFinal(Response::Error(parser_.error_status(), parser_.error_message()), kMalformed);
+  Response r = Response::Error(parser_.error_status(), parser_.error_message());
+  RecordAccess("-", "-", r, message_start_);
+  SendFinal(std::move(r), kMalformed);
+}
+
+void Connection::RecordAccess(std::string_view method, std::string_view target,
+                              const Response& response, uint64_t began) {
+  if (server_ == nullptr || !server_->options_.on_access) return;
+  uint64_t now = uv_now(server_->loop_);
+  AccessRecord r;
+  r.method = method.empty() ? "-" : method;
+  r.target = target.empty() ? "-" : target;
+  r.client = peer_;
+  r.status = response.status;
+  r.bytes = response.body.size();
+  r.duration_ms = began && now > began ? now - began : 0;
+  try {
+    server_->options_.on_access(r);
+  } catch (...) {  // a log line must not take the connection down
+  }
 }
 
 // The last answer on this connection (a parse error, a refusal, a timeout): written with

@@ -45,6 +45,16 @@
 
 namespace robotni::http {
 
+// One answered request, for an access log.
+struct AccessRecord {
+  std::string_view method;  // "-" when the request could not be parsed
+  std::string_view target;  // as sent ("/api/worker/jobs?x=1"); "-" when unparsed
+  std::string_view client;  // the peer's IP
+  int status = 0;
+  size_t bytes = 0;          // of the response body
+  uint64_t duration_ms = 0;  // the request's first byte to its answer being queued
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   int port = 0;                    // 0: any free port, see HttpServer::port()
@@ -65,6 +75,9 @@ struct ServerOptions {
   // it connections in the middle of a body stop being read until others finish.
   size_t max_request_bytes = 64 * 1024 * 1024;
   std::string server_name = "robotni";  // Server header; empty for none
+  // Called on the loop thread for every answer, refusals and parse errors included, as it
+  // is queued for writing. Empty: none.
+  std::function<void(const AccessRecord&)> on_access;
 };
 
 // Counters for metrics. Read on the loop thread (or after the loop stopped).

@@ -22,6 +22,7 @@
 #include "exec/work_queue.h"
 #include "http/server.h"
 #include "loop/signal_watcher.h"
+#include "loop/uv_handle.h"
 #include "service/serve_reload.h"
 #include "service/serve_tasks.h"
 
@@ -130,20 +131,24 @@ StatusOr<std::unique_ptr<api::Auth>> MakeAuth(const config::ServeFlags& flags,
   return auth;
 }
 
-// One line per finished job: done and retried at debug (a busy server finishes thousands a
-// second), a final failure at warn.
+// One line per finished job: info, a final failure at warn. `--log-level warn` keeps only
+// the failures (a busy server finishes thousands a second).
 void LogJobFinished(const store::Item& item, const store::Completion& c, const Status& s) {
   bool final_failure = !c.ok && (c.exception_type == store::ExceptionType::kBusiness ||
                                  item.attempt >= item.max_attempts);
-  log::Level level = final_failure ? log::Level::kWarn : log::Level::kDebug;
+  log::Level level = final_failure ? log::Level::kWarn : log::Level::kInfo;
   if (!log::Enabled(level)) return;
   std::string outcome = !s.ok() ? "refused" : c.ok ? "done" : final_failure ? "failed" : "retried";
-  nlohmann::json fields = {{"event", "job_finished"},
-                           {"job_id", item.id},
-                           {"type", item.queue},
-                           {"attempt", item.attempt},
-                           {"outcome", outcome}};
-  std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  double seconds = item.started_ms > 0 ? std::max<int64_t>(0, now - item.started_ms) / 1000.0 : 0;
+  char took[32];
+  snprintf(took, sizeof(took), "%.3f", seconds);
+  nlohmann::json fields = {{"event", "job_finished"}, {"job_id", item.id},
+                           {"type", item.queue},      {"attempt", item.attempt},
+                           {"outcome", outcome},      {"duration_seconds", seconds}};
+  std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome + " in " + took + " s";
   if (!c.ok) {
     fields["error_code"] = c.error_code;
     fields["error"] = c.error_message;
@@ -151,6 +156,22 @@ void LogJobFinished(const store::Item& item, const store::Completion& c, const S
   }
   if (!s.ok()) fields["commit_error"] = s.message();
   log::Write(level, msg, fields);
+}
+
+// --access-log: one info line per answered request, e.g.
+// `127.0.0.1 "GET /api/worker/jobs/1" 200 412 B 3 ms`.
+void LogAccess(const http::AccessRecord& r) {
+  if (!log::Enabled(log::Level::kInfo)) return;
+  std::string msg = std::string(r.client) + " \"" + std::string(r.method) + " " +
+                    std::string(r.target) + "\" " + std::to_string(r.status) + " " +
+                    std::to_string(r.bytes) + " B " + std::to_string(r.duration_ms) + " ms";
+  log::Info(msg, {{"event", "http_request"},
+                  {"method", r.method},
+                  {"path", r.target},
+                  {"status", r.status},
+                  {"bytes", r.bytes},
+                  {"duration_ms", r.duration_ms},
+                  {"client", r.client}});
 }
 
 // The command line's settings for a SIGHUP reload (which applies the file over them again):
@@ -182,6 +203,7 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("token_file", &F::token_file);
   keep("no_auth", &F::no_auth);
   keep("rate_limit", &F::rate_limit);
+  keep("access_log", &F::access_log);
   keep("public_metrics", &F::public_metrics);
   keep("tasks", &F::tasks);
   keep("task_timeout", &F::task_timeout);
@@ -210,6 +232,7 @@ struct HttpService::State {
   std::unique_ptr<ServeReloader> reloader;
   loop::SignalWatcher signals;  // SIGTERM / SIGINT (handle_signals)
   bool draining = false;
+  loop::UvHandle<uv_timer_t> drain_progress;  // while draining: what still runs, every 3 s
   std::atomic<bool>* stopped = nullptr;
 
   ~State() {
@@ -233,6 +256,35 @@ struct HttpService::State {
     }
   }
 
+  static constexpr int kDrainProgressSeconds = 3;
+  double drain_seconds = 0;  // since the drain began, in progress-line steps
+
+  // Loop thread: while draining, which jobs still run (none: nothing is logged).
+  static void LogDrainProgress(const std::vector<exec::Dispatcher::RunningJob>& running,
+                               double grace_left) {
+    if (running.empty()) return;
+    auto now = std::chrono::steady_clock::now();
+    std::string list;
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& j : running) {
+      double secs = std::chrono::duration<double>(now - j.started).count();
+      char took[32];
+      snprintf(took, sizeof(took), "%.0f", secs);
+      if (jobs.size() < 10)
+        list += (list.empty() ? "" : ", ") + j.id + " (" + j.type + ", " + took + " s)";
+      jobs.push_back({{"job_id", j.id}, {"type", j.type}, {"running_seconds", secs}});
+    }
+    if (running.size() > 10) list += ", ...";
+    char left[32];
+    snprintf(left, sizeof(left), "%.0f", std::max(0.0, grace_left));
+    log::Info("draining: " + std::to_string(running.size()) + " job(s) still running: " + list +
+                  "; " + left + " s of grace left",
+              {{"event", "drain_progress"},
+               {"running", running.size()},
+               {"jobs", jobs},
+               {"grace_left_seconds", std::max(0.0, grace_left)}});
+  }
+
   // Loop thread: stop taking work; running jobs get the grace; the rest go back to PENDING.
   // The drain waits, so it runs off the loop, which keeps answering meanwhile.
   void BeginDrain(const char* why) {
@@ -245,6 +297,21 @@ struct HttpService::State {
     if (reloader) reloader->Stop();
     signals.Stop();
     if (tasks) tasks->BeginDrain();
+    LogDrainProgress(parts.dispatcher->Running(), settings.grace);
+    drain_progress = loop::UvHandle<uv_timer_t>::Make();
+    uv_timer_init(&loop, drain_progress.get());
+    drain_progress.get()->data = this;
+    uv_unref(drain_progress.handle());  // never what keeps the loop running
+    uv_timer_start(
+        drain_progress.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<State*>(t->data);
+          if (self == nullptr) return;
+          self->drain_seconds += kDrainProgressSeconds;
+          self->LogDrainProgress(self->parts.dispatcher->Running(),
+                                 self->settings.grace - self->drain_seconds);
+        },
+        kDrainProgressSeconds * 1000, kDrainProgressSeconds * 1000);
     auto poster = server->poster();
     blocking.Submit([this, poster] {
       auto grace = std::chrono::milliseconds(static_cast<int64_t>(settings.grace * 1000));
@@ -255,7 +322,10 @@ struct HttpService::State {
       if (tasks) tasks->Drain(grace);
       // Pending webhooks get one attempt's timeout (then recorded abandoned); then the
       // server stops.
-      poster->Post([this] { webhooks->Shutdown([this] { server->Stop(); }); });
+      poster->Post([this] {
+        drain_progress.Reset();
+        webhooks->Shutdown([this] { server->Stop(); });
+      });
     });
   }
 };
@@ -332,6 +402,10 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   hopts.max_connections_per_client = static_cast<size_t>(settings.max_connections_per_client);
   hopts.max_request_bytes = static_cast<size_t>(settings.max_request_bytes);
   hopts.max_unsent_bytes = static_cast<size_t>(settings.max_unsent_bytes);
+  // Read on the loop thread, where a reload changes it too.
+  hopts.on_access = [s](const http::AccessRecord& r) {
+    if (s->settings.access_log) LogAccess(r);
+  };
   s->server = std::make_unique<http::HttpServer>(&s->loop, std::move(router), hopts);
   ROBOTNI_RETURN_IF_ERROR(s->server->Listen());
   s->api.poster = s->server->poster();
@@ -350,7 +424,8 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-        s->metrics.job_durations.Observe(std::max<int64_t>(0, now - item.started_ms) / 1000.0);
+        s->metrics.job_durations.Observe(item.queue,
+                                         std::max<int64_t>(0, now - item.started_ms) / 1000.0);
       });
   s->parts.dispatcher->Start();
   s->tasks->Start();
@@ -392,6 +467,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
     hooks.apply = [s](const config::ServeFlags& next, std::shared_ptr<api::Auth> reloaded) {
       if (reloaded) s->auth = std::move(reloaded);
       s->settings.grace = next.grace;
+      s->settings.access_log = next.access_log;
       ApplyLogSettings(next);
       s->webhooks->Reconfigure(WebhookSettings(next, s->server->port()));
     };

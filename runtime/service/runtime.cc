@@ -137,6 +137,7 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.no_auth = s.no_auth;
   f.rate_limit = s.rate_limit;
   f.public_metrics = s.public_metrics;
+  f.access_log = s.access_log;
   f.tasks = r.consumer_tasks;
   f.task_timeout = r.consumer_task_timeout;
   f.webhook_secret = s.webhook_secret;
@@ -200,6 +201,8 @@ class RuntimeImpl : public Runtime {
   StatusOr<std::unique_ptr<service::HttpService>> MakeService(const ServeOptions& options);
 
   RuntimeOptions options_;
+  // The job modules the dispatcher imports: options_.job_modules, else robot.yaml's `jobs:`.
+  std::vector<std::string> job_modules_;
   config::RobotYaml robot_;
   bool has_robot_ = false;
   exec::Environment env_;  // host + robot.yaml
@@ -259,6 +262,9 @@ Status RuntimeImpl::Init() {
     robot_.path = robot_.root / "robot.yaml";
     robot_.artifacts_dir = "output";
   }
+  // --jobs (or the host's list) replaces robot.yaml's; robot.yaml's are imported when the
+  // runtime first runs jobs (serving, a registered type), never for a robot run alone.
+  job_modules_ = options_.job_modules.empty() ? robot_.job_modules : options_.job_modules;
   if (!options_.isolation.empty())
     robot_.isolation = options_.isolation;
   else if (robot_.isolation_line == 0 && !options_.default_isolation.empty())
@@ -314,7 +320,7 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   exec::DispatcherOptions d;
   d.python.robot_key = robot_.root.string();
   d.python.robot_root = robot_.root.string();
-  d.python.job_modules = options_.job_modules;
+  d.python.job_modules = job_modules_;
   for (const auto& p : robot_.AbsolutePythonPath()) d.python.sys_path.push_back(p.string());
   if (d.python.sys_path.empty()) d.python.sys_path.push_back(robot_.root.string());
   for (const auto& [k, v] : env_) d.python.environ_keys_values.push_back(k + "=" + v);
@@ -333,7 +339,7 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   d.policy.max_output_bytes = options_.max_output_bytes;
   d.policy.per_type = options_.job_type_limits;
   auto dispatcher = std::make_unique<exec::Dispatcher>(*st, pool_.get(), std::move(d));
-  if (!options_.job_modules.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
+  if (!job_modules_.empty()) ROBOTNI_RETURN_IF_ERROR(dispatcher->LoadJobTypes());
   for (const auto& t : host_types_) ROBOTNI_RETURN_IF_ERROR(dispatcher->RegisterNativeType(t));
   dispatcher->Start();
   dispatcher_ = std::move(dispatcher);
@@ -622,6 +628,14 @@ StatusOr<std::unique_ptr<service::HttpService>> RuntimeImpl::MakeService(
     const ServeOptions& options) {
   auto d = EnsureDispatcher();
   if (!d.ok()) return d.status();
+  std::vector<std::string> known;
+  if (auto unmatched = (*d)->UnmatchedTypeFilters(&known); !unmatched.empty()) {
+    std::string list;
+    for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+    return Status::InvalidArgument("types: '" + unmatched.front() +
+                                   "' matches no job type; the job types are: " +
+                                   (list.empty() ? "none (no job modules loaded)" : list));
+  }
   auto st = Store();
   if (!st.ok()) return st.status();
   config::ServeFlags settings =
@@ -687,7 +701,7 @@ void RuntimeImpl::RetireDispatcher(bool restart) {
     std::unique_ptr<exec::Dispatcher> drained;
     std::lock_guard<std::mutex> l(mu_);
     drained = std::move(dispatcher_);
-    serves_types = restart && !closing_ && (!options_.job_modules.empty() || !host_types_.empty());
+    serves_types = restart && !closing_ && (!job_modules_.empty() || !host_types_.empty());
   }
   if (serves_types) {
     auto d = EnsureDispatcher();

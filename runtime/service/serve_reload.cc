@@ -39,9 +39,12 @@ std::vector<std::string> Minus(const std::vector<std::string>& a,
 // What of robot.yaml the running service took at start and cannot change.
 struct RobotSnapshot {
   std::string isolation;
-  std::vector<std::string> path, pythonpath;
+  std::vector<std::string> path, pythonpath, jobs;
   explicit RobotSnapshot(const config::RobotYaml& r)
-      : isolation(r.isolation), path(r.path_entries), pythonpath(r.pythonpath) {}
+      : isolation(r.isolation),
+        path(r.path_entries),
+        pythonpath(r.pythonpath),
+        jobs(r.job_modules) {}
   bool operator==(const RobotSnapshot&) const = default;
 };
 
@@ -121,8 +124,10 @@ void ServeReloader::Run(std::shared_ptr<State> st) {
       log::Error("reload: robot.yaml: " + rs.message(),
                  {{"event", "reload_failed"}, {"part", "robot"}, {"error", rs.message()}});
     } else if (!(RobotSnapshot(*robot) == st->robot)) {
-      log::Warn("reload: robot.yaml's isolation, PATH or PYTHONPATH changed; that needs a restart",
-                {{"event", "reload_needs_restart"}, {"settings", {"robot.yaml"}}});
+      log::Warn(
+          "reload: robot.yaml's isolation, PATH, PYTHONPATH or jobs changed; that needs a "
+          "restart",
+          {{"event", "reload_needs_restart"}, {"settings", {"robot.yaml"}}});
     }
 
     std::vector<std::string> before = TypeNames(*st->dispatcher);

@@ -86,9 +86,12 @@ struct RuntimeOptions {
   // executable installed with this library ($ROBOTNI_WORKER_EXECUTABLE overrides).
   std::string worker_executable;
   // Python files (relative to the robot root) or dotted modules that register job types with
-  // @robotni.job; imported at Open.
+  // @robotni.job; imported at Open. Empty = robot.yaml's `jobs:` list, imported when the
+  // runtime first runs jobs (serving, RegisterJobType), not for Run alone.
   std::vector<std::string> job_modules;
   // Served job types (names, or prefixes ending in '%'); empty = every registered type.
+  // Serving refuses (InvalidArgument, listing the job types) a name or prefix that matches no
+  // type the modules registered nor a type registered before serving began.
   std::vector<std::string> types;
   // robot.yaml tasks that consume their input queues while the runtime serves.
   std::vector<std::string> consumer_tasks;
@@ -305,6 +308,8 @@ struct ServeOptions {
   // (api-token) and logged.
   double rate_limit = 0;  // requests per second per token; 0 = none
   bool public_metrics = false;
+  // One info line per answered request in the runtime's log (`event: http_request`).
+  bool access_log = false;
   double grace = 30;  // seconds running jobs get when the service stops
   std::string webhook_secret;
   int webhook_max_attempts = 5;

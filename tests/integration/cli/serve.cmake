@@ -25,3 +25,7 @@ robotni_test(serve_durability_cli_test tests/integration/cli/serve_durability_te
 target_compile_definitions(serve_durability_cli_test PRIVATE
   ROBOTNI_FSYNC_COUNTER="$<TARGET_FILE:fsync_counter>")
 add_dependencies(serve_durability_cli_test fsync_counter)
+# What serve serves at its start: robot.yaml's `jobs:`, --jobs, --types that match nothing.
+robotni_test(serve_startup_cli_test tests/integration/cli/serve_startup_test.cc)
+# serve's log: finished jobs, --access-log, drain progress; the job metrics' type label.
+robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)

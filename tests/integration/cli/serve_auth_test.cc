@@ -282,8 +282,8 @@ for fam in text_string_to_metric_families(text):
            "FAMILY robotni_job_duration_seconds histogram",
            "FAMILY robotni_http_requests counter",
            "SAMPLE robotni_work_items queue=add,state=done 1.0",
-           "SAMPLE robotni_jobs_total outcome=done 1.0",
-           "SAMPLE robotni_job_duration_seconds_count  1.0",
+           "SAMPLE robotni_jobs_total outcome=done,type=add 1.0",
+           "SAMPLE robotni_job_duration_seconds_count type=add 1.0",
            "SAMPLE robotni_http_requests_total code=202,route=POST /api/worker/jobs 1.0",
        }) {
     EXPECT_NE(parsed.find(want), std::string::npos) << want << "\n" << parsed;

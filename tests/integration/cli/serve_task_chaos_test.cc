@@ -48,6 +48,7 @@ TEST(ServeTaskChaos, TenThousandItemsThroughAConsumerSurviveWorkerAndControlKill
   WriteFile(robot / "robot.yaml", kRobotYaml);
   WriteFile(robot / "tasks.py", kTasksPy);
   const fs::path db_path = dir / "data" / "wi.db";
+  fs::create_directories(db_path.parent_path());  // --store makes the file, not its directory
 
   // The inputs, before serve starts: one import (all or nothing), attempts enough for
   // an item to be hit by several kills.

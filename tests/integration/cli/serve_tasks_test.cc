@@ -21,7 +21,10 @@ constexpr const char* kToken = "serve-tasks-test-token-0123456789abcdef";
 
 class ServeTasksTest : public ::testing::Test {
  protected:
-  void SetUp() override { robot_ = CopyFixture("serve_tasks", dir_ / "robot"); }
+  void SetUp() override {
+    robot_ = CopyFixture("serve_tasks", dir_ / "robot");
+    fs::create_directories(dir_ / "data");  // --store makes the file, not its directory
+  }
   void TearDown() override {
     if (server_ && server_->Running()) {
       server_->Kill(SIGTERM);

@@ -33,6 +33,7 @@ TEST(ServeWorkerStart, AWorkerThatCannotStartBacksOffAndCostsNoAttempt) {
   TempDir dir;
   fs::path robot = CopyFixture("serve_tasks", dir / "robot");
   fs::path db = dir / "data" / "wi.db";
+  fs::create_directories(db.parent_path());  // --store makes the file, not its directory
   fs::path worker = dir / "worker.sh";
   WriteWorker(worker, "/bin/false");
   for (int i = 1; i <= 3; ++i) {

@@ -4,3 +4,5 @@ include(tests/integration/cli/serve.cmake)
 # `robotni version`, and finding robotni's Python packages from a moved binary.
 robotni_test(version_cli_test tests/integration/cli/version_test.cc)
 include(tests/integration/cli/package.cmake)
+# Usage errors that say what is allowed (unknown commands, ranges, --store's directory).
+robotni_test(usage_cli_test tests/integration/cli/usage_test.cc)

@@ -87,8 +87,9 @@ TEST(RenderMetricsTest, HasEveryFamily) {
   jobs.busy = 1;
   jobs.done = 5;
   jobs.failed = 2;
-  Histogram h({1});
-  h.Observe(0.5);
+  jobs.by_type["add"] = {5, 2, 0};
+  JobDurations h;
+  h.Observe("add", 0.5);
   std::vector<std::pair<std::pair<std::string, int>, uint64_t>> http = {{{"GET /healthz", 200}, 3},
                                                                         {{"(unmatched)", 404}, 1}};
   std::string text = RenderMetrics({q}, jobs, h, http);
@@ -101,8 +102,11 @@ TEST(RenderMetricsTest, HasEveryFamily) {
            "robotni_queue_depth{queue=\"add\"} 3\n",
            "robotni_executors_busy 1\n",
            "# TYPE robotni_jobs_total counter\n",
-           "robotni_jobs_total{outcome=\"failed\"} 2\n",
-           "robotni_job_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+           "robotni_jobs_total{type=\"add\",outcome=\"done\"} 5\n",
+           "robotni_jobs_total{type=\"add\",outcome=\"failed\"} 2\n",
+           "robotni_job_duration_seconds_bucket{type=\"add\",le=\"0.5\"} 1\n",
+           "robotni_job_duration_seconds_bucket{type=\"add\",le=\"+Inf\"} 1\n",
+           "robotni_job_duration_seconds_count{type=\"add\"} 1\n",
            "robotni_http_requests_total{route=\"GET /healthz\",code=\"200\"} 3\n",
            "robotni_http_requests_total{route=\"(unmatched)\",code=\"404\"} 1\n",
        }) {

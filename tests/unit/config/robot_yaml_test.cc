@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,32 @@ TEST(RobotYamlTest, RelativePathBecomesAbsolute) {
   EXPECT_TRUE(robot->path.is_absolute());
   EXPECT_EQ(robot->path.filename(), "robot.yaml");
   EXPECT_EQ(robot->root.filename(), "some");
+}
+
+// robotni's `jobs:` key: files relative to robot.yaml (checked) or dotted module names.
+TEST(RobotYamlTest, JobsListsFilesThatMustExistAndModules) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "workers");
+  { std::ofstream(dir.path() / "workers" / "jobs.py") << "\n"; }
+  const std::string head = "tasks: {A: {shell: a}}\nartifactsDir: o\n";
+  StatusOr<RobotYaml> robot =
+      ParseRobotYaml(head + "jobs: [workers/jobs.py, pkg.jobs]\n", dir.path() / "robot.yaml");
+  ASSERT_TRUE(robot.ok()) << robot.status().ToString();
+  EXPECT_EQ(robot->job_modules, (Strings{"workers/jobs.py", "pkg.jobs"}));
+  EXPECT_TRUE(robot->warnings.empty());  // a key robotni knows, not "unknown key"
+  EXPECT_TRUE(ValidateRobotYaml(*robot).ok());
+
+  robot = ParseRobotYaml(head + "jobs:\n  - workers/jobs.py\n  - workers/gone.py\n",
+                         dir.path() / "robot.yaml");
+  ASSERT_TRUE(robot.ok()) << robot.status().ToString();
+  Status s = ValidateRobotYaml(*robot);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("robot.yaml:3: jobs[1]: \"workers/gone.py\": no such file"),
+            std::string::npos)
+      << s.message();
+
+  robot = ParseRobotYaml(head + "jobs: {a: b}\n", dir.path() / "robot.yaml");
+  EXPECT_FALSE(robot.ok());  // a list of strings, like PATH
 }
 
 TEST(RobotYamlTest, MissingFileIsIOError) {
