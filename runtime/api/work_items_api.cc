@@ -61,6 +61,7 @@ json WorkItemJson(const store::Item& it) {
   }
   return {{"id", it.id},
           {"queue_name", it.queue},
+          {"kind", store::KindName(it.kind)},
           {"state", ActionServerState(it.state)},
           {"payload", payload},
           {"parent_id", OrNull(it.parent_id)},
