@@ -1320,7 +1320,9 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
 }
 
 bool SqliteStore::IsPlain(const NewItem& item) {
-  return !item.id.empty() && item.files.empty() && item.idempotency_key.empty();
+  // InsertPlain leaves kind at the column's default, 'item'.
+  return !item.id.empty() && item.files.empty() && item.idempotency_key.empty() &&
+         item.kind == Kind::kItem;
 }
 
 Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t now) {
