@@ -20,7 +20,6 @@ Status AddQueueListing(Router* router, WorkerApiContext* ctx, const std::string&
     Offload(ctx, std::move(respond), [ctx, which, queue, limit] {
       store::ListFilter f;
       f.queue = queue;
-      f.kind = store::Kind::kJob;  // a robot queue's work items are at /api/work-items
       f.state = which == "revoked" ? store::State::kCancelled : store::State::kPending;
       f.newest_first = false;
       f.limit = limit;  // in SQL: a deep queue costs `limit` rows, not all of them

@@ -15,7 +15,6 @@ namespace robotni::testing {
 namespace {
 
 using nlohmann::json;
-using ::testing::HasSubstr;
 
 constexpr const char* kToken = "serve-jobs-apart-test-token-0123456789abcdef";
 
@@ -98,8 +97,8 @@ TEST_F(ServeJobsApartTest, JobRoutesNeverAnswerWithARobotsWorkItem) {
            {"DELETE", "/api/worker/jobs/1"}}) {
     auto r = Call(method, path);
     EXPECT_EQ(r.status, 404) << method << " " << path << ": " << r.raw;
-    EXPECT_THAT(r.raw, HasSubstr("no job 1")) << method << " " << path;
-    EXPECT_THAT(r.raw, HasSubstr("/api/work-items/1")) << method << " " << path;
+    EXPECT_NE(r.raw.find("no job 1"), std::string::npos) << method << " " << path;
+    EXPECT_NE(r.raw.find("/api/work-items/1"), std::string::npos) << method << " " << path;
   }
   // A consumer item that failed (a rejected order) is not retried through the job API either.
   auto failed = Call("GET", "/api/work-items?queue_name=consumer&state=FAILED&limit=1");
@@ -110,11 +109,9 @@ TEST_F(ServeJobsApartTest, JobRoutesNeverAnswerWithARobotsWorkItem) {
   EXPECT_EQ(Call("GET", "/api/work-items/" + failed_id).body["state"], "FAILED");
   EXPECT_EQ(Call("GET", "/api/work-items/1").body["state"], "DONE");
 
-  // The job list holds no robot item, nor do the huey listings of a robot queue.
+  // The job list holds no robot item.
   EXPECT_TRUE(JobIds().empty());
   EXPECT_TRUE(JobIds("&type=consumer").empty());
-  auto revoked = Call("GET", "/api/worker/queues/consumer/revoked");
-  EXPECT_EQ(revoked.body["count"], 0) << revoked.raw;
 
   // A submitted job is found, listed, and runs; the work items stay listed where they were.
   auto sub = Call("POST", "/api/worker/jobs", R"({"type":"add","params":{"x":2,"y":40}})");
