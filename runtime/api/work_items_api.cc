@@ -133,17 +133,20 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
         Offload(ctx, std::move(respond), [ctx, queue] {
           auto stats = ctx->store->Stats(queue);
           if (!stats.ok()) return StatusError(stats.status());
-          // The Action Server's four states over the store's counts (store.h QueueStats):
-          // PENDING is queued + scheduled, FAILED is failed + cancelled.
-          store::QueueStats q;
-          for (const auto& s : *stats)
-            if (s.queue == queue) q = s;
+          int64_t pending = 0, running = 0, done = 0, failed = 0;
+          for (const auto& q : *stats) {
+            if (q.queue != queue) continue;
+            pending += q.pending;
+            running += q.reserved;
+            done += q.done;
+            failed += q.failed + q.cancelled;
+          }
           return Response::Json(200, {{"queue_name", queue},
-                                      {"pending", q.pending + q.scheduled},
-                                      {"in_progress", q.reserved},
-                                      {"done", q.done},
-                                      {"failed", q.failed + q.cancelled},
-                                      {"total", q.total()}});
+                                      {"pending", pending},
+                                      {"in_progress", running},
+                                      {"done", done},
+                                      {"failed", failed},
+                                      {"total", pending + running + done + failed}});
         });
       }));
   ROBOTNI_RETURN_IF_ERROR(
