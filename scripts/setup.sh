@@ -5,11 +5,12 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
       libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
       libcli11-dev libcurl4-openssl-dev node-llhttp libgtest-dev libgmock-dev
-      libbenchmark-dev)
+      libbenchmark-dev libbz2-dev libzstd-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  # clang-14 + libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh)
+  # clang-14 + libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh);
+  # conda-package-handling: `cph x`, which the `robotni package` tests extract with
   pkgs+=(python3-numpy sqlite3 python3-prometheus-client chromium python3-pytest clang-14
-         libclang-rt-14-dev)
+         libclang-rt-14-dev conda-package-handling)
 fi
 if [[ " $* " == *" --bench "* ]]; then pkgs+=(wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools); fi
 missing=()

@@ -294,6 +294,8 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
     if (result.is_discarded()) result = it.result_json;
   }
   json params = ParseStoredJson(it.payload_json);
+  // The lease owner of the attempt that runs or ran it (a finished job keeps it).
+  json worker = it.state == store::State::kPending ? json(nullptr) : OrNull(it.lease_owner);
   json out = {{"job_id", it.id},
               {"type", it.queue},
               {"status", ApiStatus(it)},
@@ -304,6 +306,7 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
               {"max_attempts", it.max_attempts},
               {"priority", it.priority},
               {"cancel_requested", it.cancel_requested},
+              {"worker", worker},
               {"timeline",
                {{"timeQueued", IsoTime(it.created_ms)},
                 {"timeScheduled", IsoTime(it.not_before_ms)},

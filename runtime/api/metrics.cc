@@ -137,15 +137,12 @@ std::string RenderMetrics(
   MetricsWriter w;
   w.Family("robotni_work_items", "Work items by queue and state.", "gauge");
   for (const auto& q : stats) {
-    const std::pair<const char*, int64_t> states[] = {
-        {"pending", q.pending}, {"scheduled", q.scheduled}, {"reserved", q.reserved},
-        {"done", q.done},       {"failed", q.failed},       {"cancelled", q.cancelled}};
-    for (const auto& [state, n] : states) {
+    for (const auto& [state, n] : store::StateCounts(q)) {
       w.Sample("robotni_work_items", {{"queue", q.queue}, {"state", state}},
                static_cast<double>(n));
     }
   }
-  w.Family("robotni_queue_depth", "Items waiting to run (pending + scheduled) by queue.", "gauge");
+  w.Family("robotni_queue_depth", "Items waiting to run (queued + scheduled) by queue.", "gauge");
   for (const auto& q : stats) {
     w.Sample("robotni_queue_depth", {{"queue", q.queue}},
              static_cast<double>(q.pending + q.scheduled));

@@ -4,7 +4,8 @@
 // GET /metrics: the Prometheus text exposition format (version 0.0.4), written by hand.
 //
 // Families: robotni_work_items{queue,state} and robotni_queue_depth{queue} (gauges, from the
-// store's Stats; depth = pending + scheduled), robotni_executors_busy (gauge),
+// store's Stats; state = queued|scheduled|running|done|failed|cancelled as
+// store::StateCounts names them; depth = queued + scheduled), robotni_executors_busy (gauge),
 // robotni_jobs_total{outcome="done|failed|retried"} (counter), robotni_job_duration_seconds
 // (histogram fed by the dispatcher's on_finished hook) and
 // robotni_http_requests_total{route,code} (counter, from HttpCounters::responses).

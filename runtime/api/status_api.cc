@@ -19,13 +19,11 @@ Status RegisterStatusApi(Router* router, WorkerApiContext* ctx) {
       auto stats = ctx->store->Stats("");
       if (!stats.ok()) return StatusError(stats.status());
       json depth = json::object();
-      for (const auto& q : *stats)
-        depth[q.queue] = {{"queued", q.pending - q.scheduled},
-                          {"scheduled", q.scheduled},
-                          {"running", q.reserved},
-                          {"done", q.done},
-                          {"failed", q.failed},
-                          {"cancelled", q.cancelled}};
+      for (const auto& q : *stats) {
+        json& counts = depth[q.queue];
+        for (const auto& [name, n] : store::StateCounts(q)) counts[name] = n;
+        counts["total"] = q.total();
+      }
       return Response::Json(
           200,
           {{"version", ROBOTNI_VERSION},

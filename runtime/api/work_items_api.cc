@@ -133,20 +133,17 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
         Offload(ctx, std::move(respond), [ctx, queue] {
           auto stats = ctx->store->Stats(queue);
           if (!stats.ok()) return StatusError(stats.status());
-          int64_t pending = 0, running = 0, done = 0, failed = 0;
-          for (const auto& q : *stats) {
-            if (q.queue != queue) continue;
-            pending += q.pending;
-            running += q.reserved;
-            done += q.done;
-            failed += q.failed + q.cancelled;
-          }
+          // The Action Server's four states over the store's counts (store.h QueueStats):
+          // PENDING is queued + scheduled, FAILED is failed + cancelled.
+          store::QueueStats q;
+          for (const auto& s : *stats)
+            if (s.queue == queue) q = s;
           return Response::Json(200, {{"queue_name", queue},
-                                      {"pending", pending},
-                                      {"in_progress", running},
-                                      {"done", done},
-                                      {"failed", failed},
-                                      {"total", pending + running + done + failed}});
+                                      {"pending", q.pending + q.scheduled},
+                                      {"in_progress", q.reserved},
+                                      {"done", q.done},
+                                      {"failed", q.failed + q.cancelled},
+                                      {"total", q.total()}});
         });
       }));
   ROBOTNI_RETURN_IF_ERROR(

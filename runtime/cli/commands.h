@@ -17,6 +17,8 @@ void AddRunCommand(CLI::App& app, CommandBody* body);
 void AddTasksCommand(CLI::App& app, CommandBody* body);
 void AddItemsCommand(CLI::App& app, CommandBody* body);
 void AddServeCommand(CLI::App& app, CommandBody* body);
+void AddPackageCommand(CLI::App& app, CommandBody* body);
+void AddEnvCommand(CLI::App& app, CommandBody* body);
 
 // rcc's exit codes (operations/running.go), which robotni keeps, and robotni's own 4.
 enum ExitCode {
@@ -27,6 +29,7 @@ enum ExitCode {
   kExitInstallBroken = 4,  // robotni's Python packages cannot be found (robotni's own)
   kExitEnvJson = 5,
   kExitCommandNotFound = 6,
+  kExitDependencyMissing = 7,  // `env check`: a conda.yaml dependency is missing (robotni's own)
   kExitArtifacts = 9,
   kExitTaskFailed = 10,
 };

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   robotni::cli::AddTasksCommand(app, &body);
   robotni::cli::AddItemsCommand(app, &body);
   robotni::cli::AddServeCommand(app, &body);
+  robotni::cli::AddPackageCommand(app, &body);
+  robotni::cli::AddEnvCommand(app, &body);
   // A worker process's body, started by serve's control process (docs/worker-processes.md);
   // hidden from --help: it speaks a protocol on the given fd, not to a user.
   int worker_fd = -1;
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
     // scripts see one code for bad arguments.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (app.got_subcommand("run") || app.got_subcommand("serve")) {
+  if (app.got_subcommand("run") || app.got_subcommand("serve") || app.got_subcommand("env")) {
     if (int code = CheckInstallation(); code != robotni::cli::kExitOk) return code;
   }
   return body ? body() : 0;

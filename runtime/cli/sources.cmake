@@ -6,9 +6,11 @@ add_executable(robotni
   runtime/cli/run_command.cc
   runtime/cli/serve_command.cc
   runtime/cli/tasks_command.cc
+  runtime/cli/package_command.cc
+  runtime/cli/env_command.cc
   runtime/cli/robot_loader.cc)
 target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
-target_link_libraries(robotni PRIVATE robotni_runtime CLI11::CLI11)
+target_link_libraries(robotni PRIVATE robotni_runtime robotni_package CLI11::CLI11)
 target_compile_definitions(robotni PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")
 add_dependencies(robotni robotni_pyc)
 # A sanitizer build's robotni gets the tests' sanitizer defaults (CPython's by-design

@@ -254,7 +254,7 @@ StatusOr<CondaYaml> ParseCondaYaml(const std::string& text, const std::filesyste
   return conda;
 }
 
-std::vector<std::string> CondaWarnings(const CondaYaml& conda) {
+std::vector<std::string> CondaWarnings(const CondaYaml& conda, bool list_packages) {
   std::vector<std::string> out;
   const std::string file = conda.path.string();
   const std::string embedded = std::to_string(PY_MAJOR_VERSION) + "." +
@@ -288,7 +288,7 @@ std::vector<std::string> CondaWarnings(const CondaYaml& conda) {
       }
     }
   }
-  if (!conda.pip.empty()) {
+  if (list_packages && !conda.pip.empty()) {
     std::string list;
     for (size_t i = 0; i < conda.pip.size() && i < 8; ++i) list += (i ? ", " : "") + conda.pip[i];
     if (conda.pip.size() > 8) list += ", ... (" + std::to_string(conda.pip.size()) + " in all)";
@@ -304,7 +304,7 @@ std::vector<std::string> CondaWarnings(const CondaYaml& conda) {
     std::string name = d.substr(0, d.find_first_of("=<>!~ "));
     if (name != "python" && name != "pip") others.push_back(d);
   }
-  if (!others.empty()) {
+  if (list_packages && !others.empty()) {
     std::string list;
     for (size_t i = 0; i < others.size() && i < 8; ++i) list += (i ? ", " : "") + others[i];
     if (others.size() > 8) list += ", ... (" + std::to_string(others.size()) + " in all)";

@@ -36,7 +36,9 @@ StatusOr<CondaYaml> ParseCondaYaml(const std::string& text, const std::filesyste
 // Warnings (not errors) about what the embedded runtime will not honour: a python
 // spec that does not match 3.11, pip packages (not installed by robotni).
 // Also repeats `notes` and mentions rccPostInstall (robotni does not run it).
-std::vector<std::string> CondaWarnings(const CondaYaml& conda);
+// `list_packages` false leaves out the lists of conda and pip packages robotni does not
+// install (`robotni run` says which are missing instead: service/env_check.h).
+std::vector<std::string> CondaWarnings(const CondaYaml& conda, bool list_packages = true);
 
 // Whether a conda/pip version spec (python_spec syntax: "3.11", "3.11.*", "==3.11.2",
 // ">=3.10,<3.12", "3.10|3.11", "~=3.11.0") admits version major.minor.micro.

@@ -1,5 +1,6 @@
 # sources of runtime/config
 target_sources(robotni_runtime PRIVATE
+  runtime/config/conda_imports.cc
   runtime/config/conda_yaml.cc
   runtime/config/env_json.cc
   runtime/config/limits_yaml.cc

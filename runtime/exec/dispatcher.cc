@@ -180,39 +180,21 @@ void Dispatcher::RunnerLoop(int index) {
     if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l))
       continue;
     std::vector<store::Item> got;
-    // A job another runner reserved ahead, if its type is still served and under its
-    // limit (a reload may have dropped the type or limited it: then it goes back
-    // untouched).
-    while (got.empty() && !prefetched_.empty()) {
-      store::Item it = std::move(prefetched_.front());
-      prefetched_.pop_front();
-      const JobTypeInfo* t = FindTypeLocked(it.queue);
-      if (t && (t->concurrency == 0 || running_per_type_[t->name] < t->concurrency)) {
-        got.push_back(std::move(it));
-      } else {
-        l.unlock();
-        store_->Unreserve(store::LeaseOf(it));
-        l.lock();
-      }
-    }
-    std::vector<std::string> queues = got.empty() ? ReservableTypes() : std::vector<std::string>{};
+    std::vector<std::string> queues = ReservableTypes();
     if (!queues.empty()) {
-      bool unlimited = true;
-      for (const auto& t : types_) unlimited = unlimited && t.concurrency == 0;
       l.unlock();
+      // One job, for this runner, which starts it at once. Reserving more ahead for the
+      // next free runner saved store round trips, but a job held so showed as running
+      // (RESERVED, started) while it waited behind others for seconds, and held jobs
+      // another serve process on the store was free to run.
       store::ReserveRequest req;
       req.queues = queues;
       req.owner = options_.owner;
       req.lease_ms = options_.lease_ms;
-      req.max_items = unlimited ? std::max(1, options_.prefetch) : 1;
+      req.max_items = 1;
       auto r = store_->Reserve(req);
       l.lock();
       if (r.ok()) got = std::move(r).value();
-      while (got.size() > 1) {  // the rest wait for the next free runner
-        prefetched_.push_back(std::move(got.back()));
-        got.pop_back();
-        cv_.notify_one();
-      }
       // Per-type limits are checked before the reserve; another runner may have
       // taken the last slot meanwhile: then the item goes back untouched.
       if (!got.empty()) {
@@ -418,7 +400,6 @@ void Dispatcher::HeartbeatLoop() {
     if (stopping_) break;
     std::vector<store::Lease> leases;
     for (const auto& [id, lease] : running_) leases.push_back(lease);
-    for (const auto& it : prefetched_) leases.push_back(store::LeaseOf(it));
     l.unlock();
     if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -438,15 +419,11 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   int given_back = 0;
   std::vector<store::Lease> left;
   for (const auto& [id, lease] : running_) left.push_back(lease);
-  std::deque<store::Item> unstarted;
-  unstarted.swap(prefetched_);
   l.unlock();
   // Given back before any worker is killed, so a killed job's commit is refused (its
   // lease is gone) and the item spends no attempt.
   for (const auto& lease : left)
     if (store_->Unreserve(lease).ok()) ++given_back;
-  for (const auto& it : unstarted)  // never started: back as they were
-    (void)store_->Unreserve(store::LeaseOf(it));
   l.lock();
   if (options_.workers > 0 && counters_.busy > 0) {
     // Worker processes can always be stopped: kill the ones still running a job, so the

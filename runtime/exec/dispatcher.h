@@ -6,14 +6,17 @@
 //
 // Runner threads (as many as `concurrency`) each reserve one item at a time for the
 // job types that are under their per-type concurrency limit, run its handler in an
-// interpreter leased from the pool, and commit the outcome. Nothing here runs on, or
+// interpreter leased from the pool, and commit the outcome. A runner reserves only when
+// it is free, and starts what it reserved at once: the dispatcher holds no job it has not
+// started, so a RESERVED item is a running one (its `started` is its handler's start, not
+// a wait behind other jobs), and another serve process on the same store takes the jobs
+// this one cannot start. Nothing here runs on, or
 // blocks, the libuv loop: the loop only calls Wake() after a submit. A heartbeat
 // thread extends the leases of running jobs and reaps expired leases of others.
 // Thread-safety: public methods may be called from any thread.
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -41,10 +44,6 @@ struct DispatcherOptions {
   std::string owner;
   int64_t lease_ms = 60000;
   int64_t poll_ms = 200;  // idle runners look again this often (Wake() is immediate)
-  // Jobs a runner reserves at once when every served type is unlimited: the extra ones
-  // wait in the dispatcher (leased, heartbeated) for the next free runner, so a deep
-  // queue costs one store round trip per `prefetch` jobs instead of one per job.
-  int prefetch = 4;
   // Process isolation: > 0 runs the Python jobs in this many worker processes
   // (worker/worker_process.h), one job at a time each, and concurrency becomes this
   // number; a worker that dies fails only its own job, with the cause, and is replaced.
@@ -142,7 +141,6 @@ class Dispatcher {
   std::atomic<uint64_t> generation_{0};                  // of the types_ in use
   std::map<std::string, int> running_per_type_;
   std::map<std::string, store::Lease> running_;  // item id -> lease
-  std::deque<store::Item> prefetched_;           // reserved, not started yet
   Counters counters_;
   std::vector<std::thread> runners_;
   std::thread heartbeat_;

@@ -346,7 +346,7 @@ bool TaskConsumer::HasQueuedItems() {
   auto stats = store_->Stats(options_.queues.input);
   if (!stats.ok()) return false;
   for (const auto& q : *stats)
-    if (q.queue == options_.queues.input && q.pending - q.scheduled > 0) return true;
+    if (q.queue == options_.queues.input && q.pending > 0) return true;
   return false;
 }
 

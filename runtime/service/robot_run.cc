@@ -19,6 +19,7 @@
 #include "exec/task_runner.h"
 #include "exec/work_item_queues.h"
 #include "python/interpreter.h"
+#include "service/env_check.h"
 
 namespace robotni::service {
 
@@ -128,7 +129,15 @@ TaskOutcome RobotRun::Run(const RunOptions& options) {
     if (!c.ok()) {
       Say("warning: " + c.status().message());
     } else {
-      for (const auto& w : config::CondaWarnings(*c)) Say("warning: " + w);
+      // Which packages are missing is the dependency check's one line, not a list of all.
+      for (const auto& w : config::CondaWarnings(*c, /*list_packages=*/false)) Say("warning: " + w);
+      if (!env_problems_) {
+        auto statuses = CheckDependencies(*c, robot_);
+        env_problems_ = statuses.ok() ? ProblemsLine(*c, *statuses)
+                                      : "cannot check conda.yaml's dependencies: " +
+                                            statuses.status().message();
+      }
+      if (!env_problems_->empty()) Say("warning: " + *env_problems_);
     }
   } else if (!robot_.environment_configs.empty()) {
     std::string listed;

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "config/robot_yaml.h"
@@ -54,6 +55,9 @@ class RobotRun {
   StoreSet* stores_;
   std::string store_flag_;
   std::string owner_;
+  // conda.yaml's dependency check (service/env_check.h), made by the first Run: one
+  // warning line, "" when nothing is missing.
+  std::optional<std::string> env_problems_;
   std::unique_ptr<python::Interpreter> interp_;
   std::unique_ptr<worker::WorkerProcess> worker_;  // isolation process; interrupt_mu_
   std::mutex interrupt_mu_;  // guards interp_'s creation against Interrupt, and interrupted_

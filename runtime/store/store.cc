@@ -41,6 +41,15 @@ std::optional<State> ParseState(std::string_view s) {
   return std::nullopt;
 }
 
+std::array<StateCount, 6> StateCounts(const QueueStats& q) {
+  return {{{"queued", q.pending},
+           {"scheduled", q.scheduled},
+           {"running", q.reserved},
+           {"done", q.done},
+           {"failed", q.failed},
+           {"cancelled", q.cancelled}}};
+}
+
 const char* ExceptionTypeName(ExceptionType t) {
   switch (t) {
     case ExceptionType::kNone:

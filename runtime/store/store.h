@@ -13,6 +13,7 @@
 // implementation funnels writes through one writer thread that group-commits.
 // Times are milliseconds since the Unix epoch (UTC).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -148,10 +149,26 @@ struct RetryPolicy {
   double jitter = 0.2;  // +-20%
 };
 
+// Item counts of one queue by state: the one definition that `serve`'s status, work-items
+// stats, metrics and dashboard show (through StateCounts, under the names given there).
+// Every item is in exactly one of them, so they add up to total(). Read in one SQLite read
+// transaction (sqlite_store.cc, Stats).
 struct QueueStats {
   std::string queue;
-  int64_t pending = 0, scheduled = 0, reserved = 0, done = 0, failed = 0, cancelled = 0;
+  int64_t pending = 0;    // "queued": PENDING and due (not_before <= now)
+  int64_t scheduled = 0;  // PENDING not due yet: a future run_at / delay, or a retry's backoff
+  int64_t reserved = 0;   // "running": RESERVED (a runner holds it; serve holds none unstarted)
+  int64_t done = 0, failed = 0, cancelled = 0;
+  int64_t total() const { return pending + scheduled + reserved + done + failed + cancelled; }
 };
+
+// The counts of `q` under their API names, in this order: queued, scheduled, running, done,
+// failed, cancelled.
+struct StateCount {
+  const char* name;
+  int64_t count;
+};
+std::array<StateCount, 6> StateCounts(const QueueStats& q);
 
 struct ListFilter {
   std::string queue;  // "" = all

@@ -240,6 +240,7 @@
       ['Type', job.type], ['Attempts', `${job.attempts} of ${job.max_attempts}`],
       ['Priority', job.priority], ['Queued', t.timeQueued], ['Scheduled', t.timeScheduled],
       ['Started', t.timeStarted], ['Finished', t.timeFinished], ['Duration', duration(job)],
+      ['Worker', job.worker],
     ];
     for (const [k, v] of rows) {
       if (v === '' || v === null || v === undefined) continue;

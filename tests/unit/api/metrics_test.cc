@@ -94,7 +94,9 @@ TEST(RenderMetricsTest, HasEveryFamily) {
   std::string text = RenderMetrics({q}, jobs, h, http);
   for (const char* line : {
            "# TYPE robotni_work_items gauge\n",
-           "robotni_work_items{queue=\"add\",state=\"pending\"} 2\n",
+           "robotni_work_items{queue=\"add\",state=\"queued\"} 2\n",
+           "robotni_work_items{queue=\"add\",state=\"scheduled\"} 1\n",
+           "robotni_work_items{queue=\"add\",state=\"running\"} 0\n",
            "robotni_work_items{queue=\"add\",state=\"done\"} 5\n",
            "robotni_queue_depth{queue=\"add\"} 3\n",
            "robotni_executors_busy 1\n",

@@ -32,13 +32,12 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
     options_ = d;
   }
-  // A dispatcher of only unlimited types (add, nap), so runners reserve ahead.
-  void ServeUnlimited(int concurrency, int prefetch) {
+  // A dispatcher of only unlimited types (add, nap): nothing limits how many it may reserve.
+  void ServeUnlimited(int concurrency) {
     dispatcher_.reset();
     DispatcherOptions d = options_;
     d.type_filters = {"add", "nap"};
     d.concurrency = concurrency;
-    d.prefetch = prefetch;
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
   }
   void TearDown() override {
@@ -150,8 +149,8 @@ TEST_F(DispatcherTest, DrainGivesRunningJobsBackAfterGrace) {
   EXPECT_EQ(it->attempt, 0);
 }
 
-TEST_F(DispatcherTest, ReservesAheadWhenEveryTypeIsUnlimited) {
-  ServeUnlimited(/*concurrency=*/1, /*prefetch=*/4);
+TEST_F(DispatcherTest, RunsADeepQueueOfUnlimitedJobs) {
+  ServeUnlimited(/*concurrency=*/1);
   ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
   std::vector<std::string> adds;
   for (int i = 0; i < 10; ++i)
@@ -166,21 +165,30 @@ TEST_F(DispatcherTest, ReservesAheadWhenEveryTypeIsUnlimited) {
   EXPECT_EQ(dispatcher_->counters().done, 10);
 }
 
-TEST_F(DispatcherTest, DrainGivesPrefetchedJobsBackUncounted) {
-  ServeUnlimited(/*concurrency=*/1, /*prefetch=*/4);
+// A reserved job is a started one: the dispatcher holds no job waiting for a free runner
+// (it used to reserve four ahead, which showed them running and kept them from other
+// serve processes).
+TEST_F(DispatcherTest, HoldsNoJobItHasNotStarted) {
+  ServeUnlimited(/*concurrency=*/1);
   ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
   std::vector<std::string> naps;
   for (int i = 0; i < 6; ++i) naps.push_back(Submit("nap", "{\"seconds\": 2}"));
   dispatcher_->Start();
-  // One runner: the first reserve takes four, runs one, keeps three waiting.
-  int reserved = 0;
-  for (int i = 0; i < 500 && (reserved < 4 || dispatcher_->counters().busy == 0); ++i) {
+  for (int i = 0; i < 500 && dispatcher_->counters().busy == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    reserved = 0;
-    for (const auto& id : naps) reserved += store_->Get(id)->state == store::State::kReserved;
-  }
-  ASSERT_EQ(reserved, 4);
   ASSERT_EQ(dispatcher_->counters().busy, 1);
+  int reserved = 0;
+  for (const auto& id : naps) {
+    auto it = store_->Get(id);
+    if (it->state == store::State::kReserved) {
+      ++reserved;
+      EXPECT_GT(it->started_ms, 0);
+    } else {
+      EXPECT_EQ(it->state, store::State::kPending) << id;
+      EXPECT_EQ(it->started_ms, 0) << id;
+    }
+  }
+  EXPECT_EQ(reserved, 1);
   EXPECT_EQ(dispatcher_->Drain(std::chrono::milliseconds(0)), 1);  // the running one
   for (const auto& id : naps) {
     auto it = store_->Get(id);
