@@ -66,10 +66,21 @@ bool ParseJsonBody(const Request& req, nlohmann::json* out, Response* err) {
   return true;
 }
 
+StatusOr<store::Item> GetJob(store::WorkItemStore* store, const std::string& id) {
+  auto it = store->Get(id);
+  if (it.ok() && it->kind != store::Kind::kJob)
+    return Status::NotFound("no job " + id + " (work item " + id + " is at /api/work-items/" + id +
+                            ")");
+  if (!it.ok() && it.status().IsNotFound()) return Status::NotFound("no job " + id);
+  return it;
+}
+
 Handler CancelJobHandler(WorkerApiContext* ctx) {
   return [ctx](const Request& req, Responder respond) {
     std::string id(req.Param("id"));
     Offload(ctx, std::move(respond), [ctx, id] {
+      // Checked first: a robot's work item is not cancelled through the job API.
+      if (auto job = GetJob(ctx->store, id); !job.ok()) return StatusError(job.status());
       Status s = ctx->store->Cancel(id);
       if (!s.ok()) return StatusError(s);
       auto it = ctx->store->Get(id);

@@ -45,6 +45,11 @@ bool ParseLimit(const Request& req, int fallback, int max, int* out, Response* e
 // kMaxJsonDepth (core/json_limits.h): copying such a value would recurse once per level.
 bool ParseJsonBody(const Request& req, nlohmann::json* out, Response* err);
 
+// The job `id` from the store. NotFound "no job ID" when there is no such item or it is a
+// work item (a robot's, `robotni items`', /api/work-items'): the job API answers for jobs
+// only, and names where a work item of that id is.
+StatusOr<store::Item> GetJob(store::WorkItemStore* store, const std::string& id);
+
 // The handler that cancels the job its path's {id} names, for DELETE /api/worker/jobs/{id}
 // (jobs_api) and huey's POST /api/worker/jobs/{id}/revoke (queues_api), which are the same
 // operation: store Cancel on the WorkQueue, then 200 with the job as it is now (JobJson),

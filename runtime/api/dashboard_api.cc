@@ -104,6 +104,7 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
   ROBOTNI_RETURN_IF_ERROR(
       AddOptional(router, "GET /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         store::ListFilter f;
+        f.kind = store::Kind::kJob;  // a robot's work items are at /api/work-items
         if (auto t = req.Query("type")) f.queue = std::string(*t);
         if (auto s = req.Query("state"); s && !s->empty()) {
           store::State st;
@@ -140,7 +141,7 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
       router, "GET /api/worker/jobs/{id}/timeline", [ctx](const Request& req, Responder respond) {
         std::string id(req.Param("id"));
         Offload(ctx, std::move(respond), [ctx, id] {
-          auto it = ctx->store->Get(id);
+          auto it = GetJob(ctx->store, id);
           if (!it.ok()) return StatusError(it.status());
           auto tl = ctx->store->Timeline(id);
           if (!tl.ok()) return StatusError(tl.status());
@@ -159,6 +160,9 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
                                       [ctx](const Request& req, Responder respond) {
                                         std::string id(req.Param("id"));
                                         Offload(ctx, std::move(respond), [ctx, id] {
+                                          // Checked first: not a robot's work item.
+                                          if (auto job = GetJob(ctx->store, id); !job.ok())
+                                            return StatusError(job.status());
                                           Status s = ctx->store->Retry(id);
                                           if (!s.ok()) return StatusError(s);
                                           ctx->dispatcher->Wake();

@@ -230,7 +230,7 @@ class JobWaiter {
       std::vector<Wait> keep;
       auto now = std::chrono::steady_clock::now();
       for (auto& w : batch) {
-        auto it = ctx_->store->Get(w.id);
+        auto it = GetJob(ctx_->store, w.id);
         Response r;
         if (!it.ok()) {
           r = it.status().IsNotFound() ? Response::Error(404, it.status().message())
@@ -324,6 +324,7 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
         if (Response err; !ParseJsonBody(req, &body, &err)) return respond(std::move(err));
         store::NewItem item;
         if (Response err; !BuildJob(ctx, body, &item, &err)) return respond(std::move(err));
+        item.kind = store::Kind::kJob;
         Offload(ctx, std::move(respond), [ctx, item = std::move(item)] {
           auto id = ctx->store->Create(item);
           if (!id.ok()) return StatusError(id.status());
@@ -345,6 +346,7 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
         std::vector<store::NewItem> items(jobs.size());
         for (size_t i = 0; i < jobs.size(); ++i) {
           Response err;
+          items[i].kind = store::Kind::kJob;
           if (BuildJob(ctx, jobs[i], &items[i], &err)) continue;
           // All or nothing: the first bad job refuses the batch, named by its index.
           json e = json::parse(err.body, nullptr, false);
@@ -386,7 +388,7 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
       router->Add("GET /api/worker/jobs/{id}/log", [ctx](const Request& req, Responder respond) {
         std::string id(req.Param("id"));
         Offload(ctx, std::move(respond), [ctx, id] {
-          auto it = ctx->store->Get(id);
+          auto it = GetJob(ctx->store, id);
           if (!it.ok()) return StatusError(it.status());
           auto log = ctx->store->GetFile(id, kLogFile);
           if (!log.ok() && log.status().IsNotFound())
@@ -400,7 +402,7 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
         std::string id(req.Param("id"));
         auto req_copy = std::make_shared<Request>(req);
         Offload(ctx, std::move(respond), [ctx, id, req_copy] {
-          auto it = ctx->store->Get(id);
+          auto it = GetJob(ctx->store, id);
           if (!it.ok()) return StatusError(it.status());
           Response r = Response::Json(200, JobJsonWithWebhooks(ctx->store, *it));
           ApplyEtag(*req_copy, &r);

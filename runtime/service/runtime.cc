@@ -196,6 +196,9 @@ class RuntimeImpl : public Runtime {
   // items never starts it.
   Status EnsureInterpreterHost();
   void WakeDispatcher();
+  // Whether `queue` names a job type this runtime runs now: Enqueue makes a job of it (the
+  // job API shows it), else a work item.
+  bool ServesJobType(const std::string& queue);
   StatusOr<exec::Dispatcher*> EnsureDispatcher();
   void RetireDispatcher(bool restart);
   StatusOr<std::unique_ptr<service::HttpService>> MakeService(const ServeOptions& options);
@@ -300,6 +303,11 @@ Status RuntimeImpl::Init() {
 Status RuntimeImpl::EnsureInterpreterHost() {
   std::lock_guard<std::mutex> l(g_runtimes_mu);
   return python::InterpreterHost::Start();  // idempotent
+}
+
+bool RuntimeImpl::ServesJobType(const std::string& queue) {
+  std::lock_guard<std::mutex> l(mu_);
+  return dispatcher_ && dispatcher_->FindType(queue) != nullptr;
 }
 
 void RuntimeImpl::WakeDispatcher() {
@@ -410,7 +418,9 @@ StatusOr<std::string> RuntimeImpl::Enqueue(const EnqueueRequest& request) {
     return Status::InvalidArgument("enqueue: a queue or job type is needed");
   auto st = Store();
   if (!st.ok()) return st.status();
-  auto id = (*st)->Create(ToNewItem(request));
+  store::NewItem item = ToNewItem(request);
+  if (ServesJobType(request.queue)) item.kind = store::Kind::kJob;
+  auto id = (*st)->Create(item);
   if (id.ok()) WakeDispatcher();
   return id;
 }
@@ -424,6 +434,7 @@ StatusOr<std::vector<std::string>> RuntimeImpl::EnqueueBatch(
       return Status::InvalidArgument("enqueue: items[" + std::to_string(i) +
                                      "]: a queue or job type is needed");
     items.push_back(ToNewItem(requests[i]));
+    if (ServesJobType(requests[i].queue)) items.back().kind = store::Kind::kJob;
   }
   if (items.empty()) return std::vector<std::string>{};
   auto st = Store();

@@ -24,6 +24,8 @@ const char* StateName(State s) {
   return "PENDING";
 }
 
+const char* KindName(Kind k) { return k == Kind::kJob ? "job" : "item"; }
+
 std::optional<State> ParseState(std::string_view s) {
   std::string u(s);
   std::transform(u.begin(), u.end(), u.begin(),

@@ -27,10 +27,14 @@ namespace robotni::store {
 
 enum class State { kPending, kReserved, kDone, kFailed, kCancelled };
 enum class ExceptionType { kNone, kBusiness, kApplication };
+// What made an item: the job API (POST /api/worker/jobs, Runtime::Enqueue of a job type) or
+// anything else (robot tasks, `robotni items`, /api/work-items). Set at create, never changed.
+enum class Kind { kItem, kJob };
 
 const char* StateName(State s);                       // "PENDING", "RESERVED", "DONE", ...
 std::optional<State> ParseState(std::string_view s);  // also accepts robocorp/Action Server names
 const char* ExceptionTypeName(ExceptionType t);       // "", "BUSINESS", "APPLICATION"
+const char* KindName(Kind k);                         // "item", "job"
 
 struct FileRef {
   std::string name;
@@ -53,6 +57,7 @@ struct NewItem {
   std::string idempotency_key;  // "" = none; a second create returns the first item
   std::vector<NewFile> files;
   std::string meta_json;  // "" = none; else a JSON object the service keeps with the item
+  Kind kind = Kind::kItem;
   // "" = the store assigns one; else an id from AllocateIds (outputs that must know
   // their id before they are committed).
   std::string id;
@@ -85,6 +90,7 @@ struct Item {
   int64_t lease_token = 0;  // grows with every reservation of this item; see Lease::token
   std::vector<FileRef> files;
   std::string meta_json;  // as given at create ("" = none)
+  Kind kind = Kind::kItem;
 };
 
 struct Lease {
@@ -167,6 +173,7 @@ std::array<StateCount, 6> StateCounts(const QueueStats& q);
 struct ListFilter {
   std::string queue;  // "" = all
   std::optional<State> state;
+  std::optional<Kind> kind;  // none = both; kJob reads an index of jobs only
   int limit = 100;
   int offset = 0;
   bool newest_first = true;

@@ -43,6 +43,22 @@ try {
   await page.selectOption('#submit-type', 'fakejob');
   step('forms generated from the input schemas');
 
+  // 2b. run.sh put a robot's work items in the store first (queue "orders", ids 1-3). They are
+  // not jobs: their queue has a section of its own, the job queues and the jobs table do not
+  // show them, and the job API has no job 1.
+  await page.waitForSelector('#robot-queues-card:not([hidden]) #robot-queues tr[data-queue="orders"]');
+  assert.equal(Number(await page.locator('#robot-queues tr[data-queue="orders"] td').nth(1).textContent()), 3,
+    'the robot queue counts its 3 queued work items');
+  assert.equal(await page.locator('#queues tr[data-queue="orders"]').count(), 0, 'orders is not a job queue');
+  assert.equal(await page.locator('#jobs tr[data-type="orders"]').count(), 0, 'no work item in the jobs table');
+  const one = await page.evaluate(async () => {
+    const r = await fetch('/api/worker/jobs/1', { cache: 'no-store' });
+    return { status: r.status, body: await r.text() };
+  });
+  assert.equal(one.status, 404, `GET /api/worker/jobs/1: ${one.body}`);
+  assert.match(one.body, /no job 1/);
+  step('robot queue "orders" shown apart; /api/worker/jobs/1 (a work item) is 404');
+
   // 3. Submit a fakejob from the page and watch its row go queued -> running -> done.
   await field.fill('2');
   await watchRows(page);

@@ -63,6 +63,11 @@ else
 fi
 
 cd "$root"
+# open: a robot's work items are in the store before serve starts (queue "orders", ids 1-3):
+# dashboard.spec.mjs checks they show as a robot queue, never as jobs.
+if [[ "$mode" == open ]]; then
+  for n in 1 2 3; do "$robotni" items add --store "$work/wi.db" orders "{\"n\": $n}" >/dev/null; done
+fi
 "$robotni" serve -r robot.yaml --jobs workers/jobs/jobs.py --listen "127.0.0.1:$port" \
   --store "$work/wi.db" "${auth_args[@]}" >"$work/serve.log" 2>&1 &
 server_pid=$!

@@ -1,5 +1,5 @@
 // robotni dashboard: plain JS, no build step. Polls the JSON API (every second by default,
-// ?poll=<ms> to change it) and renders queues, jobs, a job's detail and the submit forms.
+// ?poll=<ms> to change it) and renders job queues, jobs, robot queues, a job's detail and the submit forms.
 'use strict';
 
 (() => {
@@ -174,21 +174,34 @@
   }
 
   // ---- rendering ----
+  function queueRow(q, c, ...rest) {
+    return h('tr', { dataset: { queue: q } },
+      h('td', { class: 'name' }, q),
+      ['queued', 'scheduled', 'running', 'done', 'failed', 'cancelled'].map((k) =>
+        h('td', { class: 'num' + (c[k] ? ' nz c-' + k : '') }, c[k] || 0)),
+      ...rest);
+  }
+
   function renderStatus(st) {
     $('version').textContent = st.version ? 'v' + st.version : '';
-    const body = clear($('queues').tBodies[0]);
+    // A queue named by a job type served here holds jobs; any other is a robot's queue of
+    // work items, shown apart (its items are not jobs and not in the jobs table).
+    const jobTypes = new Set(state.types.map((t) => t.type));
     const names = Object.keys(st.queues || {}).sort();
-    $('queues-empty').hidden = names.length > 0;
-    for (const q of names) {
+    const jobQueues = names.filter((q) => jobTypes.has(q));
+    const robotQueues = names.filter((q) => !jobTypes.has(q));
+    const body = clear($('queues').tBodies[0]);
+    $('queues-empty').hidden = jobQueues.length > 0;
+    for (const q of jobQueues) {
       const c = st.queues[q];
-      body.append(h('tr', { dataset: { queue: q } },
-        h('td', { class: 'name' }, q),
-        ['queued', 'scheduled', 'running', 'done', 'failed', 'cancelled'].map((k) =>
-          h('td', { class: 'num' + (c[k] ? ' nz c-' + k : '') }, c[k] || 0)),
+      body.append(queueRow(q, c,
         h('td', { class: 'act' }, state.features.flush && (c.queued || c.scheduled)
           ? h('button', { class: 'small ghost', type: 'button', 'data-action': 'flush',
               onclick: () => flushQueue(q) }, 'Flush') : '')));
     }
+    const robotBody = clear($('robot-queues').tBodies[0]);
+    $('robot-queues-card').hidden = robotQueues.length === 0;
+    for (const q of robotQueues) robotBody.append(queueRow(q, st.queues[q]));
   }
 
   function renderJobs(jobs) {

@@ -106,6 +106,17 @@ DROP INDEX items_lease;
 CREATE INDEX items_lease ON items(lease_expires, queue, state) WHERE state = 'RESERVED';
 CREATE INDEX items_final ON items(queue, state, finished) WHERE finished > 0;
 )sql",
+    // 6: items.kind, 'job' for items made through the job API, 'item' for all others, so the
+    // job API answers for jobs only and lists them from items_jobs (a seek; only job rows
+    // are in it and kind never changes, so a work item's writes never touch it). Rows from
+    // before: a job is recognised by what only the job API leaves on an item (webhook URLs
+    // in meta, the captured job.log); a job that has neither stays a work item (docs/serve.md).
+    R"sql(
+ALTER TABLE items ADD COLUMN kind TEXT NOT NULL DEFAULT 'item';
+UPDATE items SET kind = 'job'
+  WHERE meta IS NOT NULL OR id IN (SELECT item_id FROM files WHERE name = 'job.log');
+CREATE INDEX items_jobs ON items(id) WHERE kind = 'job';
+)sql",
 };
 
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);

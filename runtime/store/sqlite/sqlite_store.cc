@@ -35,9 +35,10 @@ namespace {
 constexpr char kItemCols[] =
     "id, queue, state, payload, priority, attempt, max_attempts, parent_id, idempotency_key, "
     "lease_owner, lease_expires, created, not_before, started, finished, updated, result, "
-    "exception_type, error_code, error_message, traceback, cancel_requested, lease_token, meta";
+    "exception_type, error_code, error_message, traceback, cancel_requested, lease_token, meta, "
+    "kind";
 // The claim statements return kItemCols and then has_files; the lean ones kLeanCols.
-constexpr int kHasFilesCol = 24;
+constexpr int kHasFilesCol = 25;
 constexpr char kLeanCols[] =
     "id, queue, payload, priority, attempt, max_attempts, lease_token, has_files";
 constexpr int kLeanHasFilesCol = 7;
@@ -80,6 +81,7 @@ Item RowToItem(const StmtUse& u) {
   it.cancel_requested = u.Int(21) != 0;
   it.lease_token = u.Int(22);
   it.meta_json = u.Text(23);
+  it.kind = u.Text(24) == "job" ? Kind::kJob : Kind::kItem;
   return it;
 }
 
@@ -205,8 +207,8 @@ struct SqliteStore::WriterConn {
     ROBOTNI_RETURN_IF_ERROR(insert_item.Prepare(
         d,
         "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
-        "idempotency_key, created, not_before, updated, meta) "
-        "VALUES(?9, ?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?10)"));
+        "idempotency_key, created, not_before, updated, meta, kind) "
+        "VALUES(?9, ?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?10, ?11)"));
     ROBOTNI_RETURN_IF_ERROR(insert_timeline.Prepare(
         d, "INSERT INTO timeline(item_id, at, event, attempt, message) VALUES(?1,?2,?3,?4,?5)"));
     // See Timeline(): an attempt's start is kept as a row only once the item's
@@ -372,7 +374,7 @@ struct SqliteStore::WriterConn {
 struct SqliteStore::Reader {
   DbPtr db;
   Stmt get_item, item_files, timeline, timeline_item, item_exists, file_row, list_desc, list_asc,
-      lease_row, begin_read, end_read;
+      list_jobs_desc, list_jobs_asc, lease_row, begin_read, end_read;
   Stmt stats[3][2];  // [PENDING, RESERVED, final][all queues, one queue]
 
   Status Prepare() {
@@ -391,13 +393,23 @@ struct SqliteStore::Reader {
     ROBOTNI_RETURN_IF_ERROR(item_exists.Prepare(d, "SELECT 1 FROM items WHERE id = ?1"));
     ROBOTNI_RETURN_IF_ERROR(
         file_row.Prepare(d, "SELECT size FROM files WHERE item_id = ?1 AND name = ?2"));
-    const std::string where =
-        " FROM items WHERE (?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) "
-        "AND (?5 IS NULL OR not_before <= ?5) AND (?6 IS NULL OR not_before > ?6) ";
+    const std::string filters =
+        "(?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) "
+        "AND (?5 IS NULL OR not_before <= ?5) AND (?6 IS NULL OR not_before > ?6) "
+        "AND (?7 IS NULL OR kind = ?7) ";
+    const std::string where = " FROM items WHERE " + filters;
     ROBOTNI_RETURN_IF_ERROR(list_desc.Prepare(
         d, Cat({"SELECT ", cols, where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(list_asc.Prepare(
         d, Cat({"SELECT ", cols, where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
+    // Jobs only: walks items_jobs in id order, never the work items (a robot's queues may
+    // hold millions). The literal kind = 'job' is what lets SQLite use the partial index.
+    const std::string jobs_where =
+        " FROM items INDEXED BY items_jobs WHERE kind = 'job' AND " + filters;
+    ROBOTNI_RETURN_IF_ERROR(list_jobs_desc.Prepare(
+        d, Cat({"SELECT ", cols, jobs_where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(list_jobs_asc.Prepare(
+        d, Cat({"SELECT ", cols, jobs_where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
     // Each state is counted from the partial index that holds it (index-only). Rows:
     // queue, state, scheduled (not_before > ?1), count; [1] of each pair is for one queue (?2).
     const char* const stats_sql[] = {
@@ -965,6 +977,7 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
     if (parent > 0) u.Bind(5, parent);
     u.BindStaticOrNull(6, item.idempotency_key).Bind(7, now).Bind(8, item.not_before_ms);
     u.BindStaticOrNull(10, item.meta_json);
+    u.Bind(11, KindName(item.kind));
     if (!item.id.empty()) {
       auto explicit_id = ExplicitId(item);
       if (!explicit_id.ok()) return explicit_id.status();
@@ -1307,7 +1320,9 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
 }
 
 bool SqliteStore::IsPlain(const NewItem& item) {
-  return !item.id.empty() && item.files.empty() && item.idempotency_key.empty();
+  // InsertPlain leaves kind at the column's default, 'item'.
+  return !item.id.empty() && item.files.empty() && item.idempotency_key.empty() &&
+         item.kind == Kind::kItem;
 }
 
 Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t now) {
@@ -1939,12 +1954,15 @@ StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
   if (!r.ok()) return r.status();
   std::vector<Item> items;
   {
-    StmtUse u(filter.newest_first ? (*r)->list_desc : (*r)->list_asc);
+    const bool jobs = filter.kind == Kind::kJob;
+    StmtUse u(jobs ? (filter.newest_first ? (*r)->list_jobs_desc : (*r)->list_jobs_asc)
+                   : (filter.newest_first ? (*r)->list_desc : (*r)->list_asc));
     u.Bind(1, filter.queue);
     if (filter.state) u.Bind(2, StateName(*filter.state));
     u.Bind(3, std::max(0, filter.limit)).Bind(4, std::max(0, filter.offset));
     if (filter.due_by_ms) u.Bind(5, *filter.due_by_ms);
     if (filter.due_after_ms) u.Bind(6, *filter.due_after_ms);
+    if (filter.kind) u.Bind(7, KindName(*filter.kind));
     int rc;
     while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
     if (rc != SQLITE_DONE) return u.Error(rc, "list");

@@ -536,6 +536,40 @@ TEST_F(RuntimeApiTest, ServesHttpOnABackgroundThread) {
   EXPECT_TRUE(rt->Close().ok());
 }
 
+// Enqueue to a job type the runtime serves makes a job, which the job API shows; to any
+// other queue a work item, which it does not (issue #16: no robot item answers as a job).
+TEST_F(RuntimeApiTest, EnqueueOfAServedTypeIsAJobAndOfAQueueAWorkItem) {
+  RuntimeOptions o = Options();
+  o.job_modules = {"jobs.py"};
+  auto rt = Open(o);
+  ASSERT_TRUE(rt);
+  ServeOptions so;
+  so.no_auth = true;
+  so.grace = 1;
+  auto addr = rt->StartServing(so);
+  ASSERT_TRUE(addr.ok()) << addr.status().ToString();
+  EnqueueRequest add;
+  add.queue = "py.add";
+  add.payload_json = "{\"x\": 1, \"y\": 2}";
+  auto item = rt->Enqueue(Item("orders"));
+  auto job = rt->Enqueue(add);
+  auto batch = rt->EnqueueBatch({Item("orders"), add});
+  ASSERT_TRUE(item.ok() && job.ok() && batch.ok());
+  EXPECT_NE(Http(*addr, "GET", "/api/worker/jobs/" + *job).find("200 OK"), std::string::npos);
+  EXPECT_NE(Http(*addr, "GET", "/api/worker/jobs/" + (*batch)[1]).find("200 OK"),
+            std::string::npos);
+  for (const std::string& id : {*item, (*batch)[0]}) {
+    std::string reply = Http(*addr, "GET", "/api/worker/jobs/" + id);
+    EXPECT_NE(reply.find("404"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("no job " + id), std::string::npos) << reply;
+  }
+  std::string list = Http(*addr, "GET", "/api/worker/jobs");
+  EXPECT_NE(list.find("\"job_id\":\"" + *job + "\""), std::string::npos) << list;
+  EXPECT_EQ(list.find("\"job_id\":\"" + *item + "\""), std::string::npos) << list;
+  ASSERT_TRUE(rt->StopServing().ok());
+  EXPECT_TRUE(rt->Close().ok());
+}
+
 TEST_F(RuntimeApiTest, ServesFromTheHostsOwnLoop) {
   auto rt = Open(Options());
   ASSERT_TRUE(rt);

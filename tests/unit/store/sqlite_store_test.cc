@@ -1689,6 +1689,61 @@ TEST_F(SqliteStoreTest, SchemaVersionOneMigratesAndKeepsFiles) {
   EXPECT_EQ(MustGet(id).files.size(), 1u);
 }
 
+// A store from before kinds (schema 3): rows the job API left (webhook URLs in meta, or a
+// captured job.log) become jobs, every other row a work item; new rows keep the kind they
+// are created with, and a job list reads jobs only.
+TEST_F(SqliteStoreTest, SchemaVersionThreeMigratesKinds) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    ASSERT_ROBOTNI_OK(sqlite::MigrateTo(db, db_path_, 3));
+    ASSERT_EQ(*sqlite::ReadSchemaVersion(db), 3);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO items(queue, state, payload, created, updated, meta) "
+                           "VALUES('Producer', 'DONE', '{}', 1, 1, NULL), "
+                           "('add', 'DONE', '{}', 2, 2, NULL), "
+                           "('add', 'PENDING', '{}', 3, 3, '{\"on_complete_url\":\"x\"}'), "
+                           "('Consumer', 'PENDING', '{}', 4, 4, NULL);"
+                           "INSERT INTO files(item_id, name, size, sha256) "
+                           "VALUES(2, 'job.log', 3, 'abc'), (4, 'in.csv', 3, 'abc');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  OpenStore();
+  EXPECT_EQ(CountRows(db_path_, "SELECT version FROM schema_version"),
+            sqlite::CurrentSchemaVersion());
+  EXPECT_EQ(MustGet("1").kind, Kind::kItem);
+  EXPECT_EQ(MustGet("2").kind, Kind::kJob);
+  EXPECT_EQ(MustGet("3").kind, Kind::kJob);
+  EXPECT_EQ(MustGet("4").kind, Kind::kItem);
+
+  std::string job = MustCreate(NewItem{.queue = "add", .kind = Kind::kJob});
+  std::string item = MustCreate(NewItem{.queue = "add"});
+  EXPECT_EQ(MustGet(job).kind, Kind::kJob);
+  EXPECT_EQ(MustGet(item).kind, Kind::kItem);
+
+  auto ids = [&](ListFilter f) {
+    std::vector<std::string> out;
+    auto items = store_->List(f);
+    EXPECT_TRUE(items.ok()) << items.status().ToString();
+    if (items.ok())
+      for (const auto& it : *items) out.push_back(it.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({.kind = Kind::kJob}), (V{job, "3", "2"}));
+  EXPECT_EQ(ids({.kind = Kind::kJob, .newest_first = false}), (V{"2", "3", job}));
+  EXPECT_EQ(ids({.queue = "add", .state = State::kPending, .kind = Kind::kJob}), (V{job, "3"}));
+  EXPECT_EQ(ids({.kind = Kind::kItem}), (V{item, "4", "1"}));
+  EXPECT_EQ(ids({}).size(), 6u);  // no kind: both
+  // The job list is a seek on items_jobs, not a scan of every row.
+  EXPECT_EQ(CountRows(db_path_,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                      "'items_jobs'"),
+            1);
+}
+
 // An output saved after its parent's completion commits only under the attempt that
 // finished the parent for good, once: a retried attempt, another holder's attempt and a
 // repeat of the same output (same preallocated id) are refused and write nothing.
