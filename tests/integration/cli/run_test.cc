@@ -409,20 +409,9 @@ TEST_F(RunIsolation, NumpyWithIsolationFlag) {
 
 class RunWorkItems : public RunFixture {
  protected:
-  // The repository's example robot (robot.yaml + workers/orders + devdata) in tmp.
+  // The repository's example robot in tmp.
   fs::path ExampleRobot() {
-    root_ = tmp_ / "example";
-    fs::create_directories(root_ / "workers");
-    for (const char* f : {"robot.yaml", "conda.yaml"}) fs::copy(SourceDir() / f, root_ / f);
-    fs::copy(SourceDir() / "workers" / "orders", root_ / "workers" / "orders",
-             fs::copy_options::recursive);
-    fs::create_directories(root_ / "devdata");
-    for (const char* f :
-         {"env-for-producer.json", "env-for-consumer.json", "env-for-reporter.json", "orders.csv"})
-      fs::copy(SourceDir() / "devdata" / f, root_ / "devdata" / f);
-    fs::copy(SourceDir() / "devdata" / "work-items-in", root_ / "devdata" / "work-items-in",
-             fs::copy_options::recursive);
-    fs::remove_all(root_ / "workers" / "orders" / "__pycache__");
+    root_ = CopyExampleRobot(tmp_ / "example");
     return root_ / "robot.yaml";
   }
 };

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +88,23 @@ inline fs::path CopyFixture(const std::string& name, const fs::path& dest) {
   fs::copy(FixtureDir(name), dest,
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   return dest;
+}
+
+// Copies the repository's example robot into `root` (created): robot.yaml, conda.yaml, the
+// task and job modules under workers/ (robot.yaml names workers/jobs/jobs.py) and devdata.
+inline fs::path CopyExampleRobot(const fs::path& root) {
+  fs::create_directories(root / "workers");
+  for (const char* f : {"robot.yaml", "conda.yaml"}) fs::copy(SourceDir() / f, root / f);
+  for (const char* d : {"orders", "jobs"})
+    fs::copy(SourceDir() / "workers" / d, root / "workers" / d, fs::copy_options::recursive);
+  fs::create_directories(root / "devdata");
+  for (const char* f :
+       {"env-for-producer.json", "env-for-consumer.json", "env-for-reporter.json", "orders.csv"})
+    fs::copy(SourceDir() / "devdata" / f, root / "devdata" / f);
+  fs::copy(SourceDir() / "devdata" / "work-items-in", root / "devdata" / "work-items-in",
+           fs::copy_options::recursive);
+  for (const char* d : {"orders", "jobs"}) fs::remove_all(root / "workers" / d / "__pycache__");
+  return root;
 }
 
 struct RunOptions {
@@ -256,6 +274,28 @@ class Process {
  public:
   // What the process printed so far (it may still be running).
   const RunResult& output() const { return result_; }
+};
+
+// Reads a Process's output on a thread of its own while the test does something else (a
+// load run): serve writes a line per finished job, and a stderr pipe nobody reads fills
+// and stalls serve on the write. Nothing else may touch the Process until this is gone.
+class OutputPump {
+ public:
+  explicit OutputPump(Process* p)
+      : thread_([this, p] {
+          while (!stop_.load() && p->Pump(50)) {
+          }
+        }) {}
+  ~OutputPump() {
+    stop_ = true;
+    thread_.join();
+  }
+  OutputPump(const OutputPump&) = delete;
+  OutputPump& operator=(const OutputPump&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // The port `robotni serve --listen HOST:0` bound, from its "serving on" line; 0 if absent.

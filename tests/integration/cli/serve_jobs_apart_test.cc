@@ -20,22 +20,8 @@ constexpr const char* kToken = "serve-jobs-apart-test-token-0123456789abcdef";
 
 class ServeJobsApartTest : public ::testing::Test {
  protected:
-  // The repository's example robot (robot.yaml + workers/orders + devdata) in tmp.
-  fs::path ExampleRobot() {
-    fs::path root = dir_.path() / "example";
-    fs::create_directories(root / "workers");
-    for (const char* f : {"robot.yaml", "conda.yaml"}) fs::copy(SourceDir() / f, root / f);
-    fs::copy(SourceDir() / "workers" / "orders", root / "workers" / "orders",
-             fs::copy_options::recursive);
-    fs::create_directories(root / "devdata");
-    for (const char* f :
-         {"env-for-producer.json", "env-for-consumer.json", "env-for-reporter.json", "orders.csv"})
-      fs::copy(SourceDir() / "devdata" / f, root / "devdata" / f);
-    fs::copy(SourceDir() / "devdata" / "work-items-in", root / "devdata" / "work-items-in",
-             fs::copy_options::recursive);
-    fs::remove_all(root / "workers" / "orders" / "__pycache__");
-    return root;
-  }
+  // The repository's example robot in tmp.
+  fs::path ExampleRobot() { return CopyExampleRobot(dir_.path() / "example"); }
   void Serve() {
     fs::path jobs = FixtureDir("jobs_http");
     RunOptions opts;

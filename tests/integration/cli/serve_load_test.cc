@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -92,6 +93,7 @@ class ServeLoadTest : public ::testing::Test {
 TEST_F(ServeLoadTest, ThousandKeepAliveClientsSubmitAndPollWithoutErrorsOrLostJobs) {
   StartServer("5");
   if (IsSkipped()) return;
+  std::optional<OutputPump> pump(std::in_place, server_.get());  // until Wait() reads the rest
   std::mt19937 rng(42);
   std::map<std::string, int64_t> accepted;  // job id -> expected x + y
   std::map<int, uint64_t> by_status;
@@ -203,6 +205,7 @@ TEST_F(ServeLoadTest, ThousandKeepAliveClientsSubmitAndPollWithoutErrorsOrLostJo
     std::this_thread::sleep_for(milliseconds(100));
   }
   server_->Kill(SIGTERM);
+  pump.reset();
   RunResult rr = server_->Wait();
   EXPECT_EQ(rr.exit_code, 0) << rr;
 
@@ -225,6 +228,7 @@ TEST_F(ServeLoadTest, ThousandKeepAliveClientsSubmitAndPollWithoutErrorsOrLostJo
 TEST_F(ServeLoadTest, SigtermUnderLoadLosesNoAcceptedJob) {
   StartServer("2");
   if (IsSkipped()) return;
+  std::optional<OutputPump> pump(std::in_place, server_.get());  // until Wait() reads the rest
   constexpr int kConns = 200;
   std::set<std::string> accepted;
   uint64_t errors = 0, submits = 0;
@@ -254,6 +258,7 @@ TEST_F(ServeLoadTest, SigtermUnderLoadLosesNoAcceptedJob) {
   // Runs until the draining server has closed every connection (or 60 s pass).
   client.Run(std::chrono::seconds(60), std::chrono::seconds(5), next, on_reply);
   ASSERT_TRUE(signalled);
+  pump.reset();
   RunResult rr = server_->Wait();
   const LoadCounts& n = client.counts();
   fprintf(stderr,
