@@ -28,11 +28,6 @@ namespace {
 
 using nlohmann::json;
 
-HttpReply Http(int port, const std::string& method, const std::string& path,
-               const std::string& body = "") {
-  return SendHttp(port, method, path, body);
-}
-
 // `robotni serve` of the jobs_counts fixture on a free loopback port over `store`, with two
 // worker processes (two runners).
 std::unique_ptr<Process> StartServe(const fs::path& store) {
@@ -87,9 +82,9 @@ const char* const kStates[] = {"queued", "scheduled", "running", "done", "failed
 // >= 0 and they add up to the queue's total, which is the number of jobs put in it.
 void ExpectCountsAddUp(int port, const std::map<std::string, int64_t>& jobs_in,
                        const std::string& when) {
-  auto status = Http(port, "GET", "/api/worker/status");
+  auto status = SendHttp(port, "GET", "/api/worker/status");
   ASSERT_EQ(status.status, 200) << status.raw;
-  auto metrics = Http(port, "GET", "/metrics");
+  auto metrics = SendHttp(port, "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200) << metrics.raw;
   auto gauges = WorkItemGauges(metrics.raw);
   for (const auto& [queue, n] : jobs_in) {
@@ -106,7 +101,7 @@ void ExpectCountsAddUp(int port, const std::map<std::string, int64_t>& jobs_in,
     EXPECT_EQ(sum, n) << c.dump();
     EXPECT_EQ(c["total"], n) << c.dump();
     EXPECT_EQ(metric_sum, n) << metrics.raw;
-    auto stats = Http(port, "GET", "/api/work-items/stats?queue_name=" + queue);
+    auto stats = SendHttp(port, "GET", "/api/work-items/stats?queue_name=" + queue);
     ASSERT_EQ(stats.status, 200) << stats.raw;
     int64_t stats_sum = 0;
     for (const char* s : {"pending", "in_progress", "done", "failed"}) {
@@ -119,7 +114,7 @@ void ExpectCountsAddUp(int port, const std::map<std::string, int64_t>& jobs_in,
 }
 
 std::string Submit(int port, const std::string& body) {
-  auto r = Http(port, "POST", "/api/worker/jobs", body);
+  auto r = SendHttp(port, "POST", "/api/worker/jobs", body);
   EXPECT_EQ(r.status, 202) << r.raw;
   return r.body.value("job_id", "");
 }
@@ -135,7 +130,7 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
   for (int i = 0; i < 5; ++i)
     later.push_back(Submit(port, R"({"type":"nap","delay_seconds":3600})"));
   for (int i = 0; i < 2; ++i)
-    EXPECT_EQ(Http(port, "DELETE", "/api/worker/jobs/" + later[i]).status, 200);
+    EXPECT_EQ(SendHttp(port, "DELETE", "/api/worker/jobs/" + later[i]).status, 200);
   // Retried: every attempt fails (application error), waits its backoff, then fails for good.
   std::vector<std::string> flaky = {Submit(port, R"({"type":"flaky"})"),
                                     Submit(port, R"({"type":"flaky"})")};
@@ -145,13 +140,14 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
     naps.push_back(Submit(port, R"({"type":"nap","params":{"seconds":0.3}})"));
   // A queue no runner serves: its items stay queued.
   for (int i = 0; i < 2; ++i) {
-    auto r = Http(port, "POST", "/api/work-items", R"({"queue_name":"inbox","payload":{"n":1}})");
+    auto r =
+        SendHttp(port, "POST", "/api/work-items", R"({"queue_name":"inbox","payload":{"n":1}})");
     EXPECT_EQ(r.status, 200) << r.raw;
   }
   const std::map<std::string, int64_t> jobs_in = {{"nap", 13}, {"flaky", 2}, {"inbox", 2}};
 
   auto finished = [&](const std::string& id) {
-    auto j = Http(port, "GET", "/api/worker/jobs/" + id).body;
+    auto j = SendHttp(port, "GET", "/api/worker/jobs/" + id).body;
     return j.value("status", "") == "done" || j.value("status", "") == "failed";
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);  // hang guard
@@ -167,7 +163,7 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
   ExpectCountsAddUp(port, jobs_in, "at the end");
 
   // At the end each count is known exactly.
-  auto status = Http(port, "GET", "/api/worker/status").body["queues"];
+  auto status = SendHttp(port, "GET", "/api/worker/status").body["queues"];
   EXPECT_EQ(status["nap"], json({{"queued", 0},
                                  {"scheduled", 3},
                                  {"running", 0},
@@ -177,7 +173,7 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
                                  {"total", 13}}));
   EXPECT_EQ(status["flaky"]["failed"], 2) << status.dump();
   EXPECT_EQ(status["inbox"]["queued"], 2) << status.dump();
-  EXPECT_EQ(Http(port, "GET", "/api/work-items/stats?queue_name=nap").body,
+  EXPECT_EQ(SendHttp(port, "GET", "/api/work-items/stats?queue_name=nap").body,
             json({{"queue_name", "nap"},
                   {"pending", 3},
                   {"in_progress", 0},
@@ -185,7 +181,7 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
                   {"failed", 2},
                   {"total", 13}}));
   for (const auto& id : flaky) {
-    auto j = Http(port, "GET", "/api/worker/jobs/" + id).body;
+    auto j = SendHttp(port, "GET", "/api/worker/jobs/" + id).body;
     EXPECT_EQ(j["attempts"], 3) << j.dump();
   }
   Stop(*serve);
@@ -206,7 +202,7 @@ TEST(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning)
   const int kJobs = 6;
   json batch = json::array();
   for (int i = 0; i < kJobs; ++i) batch.push_back({{"type", "nap"}, {"params", {{"seconds", 3}}}});
-  auto sub = Http(port_a, "POST", "/api/worker/jobs/batch", json{{"jobs", batch}}.dump());
+  auto sub = SendHttp(port_a, "POST", "/api/worker/jobs/batch", json{{"jobs", batch}}.dump());
   ASSERT_EQ(sub.status, 202) << sub.raw;
   std::vector<std::string> ids;
   for (const auto& j : sub.body["jobs"]) ids.push_back(j["job_id"]);
@@ -217,7 +213,7 @@ TEST(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning)
   std::set<std::string> seen_running;
   std::string too_many;  // the first listing that showed more, if any
   while (std::chrono::steady_clock::now() < deadline) {
-    auto running = Http(port_b, "GET", "/api/worker/jobs?type=nap&state=running&limit=100");
+    auto running = SendHttp(port_b, "GET", "/api/worker/jobs?type=nap&state=running&limit=100");
     ASSERT_EQ(running.status, 200) << running.raw;
     std::map<std::string, int> per_worker;
     for (const auto& j : running.body["jobs"]) {
@@ -229,7 +225,7 @@ TEST(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning)
     for (const auto& [worker, n] : per_worker)
       if (n > 2 && too_many.empty())
         too_many = worker + " shows " + std::to_string(n) + " running: " + running.raw;
-    auto done = Http(port_a, "GET", "/api/worker/jobs?type=nap&state=done&limit=100");
+    auto done = SendHttp(port_a, "GET", "/api/worker/jobs?type=nap&state=done&limit=100");
     if (done.body["jobs"].size() == static_cast<size_t>(kJobs)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
@@ -239,7 +235,7 @@ TEST(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning)
   // Both ran some: the holder recorded per job.
   std::map<std::string, std::vector<json>> by_worker;
   for (const auto& id : ids) {
-    auto j = Http(port_a, "GET", "/api/worker/jobs/" + id).body;
+    auto j = SendHttp(port_a, "GET", "/api/worker/jobs/" + id).body;
     ASSERT_EQ(j["status"], "done") << j.dump();
     by_worker[j["worker"]].push_back(j);
   }
