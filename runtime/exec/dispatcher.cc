@@ -128,6 +128,17 @@ const JobTypeInfo* Dispatcher::FindTypeLocked(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+
+// A --types filter: a type name, or a prefix ending in '%' (notify.%).
+bool FilterMatches(const std::string& filter, const std::string& type) {
+  if (!filter.empty() && filter.back() == '%')
+    return type.compare(0, filter.size() - 1, filter, 0, filter.size() - 1) == 0;
+  return filter == type;
+}
+
+}  // namespace
+
 std::vector<std::string> Dispatcher::UnmatchedTypeFilters(std::vector<std::string>* known) const {
   std::vector<std::string> names;
   {
@@ -139,10 +150,8 @@ std::vector<std::string> Dispatcher::UnmatchedTypeFilters(std::vector<std::strin
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<std::string> unmatched;
   for (const auto& f : options_.type_filters) {
-    bool prefix = !f.empty() && f.back() == '%';
-    bool matched = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-      return prefix ? n.compare(0, f.size() - 1, f, 0, f.size() - 1) == 0 : n == f;
-    });
+    bool matched = std::any_of(names.begin(), names.end(),
+                               [&](const std::string& n) { return FilterMatches(f, n); });
     if (!matched) unmatched.push_back(f);
   }
   if (known) *known = std::move(names);
@@ -151,13 +160,8 @@ std::vector<std::string> Dispatcher::UnmatchedTypeFilters(std::vector<std::strin
 
 bool Dispatcher::Served(const std::string& type) const {
   if (options_.type_filters.empty()) return true;
-  for (const auto& f : options_.type_filters) {
-    if (!f.empty() && f.back() == '%') {
-      if (type.compare(0, f.size() - 1, f, 0, f.size() - 1) == 0) return true;
-    } else if (f == type) {
-      return true;
-    }
-  }
+  for (const auto& f : options_.type_filters)
+    if (FilterMatches(f, type)) return true;
   return false;
 }
 
