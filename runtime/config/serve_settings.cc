@@ -253,7 +253,10 @@ Status ReadWebhooks(const YAML::Node& n, const At& at, const std::set<std::strin
 Status ReadHttp(const YAML::Node& n, const At& at, ServeFlags* f) {
   if (n.IsNull()) return Status::OK();
   if (!n.IsMap()) return at.Error(std::string("expected a map, found ") + KindName(n));
-  for (const auto& [key, val] : config::internal::MapEntries(n)) {
+  for (const auto& entry : config::internal::MapEntries(n)) {
+    // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const YAML::Node& key = entry.first;
+    const YAML::Node& val = entry.second;
     std::string name = key.IsScalar() ? key.Scalar() : "";
     At sub{at.file, LineOf(key, at.line), "http." + name};
     auto seconds = [&](double* out) -> Status {
