@@ -98,6 +98,27 @@ run_installed() {  # PREFIX: robotni version + the fixture robot's task, from el
   grep -q "the sole task ran" <<<"$out" || fail "the task's output is missing: $out"
   ok "$p/bin/robotni run: the task ran"
 
+  # The APIs real robots import (issue #13), from the installed shims: robocorp.log (log.html),
+  # vault (a local secrets file), storage, fixtures, an output saved after its input loop.
+  rm -rf "$tmp/apis"
+  cp -r "$src/tests/fixtures/robots/real_apis" "$tmp/apis"
+  out=$(cd "$tmp/apis" && "$p/bin/robotni" run -t Orders -e devdata/env.json \
+        --input devdata/work-items.json 2>&1) || fail "$p/bin/robotni run real_apis (exit $?): $out"
+  grep -q "task orders: total 35" <<<"$out" || fail "real_apis: no total: $out"
+  grep -q "fixtures: setup orders, teardown orders failed=False" <<<"$out" ||
+    fail "real_apis: fixtures did not run: $out"
+  [[ -s $tmp/apis/output/log.html ]] || fail "real_apis: no output/log.html"
+  ! grep -q "s3cret" "$tmp/apis/output/log.html" || fail "real_apis: the secret is in log.html"
+  out=$(cd "$tmp/apis" && "$p/bin/robotni" items list --queue orders_output 2>&1)
+  grep -q '{"total": 35, "assets": \["price"\]}' <<<"$out" || fail "real_apis: output: $out"
+  # actions-work-items (`from actions.work_items import inputs, outputs`).
+  rm -rf "$tmp/awi"
+  cp -r "$src/tests/fixtures/robots/run_actions_wi" "$tmp/awi"
+  out=$(cd "$tmp/awi" && "$p/bin/robotni" run -t Double \
+        --input devdata/work-items.json 2>&1) || fail "$p/bin/robotni run run_actions_wi: $out"
+  grep -q "doubled [1-9][0-9]* items" <<<"$out" || fail "run_actions_wi: $out"
+  ok "$p/bin/robotni run: robocorp.log, vault, storage, fixtures, actions.work_items"
+
   if [[ -f $p/lib/pkgconfig/robotni.pc ]] || ls "$p"/lib/*/pkgconfig/robotni.pc >/dev/null 2>&1; then
     local pcdir
     pcdir=$(dirname "$(find "$p" -name robotni.pc | head -1)")
