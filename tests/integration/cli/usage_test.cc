@@ -33,6 +33,13 @@ TEST(Usage, UnknownItemsCommandListsItsCommands) {
   EXPECT_THAT(r.err, HasSubstr("list, show, add")) << r;
 }
 
+TEST(Usage, UnknownEnvCommandListsItsCommands) {
+  RunResult r = RunRobotni({"env", "crate"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("robotni env: unknown command 'crate'")) << r;
+  EXPECT_THAT(r.err, HasSubstr("check or create")) << r;
+}
+
 TEST(Usage, OutOfRangeValuesSayWhatIsAllowed) {
   struct Case {
     std::vector<std::string> args;
