@@ -243,6 +243,34 @@ TEST_F(EnvCreateArchives, ANewerVersionReplacesTheOlder) {
   EXPECT_TRUE(fs::exists(Prefix() / "conda-meta/tool-2-0.json"));
 }
 
+// Packages written by Debian's conda-package-handling (`cph c`, Python's tarfile: pax
+// headers for a path over 100 bytes, a symlink), in both formats.
+TEST_F(EnvCreateArchives, PackagesMadeByCondaPackageHandling) {
+  ASSERT_EQ(access("/usr/bin/cph", X_OK), 0) << "scripts/setup.sh --test installs cph";
+  fs::path src = tmp_ / "src";
+  std::string deep = "site-packages/deep/" + std::string(120, 'x');
+  WriteFile(src / "info" / "index.json",
+            R"({"name": "cphpkg", "version": "2.0", "build": "py_1", "build_number": 1, )"
+            R"("noarch": "python", "subdir": "noarch", "depends": []})");
+  WriteFile(src / deep / "mod.py", "A = 1\n");
+  fs::create_symlink("mod.py", src / deep / "alias.py");
+  for (const char* ext : {".conda", ".tar.bz2"}) {
+    std::string fn = std::string("cphpkg-2.0-py_1") + ext;
+    std::string cmd = "/usr/bin/cph c '" + src.string() + "' " + fn + " --out-folder '" +
+                      src.parent_path().string() + "' >/dev/null 2>&1";
+    ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
+    fs::remove_all(Prefix());
+    RunResult r = Create({(tmp_ / fn).string()});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    std::string installed = "lib/python3.11/site-packages/deep/" + std::string(120, 'x');
+    EXPECT_EQ(ReadFile(Prefix() / installed / "mod.py"), "A = 1\n") << fn;
+    EXPECT_EQ(fs::read_symlink(Prefix() / installed / "alias.py"), "mod.py") << fn;
+    Json rec = Json::parse(ReadFile(Prefix() / "conda-meta" / "cphpkg-2.0-py_1.json"));
+    EXPECT_EQ(rec["paths_data"]["paths"][0]["path_type"], "softlink") << fn;
+    EXPECT_EQ(rec["build_number"], 1) << fn;
+  }
+}
+
 TEST(CondaRecipe, IsYamlWithRattlerBuildKeys) {
   // rattler-build is not installable here: check the recipe's shape with PyYAML.
   std::string cmd =
