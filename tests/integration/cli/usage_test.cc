@@ -23,7 +23,9 @@ TEST(Usage, UnknownCommandListsTheCommands) {
 TEST(Usage, MissingCommandListsTheCommands) {
   RunResult r = RunRobotni({});
   EXPECT_EQ(r.exit_code, 2) << r;
-  EXPECT_THAT(r.err, HasSubstr("a command is required: run, tasks, items, serve, package, env or version")) << r;
+  EXPECT_THAT(r.err,
+              HasSubstr("a command is required: run, tasks, items, serve, package, env or version"))
+      << r;
 }
 
 TEST(Usage, UnknownItemsCommandListsItsCommands) {
