@@ -24,8 +24,8 @@ set(ROBOTNI_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/robotni")
 # Debian's python3.11 imports from <prefix>/lib/python3/dist-packages (not multiarch).
 set(ROBOTNI_INSTALL_PYTHON_SITEDIR "lib/python3/dist-packages" CACHE STRING
     "Where the robotni Python package and robotni._native are installed, relative to the prefix")
-# Debian's CPython, as for the build: byte-compiles the installed Python packages.
-set(ROBOTNI_INSTALL_PYTHON_EXECUTABLE "/usr/bin/python3.11")
+# The CPython of the build (ROBOTNI_PYTHON): byte-compiles the installed Python packages.
+set(ROBOTNI_INSTALL_PYTHON_EXECUTABLE "${Python3_EXECUTABLE}")
 
 # --- the CLI ------------------------------------------------------------------------------
 # If the CLI links librobotni.so, it finds it at P/lib from P/bin wherever P is.

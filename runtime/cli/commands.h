@@ -20,7 +20,7 @@ void AddServeCommand(CLI::App& app, CommandBody* body);
 void AddPackageCommand(CLI::App& app, CommandBody* body);
 void AddEnvCommand(CLI::App& app, CommandBody* body);
 
-// rcc's exit codes (operations/running.go), which robotni keeps, and robotni's own 4.
+// rcc's exit codes (operations/running.go), which robotni keeps, and robotni's own 4, 7, 8.
 enum ExitCode {
   kExitOk = 0,
   kExitRobotLoad = 1,
@@ -30,6 +30,7 @@ enum ExitCode {
   kExitEnvJson = 5,
   kExitCommandNotFound = 6,
   kExitDependencyMissing = 7,  // `env check`: a conda.yaml dependency is missing (robotni's own)
+  kExitPythonEnvironment = 8,  // the venv / conda environment is for another Python (robotni's own)
   kExitArtifacts = 9,
   kExitTaskFailed = 10,
 };

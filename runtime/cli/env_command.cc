@@ -1,10 +1,15 @@
 // `robotni env check`: whether each conda.yaml dependency is there for the embedded
 // CPython, and at which version (service/env_check.h). One line a dependency; exit 7 when
 // one is missing or at a version the spec does not admit.
+// `robotni env create -p PREFIX PACKAGE...`: conda packages unpacked into a prefix, with
+// conda's records (package/conda_install.h).
 #include <cstdio>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/python_prefix_flag.h"
 #include "cli/robot_loader.h"
+#include "package/conda_install.h"
 #include "service/env_check.h"
 
 namespace robotni::cli {
@@ -46,17 +51,51 @@ int Check(const std::string& robot_path) {
   return kExitDependencyMissing;
 }
 
+// Every package is read and checked before the first is installed: a corrupt one among
+// several installs none.
+int Create(const std::string& prefix, const std::vector<std::string>& archives) {
+  std::vector<package::LoadedPackage> loaded;
+  for (const auto& a : archives) {
+    auto pkg = package::LoadCondaPackage(a, prefix);
+    if (!pkg.ok()) {
+      PrintError(pkg.status().message());
+      return pkg.status().IsInvalidArgument() ? kExitRobotInvalid : kExitRobotLoad;
+    }
+    loaded.push_back(std::move(pkg).value());
+  }
+  for (const auto& pkg : loaded) {
+    auto done = package::InstallCondaPackage(pkg, prefix);
+    if (!done.ok()) {
+      PrintError(pkg.file_name + ": " + done.status().message());
+      return done.status().IsInvalidArgument() ? kExitRobotInvalid : kExitRobotLoad;
+    }
+    fprintf(stderr, "robotni: installed %s-%s-%s (%zu files)\n", pkg.name.c_str(),
+            pkg.version.c_str(), pkg.build.c_str(), done->files);
+    printf("%s\n", done->record.c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddEnvCommand(CLI::App& app, CommandBody* body) {
-  auto* env = app.add_subcommand("env", "Check the robot's conda.yaml against this machine");
+  auto* env = app.add_subcommand(
+      "env", "Check the robot's conda.yaml against this machine, or unpack conda packages");
   env->require_subcommand(1);
   auto robot_path = std::make_shared<std::string>("robot.yaml");
   auto* check = env->add_subcommand(
       "check",
       "For each conda.yaml dependency: does the embedded CPython import it, at which version");
   check->add_option("-r,--robot", *robot_path, "Path to robot.yaml")->capture_default_str();
+  AddPythonPrefixOption(check);
   check->callback([=] { *body = [=] { return Check(*robot_path); }; });
+  auto prefix = std::make_shared<std::string>();
+  auto archives = std::make_shared<std::vector<std::string>>();
+  auto* create = env->add_subcommand(
+      "create", "Unpack conda packages (.conda, .tar.bz2) into a prefix, with conda-meta records");
+  create->add_option("-p,--prefix", *prefix, "The environment's folder (created)")->required();
+  create->add_option("packages", *archives, "Package files")->required();
+  create->callback([=] { *body = [=] { return Create(*prefix, *archives); }; });
 }
 
 }  // namespace robotni::cli

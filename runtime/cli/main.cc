@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/python_prefix_flag.h"
 #include "python/version.h"
 #include "worker/worker_main.h"
 
@@ -72,8 +73,13 @@ int main(int argc, char** argv) {
     // scripts see one code for bad arguments.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (app.got_subcommand("run") || app.got_subcommand("serve") || app.got_subcommand("env")) {
+  const CLI::App* env = app.got_subcommand("env") ? app.get_subcommand("env") : nullptr;
+  bool env_create = env && env->got_subcommand("create");  // runs no Python
+  if (app.got_subcommand("run") || app.got_subcommand("serve") || (env && !env_create)) {
     if (int code = CheckInstallation(); code != robotni::cli::kExitOk) return code;
+    // A venv or conda environment of another Python: one line, not an import error later.
+    if (int code = robotni::cli::CheckPythonEnvironment(); code != robotni::cli::kExitOk)
+      return code;
   }
   return body ? body() : 0;
 }

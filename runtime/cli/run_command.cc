@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/python_prefix_flag.h"
 #include "cli/robot_loader.h"
 #include "cli/store_flag.h"
 #include "robotni/runtime.h"
@@ -151,6 +152,7 @@ void AddRunCommand(CLI::App& app, CommandBody* body) {
       ->capture_default_str();
   cmd->add_option("--input", flags->input,
                   "Seed the first task's input queue from a devdata work-items.json");
+  AddPythonPrefixOption(cmd);
   cmd->add_option("args", flags->args, "Arguments appended to the task's command (after --)");
   cmd->callback([=] { *body = [flags] { return Run(*flags); }; });
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/python_prefix_flag.h"
 #include "cli/robot_loader.h"
 #include "cli/store_flag.h"
 #include "config/serve_settings.h"
@@ -162,6 +163,7 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
       ->capture_default_str();
   cmd->add_option("--log-level", flags->log_level, "debug, info, warn or error")
       ->capture_default_str();
+  AddPythonPrefixOption(cmd);
   cmd->callback([=] {
     *body = [flags, cmd] {
       std::set<std::string> given = GivenKeys([cmd](const std::string& flag) {

@@ -64,7 +64,7 @@ std::string JoinPaths(const std::vector<std::filesystem::path>& paths, const std
 void EnvBuilder::ApplyRobot(const config::RobotYaml& robot) {
   Set("PYTHONDONTWRITEBYTECODE", "x");
   Set("PYTHONNOUSERSITE", "1");
-  Set("PYTHON_EXE", "/usr/bin/python3.11");
+  Set("PYTHON_EXE", ROBOTNI_PYTHON_EXECUTABLE);  // CMake's ROBOTNI_PYTHON
   const std::string* path = Get("PATH");
   std::string host_path = path ? *path : "/usr/local/bin:/usr/bin:/bin";
   Set("PATH", JoinPaths(robot.AbsolutePath(), &host_path));

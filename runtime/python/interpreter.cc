@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "python/python_dir.h"
+#include "python/python_env.h"
 #include "python/robotni_module.h"
 #include "python/watchdog.h"
 
@@ -22,6 +23,7 @@ bool g_started = false;
 bool g_owned = false;                // robotni initialised CPython (else a host program did)
 PyThreadState* g_main_ts = nullptr;  // the main thread's, saved while Python is idle
 HostOptions g_options;
+std::vector<std::string> g_site_dirs;  // the environment's site-packages (python_env.h)
 
 // Writes a task's output straight to the process's stdout / stderr.
 class ConsoleContext : public TaskContext {
@@ -80,6 +82,12 @@ Status InterpreterHost::Start(const HostOptions& options) {
   std::lock_guard<std::mutex> l(g_host_mu);
   if (g_started) return Status::OK();
   g_options = options;
+  g_site_dirs.clear();
+  if (options.use_python_environment) {
+    auto env = FindPythonEnvironment();
+    if (!env.ok()) return env.status();
+    if (*env) g_site_dirs.push_back((*env)->site_packages.string());
+  }
   if (Py_IsInitialized()) {
     // A Python program hosts robotni: its interpreter is the main one, and it holds the GIL
     // only while it runs Python (it calls into robotni with the GIL released).
@@ -96,10 +104,11 @@ Status InterpreterHost::Start(const HostOptions& options) {
   config.write_bytecode = 0;
   config.user_site_directory = 0;
   config.parse_argv = 0;
-  // Debian's CPython, whatever python3 comes first on PATH.
-  PyStatus st = PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3.11");
+  // The CPython robotni was built against (CMake's ROBOTNI_PYTHON, Debian's by default),
+  // whatever python3 comes first on PATH: its stdlib is found from it.
+  PyStatus st = PyConfig_SetBytesString(&config, &config.program_name, ROBOTNI_PYTHON_EXECUTABLE);
   if (!PyStatus_Exception(st))
-    st = PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11");
+    st = PyConfig_SetBytesString(&config, &config.executable, ROBOTNI_PYTHON_EXECUTABLE);
   if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   if (PyStatus_Exception(st)) {
@@ -130,6 +139,11 @@ void InterpreterHost::Stop() {
   Py_FinalizeEx();
   g_main_ts = nullptr;
   g_started = false;
+}
+
+std::vector<std::string> InterpreterHost::SiteDirs() {
+  std::lock_guard<std::mutex> l(g_host_mu);
+  return g_site_dirs;
 }
 
 bool InterpreterHost::started() {
@@ -248,8 +262,8 @@ Status Interpreter::Impl::Boot() {
   PyObject* host = nullptr;
   PyObject* r = nullptr;
   std::string dir = located->dir.string();
-  std::vector<std::string> extra = {dir + "/shims"};
-  extra.insert(extra.end(), g_options.extra_sys_path.begin(), g_options.extra_sys_path.end());
+  std::vector<std::string> first = {dir + "/shims"};
+  const std::vector<std::string>& last = g_options.extra_sys_path;
   if (mod) {
     BindRobotniModule(mod, &slot);
     timeout_type = PyObject_GetAttrString(mod, "TaskTimeout");
@@ -261,10 +275,15 @@ Status Interpreter::Impl::Boot() {
     if (sys_path && PyList_GET_SIZE(sys_path) > 0) PySequence_DelItem(sys_path, 0);
   }
   if (host) {
-    PyObject* extra_list = StringList(extra);
-    r = PyObject_CallMethod(host, "setup", "OO", kind == Kind::kSubinterpreter ? Py_True : Py_False,
-                            extra_list);
-    Py_DECREF(extra_list);
+    PyObject* first_list = StringList(first);
+    PyObject* site_list = StringList(g_site_dirs);
+    PyObject* last_list = StringList(last);
+    r = PyObject_CallMethod(host, "setup", "OOOO",
+                            kind == Kind::kSubinterpreter ? Py_True : Py_False, first_list,
+                            site_list, last_list);
+    Py_DECREF(first_list);
+    Py_DECREF(site_list);
+    Py_DECREF(last_list);
     run_task = PyObject_GetAttrString(host, "run_task");
   }
   if (!mod || !host || !r || !run_task || !timeout_type) {

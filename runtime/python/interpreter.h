@@ -29,18 +29,25 @@ struct HostOptions {
   // dist-packages by default, so apt-installed packages import).
   std::vector<std::string> extra_sys_path = {"/usr/local/lib/python3.11/dist-packages",
                                              "/usr/lib/python3/dist-packages"};
+  // Add the site-packages of the environment robotni runs in (python_env.h) with
+  // site.addsitedir (so its .pth files work), after the shims and before extra_sys_path.
+  bool use_python_environment = true;
 };
 
 class InterpreterHost {
  public:
   // Initialises CPython (isolated PyConfig, no signal handlers, Debian's 3.11
-  // stdlib) and returns with the GIL released. Idempotent.
+  // stdlib) and returns with the GIL released. Idempotent. InvalidArgument when the
+  // environment robotni runs in is for another Python version (python_env.h).
   static Status Start(const HostOptions& options = {});
   // Finalises CPython. Every Interpreter must have been destroyed.
   static void Stop();
   static bool started();
   // Directory holding shims/ (robocorp.*, actions.*, robotni) and host/.
   static std::filesystem::path PythonDir();
+  // The site-packages added to every interpreter's sys.path (empty when none); valid
+  // after Start.
+  static std::vector<std::string> SiteDirs();
 };
 
 // `python ARGS` as a robot.yaml task writes it.

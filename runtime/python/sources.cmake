@@ -3,6 +3,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/python/interpreter_pool.cc
   runtime/python/module_probe.cc
   runtime/python/python_dir.cc
+  runtime/python/python_env.cc
   runtime/python/robotni_module.cc
   runtime/python/version.cc
   runtime/python/watchdog.cc)

@@ -404,7 +404,7 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv, bool is_task
   std::string exe = argv.empty() ? "" : fs::path(argv[0]).filename().string();
   bool is_python = exe == "python" || exe == "python3" || exe == "python3.11";
   if (is_python) {
-    argv[0] = "/usr/bin/python3.11";
+    argv[0] = ROBOTNI_PYTHON_EXECUTABLE;  // CMake's ROBOTNI_PYTHON
     const std::string* pp = env.Get("PYTHONPATH");
     std::string shims = (python::InterpreterHost::PythonDir() / "shims").string();
     env.Set("PYTHONPATH", pp && !pp->empty() ? *pp + ":" + shims : shims);
@@ -412,7 +412,7 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv, bool is_task
   uv_loop_t loop;
   uv_loop_init(&loop);
   if (is_task && task.kind == config::Task::Kind::kRobotTaskName) {
-    exec::ChildSpec probe{{"/usr/bin/python3.11", "-c", "import robot"},
+    exec::ChildSpec probe{{ROBOTNI_PYTHON_EXECUTABLE, "-c", "import robot"},
                           env.BuildStrings(),
                           robot_.root.string(),
                           30};
@@ -420,7 +420,8 @@ int RobotRun::RunAsChild(Step& step, std::vector<std::string> argv, bool is_task
     if (!pr.spawn_status.ok() || pr.exit_code != 0) {
       Say("task '" + task.name +
           "' is a Robot Framework task (robotTaskName: " + task.robot_task_name +
-          "), but Robot Framework is not importable by /usr/bin/python3.11; install it for "
+          "), but Robot Framework is not importable by " ROBOTNI_PYTHON_EXECUTABLE
+          "; install it for "
           "that Python or turn the task into a Python task");
       uv_loop_close(&loop);
       return 1;

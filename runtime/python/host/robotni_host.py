@@ -151,12 +151,23 @@ class _PatchOnImport:
         return None
 
 
-def setup(is_subinterpreter, extra_path):
-    """Called once when the interpreter is created."""
+def setup(is_subinterpreter, first_path, site_dirs, last_path):
+    """Called once when the interpreter is created. sys.path gets, after the stdlib:
+    first_path (robotni's shims), site_dirs (the venv's or conda environment's
+    site-packages, with their .pth files, as site.addsitedir adds them), last_path
+    (Debian's dist-packages)."""
     sys.stdout = _robotni.Writer(1)
     sys.stderr = _robotni.Writer(2)
     sys.stdin = open(os.devnull, "r")  # like rcc without --interactive
-    for p in extra_path:
+    for p in first_path:
+        if p not in sys.path:
+            sys.path.append(p)
+    if site_dirs:
+        import site  # sys.flags.no_site is set: importing it adds nothing by itself
+
+        for d in site_dirs:
+            site.addsitedir(d)
+    for p in last_path:
         if p not in sys.path:
             sys.path.append(p)
     if is_subinterpreter:

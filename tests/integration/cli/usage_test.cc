@@ -23,7 +23,9 @@ TEST(Usage, UnknownCommandListsTheCommands) {
 TEST(Usage, MissingCommandListsTheCommands) {
   RunResult r = RunRobotni({});
   EXPECT_EQ(r.exit_code, 2) << r;
-  EXPECT_THAT(r.err, HasSubstr("a command is required: run, tasks, items, serve, package, env or version")) << r;
+  EXPECT_THAT(r.err,
+              HasSubstr("a command is required: run, tasks, items, serve, package, env or version"))
+      << r;
 }
 
 TEST(Usage, UnknownItemsCommandListsItsCommands) {
@@ -31,6 +33,13 @@ TEST(Usage, UnknownItemsCommandListsItsCommands) {
   EXPECT_EQ(r.exit_code, 2) << r;
   EXPECT_THAT(r.err, HasSubstr("robotni items: unknown command 'lst'")) << r;
   EXPECT_THAT(r.err, HasSubstr("list, show, add")) << r;
+}
+
+TEST(Usage, UnknownEnvCommandListsItsCommands) {
+  RunResult r = RunRobotni({"env", "crate"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("robotni env: unknown command 'crate'")) << r;
+  EXPECT_THAT(r.err, HasSubstr("check or create")) << r;
 }
 
 TEST(Usage, OutOfRangeValuesSayWhatIsAllowed) {
