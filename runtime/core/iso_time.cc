@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -10,7 +11,6 @@ namespace robotni {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::nanoseconds;
 
 // date::parse takes "2030-1-2" and "+02:60"; RFC 3339 wants two digits for each field. `shape`
 // has 'd' where a digit must be, any other character stands for itself.
@@ -46,8 +46,12 @@ std::optional<int64_t> ParseIsoTime(std::string_view text) {
                 !HasShape(offset.substr(1), "dd:dd") || offset.substr(1, 2) > "23" ||
                 offset.substr(4, 2) > "59"))
     return std::nullopt;
-  date::sys_time<nanoseconds> time;  // %Ez applies the offset: time is UTC
-  std::istringstream in{std::string(zulu ? text.substr(0, text.size() - 1) : text)};
+  // Digits past milliseconds are cut before date::parse: parsed as nanoseconds, a year past
+  // 2262 would overflow.
+  std::string kept(text.substr(0, kDateTime.size() + std::min<size_t>(fraction, 4)));
+  if (!zulu) kept += offset;
+  date::sys_time<milliseconds> time;  // %Ez applies the offset: time is UTC
+  std::istringstream in{kept};
   if (zulu) {
     in >> date::parse("%FT%T", time);
   } else {
@@ -55,7 +59,7 @@ std::optional<int64_t> ParseIsoTime(std::string_view text) {
     in >> date::parse("%FT%T%Ez", time, shift);
   }
   if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
-  return date::floor<milliseconds>(time).time_since_epoch().count();
+  return time.time_since_epoch().count();
 }
 
 bool IsIsoDate(std::string_view text) {

@@ -115,7 +115,9 @@ TEST(JsonSchemaTest, SchemasValijsonCannotReadAreRefused) {
                           R"({"$ref": "http://example.com/s.json"})", "[]", "5"}) {
     auto c = JsonSchema::Compile(json::parse(bad));
     EXPECT_FALSE(c.ok()) << bad;
-    if (!c.ok()) EXPECT_EQ(c.status().message().rfind("schema", 0), 0u) << c.status().message();
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().message().rfind("schema", 0), 0u) << c.status().message();
+    }
   }
 }
 
