@@ -94,6 +94,24 @@ TEST(JsonSchemaTest, DateFormatsAreStrict) {
             "params.day: expected a date like 2030-01-31");
 }
 
+TEST(JsonSchemaTest, TimesAndFormatsInItemsAndRefsAreChecked) {
+  auto s = Compiled(R"({"definitions": {"slot": {"type": "string", "format": "time"}},
+                        "type": "object",
+                        "properties": {"slots": {"type": "array", "items": {"$ref": "#/definitions/slot"}},
+                                       "mail": {"type": "string", "format": "email"},
+                                       "enum_data": {"enum": [{"format": "date"}]}}})");
+  EXPECT_EQ(s->Check(json::parse(R"({"slots": ["13:45:00Z", "08:00:00.5+02:00"]})"), "params"), "");
+  EXPECT_EQ(s->Check(json::parse(R"({"slots": ["13:45:00Z", "24:00:00Z"]})"), "params"),
+            "params.slots[1]: expected a time like 13:45:00Z");
+  EXPECT_EQ(s->Check(json::parse(R"({"slots": ["13:45"]})"), "params"),
+            "params.slots[0]: expected a time like 13:45:00Z");
+  EXPECT_EQ(s->Check(json::parse(R"({"mail": "no check of email"})"), "params"), "");
+  // An enum's values are data, not schemas: its "format" is a value to match.
+  EXPECT_EQ(s->Check(json::parse(R"({"enum_data": {"format": "date"}})"), "params"), "");
+  EXPECT_EQ(s->Check(json::parse(R"({"enum_data": {"format": "x"}})"), "params"),
+            R"(params.enum_data: expected one of {"format":"date"})");
+}
+
 TEST(JsonSchemaTest, WithoutTheKeywordsAnythingGoes) {
   auto open = Compiled(R"({"type": "object"})");
   EXPECT_EQ(open->Check(json::parse(R"({"any": [1, {"thing": null}]})"), "params"), "");
