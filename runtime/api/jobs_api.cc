@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/iso_time.h"
+#include "core/json_schema.h"
 #include "robotni/status.h"
 
 namespace robotni::api {
@@ -38,17 +40,6 @@ const char* ApiStatus(const store::Item& it) {
   return "unknown";
 }
 
-bool TypeMatches(const std::string& type, const json& v) {
-  if (type == "string") return v.is_string();
-  if (type == "number") return v.is_number();
-  if (type == "integer") return v.is_number_integer() || v.is_number_unsigned();
-  if (type == "boolean") return v.is_boolean();
-  if (type == "object") return v.is_object();
-  if (type == "array") return v.is_array();
-  if (type == "null") return v.is_null();
-  return true;  // unknown keywords are not checked
-}
-
 constexpr size_t kMaxBatch = 1000;
 // The ranges of a job's numbers (docs/serve.md): outside them a submission is a 400 naming the
 // field, never a value silently wrapped or clamped.
@@ -68,37 +59,6 @@ bool IntegerIn(const json& v, int64_t lo, int64_t hi) {
   if (!v.is_number_integer()) return false;
   int64_t n = v.get<int64_t>();
   return n >= lo && n <= hi;
-}
-
-// "2026-11-22T21:30:00Z", "...T21:30:00.250Z", "...+00:00": ms since the epoch. Only UTC.
-std::optional<int64_t> ParseIsoUtc(const std::string& s) {
-  int y, mo, d, h, mi, sec, used = 0;
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-      used != 19)
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::string rest = s.substr(19);
-  int64_t ms = 0;
-  if (!rest.empty() && rest[0] == '.') {
-    size_t i = 1;
-    int64_t scale = 100;
-    while (i < rest.size() && isdigit(static_cast<unsigned char>(rest[i]))) {
-      ms += (rest[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == 1) return std::nullopt;
-    rest = rest.substr(i);
-  }
-  if (rest != "Z" && rest != "z" && rest != "+00:00" && rest != "+0000") return std::nullopt;
-  struct tm tm = {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 // Checks one job submission (the body of POST /api/worker/jobs) and fills *item; else fills
@@ -124,7 +84,7 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
     return false;
   }
   json params = body.value("params", json::object());
-  if (std::string why = ValidateParams(info->schema, params); !why.empty()) return fail(why);
+  if (std::string why = CheckParams(*info, params); !why.empty()) return fail(why);
   item->queue = type;
   item->payload_json = params.dump();
   if (body.contains("priority")) {
@@ -147,8 +107,11 @@ bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Res
   }
   if (body.contains("run_at")) {
     std::optional<int64_t> at;
-    if (body["run_at"].is_string()) at = ParseIsoUtc(body["run_at"]);
-    if (!at) return fail("run_at: expected an ISO 8601 UTC time like 2030-01-02T03:04:05Z");
+    if (body["run_at"].is_string()) at = ParseIsoTime(body["run_at"].get<std::string>());
+    if (!at)
+      return fail(
+          "run_at: expected an RFC 3339 date-time (a real calendar day, Z or an offset) like "
+          "2030-01-02T03:04:05Z or 2030-01-02T05:04:05+02:00");
     if (*at > now + static_cast<int64_t>(kMaxDelaySeconds) * 1000)
       return fail("run_at: at most 10 years ahead");
     item->not_before_ms = *at;  // a time in the past runs at once
@@ -261,23 +224,15 @@ class JobWaiter {
   std::thread thread_;       // started by the first wait
 };
 
-std::string ValidateParams(const json& schema, const json& params) {
-  if (schema.contains("type") && schema["type"].is_string() && !TypeMatches(schema["type"], params))
-    return "params: expected " + schema["type"].get<std::string>();
-  if (!params.is_object()) return "";
-  if (schema.contains("required") && schema["required"].is_array()) {
-    for (const auto& r : schema["required"])
-      if (r.is_string() && !params.contains(r.get<std::string>()))
-        return "params." + r.get<std::string>() + ": required";
+std::string CheckParams(const exec::JobTypeInfo& type, const json& params) {
+  std::shared_ptr<const JsonSchema> schema = type.params_schema;
+  if (!schema) {  // a type the dispatcher did not take (tests): compiled here
+    auto compiled = JsonSchema::Compile(type.schema);
+    if (!compiled.ok())
+      return "params: job type '" + type.name + "': " + compiled.status().message();
+    schema = std::move(compiled).value();
   }
-  if (schema.contains("properties") && schema["properties"].is_object()) {
-    for (const auto& [name, prop] : schema["properties"].items()) {
-      if (!params.contains(name) || !prop.is_object() || !prop.contains("type")) continue;
-      if (prop["type"].is_string() && !TypeMatches(prop["type"], params[name]))
-        return "params." + name + ": expected " + prop["type"].get<std::string>();
-    }
-  }
-  return "";
+  return schema->Check(params, "params");
 }
 
 json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* timeline) {

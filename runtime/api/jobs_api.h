@@ -13,6 +13,7 @@
 
 #include "api/api_context.h"
 #include "api/http_types.h"
+#include "exec/job_type.h"
 #include "store/store.h"
 
 namespace robotni::api {
@@ -20,9 +21,10 @@ namespace robotni::api {
 // Registers the routes above and creates ctx->waiter.
 Status RegisterJobsApi(Router* router, WorkerApiContext* ctx);
 
-// Checks `params` against the small JSON Schema subset job types use: type, properties
-// (with type), required. Returns "" when valid, else a message naming the field.
-std::string ValidateParams(const nlohmann::json& schema, const nlohmann::json& params);
+// Checks `params` against the job type's JSON Schema (core/json_schema.h: valijson, draft 7).
+// Returns "" when valid, else a message naming the field: "params.address.zip: expected
+// string", "params.color: expected one of \"red\", \"green\"", "params.z: unknown field ...".
+std::string CheckParams(const exec::JobTypeInfo& type, const nlohmann::json& params);
 
 // The job's JSON as the API returns it (status in the API's vocabulary). A job with webhook
 // URLs shows them, and with its `timeline` given, a `webhooks` array of delivery outcomes.

@@ -1,20 +1,73 @@
 #include "core/iso_time.h"
 
-#include <cstdio>
-#include <ctime>
+#include <date/date.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
 
 namespace robotni {
 
+namespace {
+
+using std::chrono::milliseconds;
+
+// date::parse takes "2030-1-2" and "+02:60"; RFC 3339 wants two digits for each field. `shape`
+// has 'd' where a digit must be, any other character stands for itself.
+bool HasShape(std::string_view text, std::string_view shape) {
+  if (text.size() < shape.size()) return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == 'd' ? !digit : text[i] != shape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string FormatIsoTime(int64_t ms) {
   if (ms <= 0) return "";
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<int>(ms % 1000));
-  return buf;
+  return date::format("%FT%TZ", date::sys_time<milliseconds>(milliseconds(ms)));
+}
+
+std::optional<int64_t> ParseIsoTime(std::string_view text) {
+  constexpr std::string_view kDateTime = "dddd-dd-ddTdd:dd:dd";
+  if (!HasShape(text, kDateTime)) return std::nullopt;
+  std::string_view rest = text.substr(kDateTime.size());
+  size_t fraction = 0;  // ".250": one digit at least (date::parse would take a bare ".")
+  if (!rest.empty() && rest[0] == '.') {
+    fraction = 1;
+    while (fraction < rest.size() && rest[fraction] >= '0' && rest[fraction] <= '9') ++fraction;
+    if (fraction == 1) return std::nullopt;
+  }
+  std::string_view offset = rest.substr(fraction);
+  bool zulu = offset == "Z" || offset == "z";
+  if (!zulu && (offset.size() != 6 || (offset[0] != '+' && offset[0] != '-') ||
+                !HasShape(offset.substr(1), "dd:dd") || offset.substr(1, 2) > "23" ||
+                offset.substr(4, 2) > "59"))
+    return std::nullopt;
+  // Digits past milliseconds are cut before date::parse: parsed as nanoseconds, a year past
+  // 2262 would overflow.
+  std::string kept(text.substr(0, kDateTime.size() + std::min<size_t>(fraction, 4)));
+  if (!zulu) kept += offset;
+  date::sys_time<milliseconds> time;  // %Ez applies the offset: time is UTC
+  std::istringstream in{kept};
+  if (zulu) {
+    in >> date::parse("%FT%T", time);
+  } else {
+    std::chrono::minutes shift{0};
+    in >> date::parse("%FT%T%Ez", time, shift);
+  }
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  return time.time_since_epoch().count();
+}
+
+bool IsIsoDate(std::string_view text) {
+  if (text.size() != 10 || !HasShape(text, "dddd-dd-dd")) return false;
+  date::sys_days day;
+  std::istringstream in{std::string(text)};
+  in >> date::parse("%F", day);
+  return !in.fail() && in.peek() == std::char_traits<char>::eof();
 }
 
 }  // namespace robotni

@@ -7,6 +7,7 @@ add_library(robotni_core STATIC
   runtime/core/hmac_sha256.cc
   runtime/core/iso_time.cc
   runtime/core/json_limits.cc
+  runtime/core/json_schema.cc
   runtime/core/log.cc
   runtime/core/private_fs.cc
   runtime/core/sha256.cc
@@ -15,5 +16,7 @@ target_include_directories(robotni_core PUBLIC
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni_core PUBLIC nlohmann_json::nlohmann_json Threads::Threads)
+# Private: no public header of core includes them.
+target_include_directories(robotni_core PRIVATE ${VALIJSON_INCLUDE_DIR} ${HINNANT_DATE_INCLUDE_DIR})
 set_target_properties(robotni_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(robotni_runtime PUBLIC robotni_core)

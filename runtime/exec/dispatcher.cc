@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/json_schema.h"
 #include "core/log.h"
 #include "exec/store_job.h"
 
@@ -24,6 +25,15 @@ class ProgressReportingJob : public StoreJob {
  private:
   const decltype(DispatcherOptions::on_progress)& on_progress_;
 };
+
+// A schema valijson cannot read refuses its job type at load, not each submission.
+Status CompileParamsSchema(JobTypeInfo* info) {
+  auto compiled = JsonSchema::Compile(info->schema);
+  if (!compiled.ok())
+    return Status::InvalidArgument("job type '" + info->name + "': " + compiled.status().message());
+  info->params_schema = std::move(compiled).value();
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -77,7 +87,9 @@ Status Dispatcher::LoadJobTypes() {
   std::vector<std::string> names;
   for (auto& info : *loaded) {
     names.push_back(info.name);
-    if (Served(info.name)) types.push_back(std::move(info));
+    if (!Served(info.name)) continue;
+    ROBOTNI_RETURN_IF_ERROR(CompileParamsSchema(&info));
+    types.push_back(std::move(info));
   }
   std::lock_guard<std::mutex> l(mu_);
   loaded_names_ = std::move(names);
@@ -103,6 +115,7 @@ Status Dispatcher::RegisterNativeType(JobTypeInfo info) {
   if (!info.native) return Status::InvalidArgument("job type '" + info.name + "' has no handler");
   if (!Served(info.name))
     return Status::InvalidArgument("job type '" + info.name + "' is not among the served types");
+  ROBOTNI_RETURN_IF_ERROR(CompileParamsSchema(&info));
   std::lock_guard<std::mutex> l(mu_);
   if (FindTypeLocked(info.name))
     return Status::InvalidArgument("job type '" + info.name + "' is already registered");

@@ -6,11 +6,16 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "robotni/limits.h"
+
+namespace robotni {
+class JsonSchema;
+}  // namespace robotni
 
 namespace robotni::exec {
 
@@ -24,8 +29,11 @@ using NativeJobFn = std::function<void(StoreJob& job)>;
 struct JobTypeInfo {
   std::string name;
   nlohmann::json schema;  // JSON Schema of the params ({"type": "object"} when none given)
-  int concurrency = 0;    // 0 = no per-type limit
-  int max_attempts = 0;   // 0 = the store's default
+  // `schema` compiled (core/json_schema.h) when the dispatcher takes the type; POST
+  // /api/worker/jobs checks params with it.
+  std::shared_ptr<const JsonSchema> params_schema;
+  int concurrency = 0;   // 0 = no per-type limit
+  int max_attempts = 0;  // 0 = the store's default
   // As its decorator gives them (`@job(..., timeout=, memory_limit=)`); unset ones take
   // the policy's.
   Limits limits;

@@ -313,7 +313,8 @@
   function fieldFor(name, prop, required) {
     const id = 'f-' + name.replace(/[^A-Za-z0-9_-]/g, '_');
     const type = Array.isArray(prop.type) ? prop.type.find((t) => t !== 'null') : prop.type;
-    const common = { id, name, 'data-field': name, 'data-type': type || 'string', required };
+    // No type (an unannotated parameter): the text is read as JSON when it is JSON, else kept.
+    const common = { id, name, 'data-field': name, 'data-type': type || 'any', required };
     let input;
     if (Array.isArray(prop.enum)) {
       input = h('select', common, required ? null : h('option', { value: '' }, ''),
@@ -349,6 +350,8 @@
       if (type === 'number' || type === 'integer') out[name] = Number(v);
       else if (type === 'object' || type === 'array') {
         try { out[name] = JSON.parse(v); } catch { throw new Error(name + ': not valid JSON'); }
+      } else if (type === 'any') {
+        try { out[name] = JSON.parse(v); } catch { out[name] = el.value; }
       } else out[name] = el.value;
     }
     return out;

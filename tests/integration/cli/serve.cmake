@@ -31,3 +31,5 @@ add_dependencies(serve_durability_cli_test fsync_counter)
 robotni_test(serve_startup_cli_test tests/integration/cli/serve_startup_test.cc)
 # serve's log: finished jobs, --access-log, drain progress; the job metrics' type label.
 robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
+# Job params against their type's JSON Schema (valijson), strict run_at: 400s naming the field.
+robotni_test(serve_validation_cli_test tests/integration/cli/serve_validation_test.cc)

@@ -137,8 +137,8 @@ TEST_F(ServeItemsTest, RunAtSchedulesAndIsValidated) {
                    R"({"type":"add","params":{"x":2,"y":2},"run_at":"2020-01-01T00:00:00.500Z"})");
   ASSERT_EQ(past.status, 202) << past.raw;
   EXPECT_EQ(Wait(past.body["job_id"])["result"], 4);
-  for (const char* bad : {R"("2030-01-01")", R"("2030-01-01T00:00:00+02:00")", R"("tomorrow")",
-                          "12345", R"("2030-13-01T00:00:00Z")"}) {
+  for (const char* bad : {R"("2030-01-01")", R"("2030-02-31T00:00:00Z")", R"("tomorrow")", "12345",
+                          R"("2030-13-01T00:00:00Z")"}) {
     auto r = Post("/api/worker/jobs",
                   std::string(R"({"type":"add","params":{"x":1,"y":1},"run_at":)") + bad + "}");
     EXPECT_EQ(r.status, 400) << bad;

@@ -9,13 +9,21 @@
         return x + y
 
 The function gets the job's params (the payload object) as keyword arguments and
-returns a JSON-serialisable result. Raising robotni.BusinessError (or robocorp's
+returns a JSON-serialisable result. Without a schema, one is made from the function's
+signature (parameters without a default are required; str, int, float, bool, list, dict,
+Optional[...], Literal[...] and Enum annotations give types and enums). An object schema
+that does not say "additionalProperties" gets `false` there (and the parameters it does not
+name), unless the function takes **kwargs: a param the function cannot take is refused at
+submission (400) instead of failing the job with a TypeError. Schemas are JSON Schema draft 7. Raising robotni.BusinessError (or robocorp's
 BusinessException) fails the job for good; any other exception is an APPLICATION
 failure, retried with backoff until max_attempts.
 """
 
+import enum
+import inspect
 import json
 import traceback
+import typing
 
 _registry = {}
 
@@ -29,6 +37,62 @@ class BusinessError(Exception):
         self.code = code
 
 
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+_SIMPLE_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean",
+                 list: "array", tuple: "array", dict: "object", type(None): "null"}
+
+
+def _annotation_schema(annotation):
+    """The JSON Schema of one annotated parameter; {} (anything) when it cannot tell."""
+    if annotation in _SIMPLE_TYPES:
+        return {"type": _SIMPLE_TYPES[annotation]}
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return {"enum": [m.value for m in annotation]}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in _SIMPLE_TYPES:
+        return {"type": _SIMPLE_TYPES[origin]}
+    if origin is typing.Union:
+        parts = [_annotation_schema(a) for a in args]
+        if all(list(p) == ["type"] for p in parts):
+            return {"type": [p["type"] for p in parts]}
+    return {}
+
+
+def _params_schema(func, schema):
+    """The schema params are checked with: `schema` completed, or one from func's signature."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin)
+        return schema if schema is not None else {"$schema": DRAFT_07, "type": "object"}
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # noqa: BLE001 - an annotation that names nothing: untyped
+        hints = {}
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if schema is None:
+        schema = {"type": "object",
+                  "properties": {p.name: _annotation_schema(hints.get(p.name, p.empty))
+                                 for p in named}}
+        required = [p.name for p in named if p.default is p.empty]
+        if required:
+            schema["required"] = required
+    elif not isinstance(schema, dict) or schema.get("type", "object") != "object":
+        return schema  # params that are no object: the function gets them whole
+    else:
+        schema = dict(schema)
+    schema.setdefault("$schema", DRAFT_07)
+    if not takes_kwargs and "additionalProperties" not in schema:
+        props = dict(schema.get("properties") or {})
+        for p in named:
+            props.setdefault(p.name, _annotation_schema(hints.get(p.name, p.empty)))
+        schema["properties"] = props
+        schema["additionalProperties"] = False
+    return schema
+
+
 class JobType:
     __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts",
                  "memory_limit", "kill_grace", "max_jobs_per_worker", "max_output", "module")
@@ -37,7 +101,7 @@ class JobType:
                  kill_grace=None, max_jobs_per_worker=None, max_output=None):
         self.name = name
         self.func = func
-        self.schema = schema if schema is not None else {"type": "object"}
+        self.schema = _params_schema(func, schema)
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_attempts = max_attempts

@@ -86,6 +86,71 @@ class TestJobDecoratorLimits(unittest.TestCase):
                 job("bad", **kwargs)
 
 
+class TestJobParamsSchema(unittest.TestCase):
+    def described(self):
+        from robotni import _jobs
+        return {t["type"]: t["schema"] for t in json.loads(_jobs.describe_all())}
+
+    def test_a_schema_is_made_from_the_signature(self):
+        import enum
+        from typing import Literal, Optional
+
+        from robotni import job
+
+        class Tone(enum.Enum):
+            WARM = "warm"
+            DRY = "dry"
+
+        @job("schema_made")
+        def f(name: str, times: int = 1, ratio: float = 1.0, *, loud: bool = False,
+              tags: list = (), opts: Optional[dict] = None, tone: Tone = Tone.WARM,
+              kind: Literal["a", "b"] = "a", anything=None):
+            return name
+
+        self.assertEqual(self.described()["schema_made"], {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "times": {"type": "integer"},
+                           "ratio": {"type": "number"}, "loud": {"type": "boolean"},
+                           "tags": {"type": "array"}, "opts": {"type": ["object", "null"]},
+                           "tone": {"enum": ["warm", "dry"]}, "kind": {"enum": ["a", "b"]},
+                           "anything": {}},
+            "required": ["name"],
+            "additionalProperties": False})
+
+    def test_a_given_schema_is_completed_unless_the_function_takes_kwargs(self):
+        from robotni import job
+
+        given = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+
+        @job("schema_given", schema=given)
+        def f(x, y=0):
+            return x
+
+        @job("schema_kwargs", schema=given)
+        def g(x, **rest):
+            return x
+
+        @job("schema_open", schema=dict(given, additionalProperties=True))
+        def h(x):
+            return x
+
+        @job("schema_scalar", schema={"type": "number"})
+        def k(value):
+            return value
+
+        described = self.described()
+        self.assertEqual(described["schema_given"]["properties"],
+                         {"x": {"type": "number"}, "y": {}})
+        self.assertIs(described["schema_given"]["additionalProperties"], False)
+        self.assertNotIn("additionalProperties", given)  # the caller's dict is not changed
+        self.assertNotIn("additionalProperties", described["schema_kwargs"])
+        self.assertEqual(described["schema_kwargs"]["$schema"],
+                         "http://json-schema.org/draft-07/schema#")
+        self.assertIs(described["schema_open"]["additionalProperties"], True)
+        self.assertEqual(described["schema_scalar"], {"type": "number"})
+
+
 class TestRobotniAdapter(unittest.TestCase):
     def test_selected_when_store_bound(self):
         self.check_store_bound(loaded_reserve=True)
