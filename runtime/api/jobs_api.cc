@@ -70,37 +70,6 @@ bool IntegerIn(const json& v, int64_t lo, int64_t hi) {
   return n >= lo && n <= hi;
 }
 
-// "2026-11-22T21:30:00Z", "...T21:30:00.250Z", "...+00:00": ms since the epoch. Only UTC.
-std::optional<int64_t> ParseIsoUtc(const std::string& s) {
-  int y, mo, d, h, mi, sec, used = 0;
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-      used != 19)
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::string rest = s.substr(19);
-  int64_t ms = 0;
-  if (!rest.empty() && rest[0] == '.') {
-    size_t i = 1;
-    int64_t scale = 100;
-    while (i < rest.size() && isdigit(static_cast<unsigned char>(rest[i]))) {
-      ms += (rest[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == 1) return std::nullopt;
-    rest = rest.substr(i);
-  }
-  if (rest != "Z" && rest != "z" && rest != "+00:00" && rest != "+0000") return std::nullopt;
-  struct tm tm = {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
 // Checks one job submission (the body of POST /api/worker/jobs) and fills *item; else fills
 // *err with the 400 / 404 answer.
 bool BuildJob(WorkerApiContext* ctx, const json& body, store::NewItem* item, Response* err) {
