@@ -155,9 +155,14 @@ try {
   await waitFor(async () => /Retry: 3 of 3 done/.test(await page.textContent('#bulk-result')), 'the retry result');
   for (const id of longIds) await waitFor(async () => ['queued', 'running'].includes(await rowState(page, id)), `#${id} queued again`, 10000);
   step('bulk retry: the three are queued again');
-  // Cleanup: cancel them again (select all on the page ticks them and the finished ones).
+  // The page's checkbox ticks every row of the page.
+  const rows = await page.locator('#jobs tbody tr[data-job-id]').count();
   await page.click('#pick-all');
-  await page.click('#bulk-cancel');
+  await waitFor(async () => (await page.textContent('#bulk-count')) === `${rows} selected`, `${rows} selected`, 5000);
+  await page.click('#bulk-clear');
+  step(`the page's checkbox ticked all ${rows} rows`);
+  // Cleanup: the three cancelled again.
+  for (const id of longIds) await call('DELETE', `/api/worker/jobs/${id}`);
   for (const id of longIds) await waitJob(id, ['cancelled', 'failed', 'done']);
 
   // Expected: 409s from the bulk cancel of a done job and of finished jobs; 404 log probes; 405 probes.

@@ -777,8 +777,9 @@
     $('page-prev').addEventListener('click', () => gotoPage(state.page.prev));
     $('page-newest').addEventListener('click', () => gotoPage(null));
     $('pick-all').addEventListener('change', (e) => {
-      for (const j of state.lastJobs) pick(j.job_id, e.target.checked);
-      for (const b of $('jobs').tBodies[0].querySelectorAll('td.pick input')) b.checked = e.target.checked;
+      const on = e.target.checked;  // read once: renderBulkBar sets it from the rows' boxes
+      for (const b of $('jobs').tBodies[0].querySelectorAll('td.pick input')) b.checked = on;
+      for (const j of state.lastJobs) { if (on) state.picked.add(j.job_id); else state.picked.delete(j.job_id); }
       renderBulkBar();
     });
     $('bulk-retry').addEventListener('click', () => bulk('Retry', 'POST', '/retry'));
