@@ -22,6 +22,8 @@ namespace robotni::api {
 
 class JobWaiter;  // jobs_api.cc: long polls of GET /api/worker/jobs/{id}/wait
 
+class Throughput;
+
 struct WorkerApiContext {
   store::WorkItemStore* store = nullptr;
   exec::Dispatcher* dispatcher = nullptr;
@@ -34,6 +36,9 @@ struct WorkerApiContext {
   // a POST /api/work-items. Empty when serve runs no tasks.
   std::function<nlohmann::json()> task_consumers;
   std::function<void()> wake_tasks;
+  // Finished attempts per minute for the dashboard's chart (api/throughput.h); null: the
+  // throughput route answers 404.
+  Throughput* throughput = nullptr;
 };
 
 }  // namespace robotni::api

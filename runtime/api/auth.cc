@@ -245,6 +245,12 @@ Status Auth::AddToken(std::string_view token, unsigned scopes) {
   if (token.empty()) return Status::InvalidArgument("empty token");
   if ((scopes & kScopeAll) == 0) return Status::InvalidArgument("token without a scope");
   tokens_.push_back(Entry{Hash(token), scopes & kScopeAll});
+  // The sign-in link's token: the first read+write one, else the first that reads.
+  if ((scopes & kScopeRead) &&
+      (sign_in_token_.empty() || ((scopes & kScopeAll) == kScopeAll && !sign_in_all_))) {
+    sign_in_token_ = std::string(token);
+    sign_in_all_ = (scopes & kScopeAll) == kScopeAll;
+  }
   return Status::OK();
 }
 

@@ -114,6 +114,9 @@ class Auth {
   // Adds one token with `scopes` (kScopeRead | kScopeWrite). InvalidArgument when empty.
   Status AddToken(std::string_view token, unsigned scopes);
   size_t token_count() const { return tokens_.size(); }
+  // The token serve puts in the dashboard's sign-in link (`dashboard: URL/#token=...`): the
+  // first read+write token added, else the first with read; "" when none (or --no-auth).
+  const std::string& sign_in_token() const { return sign_in_token_; }
   const AuthOptions& options() const { return options_; }
 
   // The scopes of `token`, 0 when it is not known. Hashes it and compares with every stored
@@ -137,6 +140,8 @@ class Auth {
 
   AuthOptions options_;
   std::vector<Entry> tokens_;
+  std::string sign_in_token_;
+  bool sign_in_all_ = false;  // sign_in_token_ has read and write
   std::mutex mu_;
   std::map<int, TokenBucket> buckets_;           // by token index (-1: anonymous, --no-auth); mu_
   std::map<std::string, TokenBucket> failures_;  // wrong tokens by client address; mu_

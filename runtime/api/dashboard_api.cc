@@ -1,9 +1,9 @@
 #include "api/dashboard_api.h"
 #include "api/api_util.h"
+#include "api/job_list.h"
 #include "api/jobs_api.h"
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 #include <string>
 
@@ -29,6 +29,7 @@ std::string_view ContentType(std::string_view name) {
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".svg")) return "image/svg+xml";
   if (ends(".json")) return "application/json";
+  if (ends(".txt")) return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 
@@ -52,27 +53,6 @@ void ServeAsset(const Request& req, const Responder& respond, std::string_view n
   r.headers.Set("X-Frame-Options", "DENY");
   ApplyEtag(req, &r);
   respond(std::move(r));
-}
-
-bool ParseState(std::string_view s, store::State* out) {
-  if (s == "queued")
-    *out = store::State::kPending;
-  else if (s == "running")
-    *out = store::State::kReserved;
-  else if (s == "done")
-    *out = store::State::kDone;
-  else if (s == "failed")
-    *out = store::State::kFailed;
-  else if (s == "cancelled")
-    *out = store::State::kCancelled;
-  else
-    return false;
-  return true;
-}
-
-bool ParseInt(std::string_view s, int* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 // Adds a route unless another module registered the same one first (theirs wins).
@@ -100,42 +80,8 @@ Status RegisterDashboard(Router* router, WorkerApiContext* ctx) {
       "GET /dashboard/{asset}",
       [](const Request& req, Responder respond) { ServeAsset(req, respond, req.Param("asset")); }));
 
-  // GET /api/worker/jobs?type=&state=&limit=&offset=: newest first.
-  ROBOTNI_RETURN_IF_ERROR(
-      AddOptional(router, "GET /api/worker/jobs", [ctx](const Request& req, Responder respond) {
-        store::ListFilter f;
-        f.kind = store::Kind::kJob;  // a robot's work items are at /api/work-items
-        if (auto t = req.Query("type")) f.queue = std::string(*t);
-        if (auto s = req.Query("state"); s && !s->empty()) {
-          store::State st;
-          if (!ParseState(*s, &st))
-            return respond(
-                Response::Error(400, "state: expected queued, running, done, failed or cancelled"));
-          f.state = st;
-        }
-        if (auto l = req.Query("limit"); l && !l->empty()) {
-          if (!ParseInt(*l, &f.limit) || f.limit < 1 || f.limit > 1000)
-            return respond(Response::Error(400, "limit: expected an integer from 1 to 1000"));
-        } else {
-          f.limit = 50;
-        }
-        if (auto o = req.Query("offset"); o && !o->empty()) {
-          if (!ParseInt(*o, &f.offset) || f.offset < 0)
-            return respond(
-                Response::Error(400, "offset: expected an integer from 0 to 2147483647"));
-        }
-        auto req_copy = std::make_shared<Request>(req);
-        Offload(ctx, std::move(respond), [ctx, f, req_copy] {
-          auto items = ctx->store->List(f);
-          if (!items.ok()) return StatusError(items.status());
-          json jobs = json::array();
-          for (const auto& it : *items) jobs.push_back(JobJson(it));
-          Response r =
-              Response::Json(200, {{"jobs", jobs}, {"limit", f.limit}, {"offset", f.offset}});
-          ApplyEtag(*req_copy, &r);
-          return r;
-        });
-      }));
+  // GET /api/worker/jobs: newest first, filtered and paged (api/job_list.h).
+  ROBOTNI_RETURN_IF_ERROR(AddOptional(router, "GET /api/worker/jobs", JobListHandler(ctx)));
 
   ROBOTNI_RETURN_IF_ERROR(AddOptional(
       router, "GET /api/worker/jobs/{id}/timeline", [ctx](const Request& req, Responder respond) {

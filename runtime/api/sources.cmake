@@ -4,19 +4,38 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/api_util.cc
   runtime/api/auth.cc
   runtime/api/health_api.cc
+  runtime/api/job_list.cc
   runtime/api/job_types_api.cc
   runtime/api/job_webhooks.cc
   runtime/api/jobs_api.cc
   runtime/api/metrics.cc
   runtime/api/queues_api.cc
   runtime/api/status_api.cc
+  runtime/api/throughput.cc
   runtime/api/work_items_api.cc)
 
 # The dashboard: its files are embedded into a generated source at build time.
+# Chart.js (the throughput chart) is Debian's libjs-chart.js, copied with its licence into the
+# build tree and embedded next to the page's own files (served at /dashboard/chart.min.js and
+# /dashboard/chart.min.js.LICENSE.txt).
+set(ROBOTNI_CHARTJS /usr/share/javascript/chart.js/chart.min.js)
+set(ROBOTNI_CHARTJS_LICENSE /usr/share/doc/libjs-chart.js/copyright)
+foreach(f IN ITEMS ${ROBOTNI_CHARTJS} ${ROBOTNI_CHARTJS_LICENSE})
+  if(NOT EXISTS ${f})
+    message(FATAL_ERROR "${f} is missing: the dashboard's chart needs Debian's libjs-chart.js "
+                        "(apt-get install libjs-chart.js, or scripts/setup.sh)")
+  endif()
+endforeach()
+set(ROBOTNI_DASHBOARD_VENDOR ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard)
+configure_file(${ROBOTNI_CHARTJS} ${ROBOTNI_DASHBOARD_VENDOR}/chart.min.js COPYONLY)
+configure_file(${ROBOTNI_CHARTJS_LICENSE} ${ROBOTNI_DASHBOARD_VENDOR}/chart.min.js.LICENSE.txt
+               COPYONLY)
 set(ROBOTNI_DASHBOARD_ASSETS
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/index.html
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/app.js
-  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/style.css)
+  ${CMAKE_CURRENT_SOURCE_DIR}/runtime/api/dashboard/style.css
+  ${ROBOTNI_DASHBOARD_VENDOR}/chart.min.js
+  ${ROBOTNI_DASHBOARD_VENDOR}/chart.min.js.LICENSE.txt)
 add_custom_command(
   OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc
   COMMAND ${CMAKE_COMMAND} -DOUT=${CMAKE_CURRENT_BINARY_DIR}/generated/dashboard_assets.cc

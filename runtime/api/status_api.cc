@@ -3,19 +3,45 @@
 #include <chrono>
 
 #include "api/api_util.h"
+#include "api/throughput.h"
 #include "robotni/status.h"
 
 namespace robotni::api {
 
 using nlohmann::json;
 
+namespace {
+
+// One entry per runner slot (a thread, or a worker process with --workers): busy with the job
+// it runs, or idle. For the dashboard's worker panel.
+json Slots(const exec::Dispatcher& d) {
+  json slots = json::array();
+  const int n = d.runners();
+  for (int i = 0; i < n; ++i)
+    slots.push_back({{"slot", i},
+                     {"kind", d.workers() > 0 ? "process" : "thread"},
+                     {"busy", false},
+                     {"job", nullptr}});
+  for (const auto& r : d.Running()) {
+    if (r.runner < 0 || r.runner >= n) continue;
+    json& s = slots[r.runner];
+    s["busy"] = true;
+    s["job"] = {{"job_id", r.id}, {"type", r.type}, {"started", IsoTime(r.started_ms)}};
+  }
+  return slots;
+}
+
+}  // namespace
+
 Status RegisterStatusApi(Router* router, WorkerApiContext* ctx) {
-  return router->Add("GET /api/worker/status", [ctx](const Request&, Responder respond) {
+  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /api/worker/status", [ctx](const Request&,
+                                                                      Responder respond) {
     auto counters = ctx->dispatcher->counters();
     json tasks = ctx->task_consumers ? ctx->task_consumers() : json::array();
+    json slots = Slots(*ctx->dispatcher);
     double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx->started).count();
-    Offload(ctx, std::move(respond), [ctx, counters, uptime, tasks] {
+    Offload(ctx, std::move(respond), [ctx, counters, uptime, tasks, slots] {
       auto stats = ctx->store->Stats("");
       if (!stats.ok()) return StatusError(stats.status());
       json depth = json::object();
@@ -28,12 +54,17 @@ Status RegisterStatusApi(Router* router, WorkerApiContext* ctx) {
           200,
           {{"version", ROBOTNI_VERSION},
            {"uptime_seconds", uptime},
-           {"workers", {{"busy", counters.busy}}},
+           {"workers", {{"busy", counters.busy}, {"slots", slots}}},
            {"jobs",
             {{"done", counters.done}, {"failed", counters.failed}, {"retried", counters.retried}}},
            {"queues", depth},
            {"task_consumers", tasks}});
     });
+  }));
+  // Finished attempts per minute over the last hour (api/throughput.h), for the chart.
+  return router->Add("GET /api/worker/throughput", [ctx](const Request&, Responder respond) {
+    if (!ctx->throughput) return respond(Response::Error(404, "no throughput counters here"));
+    respond(Response::Json(200, ctx->throughput->Json(NowMs())));
   });
 }
 

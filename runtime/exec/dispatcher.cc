@@ -260,7 +260,8 @@ void Dispatcher::RunnerLoop(int index) {
     store::Item item = std::move(got.front());
     running_per_type_[item.queue]++;
     running_[item.id] = store::LeaseOf(item);
-    running_jobs_[item.id] = {item.id, item.queue, std::chrono::steady_clock::now()};
+    running_jobs_[item.id] = {item.id, item.queue, std::chrono::steady_clock::now(), index,
+                              item.started_ms};
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();

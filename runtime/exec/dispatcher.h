@@ -101,9 +101,12 @@ class Dispatcher {
   struct RunningJob {
     std::string id, type;
     std::chrono::steady_clock::time_point started;
+    int runner = 0;          // the runner slot (0 .. runners()-1) that runs it
+    int64_t started_ms = 0;  // wall clock, ms since the epoch
   };
   std::vector<RunningJob> Running() const;
-  int workers() const { return options_.workers; }  // worker processes; 0 = in-process
+  int workers() const { return options_.workers; }      // worker processes; 0 = in-process
+  int runners() const { return options_.concurrency; }  // runner slots: jobs at once
   // The limits a job of `type` runs under, every one set: the policy's, then the type's
   // decorator's, then the policy's section for the type (null type: the policy's).
   Limits LimitsOf(const JobTypeInfo* type) const;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/api_util.h"
 #include "api/auth.h"
 #include "api/dashboard_api.h"
 #include "api/health_api.h"
@@ -17,6 +18,7 @@
 #include "api/openapi.h"
 #include "api/queues_api.h"
 #include "api/status_api.h"
+#include "api/throughput.h"
 #include "api/work_items_api.h"
 #include "core/log.h"
 #include "exec/work_queue.h"
@@ -225,6 +227,7 @@ struct HttpService::State {
   exec::WorkQueue blocking{2};
   api::WorkerApiContext api;
   api::MetricsContext metrics;
+  api::Throughput throughput;  // finished attempts per minute, for the dashboard's chart
   std::shared_ptr<api::Auth> auth;
   std::unique_ptr<ServeTasks> tasks;
   std::unique_ptr<http::HttpServer> server;
@@ -377,6 +380,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->api.blocking = &s->blocking;
   s->api.task_consumers = [s] { return s->tasks->StatusJson(); };
   s->api.wake_tasks = [s] { s->tasks->Wake(); };
+  s->api.throughput = &s->throughput;
   s->metrics.store = s->parts.store;
   s->metrics.dispatcher = s->parts.dispatcher;
   s->metrics.blocking = &s->blocking;
@@ -419,6 +423,14 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
       },
       [s](const store::Item& item, const store::Completion& c, const Status& status) {
         LogJobFinished(item, c, status);
+        if (status.ok()) {
+          // As the dispatcher counts them: a final failure, or an attempt to be retried.
+          bool final_failure = c.exception_type == store::ExceptionType::kBusiness ||
+                               item.attempt >= item.max_attempts;
+          s->throughput.Record(api::NowMs(), c.ok            ? api::Throughput::Outcome::kDone
+                                             : final_failure ? api::Throughput::Outcome::kFailed
+                                                             : api::Throughput::Outcome::kRetried);
+        }
         s->webhooks->OnFinished(item, c, status);
         if (item.started_ms <= 0) return;
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -448,6 +460,12 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
              {"types", TypeNames(*s->parts.dispatcher)},
              {"concurrency", settings.concurrency},
              {"workers", s->parts.dispatcher->workers()}});
+
+  // The dashboard's sign-in link: the token rides in the fragment, which a browser never sends;
+  // the page stores it and removes it from the address bar (docs/serve.md "Dashboard").
+  if (s->auth->options().enabled && !s->auth->sign_in_token().empty())
+    log::Info("dashboard: " + url + "/#token=" + s->auth->sign_in_token(),
+              {{"event", "dashboard_link"}, {"url", url + "/"}});
 
   if (s->parts.handle_signals) {
     s->signals.Start(&s->loop, {SIGTERM, SIGINT},

@@ -180,6 +180,15 @@ struct ListFilter {
   // By schedule (huey's pending / scheduled listings), applied in SQL before `limit`:
   std::optional<int64_t> due_by_ms;     // only items with not_before <= this
   std::optional<int64_t> due_after_ms;  // only items with not_before > this
+  // The dashboard's filters (GET /api/worker/jobs), all applied in SQL before `limit`:
+  // `text` is a substring (SQL LIKE, ASCII case-insensitive, its % _ \ taken literally) of the
+  // stored payload JSON text, error code, error message or traceback; "" = any.
+  std::string text;
+  std::optional<int64_t> created_from_ms;  // only items created at or after this
+  std::optional<int64_t> created_to_ms;    // only items created before this
+  // Keyset paging: only ids below / above these (ids grow in creation order, and are unique,
+  // so a page boundary holds when rows are added or removed meanwhile, unlike an offset).
+  std::optional<int64_t> id_below, id_above;
 };
 
 struct StoreOptions {
@@ -268,6 +277,8 @@ class WorkItemStore {
 
   virtual StatusOr<Item> Get(const std::string& item_id) = 0;
   virtual StatusOr<std::vector<Item>> List(const ListFilter& filter) = 0;
+  // How many items `filter` matches, ignoring its limit, offset and id bounds.
+  virtual StatusOr<int64_t> Count(const ListFilter& filter) = 0;
   virtual StatusOr<std::vector<QueueStats>> Stats(const std::string& queue) = 0;  // "" = all
   virtual StatusOr<std::vector<TimelineEntry>> Timeline(const std::string& item_id) = 0;
 

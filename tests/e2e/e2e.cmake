@@ -14,3 +14,16 @@ set_tests_properties(dashboard_auth_e2e PROPERTIES LABELS integration TIMEOUT 18
 add_test(NAME log_html_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> log)
 set_tests_properties(log_html_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# The job list: server-side paging and filters in the address, a URL per job and per queue,
+# the detail in view, bulk retry and cancel.
+add_test(NAME dashboard_jobs_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> jobs)
+set_tests_properties(dashboard_jobs_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# Sign-in by the link serve prints (#token=...): stored, then gone from the address bar.
+add_test(NAME dashboard_signin_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> signin)
+set_tests_properties(dashboard_signin_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# The worker panel (slots busy or idle with their job) and the throughput chart (Chart.js).
+add_test(NAME dashboard_panels_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> panels)
+set_tests_properties(dashboard_panels_e2e PROPERTIES LABELS integration TIMEOUT 180)

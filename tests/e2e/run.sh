@@ -2,9 +2,12 @@
 # End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
 # drives Debian's chromium (headless) with playwright-core through a spec, and stops the
 # server by its pid. Builds nothing.
-# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log]
+# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log|jobs|signin|panels]
 #   open (default): --no-auth, dashboard.spec.mjs
 #   auth: --token-file with a read+write and a read-only token, dashboard_auth.spec.mjs
+#   jobs: --no-auth, dashboard_jobs.spec.mjs (paging, filters, job and queue URLs, bulk actions)
+#   signin: as auth, dashboard_signin.spec.mjs (the sign-in link serve prints)
+#   panels: --no-auth, dashboard_panels.spec.mjs (the worker panel and the throughput chart)
 #   log: no server; log_html.spec.mjs runs a fixture robot and checks its output/log.html
 # Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
 # installs chromium; node comes with the machine.
@@ -13,7 +16,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 robotni="${1:?usage: run.sh <path/to/robotni> [open|auth]}"
 mode="${2:-open}"
-[[ "$mode" == open || "$mode" == auth || "$mode" == log ]] || { echo "e2e: mode is open, auth or log, not '$mode'" >&2; exit 2; }
+case "$mode" in
+  open | auth | log | jobs | signin | panels) ;;
+  *) echo "e2e: mode is open, auth, log, jobs, signin or panels, not '$mode'" >&2; exit 2 ;;
+esac
 [[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
 
 chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
@@ -52,7 +58,8 @@ rand() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 token=""
 read_token=""
 spec=dashboard.spec.mjs
-if [[ "$mode" == open ]]; then
+[[ "$mode" == jobs || "$mode" == panels ]] && spec="dashboard_$mode.spec.mjs"
+if [[ "$mode" == open || "$mode" == jobs || "$mode" == panels ]]; then
   auth_args=(--no-auth)
 else
   token="e2e-rw-$(rand)"
@@ -60,6 +67,7 @@ else
   printf 'read,write:%s\nread:%s\n' "$token" "$read_token" >"$work/tokens"
   auth_args=(--token-file "$work/tokens")
   spec=dashboard_auth.spec.mjs
+  [[ "$mode" == signin ]] && spec=dashboard_signin.spec.mjs
 fi
 
 cd "$root"
@@ -83,7 +91,7 @@ curl -fsS "$url/healthz" >/dev/null || { echo "e2e: server did not answer" >&2; 
 echo "e2e: robotni serve pid $server_pid on $url"
 
 status=0
-ROBOTNI_URL="$url" ROBOTNI_TOKEN="$token" ROBOTNI_READ_TOKEN="$read_token" CHROMIUM="$chromium_bin" \
+ROBOTNI_URL="$url" SERVE_LOG="$work/serve.log" ROBOTNI_TOKEN="$token" ROBOTNI_READ_TOKEN="$read_token" CHROMIUM="$chromium_bin" \
   E2E_OUT="${E2E_OUT:-$here/out}" node "$here/$spec" || status=$?
 if ((status != 0)); then
   echo "e2e: server log:" >&2; tail -n 50 "$work/serve.log" >&2

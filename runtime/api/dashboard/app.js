@@ -1,5 +1,7 @@
 // robotni dashboard: plain JS, no build step. Polls the JSON API (every second by default,
 // ?poll=<ms> to change it) and renders job queues, jobs, robot queues, a job's detail and the submit forms.
+// Addresses: the job list's filters and page are in the query (?type=&state=&q=&since=&until=
+// &cursor=&limit=), a job is #/jobs/<id>, a queue #/queues/<name>; #token=<t> signs in.
 'use strict';
 
 (() => {
@@ -8,6 +10,17 @@
   const POLL_MS = Math.max(200, Number(params.get('poll')) || 1000);
   const TOKEN_KEY = 'robotni.token';
   const $ = (id) => document.getElementById(id);
+
+  // ---- sign-in by link: serve prints http://HOST:PORT/#token=<token> ----
+  // The token is stored as a pasted one is, then removed from the address bar (and from this
+  // history entry), so it is not left in the address, a bookmark or a screenshot.
+  (function signInFromFragment() {
+    const m = /^#token=([^&]*)/.exec(location.hash);
+    if (!m) return;
+    const t = decodeURIComponent(m[1]).trim();
+    if (t) localStorage.setItem(TOKEN_KEY, t);
+    history.replaceState(null, '', location.pathname + location.search);
+  })();
 
   const state = {
     types: [],
@@ -18,6 +31,11 @@
     busy: false,
     lastJobs: [],
     optimistic: null,    // the job just submitted, until the list shows it
+    view: {},            // the job list's filters and page, as in the address (readView)
+    page: { next: null, prev: null, total: 0 },
+    picked: new Set(),   // job ids ticked for a bulk action
+    lastStatus: null,
+    queueShown: null,    // the queue in the queue panel
   };
 
   // ---- DOM helpers (text only: nothing from the API goes through innerHTML) ----
@@ -176,13 +194,14 @@
   // ---- rendering ----
   function queueRow(q, c, ...rest) {
     return h('tr', { dataset: { queue: q } },
-      h('td', { class: 'name' }, q),
+      h('td', { class: 'name' }, h('a', { href: '#/queues/' + encodeURIComponent(q) }, q)),
       ['queued', 'scheduled', 'running', 'done', 'failed', 'cancelled'].map((k) =>
         h('td', { class: 'num' + (c[k] ? ' nz c-' + k : '') }, c[k] || 0)),
       ...rest);
   }
 
   function renderStatus(st) {
+    state.lastStatus = st;
     $('version').textContent = st.version ? 'v' + st.version : '';
     // A queue named by a job type served here holds jobs; any other is a robot's queue of
     // work items, shown apart (its items are not jobs and not in the jobs table).
@@ -204,34 +223,50 @@
     for (const q of robotQueues) robotBody.append(queueRow(q, st.queues[q]));
   }
 
+  function jobRow(j) {
+    return h('tr', {
+        class: j.job_id === state.selected ? 'selected' : '',
+        dataset: { jobId: j.job_id, state: j.status, type: j.type },
+        onclick: () => select(j.job_id) },
+      h('td', { class: 'pick' }, h('input', { type: 'checkbox', 'aria-label': 'Select job ' + j.job_id,
+        checked: state.picked.has(j.job_id), onclick: (e) => e.stopPropagation(),
+        onchange: (e) => pick(j.job_id, e.target.checked) })),
+      h('td', { class: 'mono' }, h('a', { href: '#/jobs/' + encodeURIComponent(j.job_id),
+        onclick: (e) => e.stopPropagation() }, '#' + j.job_id)),
+      h('td', {}, j.type),
+      h('td', {}, badge(j.status)),
+      h('td', { class: 'num' }, `${j.attempts}/${j.max_attempts}`),
+      h('td', { class: 'num mono' }, fmtTime(j.timeline && j.timeline.timeQueued)),
+      h('td', { class: 'num' }, duration(j)),
+      h('td', { class: 'act' }, jobActions(j)));
+  }
+
   function renderJobs(jobs) {
     state.lastJobs = jobs;
-    // A job just submitted shows at once, as the POST answered, until the list has it.
+    // A job just submitted shows at once, as the POST answered, until the list has it (on the
+    // newest page, when the filters let it through).
     const o = state.optimistic;
+    const v = state.view;
     if (o) {
       if (jobs.some((j) => j.job_id === o.job_id)) state.optimistic = null;
-      else if ((!$('filter-type').value || $('filter-type').value === o.type) &&
-               (!$('filter-state').value || $('filter-state').value === o.status)) jobs = [o, ...jobs];
+      else if (!v.cursor && !v.q && !v.until && (!v.type || v.type === o.type) &&
+               (!v.state || v.state === o.status)) jobs = [o, ...jobs];
     }
     const body = clear($('jobs').tBodies[0]);
     $('jobs-empty').hidden = jobs.length > 0;
-    for (const j of jobs) {
-      body.append(h('tr', {
-          class: j.job_id === state.selected ? 'selected' : '',
-          dataset: { jobId: j.job_id, state: j.status, type: j.type },
-          onclick: () => select(j.job_id) },
-        h('td', { class: 'mono' }, '#' + j.job_id),
-        h('td', {}, j.type),
-        h('td', {}, badge(j.status)),
-        h('td', { class: 'num' }, `${j.attempts}/${j.max_attempts}`),
-        h('td', { class: 'num mono' }, fmtTime(j.timeline && j.timeline.timeQueued)),
-        h('td', { class: 'num' }, duration(j)),
-        h('td', { class: 'act' }, jobActions(j))));
-    }
+    for (const j of jobs) body.append(jobRow(j));
+    renderPager(jobs.length);
+    renderBulkBar();
+  }
+
+  // Whether a panel is open: on a wide screen the page then makes room for it (style.css).
+  function drawerState() {
+    document.body.classList.toggle('drawer-open', !$('detail-card').hidden || !$('queue-card').hidden);
   }
 
   function renderDetail(job, events, log) {
     $('detail-card').hidden = false;
+    drawerState();
     $('detail-id').textContent = '#' + job.job_id;
     clear($('detail-actions')).append(badge(job.status), ...jobActions(job));
     const t = job.timeline || {};
@@ -303,10 +338,207 @@
     } catch { return null; }
   }
 
+  // Shows job `id` in the detail panel (the address says #/jobs/<id>: select() sets it, the
+  // hashchange opens it, so a pasted link opens the same).
   function select(id) {
+    const want = '#/jobs/' + encodeURIComponent(id);
+    if (location.hash !== want) { location.hash = want; return; }
+    openJob(id);
+  }
+
+  function openJob(id) {
+    closeQueue();
     state.selected = id;
     for (const tr of $('jobs').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.jobId === id);
+    const link = $('detail-link');
+    link.href = location.pathname + location.search + '#/jobs/' + encodeURIComponent(id);
+    link.textContent = location.origin + link.getAttribute('href');
     loadDetail().catch((e) => showBanner('Job ' + id + ': ' + e.message, 'error'));
+  }
+
+  function closeDetail() {
+    state.selected = null;
+    $('detail-card').hidden = true;
+    drawerState();
+    for (const tr of $('jobs').tBodies[0].rows) tr.classList.remove('selected');
+  }
+
+  // Closing a panel drops its #/... from the address.
+  function closePanels() {
+    closeDetail();
+    closeQueue();
+    if (location.hash) history.pushState(null, '', location.pathname + location.search);
+  }
+
+  // ---- addresses: #/jobs/<id>, #/queues/<name> ----
+  function route() {
+    const m = /^#\/(jobs|queues)\/(.+)$/.exec(location.hash);
+    if (!m) { closeDetail(); closeQueue(); return; }
+    const name = decodeURIComponent(m[2]);
+    if (m[1] === 'jobs') openJob(name);
+    else openQueue(name);
+  }
+
+  // ---- the queue panel ----
+  function openQueue(name) {
+    closeDetail();
+    state.queueShown = name;
+    $('queue-card').hidden = false;
+    drawerState();
+    $('queue-name').textContent = name;
+    const link = $('queue-link');
+    link.href = location.pathname + '#/queues/' + encodeURIComponent(name);
+    link.textContent = location.origin + link.getAttribute('href');
+    $('queue-all').href = '?' + new URLSearchParams({ type: name });
+    loadQueue().catch((e) => showBanner('Queue ' + name + ': ' + e.message, 'error'));
+  }
+
+  function closeQueue() {
+    state.queueShown = null;
+    $('queue-card').hidden = true;
+    drawerState();
+  }
+
+  async function loadQueue() {
+    const name = state.queueShown;
+    if (!name) return;
+    const data = await api('GET', `${API}/jobs?${new URLSearchParams({ type: name, limit: '10' })}`);
+    if (state.queueShown !== name) return;
+    const c = (state.lastStatus && state.lastStatus.queues && state.lastStatus.queues[name]) || {};
+    const dl = clear($('queue-summary'));
+    for (const k of ['queued', 'scheduled', 'running', 'done', 'failed', 'cancelled']) {
+      dl.append(h('dt', {}, k), h('dd', { dataset: { count: k } }, String(c[k] || 0)));
+    }
+    dl.append(h('dt', {}, 'jobs listed'), h('dd', {}, String(data.total ?? '')));
+    clear($('queue-actions')).append(state.features.flush && (c.queued || c.scheduled)
+      ? h('button', { class: 'small ghost', type: 'button', 'data-action': 'flush', onclick: () => flushQueue(name) }, 'Flush')
+      : '');
+    const body = clear($('queue-jobs').tBodies[0]);
+    for (const j of data.jobs || []) {
+      body.append(h('tr', { dataset: { jobId: j.job_id, state: j.status }, onclick: () => select(j.job_id) },
+        h('td', { class: 'mono' }, h('a', { href: '#/jobs/' + encodeURIComponent(j.job_id) }, '#' + j.job_id)),
+        h('td', {}, badge(j.status)),
+        h('td', { class: 'num mono' }, fmtTime(j.timeline && j.timeline.timeQueued))));
+    }
+  }
+
+  // ---- the job list's view: filters and page, kept in the address ----
+  const VIEW_KEYS = ['type', 'state', 'q', 'since', 'until', 'cursor', 'limit'];
+
+  function readView() {
+    const p = new URLSearchParams(location.search);
+    const v = {};
+    for (const k of VIEW_KEYS) if (p.get(k)) v[k] = p.get(k);
+    state.view = v;
+  }
+
+  // The address for view `v`: the other query parameters (poll) and the #/... stay.
+  function viewUrl(v) {
+    const p = new URLSearchParams(location.search);
+    for (const k of VIEW_KEYS) { if (v[k]) p.set(k, v[k]); else p.delete(k); }
+    const q = p.toString();
+    return location.pathname + (q ? '?' + q : '') + location.hash;
+  }
+
+  function setView(v) {
+    state.view = v;
+    history.pushState(null, '', viewUrl(v));
+    syncFilterInputs();
+    refresh();
+  }
+
+  // datetime-local inputs hold local time; the address and the API hold UTC.
+  function isoToLocal(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  }
+  function localToIso(v) {
+    const d = new Date(v);
+    return v && !isNaN(d) ? d.toISOString() : '';
+  }
+
+  function syncFilterInputs() {
+    const v = state.view;
+    const type = $('filter-type');
+    if (v.type && ![...type.options].some((o) => o.value === v.type)) type.append(h('option', { value: v.type }, v.type));
+    type.value = v.type || '';
+    $('filter-state').value = v.state || '';
+    $('filter-q').value = v.q || '';
+    $('filter-since').value = v.since ? isoToLocal(v.since) : '';
+    $('filter-until').value = v.until ? isoToLocal(v.until) : '';
+  }
+
+  // A changed filter starts again at the newest page.
+  function applyFilters() {
+    const v = { limit: state.view.limit };
+    if ($('filter-type').value) v.type = $('filter-type').value;
+    if ($('filter-state').value) v.state = $('filter-state').value;
+    if ($('filter-q').value.trim()) v.q = $('filter-q').value.trim();
+    if (localToIso($('filter-since').value)) v.since = localToIso($('filter-since').value);
+    if (localToIso($('filter-until').value)) v.until = localToIso($('filter-until').value);
+    setView(v);
+  }
+
+  function listQuery() {
+    const q = new URLSearchParams({ limit: state.view.limit || '50' });
+    for (const k of ['type', 'state', 'q', 'since', 'until', 'cursor']) if (state.view[k]) q.set(k, state.view[k]);
+    return q;
+  }
+
+  function gotoPage(cursor) {
+    const v = { ...state.view };
+    if (cursor) v.cursor = cursor; else delete v.cursor;
+    setView(v);
+  }
+
+  function renderPager(shown) {
+    const p = state.page;
+    $('jobs-total').textContent = `(${p.total} match${p.total === 1 ? '' : 'es'})`;
+    $('page-prev').disabled = !p.prev;
+    $('page-next').disabled = !p.next;
+    $('page-newest').disabled = !state.view.cursor;
+    $('page-info').textContent = shown ? `${shown} shown of ${p.total}` : '';
+  }
+
+  // ---- bulk retry and cancel of the ticked jobs ----
+  function pick(id, on) {
+    if (on) state.picked.add(id); else state.picked.delete(id);
+    renderBulkBar();
+  }
+
+  function renderBulkBar() {
+    const n = state.picked.size;
+    $('bulkbar').hidden = n === 0 && !$('bulk-result').textContent;
+    $('bulk-count').textContent = `${n} selected`;
+    $('bulk-retry').disabled = n === 0 || !state.features.retry;
+    $('bulk-cancel').disabled = n === 0;
+    const boxes = [...$('jobs').tBodies[0].querySelectorAll('td.pick input')];
+    const all = $('pick-all');
+    all.checked = boxes.length > 0 && boxes.every((b) => b.checked);
+    all.indeterminate = !all.checked && boxes.some((b) => b.checked);
+  }
+
+  // One request per job through the job's own route (retry: POST .../retry; cancel: DELETE),
+  // all at once; then says how many worked and why the others did not.
+  async function bulk(label, method, suffix) {
+    const ids = [...state.picked];
+    if (!ids.length) return;
+    const out = $('bulk-result');
+    out.className = 'bulk-result';
+    out.textContent = `${label}: ${ids.length} jobs…`;
+    const results = await Promise.allSettled(ids.map((id) =>
+      api(method, `${API}/jobs/${encodeURIComponent(id)}${suffix}`)));
+    const failed = [];
+    results.forEach((r, i) => { if (r.status === 'rejected') failed.push(`#${ids[i]}: ${r.reason.message}`); });
+    const ok = ids.length - failed.length;
+    out.textContent = `${label}: ${ok} of ${ids.length} done` + (failed.length ? '; not done: ' + failed.join('; ') : '');
+    out.className = 'bulk-result' + (failed.length ? ' error' : ' ok');
+    out.dataset.ok = String(ok);
+    out.dataset.failed = String(failed.length);
+    state.picked.clear();
+    renderBulkBar();
+    refresh();
   }
 
   // ---- submit forms generated from the input schemas ----
@@ -377,10 +609,10 @@
         const res = await api('POST', API + '/jobs', { type: t.type, params: p });
         msg.textContent = `Queued job #${res.job_id}`;
         msg.className = 'msg ok';
-        state.selected = String(res.job_id);
         state.optimistic = { job_id: String(res.job_id), type: t.type, status: res.status || 'queued',
           params: p, attempts: 0, max_attempts: t.max_attempts || '', timeline: { timeQueued: new Date().toISOString() } };
         renderJobs(state.lastJobs || []);
+        select(String(res.job_id));
         refresh();
       } catch (err) {
         msg.textContent = err.message;
@@ -403,13 +635,12 @@
     state.types = (data.types || []).slice().sort((a, b) => a.type.localeCompare(b.type));
     const sel = clear($('submit-type'));
     const filter = $('filter-type');
-    const keep = filter.value;
     clear(filter).append(h('option', { value: '' }, 'all types'));
     for (const t of state.types) {
       sel.append(h('option', { value: t.type }, t.type));
       filter.append(h('option', { value: t.type }, t.type));
     }
-    filter.value = keep;
+    syncFilterInputs();
     if (state.types.length) showForm(state.types[0].type);
   }
 
@@ -434,13 +665,13 @@
     if (Date.now() < (state.pausedUntil || 0)) return;
     state.busy = true;
     try {
-      const q = new URLSearchParams({ limit: '50' });
-      if ($('filter-type').value) q.set('type', $('filter-type').value);
-      if ($('filter-state').value) q.set('state', $('filter-state').value);
-      const [st, jobs] = await Promise.all([api('GET', API + '/status'), api('GET', `${API}/jobs?${q}`)]);
+      const [st, jobs] = await Promise.all([api('GET', API + '/status'), api('GET', `${API}/jobs?${listQuery()}`)]);
       renderStatus(st);
+      state.page = { next: jobs.next_cursor || null, prev: jobs.prev_cursor || null, total: jobs.total ?? 0 };
       renderJobs(jobs.jobs || []);
       if (state.selected) await loadDetail().catch(() => {});
+      if (state.queueShown) await loadQueue().catch(() => {});
+      await refreshExtras();
       setLive(true, 'live');
     } catch (e) {
       if (e.status === 401 && token()) state.refused = token();
@@ -470,6 +701,67 @@
     if (!state.timer) state.timer = setInterval(refresh, POLL_MS);
   }
 
+  // ---- the worker panel: each runner slot busy or idle, with its job ----
+  function renderWorkers(st) {
+    const slots = (st && st.workers && st.workers.slots) || [];
+    const busy = slots.filter((s) => s.busy).length;
+    $('workers-summary').textContent = slots.length ? `${busy} of ${slots.length} busy` : '';
+    const body = clear($('workers').tBodies[0]);
+    for (const s of slots) {
+      const j = s.job;
+      body.append(h('tr', { dataset: { slot: s.slot, busy: String(s.busy), jobId: j ? j.job_id : '' } },
+        h('td', {}, `${s.kind === 'process' ? 'worker process' : 'thread'} ${s.slot}`),
+        h('td', {}, h('span', { class: 'badge s-' + (s.busy ? 'busy' : 'idle') }, s.busy ? 'busy' : 'idle')),
+        h('td', { class: 'mono' }, j ? h('a', { href: '#/jobs/' + encodeURIComponent(j.job_id) }, '#' + j.job_id) : ''),
+        h('td', {}, j ? j.type : ''),
+        h('td', { class: 'mono' }, j ? fmtTime(j.started) : '')));
+    }
+  }
+
+  // ---- the throughput chart: GET /api/worker/throughput, drawn with Chart.js ----
+  let chart = null;
+  let chartData = '';
+  async function loadThroughput() {
+    if (!window.Chart) return;  // the vendored script did not load: no chart, the rest works
+    const data = await api('GET', API + '/throughput');
+    const minutes = data.minutes || [];
+    const text = JSON.stringify(minutes);
+    if (text === chartData) return;
+    chartData = text;
+    const labels = minutes.map((m) => new Date(m.minute).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
+    const series = (k) => minutes.map((m) => m[k]);
+    const card = $('chart-card');
+    card.dataset.done = String(minutes.reduce((a, m) => a + m.done, 0));
+    card.dataset.failed = String(minutes.reduce((a, m) => a + m.failed, 0));
+    card.dataset.retried = String(minutes.reduce((a, m) => a + m.retried, 0));
+    if (!chart) {
+      const css = getComputedStyle(document.documentElement);
+      const color = (v) => css.getPropertyValue(v).trim();
+      chart = new window.Chart($('throughput-chart'), {
+        type: 'bar',
+        data: { labels, datasets: [
+          { label: 'done', data: series('done'), backgroundColor: color('--done'), stack: 'a' },
+          { label: 'failed', data: series('failed'), backgroundColor: color('--failed'), stack: 'a' },
+          { label: 'retried', data: series('retried'), backgroundColor: '#f0b429', stack: 'a' },
+        ] },
+        options: { animation: false, maintainAspectRatio: false, responsive: true,
+          scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+          plugins: { legend: { position: 'bottom' } } },
+      });
+    } else {
+      chart.data.labels = labels;
+      ['done', 'failed', 'retried'].forEach((k, i) => { chart.data.datasets[i].data = series(k); });
+      chart.update();
+    }
+    card.dataset.drawn = 'true';
+  }
+
+  // Panels the other sections add refresh with the poll; each is its own function.
+  async function refreshExtras() {
+    renderWorkers(state.lastStatus);
+    await loadThroughput().catch(() => {});
+  }
+
   document.addEventListener('DOMContentLoaded', () => {
     $('token').value = token();
     $('token-form').addEventListener('submit', (e) => {
@@ -479,13 +771,33 @@
       start();
     });
     $('submit-type').addEventListener('change', (e) => showForm(e.target.value));
-    $('filter-type').addEventListener('change', refresh);
-    $('filter-state').addEventListener('change', refresh);
-    $('detail-close').addEventListener('click', () => {
-      state.selected = null;
-      $('detail-card').hidden = true;
-      for (const tr of $('jobs').tBodies[0].rows) tr.classList.remove('selected');
+    readView();
+    syncFilterInputs();
+    $('filters').addEventListener('submit', (e) => { e.preventDefault(); applyFilters(); });
+    for (const id of ['filter-type', 'filter-state', 'filter-since', 'filter-until']) $(id).addEventListener('change', applyFilters);
+    $('filter-clear').addEventListener('click', () => setView({ limit: state.view.limit }));
+    $('page-next').addEventListener('click', () => gotoPage(state.page.next));
+    $('page-prev').addEventListener('click', () => gotoPage(state.page.prev));
+    $('page-newest').addEventListener('click', () => gotoPage(null));
+    $('pick-all').addEventListener('change', (e) => {
+      const on = e.target.checked;  // read once: renderBulkBar sets it from the rows' boxes
+      for (const b of $('jobs').tBodies[0].querySelectorAll('td.pick input')) b.checked = on;
+      for (const j of state.lastJobs) { if (on) state.picked.add(j.job_id); else state.picked.delete(j.job_id); }
+      renderBulkBar();
     });
+    $('bulk-retry').addEventListener('click', () => bulk('Retry', 'POST', '/retry'));
+    $('bulk-cancel').addEventListener('click', () => bulk('Cancel', 'DELETE', ''));
+    $('bulk-clear').addEventListener('click', () => {
+      state.picked.clear();
+      $('bulk-result').textContent = '';
+      renderJobs(state.lastJobs);
+    });
+    $('detail-close').addEventListener('click', closePanels);
+    $('queue-close').addEventListener('click', closePanels);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closePanels(); });
+    window.addEventListener('hashchange', route);
+    window.addEventListener('popstate', () => { readView(); syncFilterInputs(); route(); refresh(); });
+    route();
     start();
   });
 })();

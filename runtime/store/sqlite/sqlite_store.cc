@@ -374,7 +374,7 @@ struct SqliteStore::WriterConn {
 struct SqliteStore::Reader {
   DbPtr db;
   Stmt get_item, item_files, timeline, timeline_item, item_exists, file_row, list_desc, list_asc,
-      list_jobs_desc, list_jobs_asc, lease_row, begin_read, end_read;
+      list_jobs_desc, list_jobs_asc, count_items, count_jobs, lease_row, begin_read, end_read;
   Stmt stats[3][2];  // [PENDING, RESERVED, final][all queues, one queue]
 
   Status Prepare() {
@@ -396,7 +396,12 @@ struct SqliteStore::Reader {
     const std::string filters =
         "(?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) "
         "AND (?5 IS NULL OR not_before <= ?5) AND (?6 IS NULL OR not_before > ?6) "
-        "AND (?7 IS NULL OR kind = ?7) ";
+        "AND (?7 IS NULL OR kind = ?7) "
+        // ?8: a LIKE pattern over the payload and the error's text; ?9 <= created < ?10;
+        // ?12 < id < ?11 (always bound, so SQLite seeks the id range in the index).
+        "AND (?8 IS NULL OR payload LIKE ?8 ESCAPE '\\' OR error_code LIKE ?8 ESCAPE '\\' "
+        "OR error_message LIKE ?8 ESCAPE '\\' OR traceback LIKE ?8 ESCAPE '\\') "
+        "AND created >= ?9 AND created < ?10 AND id < ?11 AND id > ?12 ";
     const std::string where = " FROM items WHERE " + filters;
     ROBOTNI_RETURN_IF_ERROR(list_desc.Prepare(
         d, Cat({"SELECT ", cols, where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
@@ -410,6 +415,8 @@ struct SqliteStore::Reader {
         d, Cat({"SELECT ", cols, jobs_where, "ORDER BY id DESC LIMIT ?3 OFFSET ?4"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(list_jobs_asc.Prepare(
         d, Cat({"SELECT ", cols, jobs_where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(count_items.Prepare(d, Cat({"SELECT count(*)", where}).c_str()));
+    ROBOTNI_RETURN_IF_ERROR(count_jobs.Prepare(d, Cat({"SELECT count(*)", jobs_where}).c_str()));
     // Each state is counted from the partial index that holds it (index-only). Rows:
     // queue, state, scheduled (not_before > ?1), count; [1] of each pair is for one queue (?2).
     const char* const stats_sql[] = {
@@ -1949,20 +1956,45 @@ StatusOr<Item> SqliteStore::Get(const std::string& item_id) {
   return it;
 }
 
+namespace {
+
+// `text` as a LIKE pattern matching it anywhere, its wildcards and the escape taken literally.
+std::string ContainsPattern(const std::string& text) {
+  std::string p = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') p += '\\';
+    p += c;
+  }
+  return p + "%";
+}
+
+// Binds the filters shared by List and Count (?1, ?2, ?5 to ?12); `bounds`: the id range too.
+void BindFilter(StmtUse& u, const ListFilter& f, const std::string& pattern, bool bounds) {
+  u.Bind(1, f.queue);
+  if (f.state) u.Bind(2, StateName(*f.state));
+  if (f.due_by_ms) u.Bind(5, *f.due_by_ms);
+  if (f.due_after_ms) u.Bind(6, *f.due_after_ms);
+  if (f.kind) u.Bind(7, KindName(*f.kind));
+  if (!f.text.empty()) u.BindStatic(8, pattern);
+  u.Bind(9, f.created_from_ms.value_or(INT64_MIN));
+  u.Bind(10, f.created_to_ms.value_or(INT64_MAX));
+  u.Bind(11, bounds && f.id_below ? *f.id_below : INT64_MAX);
+  u.Bind(12, bounds && f.id_above ? *f.id_above : INT64_MIN);
+}
+
+}  // namespace
+
 StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   std::vector<Item> items;
+  const std::string pattern = ContainsPattern(filter.text);
   {
     const bool jobs = filter.kind == Kind::kJob;
     StmtUse u(jobs ? (filter.newest_first ? (*r)->list_jobs_desc : (*r)->list_jobs_asc)
                    : (filter.newest_first ? (*r)->list_desc : (*r)->list_asc));
-    u.Bind(1, filter.queue);
-    if (filter.state) u.Bind(2, StateName(*filter.state));
+    BindFilter(u, filter, pattern, /*bounds=*/true);
     u.Bind(3, std::max(0, filter.limit)).Bind(4, std::max(0, filter.offset));
-    if (filter.due_by_ms) u.Bind(5, *filter.due_by_ms);
-    if (filter.due_after_ms) u.Bind(6, *filter.due_after_ms);
-    if (filter.kind) u.Bind(7, KindName(*filter.kind));
     int rc;
     while ((rc = u.Step()) == SQLITE_ROW) items.push_back(RowToItem(u));
     if (rc != SQLITE_DONE) return u.Error(rc, "list");
@@ -1971,6 +2003,17 @@ StatusOr<std::vector<Item>> SqliteStore::List(const ListFilter& filter) {
     ROBOTNI_RETURN_IF_ERROR(ReadFiles((*r)->item_files, std::stoll(it.id), &it.files));
   }
   return items;
+}
+
+StatusOr<int64_t> SqliteStore::Count(const ListFilter& filter) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  const std::string pattern = ContainsPattern(filter.text);
+  StmtUse u(filter.kind == Kind::kJob ? (*r)->count_jobs : (*r)->count_items);
+  BindFilter(u, filter, pattern, /*bounds=*/false);
+  int rc = u.Step();
+  if (rc != SQLITE_ROW) return u.Error(rc, "count");
+  return u.Int(0);
 }
 
 StatusOr<std::vector<QueueStats>> SqliteStore::Stats(const std::string& queue) {

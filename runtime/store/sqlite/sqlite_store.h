@@ -61,6 +61,7 @@ class SqliteStore final : public WorkItemStore {
   Status Retry(const std::string& item_id) override;
   StatusOr<Item> Get(const std::string& item_id) override;
   StatusOr<std::vector<Item>> List(const ListFilter& filter) override;
+  StatusOr<int64_t> Count(const ListFilter& filter) override;
   StatusOr<std::vector<QueueStats>> Stats(const std::string& queue) override;
   StatusOr<std::vector<TimelineEntry>> Timeline(const std::string& item_id) override;
   StatusOr<int64_t> ReapExpired(int64_t now_ms) override;

@@ -294,5 +294,24 @@ TEST(AuthTest, RateLimitPerTokenWithInjectedClock) {
   EXPECT_FALSE(Filtered(&auth, "GET", "GET /x", "Bearer a").passed);
 }
 
+// The token of serve's `dashboard: URL/#token=...` line: the first read+write one, else the
+// first that reads; never a write-only token.
+TEST(AuthTest, SignInTokenIsTheFirstReadWriteTokenElseTheFirstReader) {
+  Auth none;
+  EXPECT_EQ(none.sign_in_token(), "");
+  Auth a;
+  ASSERT_TRUE(a.AddTokens("write:w-only\nread:r-first\nread:r-second\nread,write:rw-first\n"
+                          "rw-second",
+                          "\n")
+                  .ok());
+  EXPECT_EQ(a.sign_in_token(), "rw-first");
+  Auth b;
+  ASSERT_TRUE(b.AddTokens("write:w-only\nread:r-first\nread:r-second", "\n").ok());
+  EXPECT_EQ(b.sign_in_token(), "r-first");
+  Auth c;
+  ASSERT_TRUE(c.AddTokens("write:w-only", "\n").ok());
+  EXPECT_EQ(c.sign_in_token(), "");
+}
+
 }  // namespace
 }  // namespace robotni::api
