@@ -11,6 +11,8 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/queues_api.cc
   runtime/api/status_api.cc
   runtime/api/work_items_api.cc)
+# auth.cc: tokens from RAND_bytes, compared with CRYPTO_memcmp.
+target_link_libraries(robotni_runtime PRIVATE OpenSSL::Crypto)
 
 # The dashboard: its files are embedded into a generated source at build time.
 set(ROBOTNI_DASHBOARD_ASSETS

@@ -1,4 +1,4 @@
-# runtime/core: status, log, time, sha256 / hmac. A static library of its own at the bottom of
+# runtime/core: status, log, time, sha256 / hmac / base64 (OpenSSL's libcrypto). A static library of its own at the bottom of
 # the parts, so that loop/ and http/ (and the HTTP fuzzer, which links robotni_http alone)
 # write their diagnostics through core/log, where a host's sink gets them, without the rest of
 # the runtime.
@@ -15,5 +15,9 @@ target_include_directories(robotni_core PUBLIC
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime)
 target_link_libraries(robotni_core PUBLIC nlohmann_json::nlohmann_json Threads::Threads)
+# SHA-256, HMAC and base64 come from libcrypto (libcurl's TLS uses it too). PRIVATE: no
+# robotni header includes OpenSSL's, so hosts never need its headers.
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+target_link_libraries(robotni_core PRIVATE OpenSSL::Crypto)
 set_target_properties(robotni_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(robotni_runtime PUBLIC robotni_core)
