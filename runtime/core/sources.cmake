@@ -19,5 +19,8 @@ target_link_libraries(robotni_core PUBLIC nlohmann_json::nlohmann_json Threads::
 # robotni header includes OpenSSL's, so hosts never need its headers.
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 target_link_libraries(robotni_core PRIVATE OpenSSL::Crypto)
+# core/log writes through spdlog (Debian's shared libspdlog and libfmt), privately too.
+find_package(spdlog CONFIG REQUIRED)
+target_link_libraries(robotni_core PRIVATE spdlog::spdlog)
 set_target_properties(robotni_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(robotni_runtime PUBLIC robotni_core)
