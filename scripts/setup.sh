@@ -4,9 +4,9 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
       libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
-      libcli11-dev libcurl4-openssl-dev node-llhttp libgtest-dev libgmock-dev
-      libbenchmark-dev libbz2-dev libzstd-dev libvalijson-dev libhowardhinnant-date-dev
-      libjs-chart.js)
+      libcli11-dev libcurl4-openssl-dev libssl-dev libspdlog-dev node-llhttp libgtest-dev
+      libgmock-dev libbenchmark-dev libbz2-dev libzstd-dev libvalijson-dev
+      libhowardhinnant-date-dev libjs-chart.js)
 if [[ "${1:-}" == "--test" ]]; then
   # clang-14 + libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh);
   # conda-package-handling: `cph x`, which the `robotni package` tests extract with

@@ -1,7 +1,6 @@
 #include "api/auth.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include "core/sha256.h"
 
@@ -88,14 +91,11 @@ std::string_view RoutePath(std::string_view route) {
 }  // namespace
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  // Every byte of `a` is visited whatever the contents; a length mismatch is folded into the
-  // result instead of returning early.
-  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(a[i]) ^ y;
-  }
-  return diff == 0;
+  // CRYPTO_memcmp's time depends on the length only. A length mismatch compares `a` with
+  // itself instead of returning early, so the time still depends on a's length alone.
+  bool same_size = a.size() == b.size();
+  std::string_view other = same_size ? b : a;
+  return (CRYPTO_memcmp(a.data(), other.data(), a.size()) == 0) & same_size;
 }
 
 bool IsLoopbackHost(std::string_view host) {
@@ -115,20 +115,12 @@ bool IsLoopbackHost(std::string_view host) {
 
 StatusOr<std::string> GenerateToken() {
   unsigned char bytes[32];
-  size_t got = 0;
-  while (got < sizeof(bytes)) {
-    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::IOError(std::string("getrandom: ") + strerror(errno));
-    got += static_cast<size_t>(n);
+  // OpenSSL's CSPRNG, seeded from getrandom(2); fails only when the kernel cannot seed it.
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    const char* why = ERR_reason_error_string(ERR_get_error());
+    return Status::IOError(std::string("RAND_bytes: ") + (why ? why : "no random bytes"));
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return core::HexLower(bytes, sizeof(bytes));
 }
 
 StatusOr<std::string> ReadTokenFile(const std::string& path) {

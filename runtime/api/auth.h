@@ -57,8 +57,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // 127.0.0.0/8, ::1 or "localhost".
 bool IsLoopbackHost(std::string_view host);
 
-// 32 random bytes (256 bits) from getrandom(2) as 64 lowercase hex digits. IOError when the
-// kernel has none to give.
+// 32 random bytes (256 bits) from OpenSSL's RAND_bytes (seeded from getrandom(2)) as 64
+// lowercase hex digits. IOError when there are none to give.
 StatusOr<std::string> GenerateToken();
 
 // The text of a token file, read only when it is safe to trust: a regular file (not a

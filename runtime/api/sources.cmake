@@ -13,6 +13,8 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/status_api.cc
   runtime/api/throughput.cc
   runtime/api/work_items_api.cc)
+# auth.cc: tokens from RAND_bytes, compared with CRYPTO_memcmp.
+target_link_libraries(robotni_runtime PRIVATE OpenSSL::Crypto)
 
 # The dashboard: its files are embedded into a generated source at build time.
 # Chart.js (the throughput chart) is Debian's libjs-chart.js, copied with its licence into the

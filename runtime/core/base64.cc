@@ -1,77 +1,59 @@
 #include "core/base64.h"
 
-#include <cstdint>
+#include <openssl/evp.h>
 
 namespace robotni {
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int DecodeChar(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+// EVP_EncodeBlock / EVP_DecodeBlock take an int length: larger inputs go in chunks of this
+// many bytes (a multiple of 3, so only the last chunk is padded) or characters (of 4).
+constexpr size_t kChunk = size_t{3} << 28;
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
 }
 
 }  // namespace
 
 std::string Base64Encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+  // EVP_EncodeBlock writes no newlines (unlike the EVP_Encode* stream) and a NUL at the end.
+  std::string out((data.size() + 2) / 3 * 4 + 1, '\0');
+  size_t written = 0;
+  for (size_t i = 0; i < data.size(); i += kChunk) {
+    std::string_view chunk = data.substr(i, kChunk);
+    written +=
+        static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()) + written,
+                                            Bytes(chunk), static_cast<int>(chunk.size())));
   }
-  size_t rest = data.size() - i;
-  if (rest == 1) {
-    uint32_t v = static_cast<unsigned char>(data[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (rest == 2) {
-    uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
+  out.resize(written);
   return out;
 }
 
 bool Base64Decode(std::string_view text, std::string* out) {
   out->clear();
+  // EVP_DecodeBlock skips leading and trailing whitespace and takes '=' anywhere; robotni
+  // takes only the canonical form: whole quanta, the alphabet, at most two '=' at the end.
   if (text.size() % 4 != 0) return false;
-  out->reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    int pad = 0;
-    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      int d;
-      if (k >= 4 - pad) {
-        d = 0;
-      } else {
-        d = DecodeChar(static_cast<unsigned char>(text[i + k]));
-        if (d < 0) return false;
-      }
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out->push_back(static_cast<char>((v >> 16) & 0xFF));
-    if (pad < 2) out->push_back(static_cast<char>((v >> 8) & 0xFF));
-    if (pad < 1) out->push_back(static_cast<char>(v & 0xFF));
+  size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  if (text.substr(0, text.size() - pad).find_first_not_of(kAlphabet) != std::string_view::npos)
+    return false;
+  out->resize(text.size() / 4 * 3);
+  size_t written = 0;
+  constexpr size_t kTextChunk = kChunk / 3 * 4;
+  for (size_t i = 0; i < text.size(); i += kTextChunk) {
+    std::string_view chunk = text.substr(i, kTextChunk);
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out->data()) + written, Bytes(chunk),
+                            static_cast<int>(chunk.size()));
+    if (n < 0) return false;
+    written += static_cast<size_t>(n);
   }
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  out->resize(written - pad);
   return true;
 }
 

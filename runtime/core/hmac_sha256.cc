@@ -1,47 +1,29 @@
 #include "core/hmac_sha256.h"
 
-#include <algorithm>
+#include <openssl/hmac.h>
+
+#include <new>
 
 #include "core/sha256.h"
 
 namespace robotni {
 
 std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view message) {
-  constexpr size_t kBlock = 64;
-  uint8_t k[kBlock] = {0};
-  if (key.size() > kBlock) {  // long keys are hashed first (RFC 2104 section 2)
-    core::Sha256 h;
-    h.Update(key);
-    auto d = h.Final();
-    std::copy(d.begin(), d.end(), k);
-  } else {
-    std::copy(key.begin(), key.end(), k);
-  }
-  uint8_t ipad[kBlock], opad[kBlock];
-  for (size_t i = 0; i < kBlock; ++i) {
-    ipad[i] = k[i] ^ 0x36;
-    opad[i] = k[i] ^ 0x5c;
-  }
-  core::Sha256 inner;
-  inner.Update(ipad, kBlock);
-  inner.Update(message);
-  auto inner_digest = inner.Final();
-  core::Sha256 outer;
-  outer.Update(opad, kBlock);
-  outer.Update(inner_digest.data(), inner_digest.size());
-  return outer.Final();
+  std::array<uint8_t, 32> out{};
+  // Never a null key pointer (a string_view may have one when empty): OpenSSL reads a null
+  // key as "none given", not as the empty key.
+  static constexpr char kNoKey = 0;
+  const char* k = key.empty() ? &kNoKey : key.data();
+  if (!HMAC(EVP_sha256(), k, static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
+            nullptr))
+    throw std::bad_alloc();  // only allocation can fail for SHA-256
+  return out;
 }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view message) {
-  static constexpr char kHex[] = "0123456789abcdef";
   auto d = HmacSha256(key, message);
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : d) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return core::HexLower(d.data(), d.size());
 }
 
 }  // namespace robotni

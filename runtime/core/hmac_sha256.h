@@ -1,8 +1,8 @@
 #ifndef ROBOTNI_RUNTIME_CORE_HMAC_SHA256_H_
 #define ROBOTNI_RUNTIME_CORE_HMAC_SHA256_H_
 
-// HMAC-SHA256 (RFC 2104 over FIPS 180-4 SHA-256), for signing webhook bodies. Built on
-// core's self-contained Sha256, so no crypto library is needed.
+// HMAC-SHA256 (RFC 2104 over FIPS 180-4 SHA-256) with OpenSSL's libcrypto, for signing
+// webhook bodies.
 // Thread-safety: pure functions.
 
 #include <array>

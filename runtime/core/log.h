@@ -9,6 +9,9 @@
 // JSON:  {"ts":"2026-01-02T03:04:05.678Z","level":"info","msg":"<msg>",<fields...>}
 //        ts is UTC with milliseconds; fields are the caller's key/values (a field named ts,
 //        level or msg is renamed with a trailing '_' so it cannot shadow them).
+// Lines are written by spdlog (a logger of robotni's own, never put in spdlog's registry, so a
+// host's spdlog setup is untouched): its clock and pattern give the "robotni: " prefix and ts,
+// its sinks the FILE (fwrite and fflush per line) or the host's callback.
 // Thread-safety: every function may be called from any thread; one mutex keeps lines whole.
 
 #include <cstdint>

@@ -1,10 +1,9 @@
 #include "http/curl_multi.h"
 
-// The checks curl.h adds for GCC turn curl_easy_setopt & co. into macros; the calls here go
-// through function pointers instead.
+// The checks curl.h adds for GCC would refuse the callbacks, which curl_multi.h declares
+// without curl's types (void* for CURL*, curl_sockaddr*, ...) to keep curl.h out of it.
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <string>
@@ -17,45 +16,6 @@ namespace robotni::http {
 namespace {
 
 CURLM* M(void* multi) { return static_cast<CURLM*>(multi); }
-
-// libcurl is opened on first use, not linked: with the ~30 libraries it pulls in (TLS, LDAP,
-// Kerberos, SSH, ...) it cost every robotni process ~8 ms of dynamic linking at start, and
-// only `robotni serve` with webhooks ever sends a request.
-// clang-format off
-#define ROBOTNI_CURL_FUNCTIONS(X)                                                    \
-  X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_setopt)     \
-  X(curl_easy_getinfo) X(curl_easy_strerror) X(curl_multi_init) X(curl_multi_cleanup)\
-  X(curl_multi_setopt) X(curl_multi_add_handle) X(curl_multi_remove_handle)          \
-  X(curl_multi_socket_action) X(curl_multi_info_read) X(curl_slist_append)           \
-  X(curl_slist_free_all)
-// clang-format on
-
-struct CurlApi {
-#define ROBOTNI_CURL_MEMBER(name) decltype(&::name) name = nullptr;
-  ROBOTNI_CURL_FUNCTIONS(ROBOTNI_CURL_MEMBER)
-#undef ROBOTNI_CURL_MEMBER
-  std::string error;  // why it could not be loaded; "" when loaded
-};
-
-const CurlApi& Curl() {
-  static const CurlApi api = [] {
-    CurlApi a;
-    void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);  // never closed
-    if (!lib) {
-      const char* why = dlerror();
-      a.error = why ? why : "dlopen failed";
-      return a;
-    }
-#define ROBOTNI_CURL_LOAD(name)                                    \
-  a.name = reinterpret_cast<decltype(&::name)>(dlsym(lib, #name)); \
-  if (!a.name && a.error.empty()) a.error = "libcurl.so.4 lacks " #name;
-    ROBOTNI_CURL_FUNCTIONS(ROBOTNI_CURL_LOAD)
-#undef ROBOTNI_CURL_LOAD
-    if (a.error.empty()) a.curl_global_init(CURL_GLOBAL_DEFAULT);
-    return a;
-  }();
-  return api;
-}
 
 }  // namespace
 
@@ -71,8 +31,8 @@ struct CurlMulti::Transfer {
   Done done;
 
   ~Transfer() {
-    if (easy) Curl().curl_easy_cleanup(easy);
-    if (headers) Curl().curl_slist_free_all(headers);
+    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl_slist_free_all(headers);
   }
 };
 
@@ -100,18 +60,18 @@ int CurlMulti::OpenSocket(void* clientp, int purpose, void* address) {
 }
 
 CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
-  // Loading runs curl_global_init (not thread-safe in every build) once per process.
-  const CurlApi& curl = Curl();
-  if (!curl.error.empty()) {
-    log::Error("http: cannot load libcurl (" + curl.error + "); outbound requests fail");
+  // curl_global_init (not thread-safe in every build) once per process, on first use.
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  multi_ = init == CURLE_OK ? curl_multi_init() : nullptr;
+  if (!multi_) {
+    log::Error("http: cannot start libcurl; outbound requests fail");
     closed_ = true;  // Start() returns 0
     return;
   }
-  multi_ = curl.curl_multi_init();
-  Curl().curl_multi_setopt(M(multi_), CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
-  Curl().curl_multi_setopt(M(multi_), CURLMOPT_SOCKETDATA, this);
-  Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
-  Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERDATA, this);
+  curl_multi_setopt(M(multi_), CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
+  curl_multi_setopt(M(multi_), CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(M(multi_), CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
+  curl_multi_setopt(M(multi_), CURLMOPT_TIMERDATA, this);
   timer_ = loop::UvHandle<uv_timer_t>::Make();
   uv_timer_init(loop_, timer_.get());
   timer_.get()->data = this;
@@ -125,41 +85,41 @@ uint64_t CurlMulti::Start(HttpClientRequest request, Done done) {
   t->id = next_id_++;
   t->request = std::move(request);
   t->done = std::move(done);
-  t->easy = Curl().curl_easy_init();
+  t->easy = curl_easy_init();
   if (!t->easy) return 0;
   CURL* e = t->easy;
   const HttpClientRequest& r = t->request;
-  Curl().curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
-  Curl().curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-  Curl().curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM from the resolver: we own signals
-  Curl().curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  Curl().curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  Curl().curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout_ms));
-  Curl().curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeout_ms));
-  Curl().curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-  Curl().curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlMulti::OnBody);
-  Curl().curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-  Curl().curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::OpenSocket);
-  Curl().curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
-  if (r.check_address) Curl().curl_easy_setopt(e, CURLOPT_PROXY, "");
+  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM from the resolver: we own signals
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout_ms));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeout_ms));
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlMulti::OnBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::OpenSocket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+  if (r.check_address) curl_easy_setopt(e, CURLOPT_PROXY, "");
   if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
-    Curl().curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-    Curl().curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-    if (r.method != "POST") Curl().curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
   } else if (r.method == "HEAD") {
-    Curl().curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (r.method != "GET") {
-    Curl().curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
   }
-  for (const auto& h : r.headers) t->headers = Curl().curl_slist_append(t->headers, h.c_str());
+  for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
   // No "Expect: 100-continue" round trip for bodies over 1 KiB: receivers answer at once.
-  t->headers = Curl().curl_slist_append(t->headers, "Expect:");
-  Curl().curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  t->headers = curl_slist_append(t->headers, "Expect:");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   uint64_t id = t->id;
   Transfer* raw = t.get();
   transfers_.emplace(id, std::move(t));
   // Adding sets a 0 ms timeout through OnTimer; the transfer starts on the next loop turn.
-  if (Curl().curl_multi_add_handle(M(multi_), raw->easy) != CURLM_OK) {
+  if (curl_multi_add_handle(M(multi_), raw->easy) != CURLM_OK) {
     transfers_.erase(id);
     return 0;
   }
@@ -170,16 +130,16 @@ HttpClientResult CurlMulti::TakeResult(Transfer* t, int code) {
   HttpClientResult res;
   res.curl_code = code;
   long status = 0;
-  Curl().curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_off_t total_us = 0;
-  if (Curl().curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
+  if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
     res.elapsed_ms = static_cast<int64_t>(total_us / 1000);
   if (code == CURLE_OK && status > 0) {
     res.responded = true;
     res.status = status;
     res.body = std::move(t->response);
     curl_off_t retry_after = 0;
-    if (Curl().curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
       res.retry_after_ms = static_cast<int64_t>(retry_after) * 1000;
   } else {
@@ -188,7 +148,7 @@ HttpClientResult CurlMulti::TakeResult(Transfer* t, int code) {
     if (res.refused)
       res.error = t->refused;
     else
-      res.error = t->error[0] ? t->error : Curl().curl_easy_strerror(static_cast<CURLcode>(code));
+      res.error = t->error[0] ? t->error : curl_easy_strerror(static_cast<CURLcode>(code));
   }
   return res;
 }
@@ -198,7 +158,7 @@ void CurlMulti::Cancel(uint64_t id) {
   if (it == transfers_.end()) return;
   std::unique_ptr<Transfer> t = std::move(it->second);
   transfers_.erase(it);
-  Curl().curl_multi_remove_handle(M(multi_), t->easy);
+  curl_multi_remove_handle(M(multi_), t->easy);
   HttpClientResult res;
   res.aborted = true;
   res.curl_code = CURLE_ABORTED_BY_CALLBACK;
@@ -214,7 +174,7 @@ void CurlMulti::Close() {
   while (!transfers_.empty()) Cancel(transfers_.begin()->first);
   // Cleanup closes the cached connections; curl reports each socket's removal to OnSocket,
   // which closes its poll handle. Whatever is left is closed below.
-  Curl().curl_multi_cleanup(M(multi_));
+  curl_multi_cleanup(M(multi_));
   multi_ = nullptr;
   polls_.clear();
   timer_.Reset();
@@ -277,7 +237,7 @@ void CurlMulti::OnTimeout(uv_timer_t* timer) {
 void CurlMulti::Action(int fd, int flags) {
   if (closed_) return;
   int running = 0;
-  Curl().curl_multi_socket_action(M(multi_), fd, flags, &running);
+  curl_multi_socket_action(M(multi_), fd, flags, &running);
   Finish();
 }
 
@@ -286,12 +246,12 @@ void CurlMulti::Finish() {
   // Close, which must not disturb this walk.
   std::vector<std::pair<Done, HttpClientResult>> finished;
   int left = 0;
-  while (CURLMsg* msg = Curl().curl_multi_info_read(M(multi_), &left)) {
+  while (CURLMsg* msg = curl_multi_info_read(M(multi_), &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     Transfer* raw = nullptr;
-    Curl().curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
     int code = msg->data.result;  // read before the handle is removed
-    Curl().curl_multi_remove_handle(M(multi_), msg->easy_handle);
+    curl_multi_remove_handle(M(multi_), msg->easy_handle);
     auto it = transfers_.find(raw ? raw->id : 0);
     if (it == transfers_.end()) continue;
     std::unique_ptr<Transfer> t = std::move(it->second);

@@ -2,6 +2,7 @@
 #define ROBOTNI_RUNTIME_HTTP_MULTIPART_H_
 
 // A small multipart/form-data parser (RFC 7578 over RFC 2046): enough for file uploads.
+// robotni's own rather than mimetic's or GMime's: docs/architecture.md says why.
 // The whole body is in memory (the server already buffered it). Parts keep their headers;
 // Content-Disposition's name and filename are extracted.
 // Thread-safety: pure functions.

@@ -31,9 +31,7 @@ target_link_libraries(robotni_runtime PUBLIC robotni_http)
 # Outbound HTTP for webhooks: libcurl's multi interface driven by the same loop.
 find_package(CURL REQUIRED)
 target_sources(robotni_http PRIVATE runtime/http/curl_multi.cc)
-# Headers only: curl_multi.cc opens libcurl.so.4 with dlopen on first use.
-target_include_directories(robotni_http PRIVATE ${CURL_INCLUDE_DIRS})
-target_link_libraries(robotni_http PUBLIC ${CMAKE_DL_LIBS})
+target_link_libraries(robotni_http PRIVATE CURL::libcurl)
 target_sources(robotni_runtime PRIVATE runtime/http/webhooks.cc)
 
 option(ROBOTNI_BUILD_FUZZERS "Build the libFuzzer targets (clang only)" OFF)

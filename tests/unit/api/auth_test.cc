@@ -49,6 +49,15 @@ TEST(ConstantTimeEqualsTest, ComparesWholeStrings) {
   EXPECT_FALSE(ConstantTimeEquals(std::string_view("a\0b", 3), std::string_view("a\0c", 3)));
 }
 
+TEST(GenerateTokenTest, SixtyFourLowercaseHexDigitsEachTimeNew) {
+  auto a = GenerateToken();
+  auto b = GenerateToken();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->size(), 64u);
+  EXPECT_EQ(a->find_first_not_of("0123456789abcdef"), std::string::npos) << *a;
+  EXPECT_NE(*a, *b);
+}
+
 TEST(LoopbackTest, RecognisesLoopbackHosts) {
   EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
   EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));

@@ -110,6 +110,29 @@ TEST_F(LogTest, ThrowingSinkDropsTheLineWithoutThrowing) {
   EXPECT_EQ(Lines(), (std::vector<std::string>{"robotni: kept"}));
 }
 
+// A host's sink (RuntimeOptions::log) gets each line whole, without '\n', with its level, in
+// the format set; the FILE output gets nothing meanwhile.
+TEST_F(LogTest, HostSinkGetsWholeLinesWithTheirLevel) {
+  std::vector<std::pair<Level, std::string>> got;
+  SetSink([&](Level level, std::string_view line) { got.emplace_back(level, line); });
+  Warn("disk low");
+  SetFormat(Format::kJson);
+  Error("failed", {{"ts", "field"}, {"level", 1}, {"job", "j1"}});
+  SetSink({});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(Level::kWarn, std::string("robotni: warning: disk low")));
+  EXPECT_EQ(got[1].first, Level::kError);
+  EXPECT_EQ(got[1].second.find('\n'), std::string::npos);
+  json j = json::parse(got[1].second);
+  EXPECT_EQ(j["level"], "error");
+  EXPECT_EQ(j["msg"], "failed");
+  EXPECT_EQ(j["ts_"], "field");  // fields cannot replace ts or level
+  EXPECT_EQ(j["level_"], 1);
+  EXPECT_EQ(j["job"], "j1");
+  EXPECT_EQ(got[1].second.rfind(R"({"ts":")", 0), 0u) << got[1].second;
+  EXPECT_TRUE(Lines().empty());
+}
+
 TEST_F(LogTest, ThreadsWriteWholeJsonLines) {
   SetFormat(Format::kJson);
   std::vector<std::thread> threads;
