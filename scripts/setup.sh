@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--test] [--bench]   (--test: what the test suite needs; --bench: bench/http)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
-      libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
+      libuv1-dev libsqlite3-dev libyaml-cpp-dev libhowardhinnant-date-dev pybind11-dev nlohmann-json3-dev
       libcli11-dev libcurl4-openssl-dev node-llhttp libgtest-dev libgmock-dev
       libbenchmark-dev libbz2-dev libzstd-dev)
 if [[ "${1:-}" == "--test" ]]; then
