@@ -34,6 +34,10 @@ struct WorkerApiContext {
   // a POST /api/work-items. Empty when serve runs no tasks.
   std::function<nlohmann::json()> task_consumers;
   std::function<void()> wake_tasks;
+  // Periodic jobs (service/serve_schedules.h), called on a WorkQueue thread: every schedule
+  // of the store ({"schedules": [...]}), and pause / resume of one (the schedule's JSON).
+  std::function<StatusOr<nlohmann::json>()> list_schedules;
+  std::function<StatusOr<nlohmann::json>(const std::string& name, bool paused)> set_schedule_paused;
 };
 
 }  // namespace robotni::api

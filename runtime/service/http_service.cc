@@ -16,6 +16,7 @@
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/queues_api.h"
+#include "api/schedules_api.h"
 #include "api/status_api.h"
 #include "api/work_items_api.h"
 #include "core/log.h"
@@ -24,6 +25,7 @@
 #include "loop/signal_watcher.h"
 #include "loop/uv_handle.h"
 #include "service/serve_reload.h"
+#include "service/serve_schedules.h"
 #include "service/serve_tasks.h"
 
 namespace robotni::service {
@@ -227,6 +229,7 @@ struct HttpService::State {
   api::MetricsContext metrics;
   std::shared_ptr<api::Auth> auth;
   std::unique_ptr<ServeTasks> tasks;
+  std::shared_ptr<ServeSchedules> schedules;
   std::unique_ptr<http::HttpServer> server;
   std::unique_ptr<api::JobWebhooks> webhooks;
   std::unique_ptr<ServeReloader> reloader;
@@ -238,6 +241,7 @@ struct HttpService::State {
   ~State() {
     // Handles left (a service that was never run): close them so the loop can close.
     if (loop_open) {
+      if (schedules) schedules->Stop();
       signals.Stop();
       reloader.reset();
       webhooks.reset();
@@ -297,6 +301,7 @@ struct HttpService::State {
     if (reloader) reloader->Stop();
     signals.Stop();
     if (tasks) tasks->BeginDrain();
+    if (schedules) schedules->Stop();  // no new jobs while draining
     LogDrainProgress(parts.dispatcher->Running(), settings.grace);
     drain_progress = loop::UvHandle<uv_timer_t>::Make();
     uv_timer_init(&loop, drain_progress.get());
@@ -365,6 +370,11 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();
 
+  auto schedules =
+      ServeSchedules::Create(s->parts.dispatcher->types(), settings.schedules, s->parts.store);
+  if (!schedules.ok()) return schedules.status();
+  s->schedules = std::move(schedules).value();
+
   auto auth = MakeAuth(settings, s->parts.tokens, s->parts.store_url, robot.root);
   if (!auth.ok()) return auth.status();
   s->auth = std::move(auth).value();
@@ -377,6 +387,10 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->api.blocking = &s->blocking;
   s->api.task_consumers = [s] { return s->tasks->StatusJson(); };
   s->api.wake_tasks = [s] { s->tasks->Wake(); };
+  s->api.list_schedules = [sched = s->schedules] { return sched->List(); };
+  s->api.set_schedule_paused = [sched = s->schedules](const std::string& name, bool paused) {
+    return sched->SetPaused(name, paused);
+  };
   s->metrics.store = s->parts.store;
   s->metrics.dispatcher = s->parts.dispatcher;
   s->metrics.blocking = &s->blocking;
@@ -388,6 +402,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   ROBOTNI_RETURN_IF_ERROR(api::RegisterOpenApi(&router));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkItemsApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterQueuesApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterSchedulesApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterDashboard(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterMetricsApi(&router, &s->metrics));
   // Swapped by a SIGHUP reload; both happen on the loop thread.
@@ -429,6 +444,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
       });
   s->parts.dispatcher->Start();
   s->tasks->Start();
+  s->schedules->Start(&s->loop, &s->blocking, s->server->poster());
   s->api.ready = true;
 
   std::unique_ptr<HttpService> service(new HttpService(std::move(st)));

@@ -2,18 +2,20 @@
 # End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
 # drives Debian's chromium (headless) with playwright-core through a spec, and stops the
 # server by its pid. Builds nothing.
-# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log]
+# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log|schedules]
 #   open (default): --no-auth, dashboard.spec.mjs
 #   auth: --token-file with a read+write and a read-only token, dashboard_auth.spec.mjs
+#   schedules: --no-auth and a config with a fakejob schedule every 2 s, schedules.spec.mjs
 #   log: no server; log_html.spec.mjs runs a fixture robot and checks its output/log.html
 # Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
 # installs chromium; node comes with the machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-robotni="${1:?usage: run.sh <path/to/robotni> [open|auth]}"
+robotni="${1:?usage: run.sh <path/to/robotni> [open|auth|log|schedules]}"
 mode="${2:-open}"
-[[ "$mode" == open || "$mode" == auth || "$mode" == log ]] || { echo "e2e: mode is open, auth or log, not '$mode'" >&2; exit 2; }
+[[ "$mode" == open || "$mode" == auth || "$mode" == log || "$mode" == schedules ]] ||
+  { echo "e2e: mode is open, auth, log or schedules, not '$mode'" >&2; exit 2; }
 [[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
 
 chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
@@ -54,6 +56,10 @@ read_token=""
 spec=dashboard.spec.mjs
 if [[ "$mode" == open ]]; then
   auth_args=(--no-auth)
+elif [[ "$mode" == schedules ]]; then
+  printf 'schedules:\n  - name: e2e-tick\n    type: fakejob\n    cron: "*/2 * * * * *"\n    timezone: Europe/Helsinki\n    params: {delay_seconds: 1}\n' >"$work/serve.yaml"
+  auth_args=(--no-auth --config "$work/serve.yaml")
+  spec=schedules.spec.mjs
 else
   token="e2e-rw-$(rand)"
   read_token="e2e-r-$(rand)"

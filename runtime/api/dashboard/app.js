@@ -1,5 +1,6 @@
 // robotni dashboard: plain JS, no build step. Polls the JSON API (every second by default,
-// ?poll=<ms> to change it) and renders job queues, jobs, robot queues, a job's detail and the submit forms.
+// ?poll=<ms> to change it) and renders job queues, schedules, jobs, robot queues, a job's detail
+// and the submit forms.
 'use strict';
 
 (() => {
@@ -159,6 +160,11 @@
     if (!confirm(`Cancel every queued job of "${q}"?`)) return;
     act('Flush', () => api('POST', `${API}/queues/${encodeURIComponent(q)}/flush`));
   }
+  function pauseSchedule(name, pause) {
+    const verb = pause ? 'pause' : 'resume';
+    return act(pause ? 'Pause' : 'Resume',
+      () => api('POST', `${API}/schedules/${encodeURIComponent(name)}/${verb}`));
+  }
   function jobActions(job) {
     const out = [];
     if (job.status === 'queued' || job.status === 'running') {
@@ -202,6 +208,27 @@
     const robotBody = clear($('robot-queues').tBodies[0]);
     $('robot-queues-card').hidden = robotQueues.length === 0;
     for (const q of robotQueues) robotBody.append(queueRow(q, st.queues[q]));
+  }
+
+  // Periodic jobs (GET /api/worker/schedules): shown only when there is one.
+  function renderSchedules(list) {
+    const body = clear($('schedules').tBodies[0]);
+    $('schedules-card').hidden = list.length === 0;
+    for (const s of list) {
+      body.append(h('tr', { dataset: { schedule: s.name }, class: s.paused ? 'paused' : null },
+        h('td', { class: 'name' }, s.name),
+        h('td', {}, s.type),
+        h('td', { class: 'mono' }, s.cron),
+        h('td', {}, s.timezone),
+        h('td', { class: 'state' }, h('span', { class: 'badge ' + (s.paused ? 's-cancelled' : 's-done') },
+          s.paused ? 'paused' : 'active')),
+        h('td', {}, s.last_tick ? fmtTime(s.last_tick) : ''),
+        h('td', { class: 'next' }, s.next_run ? fmtTime(s.next_run) : '-'),
+        h('td', { class: 'act' }, h('button', {
+          class: 'small' + (s.paused ? '' : ' ghost'), type: 'button',
+          'data-action': s.paused ? 'resume' : 'pause',
+          onclick: () => pauseSchedule(s.name, !s.paused) }, s.paused ? 'Resume' : 'Pause'))));
+    }
   }
 
   function renderJobs(jobs) {
@@ -434,8 +461,11 @@
       const q = new URLSearchParams({ limit: '50' });
       if ($('filter-type').value) q.set('type', $('filter-type').value);
       if ($('filter-state').value) q.set('state', $('filter-state').value);
-      const [st, jobs] = await Promise.all([api('GET', API + '/status'), api('GET', `${API}/jobs?${q}`)]);
+      const [st, jobs, sched] = await Promise.all([api('GET', API + '/status'),
+        api('GET', `${API}/jobs?${q}`),
+        api('GET', API + '/schedules').catch((e) => (e.status === 404 ? { schedules: [] } : Promise.reject(e)))]);
       renderStatus(st);
+      renderSchedules(sched.schedules || []);
       renderJobs(jobs.jobs || []);
       if (state.selected) await loadDetail().catch(() => {});
       setLive(true, 'live');

@@ -31,3 +31,5 @@ add_dependencies(serve_durability_cli_test fsync_counter)
 robotni_test(serve_startup_cli_test tests/integration/cli/serve_startup_test.cc)
 # serve's log: finished jobs, --access-log, drain progress; the job metrics' type label.
 robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
+# Periodic jobs: two serves on one store, one job per tick; pause / resume; config errors.
+robotni_test(serve_schedules_cli_test tests/integration/cli/serve_schedules_test.cc)
