@@ -76,7 +76,10 @@ Status ReadSchedules(const YAML::Node& node, const std::string& file, int line,
     ScheduleEntry s;
     bool has_name = false;
     int cron_line = eline;
-    for (const auto& [k, v] : internal::MapEntries(e)) {
+    for (const auto& entry : internal::MapEntries(e)) {
+      // Named, not a structured binding: clang 14 cannot capture those in the lambdas.
+      const YAML::Node& k = entry.first;
+      const YAML::Node& v = entry.second;
       std::string key = k.IsScalar() ? k.Scalar() : "";
       int kline = LineOf(k, eline);
       auto err = [&](const std::string& msg) { return ErrorAt(file, kline, at + "." + key, msg); };
