@@ -61,6 +61,11 @@ std::optional<T> OptionalFrom(const nlohmann::json& j, const char* key) {
 nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& t : types) {
+    nlohmann::json schedule;  // null: none
+    if (!t.schedule_cron.empty())
+      schedule = {{"cron", t.schedule_cron},
+                  {"timezone", t.schedule_timezone},
+                  {"params", t.schedule_params}};
     out.push_back({{"type", t.name},
                    {"schema", t.schema},
                    {"concurrency", t.concurrency},
@@ -72,11 +77,7 @@ nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
                    {"max_output", Optional(t.limits.max_output_bytes)},
                    {"module", t.module},
                    {"doc", t.doc},
-                   {"schedule", t.schedule_cron.empty()
-                                    ? nlohmann::json()
-                                    : nlohmann::json{{"cron", t.schedule_cron},
-                                                     {"timezone", t.schedule_timezone},
-                                                     {"params", t.schedule_params}}}});
+                   {"schedule", schedule}});
   }
   return out;
 }

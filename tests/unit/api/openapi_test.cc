@@ -67,9 +67,9 @@ struct AllApis {
   Router router;
 };
 // What AllApis calls, by name, to compare with service/http_service.cc.
-const std::set<std::string> kRegistered = {"HealthApi", "JobTypesApi",  "JobsApi",
-                                           "StatusApi", "WorkItemsApi", "QueuesApi", "SchedulesApi",
-                                           "Dashboard", "MetricsApi",   "OpenApi"};
+const std::set<std::string> kRegistered = {
+    "HealthApi", "JobTypesApi",  "JobsApi",   "StatusApi",  "WorkItemsApi",
+    "QueuesApi", "SchedulesApi", "Dashboard", "MetricsApi", "OpenApi"};
 
 json Document() {
   json doc = json::parse(OpenApiDocument(), nullptr, false);
