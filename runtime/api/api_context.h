@@ -39,6 +39,10 @@ struct WorkerApiContext {
   // Finished attempts per minute for the dashboard's chart (api/throughput.h); null: the
   // throughput route answers 404.
   Throughput* throughput = nullptr;
+  // Periodic jobs (service/serve_schedules.h), called on a WorkQueue thread: every schedule
+  // of the store ({"schedules": [...]}), and pause / resume of one (the schedule's JSON).
+  std::function<StatusOr<nlohmann::json>()> list_schedules;
+  std::function<StatusOr<nlohmann::json>(const std::string& name, bool paused)> set_schedule_paused;
 };
 
 }  // namespace robotni::api

@@ -10,6 +10,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/jobs_api.cc
   runtime/api/metrics.cc
   runtime/api/queues_api.cc
+  runtime/api/schedules_api.cc
   runtime/api/status_api.cc
   runtime/api/throughput.cc
   runtime/api/work_items_api.cc)

@@ -352,11 +352,15 @@ Status ApplyServeConfig(const std::string& path, const std::set<std::string>& cl
         ROBOTNI_RETURN_IF_ERROR(ReadJobTypes(val, at, &out));
         continue;
       }
+      if (name == "schedules") {
+        ROBOTNI_RETURN_IF_ERROR(ReadSchedules(val, path, line, &out.schedules));
+        continue;
+      }
       auto it = keys.find(name);
       if (it == keys.end()) {
         std::string known;
         for (const auto& [k, r] : keys) known += k + ", ";
-        return at.Error("unknown key (known: " + known + "job_types, webhooks, http)");
+        return at.Error("unknown key (known: " + known + "job_types, schedules, webhooks, http)");
       }
       // A flag given on the command line wins: the key is still checked.
       ServeFlags scratch = out;
@@ -432,6 +436,7 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
   if (a.max_output != b.max_output) out.push_back("max_output");
   if (a.job_types != b.job_types) out.push_back("job_types");
+  if (a.schedules != b.schedules) out.push_back("schedules");
   if (a.max_payload != b.max_payload) out.push_back("max_payload");
   if (a.no_auth != b.no_auth) out.push_back("no_auth");
   if (a.tasks != b.tasks) out.push_back("tasks");
@@ -461,6 +466,7 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->max_jobs_per_worker = running.max_jobs_per_worker;
   next->max_output = running.max_output;
   next->job_types = running.job_types;
+  next->schedules = running.schedules;
   next->max_payload = running.max_payload;
   next->no_auth = running.no_auth;
   next->tasks = running.tasks;

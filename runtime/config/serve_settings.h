@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "config/schedules_yaml.h"
 #include "robotni/limits.h"
 #include "robotni/status.h"
 
@@ -44,6 +45,9 @@ struct ServeFlags {
   // The file's `job_types:` map, {type: {timeout, kill_grace, memory_limit,
   // max_jobs_per_worker, max_output}} (config/limits_yaml.h): wins over the type's decorator.
   std::map<std::string, Limits> job_types;
+  // The file's `schedules:` list (config/schedules_yaml.h): periodic jobs, besides those of
+  // `@job(..., schedule=)`; one of the same name wins over the decorator's.
+  std::vector<ScheduleEntry> schedules;
   // Bytes of a payload, params, result or output JSON the store accepts (docs/serve.md,
   // "Input limits"); past it a submission is refused and a job's outcome fails the job.
   int max_payload = 1 << 20;

@@ -5,5 +5,6 @@ target_sources(robotni_runtime PRIVATE
   runtime/config/env_json.cc
   runtime/config/limits_yaml.cc
   runtime/config/robot_yaml.cc
+  runtime/config/schedules_yaml.cc
   runtime/config/serve_settings.cc
   runtime/config/yaml_util.cc)

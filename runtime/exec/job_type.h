@@ -39,6 +39,11 @@ struct JobTypeInfo {
   Limits limits;
   std::string module, doc;
   NativeJobFn native;  // set for host-code types; empty for Python ones
+  // `@job(..., schedule=, timezone=, schedule_params=)`: serve enqueues a job of this type
+  // on the cron schedule (service/serve_schedules.h). Empty cron = none.
+  std::string schedule_cron;
+  std::string schedule_timezone;
+  nlohmann::json schedule_params = nlohmann::json::object();
 };
 
 // Limits that apply to every job unless its type says otherwise.

@@ -61,6 +61,11 @@ std::optional<T> OptionalFrom(const nlohmann::json& j, const char* key) {
 nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& t : types) {
+    nlohmann::json schedule;  // null: none
+    if (!t.schedule_cron.empty())
+      schedule = {{"cron", t.schedule_cron},
+                  {"timezone", t.schedule_timezone},
+                  {"params", t.schedule_params}};
     out.push_back({{"type", t.name},
                    {"schema", t.schema},
                    {"concurrency", t.concurrency},
@@ -71,7 +76,8 @@ nlohmann::json JobTypesToJson(const std::vector<JobTypeInfo>& types) {
                    {"max_jobs_per_worker", Optional(t.limits.max_runs_per_worker)},
                    {"max_output", Optional(t.limits.max_output_bytes)},
                    {"module", t.module},
-                   {"doc", t.doc}});
+                   {"doc", t.doc},
+                   {"schedule", schedule}});
   }
   return out;
 }
@@ -93,6 +99,11 @@ std::vector<JobTypeInfo> JobTypesFromJson(const nlohmann::json& doc) {
     info.limits.max_output_bytes = OptionalFrom<int64_t>(t, "max_output");
     info.module = t.value("module", "");
     info.doc = t.value("doc", "");
+    if (auto sched = t.find("schedule"); sched != t.end() && sched->is_object()) {
+      info.schedule_cron = sched->value("cron", "");
+      info.schedule_timezone = sched->value("timezone", "UTC");
+      info.schedule_params = sched->value("params", nlohmann::json::object());
+    }
     types.push_back(std::move(info));
   }
   return types;

@@ -17,6 +17,7 @@
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/queues_api.h"
+#include "api/schedules_api.h"
 #include "api/status_api.h"
 #include "api/throughput.h"
 #include "api/work_items_api.h"
@@ -26,6 +27,7 @@
 #include "loop/signal_watcher.h"
 #include "loop/uv_handle.h"
 #include "service/serve_reload.h"
+#include "service/serve_schedules.h"
 #include "service/serve_tasks.h"
 
 namespace robotni::service {
@@ -230,6 +232,7 @@ struct HttpService::State {
   api::Throughput throughput;  // finished attempts per minute, for the dashboard's chart
   std::shared_ptr<api::Auth> auth;
   std::unique_ptr<ServeTasks> tasks;
+  std::shared_ptr<ServeSchedules> schedules;
   std::unique_ptr<http::HttpServer> server;
   std::unique_ptr<api::JobWebhooks> webhooks;
   std::unique_ptr<ServeReloader> reloader;
@@ -241,6 +244,7 @@ struct HttpService::State {
   ~State() {
     // Handles left (a service that was never run): close them so the loop can close.
     if (loop_open) {
+      if (schedules) schedules->Stop();
       signals.Stop();
       reloader.reset();
       webhooks.reset();
@@ -300,6 +304,7 @@ struct HttpService::State {
     if (reloader) reloader->Stop();
     signals.Stop();
     if (tasks) tasks->BeginDrain();
+    if (schedules) schedules->Stop();  // no new jobs while draining
     LogDrainProgress(parts.dispatcher->Running(), settings.grace);
     drain_progress = loop::UvHandle<uv_timer_t>::Make();
     uv_timer_init(&loop, drain_progress.get());
@@ -368,6 +373,11 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();
 
+  auto schedules =
+      ServeSchedules::Create(s->parts.dispatcher->types(), settings.schedules, s->parts.store);
+  if (!schedules.ok()) return schedules.status();
+  s->schedules = std::move(schedules).value();
+
   auto auth = MakeAuth(settings, s->parts.tokens, s->parts.store_url, robot.root);
   if (!auth.ok()) return auth.status();
   s->auth = std::move(auth).value();
@@ -381,6 +391,10 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   s->api.task_consumers = [s] { return s->tasks->StatusJson(); };
   s->api.wake_tasks = [s] { s->tasks->Wake(); };
   s->api.throughput = &s->throughput;
+  s->api.list_schedules = [sched = s->schedules] { return sched->List(); };
+  s->api.set_schedule_paused = [sched = s->schedules](const std::string& name, bool paused) {
+    return sched->SetPaused(name, paused);
+  };
   s->metrics.store = s->parts.store;
   s->metrics.dispatcher = s->parts.dispatcher;
   s->metrics.blocking = &s->blocking;
@@ -392,6 +406,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
   ROBOTNI_RETURN_IF_ERROR(api::RegisterOpenApi(&router));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterWorkItemsApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterQueuesApi(&router, &s->api));
+  ROBOTNI_RETURN_IF_ERROR(api::RegisterSchedulesApi(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterDashboard(&router, &s->api));
   ROBOTNI_RETURN_IF_ERROR(api::RegisterMetricsApi(&router, &s->metrics));
   // Swapped by a SIGHUP reload; both happen on the loop thread.
@@ -441,6 +456,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
       });
   s->parts.dispatcher->Start();
   s->tasks->Start();
+  s->schedules->Start(&s->loop, &s->blocking, s->server->poster());
   s->api.ready = true;
 
   std::unique_ptr<HttpService> service(new HttpService(std::move(st)));

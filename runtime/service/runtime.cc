@@ -147,6 +147,13 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.log_format = r.log_format;
   f.log_level = r.log_level;
   f.config = s.config_file;
+  // Schedules have no flag or option: only the file has them (`robotni serve` checked it
+  // before; a file that no longer reads leaves serve with the decorators' schedules).
+  if (!s.config_file.empty()) {
+    config::ServeFlags from_file;
+    if (config::ApplyServeConfig(s.config_file, {}, &from_file).ok())
+      f.schedules = std::move(from_file.schedules);
+  }
   return f;
 }
 

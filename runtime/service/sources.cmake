@@ -7,4 +7,5 @@ target_sources(robotni_runtime PRIVATE
   runtime/service/robot_run.cc
   runtime/service/runtime.cc
   runtime/service/serve_reload.cc
+  runtime/service/serve_schedules.cc
   runtime/service/serve_tasks.cc)

@@ -2,4 +2,5 @@
 target_sources(robotni_runtime PRIVATE
   runtime/store/store.cc
   runtime/store/sqlite/schema.cc
+  runtime/store/sqlite/sqlite_schedules.cc
   runtime/store/sqlite/sqlite_store.cc)

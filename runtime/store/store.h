@@ -191,6 +191,21 @@ struct ListFilter {
   std::optional<int64_t> id_below, id_above;
 };
 
+// A periodic job (docs/serve.md "Periodic jobs"): its definition and where it stands. The
+// store keeps the tick each schedule handled last, so that processes sharing the store
+// enqueue one job per tick between them, across restarts.
+struct Schedule {
+  std::string name;
+  std::string queue;  // the job type its jobs go to
+  std::string cron;
+  std::string timezone = "UTC";
+  std::string params_json = "{}";
+  bool paused = false;
+  int64_t last_tick_ms = 0;  // the last tick handled: enqueued, or passed by a resume
+  std::string last_job_id;   // the job of the last enqueued tick; "" = none yet
+  int64_t updated_ms = 0;
+};
+
 struct StoreOptions {
   std::string url;                // "sqlite:///abs/path/workitems.db" or a plain path
   std::string files_dir;          // "" = "<db dir>/work_item_files"
@@ -288,6 +303,22 @@ class WorkItemStore {
   virtual StatusOr<int64_t> Prune(int64_t finished_before_ms) = 0;
   // Deletes one item in any state, with its timeline and files. NotFound when absent.
   virtual Status Delete(const std::string& item_id) = 0;
+
+  // Schedules. DefineSchedules creates the ones the store does not have, with last_tick =
+  // now (their first job is the first tick after), and updates the definition (queue, cron,
+  // timezone, params) of the others, keeping last_tick and paused; a definition with
+  // `paused` set pauses its schedule. Returns every schedule of the store, by name.
+  virtual StatusOr<std::vector<Schedule>> DefineSchedules(const std::vector<Schedule>& defs) = 0;
+  virtual StatusOr<std::vector<Schedule>> ListSchedules() = 0;
+  // Pauses or resumes a schedule; a resume moves last_tick up to now, so the ticks that
+  // passed while it was paused are not caught up. Returns it as it is now; NotFound.
+  virtual StatusOr<Schedule> SetSchedulePaused(const std::string& name, bool paused) = 0;
+  // The tick `tick_ms` of schedule `name`, in one transaction: last_tick goes from
+  // `expected_last_tick_ms` to `tick_ms` (compare and set) and `job` is created. Conflict,
+  // and nothing written, when last_tick is no longer the expected one (another process
+  // handled the tick), or the schedule is paused or gone. Returns the job's id.
+  virtual StatusOr<std::string> FireSchedule(const std::string& name, int64_t expected_last_tick_ms,
+                                             int64_t tick_ms, const NewItem& job) = 0;
 
   // Blocks until every write accepted so far is committed.
   virtual Status Sync() = 0;

@@ -27,3 +27,7 @@ set_tests_properties(dashboard_signin_e2e PROPERTIES LABELS integration TIMEOUT 
 add_test(NAME dashboard_panels_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> panels)
 set_tests_properties(dashboard_panels_e2e PROPERTIES LABELS integration TIMEOUT 180)
+# The Schedules card: a schedule every 2 s listed, paused (no jobs), resumed (jobs again).
+add_test(NAME dashboard_schedules_e2e
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:robotni> schedules)
+set_tests_properties(dashboard_schedules_e2e PROPERTIES LABELS integration TIMEOUT 180)

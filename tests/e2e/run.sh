@@ -2,23 +2,24 @@
 # End-to-end test of the dashboard: starts `robotni serve` on loopback with a temporary store,
 # drives Debian's chromium (headless) with playwright-core through a spec, and stops the
 # server by its pid. Builds nothing.
-# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log|jobs|signin|panels]
+# Usage: tests/e2e/run.sh <path/to/robotni> [open|auth|log|jobs|signin|panels|schedules]
 #   open (default): --no-auth, dashboard.spec.mjs
 #   auth: --token-file with a read+write and a read-only token, dashboard_auth.spec.mjs
 #   jobs: --no-auth, dashboard_jobs.spec.mjs (paging, filters, job and queue URLs, bulk actions)
 #   signin: as auth, dashboard_signin.spec.mjs (the sign-in link serve prints)
 #   panels: --no-auth, dashboard_panels.spec.mjs (the worker panel and the throughput chart)
+#   schedules: --no-auth and a config with a fakejob schedule every 2 s, schedules.spec.mjs
 #   log: no server; log_html.spec.mjs runs a fixture robot and checks its output/log.html
 # Skips (exit 0) only when chromium or node is not installed: `scripts/setup.sh --test`
 # installs chromium; node comes with the machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-robotni="${1:?usage: run.sh <path/to/robotni> [open|auth]}"
+robotni="${1:?usage: run.sh <path/to/robotni> [open|auth|log|jobs|signin|panels|schedules]}"
 mode="${2:-open}"
 case "$mode" in
-  open | auth | log | jobs | signin | panels) ;;
-  *) echo "e2e: mode is open, auth, log, jobs, signin or panels, not '$mode'" >&2; exit 2 ;;
+  open | auth | log | jobs | signin | panels | schedules) ;;
+  *) echo "e2e: mode is open, auth, log, jobs, signin, panels or schedules, not '$mode'" >&2; exit 2 ;;
 esac
 [[ -x "$robotni" ]] || { echo "e2e: $robotni is not an executable" >&2; exit 1; }
 
@@ -61,6 +62,10 @@ spec=dashboard.spec.mjs
 [[ "$mode" == jobs || "$mode" == panels ]] && spec="dashboard_$mode.spec.mjs"
 if [[ "$mode" == open || "$mode" == jobs || "$mode" == panels ]]; then
   auth_args=(--no-auth)
+elif [[ "$mode" == schedules ]]; then
+  printf 'schedules:\n  - name: e2e-tick\n    type: fakejob\n    cron: "*/2 * * * * *"\n    timezone: Europe/Helsinki\n    params: {delay_seconds: 1}\n' >"$work/serve.yaml"
+  auth_args=(--no-auth --config "$work/serve.yaml")
+  spec=schedules.spec.mjs
 else
   token="e2e-rw-$(rand)"
   read_token="e2e-r-$(rand)"

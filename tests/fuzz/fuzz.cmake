@@ -33,6 +33,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/api/job_webhooks.cc
   runtime/api/jobs_api.cc
   runtime/api/queues_api.cc
+  runtime/api/schedules_api.cc
   runtime/api/status_api.cc
   runtime/api/work_items_api.cc
   runtime/exec/dispatcher.cc
@@ -41,6 +42,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/http/webhooks.cc
   runtime/store/store.cc
   runtime/store/sqlite/schema.cc
+  runtime/store/sqlite/sqlite_schedules.cc
   runtime/store/sqlite/sqlite_store.cc
   runtime/worker/start_backoff.cc
   tests/fuzz/dispatcher_link_stubs.cc)

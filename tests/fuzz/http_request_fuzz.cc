@@ -24,6 +24,7 @@
 #include "api/job_types_api.h"
 #include "api/jobs_api.h"
 #include "api/queues_api.h"
+#include "api/schedules_api.h"
 #include "api/status_api.h"
 #include "api/work_items_api.h"
 #include "exec/dispatcher.h"
@@ -88,6 +89,7 @@ Api& TheApi() {
     FUZZ_CHECK(api::RegisterStatusApi(&a->router, &a->ctx).ok());
     FUZZ_CHECK(api::RegisterWorkItemsApi(&a->router, &a->ctx).ok());
     FUZZ_CHECK(api::RegisterQueuesApi(&a->router, &a->ctx).ok());
+    FUZZ_CHECK(api::RegisterSchedulesApi(&a->router, &a->ctx).ok());
     a->router.SetFilter([a](const Request& req, const Responder& respond) {
       if (!a->auth->Filter(req, respond)) return false;
       // The long poll answers from a thread of its own that reads the store: not run here.

@@ -32,7 +32,7 @@ dpkg-deb -f "$deb"
 [[ -n $(field Section) ]] || fail "no Section"
 [[ -z $(field Homepage) ]] || fail "Homepage set: $(field Homepage)"
 depends=$(field Depends)
-for pkg in libpython3.11 python3.11 libuv1 libsqlite3-0 libyaml-cpp0.7; do
+for pkg in libpython3.11 python3.11 libuv1 libsqlite3-0 libyaml-cpp0.7 libdate-tz3; do
   # A whole package name in the comma-separated list (optionally with a version).
   grep -Eq "(^|, *)$pkg( *\(|,|$)" <<<"$depends" || fail "Depends lacks $pkg: $depends"
 done

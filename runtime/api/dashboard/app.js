@@ -1,5 +1,6 @@
 // robotni dashboard: plain JS, no build step. Polls the JSON API (every second by default,
-// ?poll=<ms> to change it) and renders job queues, jobs, robot queues, a job's detail and the submit forms.
+// ?poll=<ms> to change it) and renders job queues, schedules, jobs, robot queues, a job's
+// detail and the submit forms.
 // Addresses: the job list's filters and page are in the query (?type=&state=&q=&since=&until=
 // &cursor=&limit=), a job is #/jobs/<id>, a queue #/queues/<name>; #token=<t> signs in.
 'use strict';
@@ -177,6 +178,11 @@
     if (!confirm(`Cancel every queued job of "${q}"?`)) return;
     act('Flush', () => api('POST', `${API}/queues/${encodeURIComponent(q)}/flush`));
   }
+  function pauseSchedule(name, pause) {
+    const verb = pause ? 'pause' : 'resume';
+    return act(pause ? 'Pause' : 'Resume',
+      () => api('POST', `${API}/schedules/${encodeURIComponent(name)}/${verb}`));
+  }
   function jobActions(job) {
     const out = [];
     if (job.status === 'queued' || job.status === 'running') {
@@ -239,6 +245,27 @@
       h('td', { class: 'num mono' }, fmtTime(j.timeline && j.timeline.timeQueued)),
       h('td', { class: 'num' }, duration(j)),
       h('td', { class: 'act' }, jobActions(j)));
+  }
+
+  // Periodic jobs (GET /api/worker/schedules): shown only when there is one.
+  function renderSchedules(list) {
+    const body = clear($('schedules').tBodies[0]);
+    $('schedules-card').hidden = list.length === 0;
+    for (const s of list) {
+      body.append(h('tr', { dataset: { schedule: s.name }, class: s.paused ? 'paused' : null },
+        h('td', { class: 'name' }, s.name),
+        h('td', {}, s.type),
+        h('td', { class: 'mono' }, s.cron),
+        h('td', {}, s.timezone),
+        h('td', { class: 'state' }, h('span', { class: 'badge ' + (s.paused ? 's-cancelled' : 's-done') },
+          s.paused ? 'paused' : 'active')),
+        h('td', {}, s.last_tick ? fmtTime(s.last_tick) : ''),
+        h('td', { class: 'next' }, s.next_run ? fmtTime(s.next_run) : '-'),
+        h('td', { class: 'act' }, h('button', {
+          class: 'small' + (s.paused ? '' : ' ghost'), type: 'button',
+          'data-action': s.paused ? 'resume' : 'pause',
+          onclick: () => pauseSchedule(s.name, !s.paused) }, s.paused ? 'Resume' : 'Pause'))));
+    }
   }
 
   function renderJobs(jobs) {
@@ -665,8 +692,11 @@
     if (Date.now() < (state.pausedUntil || 0)) return;
     state.busy = true;
     try {
-      const [st, jobs] = await Promise.all([api('GET', API + '/status'), api('GET', `${API}/jobs?${listQuery()}`)]);
+      const [st, jobs, sched] = await Promise.all([api('GET', API + '/status'),
+        api('GET', `${API}/jobs?${listQuery()}`),
+        api('GET', API + '/schedules').catch((e) => (e.status === 404 ? { schedules: [] } : Promise.reject(e)))]);
       renderStatus(st);
+      renderSchedules(sched.schedules || []);
       state.page = { next: jobs.next_cursor || null, prev: jobs.prev_cursor || null, total: jobs.total ?? 0 };
       renderJobs(jobs.jobs || []);
       if (state.selected) await loadDetail().catch(() => {});

@@ -117,6 +117,22 @@ UPDATE items SET kind = 'job'
   WHERE meta IS NOT NULL OR id IN (SELECT item_id FROM files WHERE name = 'job.log');
 CREATE INDEX items_jobs ON items(id) WHERE kind = 'job';
 )sql",
+    // 7: schedules, periodic jobs (docs/serve.md "Periodic jobs"). last_tick (ms) is the tick
+    // handled last; a process enqueues a tick's job only by moving it forward with a compare
+    // and set in the job's transaction, so processes sharing the store enqueue it once.
+    R"sql(
+CREATE TABLE schedules(
+  name TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  params TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  last_tick INTEGER NOT NULL,
+  last_job_id INTEGER,
+  updated INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);

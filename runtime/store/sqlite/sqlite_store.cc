@@ -997,6 +997,10 @@ Status SqliteStore::InsertItem(const NewItem& item, const std::vector<StagedFile
   return Status::OK();
 }
 
+Status SqliteStore::InsertItemWithoutFiles(const NewItem& item, int64_t now, int64_t* id) {
+  return InsertItem(item, {}, 0, now, id);
+}
+
 // ---------------------------------------------------------------------------------
 // Create
 
@@ -1909,6 +1913,14 @@ StatusOr<std::unique_ptr<SqliteStore::Reader>> SqliteStore::OpenReader() {
   r->db = std::move(db).value();
   ROBOTNI_RETURN_IF_ERROR(r->Prepare());
   return r;
+}
+
+sqlite3* SqliteStore::WriterDb() { return writer_->db.get(); }
+
+Status SqliteStore::WithReader(const std::function<Status(sqlite3*)>& fn) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  return fn((*r)->db.get());
 }
 
 StatusOr<SqliteStore::ReaderLease> SqliteStore::AcquireReader() {

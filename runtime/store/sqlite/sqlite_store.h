@@ -74,6 +74,13 @@ class SqliteStore final : public WorkItemStore {
   StatusOr<int64_t> ReleaseDeadOwners(
       const std::function<bool(const std::string& owner)>& is_dead) override;
 
+  // sqlite_schedules.cc
+  StatusOr<std::vector<Schedule>> DefineSchedules(const std::vector<Schedule>& defs) override;
+  StatusOr<std::vector<Schedule>> ListSchedules() override;
+  StatusOr<Schedule> SetSchedulePaused(const std::string& name, bool paused) override;
+  StatusOr<std::string> FireSchedule(const std::string& name, int64_t expected_last_tick_ms,
+                                     int64_t tick_ms, const NewItem& job) override;
+
   // Group-commit counters: transactions committed and operations they carried.
   struct WriterStats {
     int64_t commits = 0;
@@ -107,6 +114,10 @@ class SqliteStore final : public WorkItemStore {
   void WriterLoop();
   Status RunInSavepoint(const std::function<Status()>& fn);
 
+  // The write connection, for operations defined outside sqlite_store.cc (writer thread).
+  sqlite3* WriterDb();
+  // Runs fn with an idle read connection.
+  Status WithReader(const std::function<Status(sqlite3*)>& fn);
   StatusOr<std::unique_ptr<Reader>> OpenReader();
   StatusOr<ReaderLease> AcquireReader();
 
@@ -121,6 +132,8 @@ class SqliteStore final : public WorkItemStore {
   // default_parent: parent id when the item names none (0 = none).
   Status InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
                     int64_t default_parent, int64_t now, int64_t* id);
+  // InsertItem of an item without files (for code outside sqlite_store.cc).
+  Status InsertItemWithoutFiles(const NewItem& item, int64_t now, int64_t* id);
   Status CommitStagedFile(int64_t id, const StagedFile& f);
   // One completion, fenced, with its outputs one statement each (CompleteBatch's isolated
   // rerun and the failure path; DONE completions of a batch go through FinishDoneRows).

@@ -35,3 +35,5 @@ robotni_test(serve_startup_cli_test tests/integration/cli/serve_startup_test.cc)
 robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
 # Job params against their type's JSON Schema (valijson), strict run_at: 400s naming the field.
 robotni_test(serve_validation_cli_test tests/integration/cli/serve_validation_test.cc)
+# Periodic jobs: two serves on one store, one job per tick; pause / resume; config errors.
+robotni_test(serve_schedules_cli_test tests/integration/cli/serve_schedules_test.cc)

@@ -4,6 +4,7 @@
 // a check on serve_command.cc catches a module added there but not here.
 #include "api/openapi.h"
 #include "api/queues_api.h"
+#include "api/schedules_api.h"
 
 #include <gtest/gtest.h>
 
@@ -56,6 +57,7 @@ struct AllApis {
     EXPECT_TRUE(RegisterStatusApi(&router, &api).ok());
     EXPECT_TRUE(RegisterWorkItemsApi(&router, &api).ok());
     EXPECT_TRUE(RegisterQueuesApi(&router, &api).ok());
+    EXPECT_TRUE(RegisterSchedulesApi(&router, &api).ok());
     EXPECT_TRUE(RegisterDashboard(&router, &api).ok());
     EXPECT_TRUE(RegisterMetricsApi(&router, &metrics).ok());
     EXPECT_TRUE(RegisterOpenApi(&router).ok());
@@ -65,9 +67,9 @@ struct AllApis {
   Router router;
 };
 // What AllApis calls, by name, to compare with service/http_service.cc.
-const std::set<std::string> kRegistered = {"HealthApi", "JobTypesApi",  "JobsApi",
-                                           "StatusApi", "WorkItemsApi", "QueuesApi",
-                                           "Dashboard", "MetricsApi",   "OpenApi"};
+const std::set<std::string> kRegistered = {
+    "HealthApi", "JobTypesApi",  "JobsApi",   "StatusApi",  "WorkItemsApi",
+    "QueuesApi", "SchedulesApi", "Dashboard", "MetricsApi", "OpenApi"};
 
 json Document() {
   json doc = json::parse(OpenApiDocument(), nullptr, false);

@@ -1,1 +1,2 @@
 robotni_test(store_test tests/unit/store/sqlite_store_test.cc)
+robotni_test(store_schedules_test tests/unit/store/schedules_test.cc)

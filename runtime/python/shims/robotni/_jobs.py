@@ -95,11 +95,13 @@ def _params_schema(func, schema):
 
 class JobType:
     __slots__ = ("name", "func", "schema", "concurrency", "timeout", "max_attempts",
-                 "memory_limit", "kill_grace", "max_jobs_per_worker", "max_output", "module")
+                 "memory_limit", "kill_grace", "max_jobs_per_worker", "max_output", "module",
+                 "schedule")
 
     def __init__(self, name, func, schema, concurrency, timeout, max_attempts, memory_limit=None,
-                 kill_grace=None, max_jobs_per_worker=None, max_output=None):
+                 kill_grace=None, max_jobs_per_worker=None, max_output=None, schedule=None):
         self.name = name
+        self.schedule = schedule
         self.func = func
         self.schema = _params_schema(func, schema)
         self.concurrency = concurrency
@@ -125,6 +127,7 @@ class JobType:
             "max_output": self.max_output,
             "module": self.module,
             "doc": (self.func.__doc__ or "").strip(),
+            "schedule": self.schedule,
         }
 
 
@@ -137,8 +140,27 @@ def _check_limit(name, key, value, integer):
         raise ValueError(f"job type {name!r}: {key} must be {what} >= 0 or None, got {value!r}")
 
 
+def _check_schedule(name, schedule, timezone, schedule_params):
+    if schedule is None:
+        if timezone is not None or schedule_params is not None:
+            raise ValueError(f"job type {name!r}: timezone and schedule_params need a schedule")
+        return None
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise ValueError(f"job type {name!r}: schedule must be a cron expression string, "
+                         f"got {schedule!r}")
+    if timezone is not None and (not isinstance(timezone, str) or not timezone):
+        raise ValueError(f"job type {name!r}: timezone must be an IANA name such as "
+                         f"'Europe/Helsinki', got {timezone!r}")
+    params = {} if schedule_params is None else schedule_params
+    if not isinstance(params, dict):
+        raise ValueError(f"job type {name!r}: schedule_params must be a dict, got {params!r}")
+    json.dumps(params)  # a TypeError names what is not JSON
+    return {"cron": schedule, "timezone": timezone or "UTC", "params": params}
+
+
 def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None,
-        memory_limit=None, kill_grace=None, max_jobs_per_worker=None, max_output=None):
+        memory_limit=None, kill_grace=None, max_jobs_per_worker=None, max_output=None,
+        schedule=None, timezone=None, schedule_params=None):
     """Registers the decorated function as the handler of job type `name`.
 
     Limits (None = serve's setting; serve's config `job_types:` section wins over these):
@@ -147,7 +169,12 @@ def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None,
     the worker process running the job may use (0 = none); max_jobs_per_worker: the worker
     is replaced after it ran this many jobs (0 = never); max_output: bytes kept of each of
     the job's stdout and stderr, the rest dropped with a note. kill_grace, memory_limit and
-    max_jobs_per_worker apply to worker processes (isolation: process) only."""
+    max_jobs_per_worker apply to worker processes (isolation: process) only.
+
+    schedule: a cron expression ("*/5 * * * *", "0 7 * * MON-FRI", "@daily"; a sixth leading
+    field is seconds) on which `robotni serve` enqueues a job of this type with
+    `schedule_params` as its params, in `timezone` (an IANA name; default UTC). Serve's
+    config `schedules:` section adds schedules and wins over these (docs/serve.md)."""
     if not isinstance(name, str) or not name:
         raise ValueError("job type name must be a non-empty string")
     _check_limit(name, "timeout", timeout, integer=False)
@@ -155,10 +182,12 @@ def job(name, *, schema=None, concurrency=None, timeout=None, max_attempts=None,
     _check_limit(name, "memory_limit", memory_limit, integer=True)
     _check_limit(name, "max_jobs_per_worker", max_jobs_per_worker, integer=True)
     _check_limit(name, "max_output", max_output, integer=True)
+    sched = _check_schedule(name, schedule, timezone, schedule_params)
 
     def register(func):
         _registry[name] = JobType(name, func, schema, concurrency, timeout, max_attempts,
-                                  memory_limit, kill_grace, max_jobs_per_worker, max_output)
+                                  memory_limit, kill_grace, max_jobs_per_worker, max_output,
+                                  sched)
         return func
 
     return register

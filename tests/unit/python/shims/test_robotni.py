@@ -85,6 +85,42 @@ class TestJobDecoratorLimits(unittest.TestCase):
             with self.assertRaisesRegex(ValueError, message.replace("(", r"\(")):
                 job("bad", **kwargs)
 
+    def test_schedule_is_described(self):
+        from robotni import _jobs, job
+
+        @job("sched_test", schedule="*/5 * * * *", timezone="Europe/Helsinki",
+             schedule_params={"a": 1})
+        def f(a):
+            return a
+
+        @job("sched_default", schedule="@daily")
+        def g():
+            return 1
+
+        @job("sched_none")
+        def h():
+            return 1
+
+        described = {t["type"]: t for t in json.loads(_jobs.describe_all())}
+        self.assertEqual(described["sched_test"]["schedule"],
+                         {"cron": "*/5 * * * *", "timezone": "Europe/Helsinki", "params": {"a": 1}})
+        self.assertEqual(described["sched_default"]["schedule"],
+                         {"cron": "@daily", "timezone": "UTC", "params": {}})
+        self.assertIsNone(described["sched_none"]["schedule"])
+
+    def test_bad_schedules_name_the_type_and_the_argument(self):
+        from robotni import job
+
+        for kwargs, message in (
+            ({"schedule": 5}, "job type 'bad': schedule must be a cron expression string"),
+            ({"schedule": " "}, "schedule must be a cron expression string"),
+            ({"timezone": "UTC"}, "timezone and schedule_params need a schedule"),
+            ({"schedule": "@daily", "timezone": 3}, "timezone must be an IANA name"),
+            ({"schedule": "@daily", "schedule_params": [1]}, "schedule_params must be a dict"),
+        ):
+            with self.assertRaisesRegex(ValueError, message):
+                job("bad", **kwargs)
+
 
 class TestJobParamsSchema(unittest.TestCase):
     def described(self):
