@@ -35,6 +35,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/api/queues_api.cc
   runtime/api/schedules_api.cc
   runtime/api/status_api.cc
+  runtime/api/throughput.cc
   runtime/api/work_items_api.cc
   runtime/exec/dispatcher.cc
   runtime/exec/store_job.cc
