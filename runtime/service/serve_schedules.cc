@@ -202,7 +202,7 @@ StatusOr<std::shared_ptr<ServeSchedules>> ServeSchedules::Create(
     json params = json::parse(e.params_json, nullptr, false);
     if (!params.is_object())
       return Status::InvalidArgument(at + ": params: expected a JSON object");
-    if (std::string why = api::ValidateParams(type->schema, params); !why.empty())
+    if (std::string why = api::CheckParams(*type, params); !why.empty())
       return Status::InvalidArgument(at + ": params do not match the input schema of '" + e.type +
                                      "': " + why);
     store::Schedule row;
