@@ -119,6 +119,23 @@ run_installed() {  # PREFIX: robotni version + the fixture robot's task, from el
   grep -q "doubled [1-9][0-9]* items" <<<"$out" || fail "run_actions_wi: $out"
   ok "$p/bin/robotni run: robocorp.log, vault, storage, fixtures, actions.work_items"
 
+  # The robot as a conda package (issue #15): package, unpack into an environment, run there
+  # with a module only that environment's site-packages holds.
+  rm -rf "$tmp/pkg" "$tmp/env" && cp -r "$src/tests/fixtures/robots/real_apis" "$tmp/pkg"
+  out=$("$p/bin/robotni" package -r "$tmp/pkg/robot.yaml" -o "$tmp/pkg/dist" 2>&1) ||
+    fail "$p/bin/robotni package (exit $?): $out"
+  out=$("$p/bin/robotni" env create -p "$tmp/env" "$tmp"/pkg/dist/*.conda 2>&1) ||
+    fail "$p/bin/robotni env create (exit $?): $out"
+  ls "$tmp"/env/conda-meta/pkg-*.json >/dev/null || fail "env create wrote no conda-meta record"
+  echo 'print("env module imported")' >"$tmp/env/lib/python3.11/site-packages/env_only.py"
+  echo 'import env_only  # noqa: from the environment' >>"$tmp/env/share/robotni/robots/pkg/tasks.py"
+  out=$(cd "$tmp/env/share/robotni/robots/pkg" && "$p/bin/robotni" run -t Orders \
+        -e devdata/env.json --input devdata/work-items.json --python-prefix "$tmp/env" 2>&1) ||
+    fail "$p/bin/robotni run from the environment (exit $?): $out"
+  grep -q "env module imported" <<<"$out" && grep -q "task orders: total 35" <<<"$out" ||
+    fail "run from the environment: $out"
+  ok "$p/bin/robotni package, env create, run in the environment"
+
   if [[ -f $p/lib/pkgconfig/robotni.pc ]] || ls "$p"/lib/*/pkgconfig/robotni.pc >/dev/null 2>&1; then
     local pcdir
     pcdir=$(dirname "$(find "$p" -name robotni.pc | head -1)")
