@@ -1,10 +1,7 @@
 #include "api/api_util.h"
 
-#include <cctype>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 #include "api/jobs_api.h"
 #include "core/iso_time.h"
@@ -34,36 +31,6 @@ nlohmann::json OrNull(const std::string& s) {
 nlohmann::json ParseStoredJson(const std::string& text) {
   if (JsonNestedTooDeep(text)) return nlohmann::json(nlohmann::json::value_t::discarded);
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-std::optional<int64_t> ParseIsoUtc(const std::string& s) {
-  int y, mo, d, h, mi, sec, used = 0;
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-      used != 19)
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::string rest = s.substr(19);
-  int64_t ms = 0;
-  if (!rest.empty() && rest[0] == '.') {
-    size_t i = 1;
-    int64_t scale = 100;
-    while (i < rest.size() && isdigit(static_cast<unsigned char>(rest[i]))) {
-      ms += (rest[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == 1) return std::nullopt;
-    rest = rest.substr(i);
-  }
-  if (rest != "Z" && rest != "z" && rest != "+00:00" && rest != "+0000") return std::nullopt;
-  struct tm tm = {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 int64_t NowMs() {

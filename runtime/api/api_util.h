@@ -37,9 +37,6 @@ nlohmann::json ParseStoredJson(const std::string& text);
 
 int64_t NowMs();  // wall clock, ms since the epoch
 
-// "2026-11-22T21:30:00Z", "...T21:30:00.250Z", "...+00:00": ms since the epoch. Only UTC.
-std::optional<int64_t> ParseIsoUtc(const std::string& s);
-
 // ?limit=: an integer from 1 to `max`; `fallback` when absent. False with the 400 answer
 // naming the range when malformed or out of range.
 bool ParseLimit(const Request& req, int fallback, int max, int* out, Response* err);

@@ -8,6 +8,7 @@
 
 #include "api/api_util.h"
 #include "api/jobs_api.h"
+#include "core/iso_time.h"
 
 namespace robotni::api {
 
@@ -39,11 +40,13 @@ bool ParseNumber(std::string_view s, T* out) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
-// ms since the epoch (digits) or ISO 8601 UTC.
+// ms since the epoch (digits) or an RFC 3339 time in UTC (Z or +00:00), read by the same
+// strict parser as run_at.
 std::optional<int64_t> ParseTime(std::string_view s) {
   int64_t ms = 0;
   if (ParseNumber(s, &ms) && ms >= 0) return ms;
-  return ParseIsoUtc(std::string(s));
+  bool utc = s.ends_with('Z') || s.ends_with('z') || s.ends_with("+00:00");
+  return utc ? ParseIsoTime(s) : std::nullopt;
 }
 
 std::string Cursor(char dir, const std::string& id) { return std::string(1, dir) + id; }
