@@ -16,6 +16,7 @@
 #include "core/sha256.h"
 #include "package/decompress.h"
 #include "package/md5.h"
+#include "package/read_all.h"
 #include "package/tar_reader.h"
 #include "package/zip_reader.h"
 
@@ -25,15 +26,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 namespace {
-
-StatusOr<std::string> ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + p.string() + ": " + strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IOError("cannot read " + p.string() + ": " + strerror(errno));
-  return ss.str();
-}
 
 bool EndsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;

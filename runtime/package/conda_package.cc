@@ -13,6 +13,7 @@
 #include "core/sha256.h"
 #include "package/compress.h"
 #include "package/conda_metadata.h"
+#include "package/read_all.h"
 #include "package/robot_files.h"
 #include "package/tar_writer.h"
 #include "package/zip_writer.h"
@@ -28,15 +29,6 @@ struct Entry {
   std::string data;
   bool executable = false;
 };
-
-StatusOr<std::string> ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + p.string() + ": " + strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IOError("cannot read " + p.string() + ": " + strerror(errno));
-  return ss.str();
-}
 
 // `first`'s entries, then `then`'s.
 StatusOr<std::string> Tar(const std::vector<Entry>& first, const std::vector<Entry>& then = {}) {

@@ -7,6 +7,7 @@ add_library(robotni_package STATIC
   runtime/package/conda_install.cc
   runtime/package/decompress.cc
   runtime/package/md5.cc
+  runtime/package/read_all.cc
   runtime/package/conda_metadata.cc
   runtime/package/conda_package.cc
   runtime/package/robot_files.cc
