@@ -20,7 +20,8 @@
 
 namespace robotni::api {
 
-class JobWaiter;  // jobs_api.cc: long polls of GET /api/worker/jobs/{id}/wait
+class JobWaiter;     // jobs_api.cc: long polls of GET /api/worker/jobs/{id}/wait
+class JobSubmitter;  // job_submitter.h: group commit of POST /api/worker/jobs
 
 class Throughput;
 
@@ -31,7 +32,8 @@ struct WorkerApiContext {
   std::shared_ptr<loop::LoopPoster> poster;  // set after the server listens
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ready = false;
-  std::shared_ptr<JobWaiter> waiter;  // created by RegisterJobsApi
+  std::shared_ptr<JobWaiter> waiter;        // created by RegisterJobsApi
+  std::shared_ptr<JobSubmitter> submitter;  // created by RegisterJobsApi
   // robot.yaml tasks consuming queues (service/serve_tasks.h): their status, and a wake after
   // a POST /api/work-items. Empty when serve runs no tasks.
   std::function<nlohmann::json()> task_consumers;

@@ -1,5 +1,6 @@
 #include "api/jobs_api.h"
 #include "api/api_util.h"
+#include "api/job_submitter.h"
 #include "api/job_webhooks.h"
 
 #include <chrono>
@@ -273,6 +274,7 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
 
 Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
   if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
+  if (!ctx->submitter) ctx->submitter = std::make_shared<JobSubmitter>(ctx);
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         json body;
@@ -280,12 +282,7 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
         store::NewItem item;
         if (Response err; !BuildJob(ctx, body, &item, &err)) return respond(std::move(err));
         item.kind = store::Kind::kJob;
-        Offload(ctx, std::move(respond), [ctx, item = std::move(item)] {
-          auto id = ctx->store->Create(item);
-          if (!id.ok()) return StatusError(id.status());
-          ctx->dispatcher->Wake();
-          return Response::Json(202, {{"job_id", *id}, {"status", "queued"}});
-        });
+        ctx->submitter->Submit(std::move(item), std::move(respond));
       }));
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs/batch", [ctx](const Request& req, Responder respond) {

@@ -5,6 +5,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/auth.cc
   runtime/api/health_api.cc
   runtime/api/job_list.cc
+  runtime/api/job_submitter.cc
   runtime/api/job_types_api.cc
   runtime/api/job_webhooks.cc
   runtime/api/jobs_api.cc
