@@ -203,13 +203,27 @@ void Dispatcher::Wake() {
   cv_.notify_all();
 }
 
-std::vector<std::string> Dispatcher::ReservableTypes() {
+std::vector<std::string> Dispatcher::ReservableTypes(const std::string* finishing) {
   std::vector<std::string> out;
   for (const auto& t : types_) {
-    if (t.concurrency > 0 && running_per_type_[t.name] >= t.concurrency) continue;
+    int running = running_per_type_[t.name] - (finishing && *finishing == t.name ? 1 : 0);
+    if (t.concurrency > 0 && running >= t.concurrency) continue;
     out.push_back(t.name);
   }
   return out;
+}
+
+store::ReserveRequest Dispatcher::ReserveFor(std::vector<std::string> queues) const {
+  // One job, for this runner, which starts it at once. Reserving more ahead for the next
+  // free runner saved store round trips, but a job held so showed as running (RESERVED,
+  // started) while it waited behind others for seconds, and held jobs another serve process
+  // on the store was free to run.
+  store::ReserveRequest req;
+  req.queues = std::move(queues);
+  req.owner = options_.owner;
+  req.lease_ms = options_.lease_ms;
+  req.max_items = 1;
+  return req;
 }
 
 void Dispatcher::RunnerLoop(int index) {
@@ -218,37 +232,41 @@ void Dispatcher::RunnerLoop(int index) {
   if (options_.workers > 0 && !options_.python.job_modules.empty()) (void)WorkerFor(index);
   std::unique_lock<std::mutex> l(mu_);
   uint64_t seen = wakes_;
+  // The job reserved in the transaction that committed the previous one's outcome.
+  std::vector<store::Item> next;
+  auto give_back = [&] {  // mu_ held
+    if (next.empty()) return false;
+    store::Lease lease = store::LeaseOf(next.front());
+    next.clear();
+    l.unlock();
+    bool ok = store_->Unreserve(lease).ok();
+    l.lock();
+    return ok;
+  };
   while (!stopping_) {
-    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l))
+    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l)) {
+      give_back();  // its worker is not there yet: another runner or process takes it
       continue;
-    std::vector<store::Item> got;
-    std::vector<std::string> queues = ReservableTypes();
-    if (!queues.empty()) {
-      l.unlock();
-      // One job, for this runner, which starts it at once. Reserving more ahead for the
-      // next free runner saved store round trips, but a job held so showed as running
-      // (RESERVED, started) while it waited behind others for seconds, and held jobs
-      // another serve process on the store was free to run.
-      store::ReserveRequest req;
-      req.queues = queues;
-      req.owner = options_.owner;
-      req.lease_ms = options_.lease_ms;
-      req.max_items = 1;
-      auto r = store_->Reserve(req);
-      l.lock();
-      if (r.ok()) got = std::move(r).value();
-      // Per-type limits are checked before the reserve; another runner may have
-      // taken the last slot meanwhile: then the item goes back untouched.
-      if (!got.empty()) {
-        const auto* t = FindTypeLocked(got.front().queue);
-        if (stopping_ ||
-            (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
-          store::Item& it = got.front();
-          l.unlock();
-          store_->Unreserve(store::LeaseOf(it));
-          l.lock();
-          got.clear();
-        }
+    }
+    std::vector<store::Item> got = std::move(next);
+    next.clear();
+    if (got.empty()) {
+      std::vector<std::string> queues = ReservableTypes();
+      if (!queues.empty()) {
+        l.unlock();
+        auto r = store_->Reserve(ReserveFor(std::move(queues)));
+        l.lock();
+        if (r.ok()) got = std::move(r).value();
+      }
+    }
+    // Per-type limits are checked before the reserve; another runner may have taken the last
+    // slot meanwhile: then the item goes back untouched.
+    if (!got.empty()) {
+      const auto* t = FindTypeLocked(got.front().queue);
+      if (stopping_ || (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
+        next = std::move(got);
+        got.clear();
+        give_back();
       }
     }
     if (got.empty()) {
@@ -266,7 +284,19 @@ void Dispatcher::RunnerLoop(int index) {
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
     store::Completion c = RunOne(index, item, *observers);
-    Status s = store_->Complete(c);
+    l.lock();
+    std::vector<std::string> then =
+        stopping_ ? std::vector<std::string>{} : ReservableTypes(&item.queue);
+    l.unlock();
+    Status s;
+    if (then.empty()) {
+      s = store_->Complete(c);
+    } else {
+      // The next job is reserved in the outcome's transaction: one commit per job.
+      auto r = store_->CompleteAndReserve(c, ReserveFor(std::move(then)));
+      s = std::move(r.completed);
+      if (r.reserved.ok()) next = std::move(r.reserved).value();
+    }
     if (s.IsInvalidArgument()) {
       // The store refused the outcome itself (a result or output past the size or depth
       // limit, or not JSON): another attempt would produce it again, and a lease left to
@@ -275,6 +305,8 @@ void Dispatcher::RunnerLoop(int index) {
       s = store_->Complete(c);
     }
     l.lock();
+    // Stopping: what was reserved for later goes back before Drain counts what is left.
+    if (stopping_ && give_back()) ++given_back_;
     running_per_type_[item.queue]--;
     running_.erase(item.id);
     running_jobs_.erase(item.id);
@@ -300,6 +332,7 @@ void Dispatcher::RunnerLoop(int index) {
       l.lock();
     }
   }
+  if (give_back()) ++given_back_;
 }
 
 store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
@@ -465,7 +498,7 @@ int Dispatcher::Drain(std::chrono::milliseconds grace) {
   stopping_ = true;
   cv_.notify_all();
   cv_.wait_for(l, grace, [&] { return counters_.busy == 0; });
-  int given_back = 0;
+  int given_back = given_back_;
   std::vector<store::Lease> left;
   for (const auto& [id, lease] : running_) left.push_back(lease);
   l.unlock();

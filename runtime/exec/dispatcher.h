@@ -116,7 +116,9 @@ class Dispatcher {
   void HeartbeatLoop();
   bool Served(const std::string& type) const;
   const JobTypeInfo* FindTypeLocked(const std::string& name) const;
-  std::vector<std::string> ReservableTypes();  // mu_ held
+  // mu_ held. `finishing`: a type whose running job is about to end (its slot counts free).
+  std::vector<std::string> ReservableTypes(const std::string* finishing = nullptr);
+  store::ReserveRequest ReserveFor(std::vector<std::string> queues) const;
   struct Observers {
     decltype(DispatcherOptions::on_progress) on_progress;
     decltype(DispatcherOptions::on_finished) on_finished;
@@ -161,6 +163,7 @@ class Dispatcher {
   std::map<std::string, store::Lease> running_;     // item id -> lease
   std::map<std::string, RunningJob> running_jobs_;  // item id -> what Running() reports
   Counters counters_;
+  int given_back_ = 0;  // jobs reserved ahead that runners gave back when stopping (mu_)
   std::vector<std::thread> runners_;
   std::thread heartbeat_;
   std::vector<std::shared_ptr<worker::WorkerProcess>> workers_;  // mu_; by runner index

@@ -331,6 +331,20 @@ class WorkItemStore {
   // Reserves `n` ids no other create will use; returns the first (they are
   // first..first+n-1). Ids stay increasing, so order by id stays creation order.
   virtual StatusOr<int64_t> AllocateIds(int n) = 0;
+  // A runner that finished one item and wants its next: commits `completion` (as
+  // Complete), then reserves as Reserve(next) in the same transaction where the backend can,
+  // one commit instead of two per item. The reserve runs even when the completion is refused.
+  struct CompleteAndReserveResult {
+    Status completed;
+    StatusOr<std::vector<Item>> reserved = std::vector<Item>{};
+  };
+  virtual CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
+                                                      const ReserveRequest& next) {
+    CompleteAndReserveResult r;
+    r.completed = Complete(completion);
+    r.reserved = Reserve(next);
+    return r;
+  }
   // Gives a reserved item back untouched: PENDING again, the attempt not counted.
   // Conflict when the lease is no longer held.
   virtual Status Unreserve(const Lease& lease) = 0;

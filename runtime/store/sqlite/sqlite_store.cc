@@ -636,6 +636,8 @@ Status SqliteStore::Submit(std::function<Status()> fn) {
   return SubmitOp([fn = std::move(fn)](bool) { return fn(); });
 }
 
+thread_local SqliteStore::Op* SqliteStore::follow_up_ = nullptr;
+
 Status SqliteStore::SubmitOp(std::function<Status(bool isolated)> fn) {
   if (!writer_) return Status::InvalidArgument(path_ + " is opened read-only");
   Op op;
@@ -645,6 +647,7 @@ Status SqliteStore::SubmitOp(std::function<Status(bool isolated)> fn) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stop_) return Status::Cancelled("store is closing");
     queue_.push_back(&op);
+    if (follow_up_) queue_.push_back(std::exchange(follow_up_, nullptr));
   }
   cv_.notify_one();
   return f.get();
@@ -1183,7 +1186,7 @@ StatusOr<std::string> SqliteStore::CreateOutputOfFinished(const Lease& parent,
 // ---------------------------------------------------------------------------------
 // Reserve
 
-StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
+Status SqliteStore::CheckReserveRequest(const ReserveRequest& req) {
   if (req.queues.empty()) return Status::InvalidArgument("reserve: no queues given");
   if (req.owner.empty()) return Status::InvalidArgument("reserve: lease owner is empty");
   if (req.max_items < 1) return Status::InvalidArgument("reserve: max_items must be >= 1");
@@ -1195,104 +1198,111 @@ StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
                                      "' must be a name or a prefix ending in '%'");
     }
   }
+  return Status::OK();
+}
+
+StatusOr<std::vector<Item>> SqliteStore::Reserve(const ReserveRequest& req) {
+  ROBOTNI_RETURN_IF_ERROR(CheckReserveRequest(req));
   std::vector<Item> items;
-  Status s = Submit([&] {
-    items.clear();
-    WriterConn& w = *writer_;
-    const int64_t now = Now();
-    const int64_t expires = now + req.lease_ms;
-    // Expand prefixes into the queues that have pending items (index skip-scan).
-    std::vector<std::string> queues;
-    std::set<std::string> seen;
-    for (const std::string& spec : req.queues) {
-      if (spec.back() != '%') {
-        if (seen.insert(spec).second) queues.push_back(spec);
-        continue;
-      }
-      const std::string prefix = spec.substr(0, spec.size() - 1);
-      std::string cur = prefix;
-      bool first = true;
-      while (true) {
-        StmtUse u(first ? w.next_queue_ge : w.next_queue_gt);
-        u.Bind(1, cur);
-        int rc = u.Step();
-        if (rc == SQLITE_DONE) break;
-        if (rc != SQLITE_ROW) return u.Error(rc, "reserve: listing queues");
-        cur = u.Text(0);
-        first = false;
-        if (cur.compare(0, prefix.size(), prefix) != 0) break;
-        if (seen.insert(cur).second) queues.push_back(cur);
-      }
+  Status s = Submit([&] { return ReserveInTx(req, &items); });
+  if (!s.ok()) return s;
+  return items;
+}
+
+Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* items) {
+  items->clear();
+  WriterConn& w = *writer_;
+  const int64_t now = Now();
+  const int64_t expires = now + req.lease_ms;
+  // Expand prefixes into the queues that have pending items (index skip-scan).
+  std::vector<std::string> queues;
+  std::set<std::string> seen;
+  for (const std::string& spec : req.queues) {
+    if (spec.back() != '%') {
+      if (seen.insert(spec).second) queues.push_back(spec);
+      continue;
     }
-    // Sort keys of the claimed rows: (priority DESC, id), and whether the item has files
-    // (column kHasFilesCol of the claim's RETURNING).
-    struct Key {
-      int priority;
-      int64_t id;
-      bool has_files;
-      size_t index;
-    };
-    std::vector<Key> keys;
-    keys.reserve(static_cast<size_t>(req.max_items));
-    items.reserve(static_cast<size_t>(req.max_items));
-    const int has_files_col = req.lean ? kLeanHasFilesCol : kHasFilesCol;
-    auto take = [&](StmtUse& u) {
-      items.push_back(req.lean ? LeanRowToItem(u, req.owner, expires, now) : RowToItem(u));
-      keys.push_back(
-          {items.back().priority, u.Int(0), u.Int(has_files_col) != 0, items.size() - 1});
-    };
-    if (queues.size() == 1) {
-      StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
-      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
-      u.Bind(5, req.max_items);
+    const std::string prefix = spec.substr(0, spec.size() - 1);
+    std::string cur = prefix;
+    bool first = true;
+    while (true) {
+      StmtUse u(first ? w.next_queue_ge : w.next_queue_gt);
+      u.Bind(1, cur);
+      int rc = u.Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return u.Error(rc, "reserve: listing queues");
+      cur = u.Text(0);
+      first = false;
+      if (cur.compare(0, prefix.size(), prefix) != 0) break;
+      if (seen.insert(cur).second) queues.push_back(cur);
+    }
+  }
+  // Sort keys of the claimed rows: (priority DESC, id), and whether the item has files
+  // (column kHasFilesCol of the claim's RETURNING).
+  struct Key {
+    int priority;
+    int64_t id;
+    bool has_files;
+    size_t index;
+  };
+  std::vector<Key> keys;
+  keys.reserve(static_cast<size_t>(req.max_items));
+  items->reserve(static_cast<size_t>(req.max_items));
+  const int has_files_col = req.lean ? kLeanHasFilesCol : kHasFilesCol;
+  auto take = [&](StmtUse& u) {
+    items->push_back(req.lean ? LeanRowToItem(u, req.owner, expires, now) : RowToItem(u));
+    keys.push_back(
+        {items->back().priority, u.Int(0), u.Int(has_files_col) != 0, items->size() - 1});
+  };
+  if (queues.size() == 1) {
+    StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
+    u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
+    u.Bind(5, req.max_items);
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) take(u);
+    if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
+  } else if (queues.size() > 1) {
+    // Top candidates of each queue, merged by (priority DESC, id).
+    std::vector<std::pair<int64_t, int64_t>> cand;  // (-priority, id)
+    for (const std::string& q : queues) {
+      StmtUse u(w.candidates);
+      u.BindStatic(1, q).Bind(2, now).Bind(3, req.max_items);
+      int rc;
+      while ((rc = u.Step()) == SQLITE_ROW) cand.emplace_back(-u.Int(1), u.Int(0));
+      if (rc != SQLITE_DONE) return u.Error(rc, "reserve candidates");
+    }
+    std::sort(cand.begin(), cand.end());
+    if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
+    for (const auto& c : cand) {
+      StmtUse u(req.lean ? w.claim_by_id_lean : w.claim_by_id);
+      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
       int rc;
       while ((rc = u.Step()) == SQLITE_ROW) take(u);
       if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
-    } else if (queues.size() > 1) {
-      // Top candidates of each queue, merged by (priority DESC, id).
-      std::vector<std::pair<int64_t, int64_t>> cand;  // (-priority, id)
-      for (const std::string& q : queues) {
-        StmtUse u(w.candidates);
-        u.BindStatic(1, q).Bind(2, now).Bind(3, req.max_items);
-        int rc;
-        while ((rc = u.Step()) == SQLITE_ROW) cand.emplace_back(-u.Int(1), u.Int(0));
-        if (rc != SQLITE_DONE) return u.Error(rc, "reserve candidates");
-      }
-      std::sort(cand.begin(), cand.end());
-      if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
-      for (const auto& c : cand) {
-        StmtUse u(req.lean ? w.claim_by_id_lean : w.claim_by_id);
-        u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
-        int rc;
-        while ((rc = u.Step()) == SQLITE_ROW) take(u);
-        if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
-      }
     }
-    auto before = [](const Key& a, const Key& b) {
-      if (a.priority != b.priority) return a.priority > b.priority;
-      return a.id < b.id;
-    };
-    if (!std::is_sorted(keys.begin(), keys.end(), before)) {
-      std::sort(keys.begin(), keys.end(), before);
-      std::vector<Item> sorted;
-      sorted.reserve(items.size());
-      for (const Key& k : keys) sorted.push_back(std::move(items[k.index]));
-      items.swap(sorted);
-    }
-    for (size_t i = 0; i < items.size(); ++i) {
-      Item& it = items[i];
-      const int64_t id = keys[i].id;
-      if (!keys[i].has_files) continue;
-      StmtUse u(w.item_files);
-      u.Bind(1, id);
-      int rc;
-      while ((rc = u.Step()) == SQLITE_ROW) it.files.push_back({u.Text(0), u.Int(1), u.Text(2)});
-      if (rc != SQLITE_DONE) return u.Error(rc, "reserve: files");
-    }
-    return Status::OK();
-  });
-  if (!s.ok()) return s;
-  return items;
+  }
+  auto before = [](const Key& a, const Key& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.id < b.id;
+  };
+  if (!std::is_sorted(keys.begin(), keys.end(), before)) {
+    std::sort(keys.begin(), keys.end(), before);
+    std::vector<Item> sorted;
+    sorted.reserve(items->size());
+    for (const Key& k : keys) sorted.push_back(std::move((*items)[k.index]));
+    items->swap(sorted);
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    Item& it = (*items)[i];
+    const int64_t id = keys[i].id;
+    if (!keys[i].has_files) continue;
+    StmtUse u(w.item_files);
+    u.Bind(1, id);
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) it.files.push_back({u.Text(0), u.Int(1), u.Text(2)});
+    if (rc != SQLITE_DONE) return u.Error(rc, "reserve: files");
+  }
+  return Status::OK();
 }
 
 // ---------------------------------------------------------------------------------
@@ -1471,6 +1481,34 @@ Status SqliteStore::CompleteOne(const Completion& c,
 
 Status SqliteStore::Complete(const Completion& completion) {
   return CompleteBatch({completion}).front();
+}
+
+WorkItemStore::CompleteAndReserveResult SqliteStore::CompleteAndReserve(
+    const Completion& completion, const ReserveRequest& next) {
+  CompleteAndReserveResult r;
+  if (Status s = CheckReserveRequest(next); !s.ok()) {
+    r.completed = Complete(completion);
+    r.reserved = s;
+    return r;
+  }
+  std::vector<Item> items;
+  Op reserve;
+  reserve.fn = [&](bool) { return ReserveInTx(next, &items); };
+  std::future<Status> f = reserve.done.get_future();
+  follow_up_ = &reserve;
+  r.completed = Complete(completion);
+  if (follow_up_ == &reserve) {  // the completion never reached the writer (refused first)
+    follow_up_ = nullptr;
+    r.reserved = Reserve(next);
+    return r;
+  }
+  Status s = f.get();
+  if (s.ok()) {
+    r.reserved = std::move(items);
+  } else {
+    r.reserved = s;
+  }
+  return r;
 }
 
 // The completions of a batch are independent: each gets its own Status. They run back

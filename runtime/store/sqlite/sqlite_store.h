@@ -47,6 +47,8 @@ class SqliteStore final : public WorkItemStore {
   Status Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) override;
   Status Complete(const Completion& completion) override;
+  CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
+                                              const ReserveRequest& next) override;
   std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) override;
   Status UpdatePayload(const Lease& lease, const std::string& payload_json) override;
   Status Progress(const Lease& lease, const std::string& message) override;
@@ -109,6 +111,10 @@ class SqliteStore final : public WorkItemStore {
   // CompleteBatch, then gives each part its own savepoint too). fn may run twice: it must
   // reset what it hands back, and have no effect outside the database it cannot repeat.
   Status SubmitOp(std::function<Status(bool isolated)> fn);
+  // CompleteAndReserve's reserve: the next SubmitOp of this thread queues it right behind
+  // its own operation, under the same lock, so the writer runs both in one transaction
+  // (unless the first fills a batch). Cleared once queued.
+  static thread_local Op* follow_up_;
   // True when the write connection is no longer inside a transaction (rolled back).
   bool TxAborted() const;
   void WriterLoop();
@@ -128,7 +134,11 @@ class SqliteStore final : public WorkItemStore {
   static constexpr size_t kNoIndex = static_cast<size_t>(-1);
   Status ValidateJson(const std::string& json, const std::string& what) const;
 
+  static Status CheckReserveRequest(const ReserveRequest& req);
+
   // Writer-thread helpers (run inside an operation).
+  // Reserve's claim; *items is reset first (an operation may run twice).
+  Status ReserveInTx(const ReserveRequest& req, std::vector<Item>* items);
   // default_parent: parent id when the item names none (0 = none).
   Status InsertItem(const NewItem& item, const std::vector<StagedFile>& files,
                     int64_t default_parent, int64_t now, int64_t* id);
