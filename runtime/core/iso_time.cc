@@ -1,5 +1,7 @@
 #include "core/iso_time.h"
 
+#include <cstdio>
+
 #include <date/date.h>
 
 #include <algorithm>
@@ -27,7 +29,20 @@ bool HasShape(std::string_view text, std::string_view shape) {
 
 std::string FormatIsoTime(int64_t ms) {
   if (ms <= 0) return "";
-  return date::format("%FT%TZ", date::sys_time<milliseconds>(milliseconds(ms)));
+  // The date library's calendar, printed with snprintf: date::format goes through an
+  // ostringstream, a twentieth of the CPU of a GET of one job (four times per job).
+  date::sys_time<milliseconds> t{milliseconds(ms)};
+  auto day = date::floor<date::days>(t);
+  date::year_month_day ymd{day};
+  date::hh_mm_ss<milliseconds> hms{t - day};
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                        static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                        static_cast<int>(hms.minutes().count()),
+                        static_cast<int>(hms.seconds().count()),
+                        static_cast<int>(hms.subseconds().count()));
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 std::optional<int64_t> ParseIsoTime(std::string_view text) {

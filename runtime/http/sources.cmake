@@ -17,6 +17,7 @@ add_library(robotni_http STATIC
   runtime/http/request.cc
   runtime/http/request_parser.cc
   runtime/http/response.cc
+  runtime/http/source_etag.cc
   runtime/http/router.cc
   runtime/http/address_policy.cc
   runtime/http/server.cc)

@@ -37,10 +37,11 @@ struct HttpReply {
   }
 };
 
-// Sends `method path` with `body` (and a bearer `token` when not empty).
+// Sends `method path` with `body` (and a bearer `token` when not empty, and `extra_headers`).
 inline HttpReply SendHttp(int port, const std::string& method, const std::string& path,
                           const std::string& body = "", const std::string& token = "",
-                          const std::string& content_type = "application/json") {
+                          const std::string& content_type = "application/json",
+                          const std::string& extra_headers = "") {
   HttpReply reply;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -53,6 +54,7 @@ inline HttpReply SendHttp(int port, const std::string& method, const std::string
   }
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += extra_headers;  // whole lines, each ending in \r\n
   if (!body.empty() || method == "POST")
     req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n";

@@ -73,6 +73,34 @@ TEST_F(ServeTest, SubmitsRunsAndReportsJobs) {
   EXPECT_EQ(r.exit_code, 0) << r;
 }
 
+// The ETag is decided from the job's row before the body is rendered: it must still name the
+// body exactly (same job, same tag; any change, a new tag).
+TEST_F(ServeTest, AJobsEtagAnswers304UntilTheJobChanges) {
+  auto sub = Http(port_, "POST", "/api/worker/jobs",
+                  R"({"type":"add","params":{"x":1,"y":2},"delay_seconds":3600})");
+  ASSERT_EQ(sub.status, 202) << sub.body.dump();
+  const std::string path = "/api/worker/jobs/" + sub.body["job_id"].get<std::string>();
+  auto first = Http(port_, "GET", path);
+  ASSERT_EQ(first.status, 200);
+  const std::string etag = first.Header("ETag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(Http(port_, "GET", path).Header("ETag"), etag);
+  auto again = SendHttp(port_, "GET", path, "", "", "", "If-None-Match: " + etag + "\r\n");
+  EXPECT_EQ(again.status, 304);
+  EXPECT_EQ(again.Header("ETag"), etag);
+  EXPECT_TRUE(again.raw.empty());
+  auto other = SendHttp(port_, "GET", path, "", "", "", "If-None-Match: \"r-0\"\r\n");
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(other.raw, first.raw);
+
+  ASSERT_EQ(Http(port_, "DELETE", path).status, 200);
+  auto changed = SendHttp(port_, "GET", path, "", "", "", "If-None-Match: " + etag + "\r\n");
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_EQ(changed.body["status"], "cancelled");
+  EXPECT_NE(changed.Header("ETag"), etag);
+  EXPECT_NE(changed.Header("ETag"), "");
+}
+
 TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   auto missing = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":1}})");
   EXPECT_EQ(missing.status, 400);

@@ -1,4 +1,5 @@
 #include "http/response.h"
+#include "http/source_etag.h"
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,21 @@ TEST(ResponseTest, StrongEtagAndIfNoneMatch) {
   req.method = "POST";
   Response post = Response::Json(200, {{"k", 1}});
   EXPECT_FALSE(ApplyEtag(req, &post));
+}
+
+TEST(ResponseTest, SourceEtagNamesItsInputs) {
+  auto tag = [](std::string_view a, std::string_view b, int64_t n) {
+    return SourceEtag().Add(a).Add(b).Add(n).Tag();
+  };
+  EXPECT_EQ(tag("ab", "c", 1), tag("ab", "c", 1));
+  EXPECT_NE(tag("ab", "c", 1), tag("a", "bc", 1));  // values are length-prefixed
+  EXPECT_NE(tag("ab", "c", 1), tag("ab", "c", 2));
+  EXPECT_NE(tag("", "", 0), SourceEtag().Tag());
+  std::string t = tag("x", "y", 3);
+  ASSERT_EQ(t.size(), 20u) << t;  // "r-" and 16 hex digits, quoted
+  EXPECT_EQ(t.substr(0, 3), "\"r-");
+  EXPECT_EQ(t.back(), '"');
+  EXPECT_TRUE(IfNoneMatchMatches("W/" + t, t));
 }
 
 TEST(ResponseTest, SerializeFramesTheBody) {
