@@ -29,6 +29,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/api/api_util.cc
   runtime/api/auth.cc
   runtime/api/health_api.cc
+  runtime/api/job_submitter.cc
   runtime/api/job_types_api.cc
   runtime/api/job_webhooks.cc
   runtime/api/jobs_api.cc
