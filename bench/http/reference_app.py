@@ -50,7 +50,8 @@ CREATE INDEX IF NOT EXISTS items_ready ON items(priority DESC, id) WHERE state =
 
 # The seeds' job types (workers/jobs/jobs.py), with their schemas.
 SCHEMAS = {
-    "fakejob": {"type": "object", "properties": {"delay_seconds": {"type": "number"}}},
+    "fakejob": {"type": "object", "properties": {"delay_seconds": {"type": "number"},
+                                                 "min_seconds": {"type": "number"}}},
     "add": {"type": "object", "required": ["x", "y"],
             "properties": {"x": {"type": "number"}, "y": {"type": "number"}}},
     "notify.email.v1": {"type": "object", "required": ["to", "subject"],
@@ -67,8 +68,9 @@ class BusinessError(Exception):
         self.code = code
 
 
-def fakejob(delay_seconds=5):
-    waited = random.randint(1, max(1, int(delay_seconds)))
+def fakejob(delay_seconds=5, min_seconds=1):
+    longest = max(1, int(delay_seconds))
+    waited = random.randint(min(longest, max(1, int(min_seconds))), longest)
     time.sleep(waited)
     return {"waited": waited}
 

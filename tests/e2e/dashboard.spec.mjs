@@ -88,6 +88,8 @@ try {
 
   // 5. Cancel a long job from its row, then retry it.
   await page.fill('form.submit[data-type="fakejob"] input[data-field="delay_seconds"]', '60');
+  // At least 60 s, so the job is still running when Cancel is clicked.
+  await page.fill('form.submit[data-type="fakejob"] input[data-field="min_seconds"]', '60');
   await page.click('form.submit[data-type="fakejob"] button[type="submit"]');
   const msg2 = await waitFor(async () => {
     const t = await page.textContent('#submit-msg');

@@ -133,7 +133,7 @@ try {
 
   // 5. Bulk cancel and retry: three long fakejobs and a done add ticked; the add cannot be
   // cancelled and the bar says so.
-  const long = await call('POST', '/api/worker/jobs/batch', { jobs: [1, 2, 3].map(() => ({ type: 'fakejob', params: { delay_seconds: 60 } })) });
+  const long = await call('POST', '/api/worker/jobs/batch', { jobs: [1, 2, 3].map(() => ({ type: 'fakejob', params: { delay_seconds: 60, min_seconds: 60 } })) });
   const longIds = long.body.jobs.map((j) => j.job_id);
   await page.goto(`${BASE}/?poll=300`, { waitUntil: 'domcontentloaded' });
   for (const id of [...longIds, addIds[0]]) {

@@ -47,7 +47,7 @@ try {
   await page.waitForSelector('#workers tr[data-slot="0"]');
   const slots = await page.locator('#workers tr[data-slot]').count();
   assert.ok(slots >= 1, 'a row per runner slot');
-  const sub = await call('POST', '/api/worker/jobs', { type: 'fakejob', params: { delay_seconds: 60 } });
+  const sub = await call('POST', '/api/worker/jobs', { type: 'fakejob', params: { delay_seconds: 60, min_seconds: 60 } });
   const longId = sub.body.job_id;
   await page.waitForSelector(`#workers tr[data-busy="true"][data-job-id="${longId}"]`, { timeout: 20000 });
   const row = page.locator(`#workers tr[data-job-id="${longId}"]`);

@@ -7,12 +7,14 @@ from robotni import BusinessError, job, run
 
 
 @job("fakejob", schema={"type": "object",
-                        "properties": {"delay_seconds": {"type": "number"}}})
-def fakejob(delay_seconds=5):
-    """Sleeps a random 1..delay_seconds seconds and says how long."""
+                        "properties": {"delay_seconds": {"type": "number"},
+                                       "min_seconds": {"type": "number"}}})
+def fakejob(delay_seconds=5, min_seconds=1):
+    """Sleeps a random min_seconds..delay_seconds seconds and says how long."""
     if delay_seconds < 0:
         raise BusinessError("delay_seconds must not be negative", code="BAD_DELAY")
-    waited = random.randint(1, max(1, int(delay_seconds)))
+    longest = max(1, int(delay_seconds))
+    waited = random.randint(min(longest, max(1, int(min_seconds))), longest)
     for second in range(waited):
         if run.is_cancelled():
             raise BusinessError("cancelled", code="CANCELLED")
