@@ -19,6 +19,7 @@ void AddItemsCommand(CLI::App& app, CommandBody* body);
 void AddServeCommand(CLI::App& app, CommandBody* body);
 void AddPackageCommand(CLI::App& app, CommandBody* body);
 void AddEnvCommand(CLI::App& app, CommandBody* body);
+void AddStoreCommand(CLI::App& app, CommandBody* body);
 
 // rcc's exit codes (operations/running.go), which robotni keeps, and robotni's own 4, 7, 8.
 enum ExitCode {

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   robotni::cli::AddServeCommand(app, &body);
   robotni::cli::AddPackageCommand(app, &body);
   robotni::cli::AddEnvCommand(app, &body);
+  robotni::cli::AddStoreCommand(app, &body);
   // A worker process's body, started by serve's control process (docs/worker-processes.md);
   // hidden from --help: it speaks a protocol on the given fd, not to a user.
   int worker_fd = -1;

@@ -10,6 +10,7 @@ add_executable(robotni
   runtime/cli/tasks_command.cc
   runtime/cli/package_command.cc
   runtime/cli/env_command.cc
+  runtime/cli/store_command.cc
   runtime/cli/python_prefix_flag.cc
   runtime/cli/robot_loader.cc)
 target_include_directories(robotni PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/runtime)

@@ -143,6 +143,14 @@ struct ImportedItem {
   std::string note;         // the message of its "imported" timeline entry
 };
 
+// One item exactly as a store holds it (`robotni store migrate`): every column, its id and
+// lease fields included, its timeline as Timeline() gives it, and the bytes of its files.
+struct ItemRecord {
+  Item item;                            // not kReserved: a migrated item has no live holder
+  std::vector<TimelineEntry> timeline;  // Timeline(item.id)
+  std::vector<NewFile> files;           // the contents of item.files, by name
+};
+
 struct RetryPolicy {
   int64_t base_delay_ms = 1000;  // delay before attempt n+1 = base * 2^(n-1), capped, jittered
   int64_t max_delay_ms = 300000;
@@ -344,6 +352,20 @@ class WorkItemStore {
     r.completed = Complete(completion);
     r.reserved = Reserve(next);
     return r;
+  }
+  // Writes `records` as they are (ids, states, attempts, results, errors, times, lease
+  // fields, timelines, files) in one transaction, for `robotni store migrate`; later ids
+  // start above the highest. A record whose id the store holds already, with the same queue
+  // and created time, is left as it is (a re-run); any other item under that id or under
+  // its idempotency key is Conflict, and nothing is written. Returns how many were written.
+  virtual StatusOr<int64_t> Restore(const std::vector<ItemRecord>& records) {
+    (void)records;
+    return Status::Unsupported("this store cannot restore items");
+  }
+  // Creates or overwrites schedules with every field as given (paused, last tick, last job).
+  virtual Status RestoreSchedules(const std::vector<Schedule>& schedules) {
+    (void)schedules;
+    return Status::Unsupported("this store cannot restore schedules");
   }
   // Gives a reserved item back untouched: PENDING again, the attempt not counted.
   // Conflict when the lease is no longer held.

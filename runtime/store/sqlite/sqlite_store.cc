@@ -167,13 +167,6 @@ struct SqliteStore::Op {
   Status result;  // writer thread only
 };
 
-struct SqliteStore::StagedFile {
-  std::string name;
-  std::string tmp_path;
-  int64_t size = 0;
-  std::string sha256;
-};
-
 // The write connection and its statements (writer thread only).
 struct SqliteStore::WriterConn {
   DbPtr db;

@@ -76,6 +76,10 @@ class SqliteStore final : public WorkItemStore {
   StatusOr<int64_t> ReleaseDeadOwners(
       const std::function<bool(const std::string& owner)>& is_dead) override;
 
+  // sqlite_restore.cc
+  StatusOr<int64_t> Restore(const std::vector<ItemRecord>& records) override;
+  Status RestoreSchedules(const std::vector<Schedule>& schedules) override;
+
   // sqlite_schedules.cc
   StatusOr<std::vector<Schedule>> DefineSchedules(const std::vector<Schedule>& defs) override;
   StatusOr<std::vector<Schedule>> ListSchedules() override;
@@ -98,7 +102,13 @@ class SqliteStore final : public WorkItemStore {
   struct WriterConn;
   struct Reader;
   class ReaderLease;
-  struct StagedFile;
+  // A file written to the staging directory and hashed, before its transaction.
+  struct StagedFile {
+    std::string name;
+    std::string tmp_path;
+    int64_t size = 0;
+    std::string sha256;
+  };
 
   SqliteStore(const StoreOptions& options, std::string path);
   Status Init();

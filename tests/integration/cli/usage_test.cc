@@ -16,7 +16,7 @@ TEST(Usage, UnknownCommandListsTheCommands) {
   RunResult r = RunRobotni({"foo"});
   EXPECT_EQ(r.exit_code, 2) << r;
   EXPECT_THAT(r.err, HasSubstr("unknown command 'foo'")) << r;
-  EXPECT_THAT(r.err, HasSubstr("run, tasks, items, serve, package, env or version")) << r;
+  EXPECT_THAT(r.err, HasSubstr("run, tasks, items, serve, package, env, store or version")) << r;
   EXPECT_THAT(r.err, Not(HasSubstr("worker"))) << r;  // hidden: for serve's own processes
 }
 
@@ -24,7 +24,7 @@ TEST(Usage, MissingCommandListsTheCommands) {
   RunResult r = RunRobotni({});
   EXPECT_EQ(r.exit_code, 2) << r;
   EXPECT_THAT(r.err,
-              HasSubstr("a command is required: run, tasks, items, serve, package, env or version"))
+              HasSubstr("a command is required: run, tasks, items, serve, package, env, store or version"))
       << r;
 }
 
