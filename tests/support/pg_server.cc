@@ -117,11 +117,13 @@ bool Alive(pid_t pid) {
 }  // namespace
 
 std::string FindPgBinDir() {
-  if (const char* env = std::getenv("ROBOTNI_PG_BINDIR"); env && *env) return env;
   std::vector<std::string> dirs = {"/usr/lib/postgresql/15/bin"};
+  if (const char* env = std::getenv("ROBOTNI_PG_BINDIR"); env && *env) dirs = {env};
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
-    dirs.push_back(e.path().string() + "/bin");
+  if (dirs.size() == 1 && !std::getenv("ROBOTNI_PG_BINDIR")) {
+    for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+      dirs.push_back(e.path().string() + "/bin");
+  }
   for (const std::string& d : dirs) {
     if (Executable(d + "/initdb") && Executable(d + "/postgres")) return d;
   }
@@ -133,8 +135,8 @@ bool StartPgServer(const std::string& parent_dir, PgServer* server, std::string*
   if (bin.empty()) {
     *error =
         "PostgreSQL server binaries not found (initdb and postgres in "
-        "/usr/lib/postgresql/<version>/bin): install postgresql-15 (scripts/setup.sh --test) "
-        "or set ROBOTNI_PG_BINDIR";
+        "/usr/lib/postgresql/<version>/bin, or in $ROBOTNI_PG_BINDIR when set): install "
+        "postgresql-15 (scripts/setup.sh --test) or set ROBOTNI_PG_BINDIR";
     return false;
   }
   RunAs as;
@@ -204,10 +206,23 @@ bool StartPgServer(const std::string& parent_dir, PgServer* server, std::string*
   return false;
 }
 
-bool StopPgServer(const PgServer& server, std::string* error) {
-  // Only a postmaster of this directory: the pid may be stale and reused.
+namespace {
+
+// The pid is this directory's postmaster: a stale pid may have been reused.
+bool IsOurPostmaster(const PgServer& server) {
   const std::string cmdline = ReadFile("/proc/" + std::to_string(server.pid) + "/cmdline");
-  if (server.pid > 0 && cmdline.find(server.dir) != std::string::npos) {
+  return server.pid > 0 && !server.dir.empty() && cmdline.find(server.dir) != std::string::npos;
+}
+
+}  // namespace
+
+bool PgServerAlive(const PgServer& server) {
+  return IsOurPostmaster(server) &&
+         PQping((server.url + "?connect_timeout=5").c_str()) == PQPING_OK;
+}
+
+bool StopPgServer(const PgServer& server, std::string* error) {
+  if (IsOurPostmaster(server)) {
     ::kill(server.pid, SIGINT);  // fast shutdown
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (Alive(server.pid) && std::chrono::steady_clock::now() < deadline)

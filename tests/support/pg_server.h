@@ -31,6 +31,8 @@ std::string FindPgBinDir();
 // Starts a server under `parent_dir` and waits until it accepts connections. false with
 // *error set (naming what is missing, e.g. the binaries) on failure; nothing is left running.
 bool StartPgServer(const std::string& parent_dir, PgServer* server, std::string* error);
+// True when the server's postmaster still runs (its pid, for its directory) and answers.
+bool PgServerAlive(const PgServer& server);
 // Stops the server by pid (fast shutdown, SIGKILL after 30 s) and removes its directory.
 bool StopPgServer(const PgServer& server, std::string* error);
 

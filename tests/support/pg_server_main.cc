@@ -1,6 +1,7 @@
 // robotni_pg_server start|stop STATE_FILE: the ctest fixture around the PostgreSQL tests
 // (tests/support/pg_server.h). start writes the server's URL, pid and directory to
-// STATE_FILE; stop reads them, stops that server by pid and removes its directory.
+// STATE_FILE (or reuses the server it names when that still runs); stop reads them, stops that
+// server by pid and removes its directory.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -17,6 +18,17 @@ int main(int argc, char** argv) {
   std::string error;
   if (cmd == "start") {
     PgServer server;
+    // A server of this state file that still runs (ctest --repeat runs the fixture's start
+    // again before the tests) serves on; a stale one is stopped and replaced.
+    if (ReadPgState(state, &server, &error)) {
+      if (PgServerAlive(server)) {
+        std::printf("PostgreSQL test server %s (pid %d) is running: reused\n", server.url.c_str(),
+                    static_cast<int>(server.pid));
+        return 0;
+      }
+      StopPgServer(server, &error);
+    }
+    server = PgServer();
     std::error_code ec;
     std::filesystem::remove(state, ec);
     const std::string parent = std::filesystem::path(state).parent_path().string();

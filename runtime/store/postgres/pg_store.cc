@@ -450,7 +450,8 @@ Status PgStore::InsertFile(int64_t id, const NewFile& f) {
       .status();
 }
 
-Status PgStore::InsertItem(const NewItem& item, int64_t default_parent, int64_t now, int64_t* id) {
+Status PgStore::InsertItem(const NewItem& item, int64_t default_parent, int64_t now, int64_t* id,
+                           IdBlock* block) {
   if (!item.idempotency_key.empty()) {
     auto r = W().Exec("SELECT id FROM items WHERE idempotency_key = $1",
                       Params().Add(item.idempotency_key));
@@ -467,6 +468,9 @@ Status PgStore::InsertItem(const NewItem& item, int64_t default_parent, int64_t 
     if (!explicit_id)
       return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
     *id = *explicit_id;
+  } else if (block && block->left > 0) {
+    *id = block->next++;
+    --block->left;
   } else {
     auto next = TakeIds(1);
     if (!next.ok()) return next.status();
@@ -507,10 +511,18 @@ StatusOr<std::vector<std::string>> PgStore::CreateBatch(const std::vector<NewIte
         ValidateNewItem(items[i], single ? "work item" : "items", single ? kNoIndex : i));
   }
   std::vector<int64_t> ids(items.size());
+  int64_t need = 0;  // ids the store assigns, taken in one statement
+  for (const NewItem& it : items) need += it.id.empty() ? 1 : 0;
   Status s = Submit([&] {
     const int64_t now = Now();
+    IdBlock block;
+    if (need > 1) {
+      auto first = TakeIds(need);
+      if (!first.ok()) return first.status();
+      block = {*first, need};
+    }
     for (size_t i = 0; i < items.size(); ++i)
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], 0, now, &ids[i]));
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], 0, now, &ids[i], &block));
     return Status::OK();
   });
   if (!s.ok()) return s;
@@ -1394,7 +1406,8 @@ StatusOr<int64_t> PgStore::ReleaseDeadOwners(
           "UPDATE items SET "
           "state = CASE WHEN cancel_requested THEN 'CANCELLED' "
           "WHEN attempt < max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
-          "finished = CASE WHEN attempt < max_attempts AND NOT cancel_requested THEN 0 ELSE $2::bigint "
+          "finished = CASE WHEN attempt < max_attempts AND NOT cancel_requested THEN 0 ELSE "
+          "$2::bigint "
           "END, exception_type = 'APPLICATION', error_code = 'HOLDER_DIED', "
           "error_message = 'the runtime holding the lease died', "
           "lease_owner = NULL, lease_expires = 0, not_before = $2, updated = $2 "

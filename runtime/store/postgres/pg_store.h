@@ -137,7 +137,14 @@ class PgStore final : public WorkItemStore {
 
   // Writer-thread helpers (inside an operation).
   StatusOr<int64_t> TakeIds(int64_t n);
-  Status InsertItem(const NewItem& item, int64_t default_parent, int64_t now, int64_t* id);
+  // Ids taken from id_counter ahead, within one run of one operation (a rolled back run
+  // gives its block back with the counter).
+  struct IdBlock {
+    int64_t next = 0, left = 0;
+  };
+  // block: where the item's id comes from when it has none (nullptr = take one now).
+  Status InsertItem(const NewItem& item, int64_t default_parent, int64_t now, int64_t* id,
+                    IdBlock* block = nullptr);
   Status InsertFile(int64_t id, const NewFile& f);
   Status ReserveInTx(const ReserveRequest& req, std::vector<Item>* items);
   Status CompleteOne(const Completion& c, int64_t now, bool* refused);
