@@ -3,7 +3,8 @@
 # ctest run by the fixture pg_server_start / pg_server_stop (tests/support/pg_server.h), its
 # URL in the state file named by ROBOTNI_TEST_PG_STATE; each test uses a schema of its own.
 # Without the PostgreSQL binaries pg_server_start fails and says so, and the tests that need
-# it do not pass: CI installs postgresql-15 (scripts/setup.sh --test).
+# it do not pass (ctest reports them Not Run, a failure): CI installs postgresql-15
+# (scripts/setup.sh --test). The SQLite tests run without it.
 add_executable(robotni_pg_server tests/support/pg_server_main.cc tests/support/pg_server.cc)
 target_include_directories(robotni_pg_server PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(robotni_pg_server PRIVATE PkgConfig::LIBPQ)
@@ -14,7 +15,8 @@ set_tests_properties(pg_server_start PROPERTIES FIXTURES_SETUP pg_server LABELS 
 set_tests_properties(pg_server_stop PROPERTIES FIXTURES_CLEANUP pg_server LABELS unit TIMEOUT 60)
 add_dependencies(unit_tests robotni_pg_server)
 
-# As robotni_test (CMakeLists.txt), plus the PostgreSQL fixture for every test of the binary.
+# As robotni_test (CMakeLists.txt); the tests on PostgreSQL (*/postgresql) also need the
+# fixture's server, the others (SQLite) run without it.
 function(robotni_store_test name)
   add_executable(${name} ${ARGN} tests/support/pg_server.cc tests/support/sanitizer_defaults.cc)
   target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
@@ -24,6 +26,10 @@ function(robotni_store_test name)
   add_dependencies(unit_tests ${name})
   add_dependencies(${name} robotni_pg_server)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
+    TEST_FILTER "-*/postgresql" TEST_LIST ${name}_sqlite_tests
+    PROPERTIES LABELS unit)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
+    TEST_FILTER "*/postgresql" TEST_LIST ${name}_pg_tests
     PROPERTIES LABELS unit FIXTURES_REQUIRED pg_server
                ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE})
 endfunction()
