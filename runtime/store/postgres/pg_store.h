@@ -152,7 +152,9 @@ class PgStore final : public WorkItemStore {
   Status AddTimeline(int64_t id, int64_t at, const std::string& event, int attempt,
                      const std::string& message);
   int64_t BackoffMs(int attempt);
-  Status ReadFiles(PgConn& c, std::vector<Item>* items);
+  // Fills the files of `items` (of those whose has_files entry is set, when given).
+  Status ReadFiles(PgConn& c, std::vector<Item>* items,
+                   const std::vector<char>* has_files = nullptr);
 
   const StoreOptions options_;
   const PgUrl url_;
