@@ -25,7 +25,7 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_SECTION "utils")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.34), libstdc++6 (>= 12), libgcc-s1, libpython3.11 (>= 3.11.2), python3.11, libuv1 (>= 1.44), libsqlite3-0 (>= 3.40), libyaml-cpp0.7, libdate-tz3, libbz2-1.0, libzstd1, libssl3, libcurl4, libspdlog1.10, libfmt9")
+    "libc6 (>= 2.34), libstdc++6 (>= 12), libgcc-s1, libpython3.11 (>= 3.11.2), python3.11, libuv1 (>= 1.44), libsqlite3-0 (>= 3.40), libyaml-cpp0.7, libdate-tz3, libbz2-1.0, libzstd1, libssl3, libcurl4, libspdlog1.10, libfmt9, libpq5")
 # No homepage (CPack would otherwise take CMAKE_PROJECT_HOMEPAGE_URL).
 unset(CPACK_DEBIAN_PACKAGE_HOMEPAGE)
 # Only what the install rules put in; the build tree's marker files are never installed.

@@ -6,12 +6,13 @@ pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
       libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
       libcli11-dev libcurl4-openssl-dev libssl-dev libspdlog-dev node-llhttp libgtest-dev
       libgmock-dev libbenchmark-dev libbz2-dev libzstd-dev libvalijson-dev
-      libhowardhinnant-date-dev libjs-chart.js)
+      libhowardhinnant-date-dev libjs-chart.js libpq-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # clang-14 + libclang-rt-14-dev: the libFuzzer targets (scripts/fuzz.sh);
-  # conda-package-handling: `cph x`, which the `robotni package` tests extract with
+  # conda-package-handling: `cph x`, which the `robotni package` tests extract with;
+  # postgresql-15: the server the PostgreSQL store tests start (tests/support/pg_server.h)
   pkgs+=(python3-numpy sqlite3 python3-prometheus-client chromium python3-pytest clang-14
-         libclang-rt-14-dev conda-package-handling)
+         libclang-rt-14-dev conda-package-handling postgresql-15)
 fi
 if [[ " $* " == *" --bench "* ]]; then pkgs+=(wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools); fi
 missing=()

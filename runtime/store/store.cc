@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace robotni::store {
@@ -85,7 +86,9 @@ StatusOr<std::unique_ptr<WorkItemStore>> WorkItemStore::Open(const StoreOptions&
   std::string path = options.url;
   static constexpr std::string_view kSqlite = "sqlite://";
   if (path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0) {
-    return Status::Unsupported("PostgreSQL store is not built yet: " + options.url);
+    auto s = postgres::PgStore::Open(options);
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<WorkItemStore>(std::move(s).value());
   }
   if (path.rfind(kSqlite, 0) == 0) {
     path = path.substr(kSqlite.size());  // "sqlite:///abs" -> "/abs"

@@ -2,7 +2,8 @@
 #define ROBOTNI_RUNTIME_STORE_STORE_H_
 
 // WorkItemStore: the durable work-item queue. SQLite is the embedded default
-// (sqlite/sqlite_store.cc); PostgreSQL comes later behind the same interface.
+// (sqlite/sqlite_store.cc); PostgreSQL (postgres/pg_store.cc, docs/postgresql.md) is the
+// shared one, behind the same interface.
 //
 // Invariants (DESIGN.md): every reserved item has a lease (owner + attempt + expiry);
 // completion and the outputs of that attempt commit in one transaction, fenced by
@@ -215,7 +216,9 @@ struct Schedule {
 };
 
 struct StoreOptions {
-  std::string url;                // "sqlite:///abs/path/workitems.db" or a plain path
+  // "sqlite:///abs/path/workitems.db" or a plain path, or
+  // "postgresql://user@host:5432/db?search_path=schema&read_pool=4" (docs/postgresql.md).
+  std::string url;
   std::string files_dir;          // "" = "<db dir>/work_item_files"
   bool synchronous_full = false;  // SQLite synchronous=FULL (else NORMAL)
   int64_t max_payload_bytes = 1 << 20;

@@ -1,4 +1,4 @@
-// SqliteStore::CompleteAndReserve: a runner's outcome and its next reservation in one
+// CompleteAndReserve (SQLite and PostgreSQL): a runner's outcome and its next reservation in one
 // transaction, and the reserve still made when the outcome is refused.
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -7,22 +7,31 @@
 #include <memory>
 #include <string>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/unit/store/store_backends.h"
 
 namespace robotni::store {
 namespace {
 
-namespace fs = std::filesystem;
+// Group-commit counters of either backend: (commits, operations).
+std::pair<int64_t, int64_t> WriterCounts(WorkItemStore* s) {
+  if (auto* q = dynamic_cast<sqlite::SqliteStore*>(s)) {
+    auto st = q->TEST_WriterStats();
+    return {st.commits, st.ops};
+  }
+  auto st = dynamic_cast<postgres::PgStore*>(s)->TEST_WriterStats();
+  return {st.commits, st.ops};
+}
 
-class CompleteAndReserveTest : public ::testing::Test {
+class CompleteAndReserveTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/robotni_car_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    StoreBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     StoreOptions o;
-    o.url = "sqlite://" + dir_ + "/workitems.db";
-    auto s = sqlite::SqliteStore::Open(o, dir_ + "/workitems.db");
+    o.url = url_;
+    auto s = WorkItemStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     for (int i = 0; i < 3; ++i) {
@@ -32,11 +41,7 @@ class CompleteAndReserveTest : public ::testing::Test {
       ASSERT_TRUE(store_->Create(it).ok());
     }
   }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void CloseStores() override { store_.reset(); }
   static ReserveRequest Request() {
     ReserveRequest r;
     r.queues = {"q"};
@@ -49,32 +54,31 @@ class CompleteAndReserveTest : public ::testing::Test {
     return got.ok() && !got->empty() ? got->front() : Item{};
   }
 
-  std::string dir_;
-  std::unique_ptr<sqlite::SqliteStore> store_;
+  std::unique_ptr<WorkItemStore> store_;
 };
 
-TEST_F(CompleteAndReserveTest, TheOutcomeAndTheNextReservationShareOneCommit) {
+TEST_P(CompleteAndReserveTest, TheOutcomeAndTheNextReservationShareOneCommit) {
   Item first = ReserveOne();
   Completion c;
   c.lease = LeaseOf(first);
   c.result_json = "42";
-  auto before = store_->TEST_WriterStats();
+  auto before = WriterCounts(store_.get());
   auto r = store_->CompleteAndReserve(c, Request());
-  auto after = store_->TEST_WriterStats();
+  auto after = WriterCounts(store_.get());
   ASSERT_TRUE(r.completed.ok()) << r.completed.ToString();
   ASSERT_TRUE(r.reserved.ok()) << r.reserved.status().ToString();
   ASSERT_EQ(r.reserved->size(), 1u);
   EXPECT_NE(r.reserved->front().id, first.id);
   EXPECT_EQ(r.reserved->front().state, State::kReserved);
-  EXPECT_EQ(after.commits - before.commits, 1);
-  EXPECT_EQ(after.ops - before.ops, 2);
+  EXPECT_EQ(after.first - before.first, 1);    // commits
+  EXPECT_EQ(after.second - before.second, 2);  // operations
   auto done = store_->Get(first.id);
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state, State::kDone);
   EXPECT_EQ(done->result_json, "42");
 }
 
-TEST_F(CompleteAndReserveTest, ALostLeaseIsRefusedAndTheNextIsStillReserved) {
+TEST_P(CompleteAndReserveTest, ALostLeaseIsRefusedAndTheNextIsStillReserved) {
   Item first = ReserveOne();
   Completion c;
   c.lease = LeaseOf(first);
@@ -89,7 +93,7 @@ TEST_F(CompleteAndReserveTest, ALostLeaseIsRefusedAndTheNextIsStillReserved) {
   EXPECT_EQ(held->state, State::kReserved);  // untouched
 }
 
-TEST_F(CompleteAndReserveTest, AnOutcomeRefusedBeforeTheWriterStillReservesTheNext) {
+TEST_P(CompleteAndReserveTest, AnOutcomeRefusedBeforeTheWriterStillReservesTheNext) {
   Item first = ReserveOne();
   Completion c;
   c.lease = LeaseOf(first);
@@ -107,7 +111,7 @@ TEST_F(CompleteAndReserveTest, AnOutcomeRefusedBeforeTheWriterStillReservesTheNe
   EXPECT_TRUE(none->empty());
 }
 
-TEST_F(CompleteAndReserveTest, ABadRequestIsRefusedAndTheOutcomeStillCommits) {
+TEST_P(CompleteAndReserveTest, ABadRequestIsRefusedAndTheOutcomeStillCommits) {
   Item first = ReserveOne();
   Completion c;
   c.lease = LeaseOf(first);
@@ -118,6 +122,8 @@ TEST_F(CompleteAndReserveTest, ABadRequestIsRefusedAndTheOutcomeStillCommits) {
   EXPECT_TRUE(r.reserved.status().IsInvalidArgument());
   EXPECT_EQ(store_->Get(first.id)->state, State::kDone);
 }
+
+ROBOTNI_STORE_BACKENDS(CompleteAndReserveTest);
 
 }  // namespace
 }  // namespace robotni::store

@@ -10,24 +10,18 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/unit/store/store_backends.h"
 
 namespace robotni::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class SchedulesTest : public ::testing::Test {
+class SchedulesTest : public StoreBackendTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/robotni_schedules_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<WorkItemStore> Open() {
     StoreOptions o;
-    o.url = "sqlite://" + dir_ + "/workitems.db";
+    o.url = url_;
     o.now_ms = [this] { return now_.load(); };
     auto s = WorkItemStore::Open(o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -53,11 +47,10 @@ class SchedulesTest : public ::testing::Test {
     return j;
   }
 
-  std::string dir_;
   std::atomic<int64_t> now_{1'800'000'000'000};
 };
 
-TEST_F(SchedulesTest, DefineStartsAtNowAndKeepsStateAcrossOpens) {
+TEST_P(SchedulesTest, DefineStartsAtNowAndKeepsStateAcrossOpens) {
   auto store = Open();
   auto rows = store->DefineSchedules({Def("nightly", "0 3 * * *"), Def("often")});
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
@@ -95,7 +88,7 @@ TEST_F(SchedulesTest, DefineStartsAtNowAndKeepsStateAcrossOpens) {
       << refused.status().message();
 }
 
-TEST_F(SchedulesTest, FireIsACompareAndSetWithTheJob) {
+TEST_P(SchedulesTest, FireIsACompareAndSetWithTheJob) {
   auto store = Open();
   ASSERT_TRUE(store->DefineSchedules({Def("s")}).ok());
   const int64_t start = now_, tick = start + 60'000;
@@ -120,7 +113,7 @@ TEST_F(SchedulesTest, FireIsACompareAndSetWithTheJob) {
   EXPECT_TRUE(store->FireSchedule("nope", 0, tick, Job("nope", tick)).status().IsConflict());
 }
 
-TEST_F(SchedulesTest, PausedDoesNotFireAndResumeSkipsWhatPassed) {
+TEST_P(SchedulesTest, PausedDoesNotFireAndResumeSkipsWhatPassed) {
   auto store = Open();
   ASSERT_TRUE(store->DefineSchedules({Def("s")}).ok());
   const int64_t start = now_;
@@ -141,7 +134,7 @@ TEST_F(SchedulesTest, PausedDoesNotFireAndResumeSkipsWhatPassed) {
 }
 
 // Two stores on one file (as two serve processes) race every tick: one job per tick.
-TEST_F(SchedulesTest, TwoStoresRacingEnqueueOncePerTick) {
+TEST_P(SchedulesTest, TwoStoresRacingEnqueueOncePerTick) {
   auto a = Open();
   auto b = Open();
   ASSERT_TRUE(a->DefineSchedules({Def("race")}).ok());
@@ -184,6 +177,8 @@ TEST_F(SchedulesTest, TwoStoresRacingEnqueueOncePerTick) {
   for (const auto& j : *jobs) keys.insert(j.idempotency_key);
   EXPECT_EQ(keys.size(), static_cast<size_t>(kTicks));
 }
+
+ROBOTNI_STORE_BACKENDS(SchedulesTest);
 
 }  // namespace
 }  // namespace robotni::store
