@@ -7,6 +7,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/store/sqlite/sqlite_schedules.cc
   runtime/store/sqlite/sqlite_store.cc
   runtime/store/postgres/pg_conn.cc
+  runtime/store/postgres/pg_restore.cc
   runtime/store/postgres/pg_schema.cc
   runtime/store/postgres/pg_schedules.cc
   runtime/store/postgres/pg_store.cc)

@@ -84,6 +84,10 @@ class PgStore final : public WorkItemStore {
   StatusOr<int64_t> ReleaseDeadOwners(
       const std::function<bool(const std::string& owner)>& is_dead) override;
 
+  // pg_restore.cc
+  StatusOr<int64_t> Restore(const std::vector<ItemRecord>& records) override;
+  Status RestoreSchedules(const std::vector<Schedule>& schedules) override;
+
   // pg_schedules.cc
   StatusOr<std::vector<Schedule>> DefineSchedules(const std::vector<Schedule>& defs) override;
   StatusOr<std::vector<Schedule>> ListSchedules() override;

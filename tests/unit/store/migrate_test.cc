@@ -4,36 +4,38 @@
 #include "store/migrate.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/unit/store/store_backends.h"
+
 namespace robotni::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class MigrateTest : public ::testing::Test {
+// The source is a SQLite store; the target ("to") is the backend of the test's parameter, so
+// .../postgresql moves SQLite -> PostgreSQL and, in the round trip, PostgreSQL -> SQLite.
+class MigrateTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/robotni_migrate_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    StoreBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     from_ = Open("from");
     ASSERT_NE(from_, nullptr);
   }
-  void TearDown() override {
-    from_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void CloseStores() override { from_.reset(); }
   std::unique_ptr<WorkItemStore> Open(const std::string& name) {
-    fs::create_directories(dir_ + "/" + name);
     StoreOptions o;
-    o.url = "sqlite://" + dir_ + "/" + name + "/workitems.db";
+    if (name == "to" && IsPostgres()) {
+      o.url = url_;
+    } else {
+      fs::create_directories(dir_ + "/" + name);
+      o.url = "sqlite://" + dir_ + "/" + name + "/workitems.db";
+    }
     o.retry.base_delay_ms = 0;  // a retried item is due again at once
     o.retry.jitter = 0;
     auto s = WorkItemStore::Open(o);
@@ -215,11 +217,10 @@ class MigrateTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
   std::unique_ptr<WorkItemStore> from_;
 };
 
-TEST_F(MigrateTest, EveryItemArrivesWithEveryFieldTimelineAndFile) {
+TEST_P(MigrateTest, EveryItemArrivesWithEveryFieldTimelineAndFile) {
   Fill();
   auto to = Open("to");
   ASSERT_NE(to, nullptr);
@@ -239,7 +240,7 @@ TEST_F(MigrateTest, EveryItemArrivesWithEveryFieldTimelineAndFile) {
   ExpectSame(*from_, *back);
 }
 
-TEST_F(MigrateTest, ARerunWritesNothingAndFinishesAMoveThatStopped) {
+TEST_P(MigrateTest, ARerunWritesNothingAndFinishesAMoveThatStopped) {
   Fill();
   auto to = Open("to");
   // A move that stopped after its first batch: the target holds the first three items.
@@ -268,7 +269,7 @@ TEST_F(MigrateTest, ARerunWritesNothingAndFinishesAMoveThatStopped) {
   ExpectSame(*from_, *to);
 }
 
-TEST_F(MigrateTest, TheTargetWorksOnAfterwards) {
+TEST_P(MigrateTest, TheTargetWorksOnAfterwards) {
   Fill();
   auto to = Open("to");
   ASSERT_TRUE(MigrateStore(*from_, *to).ok());
@@ -300,7 +301,7 @@ TEST_F(MigrateTest, TheTargetWorksOnAfterwards) {
   EXPECT_TRUE(to->Get(s->front().last_job_id).ok());
 }
 
-TEST_F(MigrateTest, AHeldItemRefusesTheMoveBeforeAnythingIsWritten) {
+TEST_P(MigrateTest, AHeldItemRefusesTheMoveBeforeAnythingIsWritten) {
   Fill();
   Add("busy");
   Take("busy");
@@ -312,7 +313,7 @@ TEST_F(MigrateTest, AHeldItemRefusesTheMoveBeforeAnythingIsWritten) {
   EXPECT_TRUE(All(*to).empty());
 }
 
-TEST_F(MigrateTest, AnotherItemUnderAMigratedIdIsAConflictAndTheBatchIsNotWritten) {
+TEST_P(MigrateTest, AnotherItemUnderAMigratedIdIsAConflictAndTheBatchIsNotWritten) {
   Fill();
   auto to = Open("to");
   NewItem other;
@@ -325,7 +326,7 @@ TEST_F(MigrateTest, AnotherItemUnderAMigratedIdIsAConflictAndTheBatchIsNotWritte
   EXPECT_EQ(All(*to).size(), 1u);
 }
 
-TEST_F(MigrateTest, RestoreRefusesReservedItemsAndBadRecords) {
+TEST_P(MigrateTest, RestoreRefusesReservedItemsAndBadRecords) {
   auto to = Open("to");
   ItemRecord held;
   held.item.id = "5";
@@ -349,6 +350,8 @@ TEST_F(MigrateTest, RestoreRefusesReservedItemsAndBadRecords) {
   EXPECT_TRUE(to->Restore({noid}).status().IsInvalidArgument());
   EXPECT_TRUE(All(*to).empty());
 }
+
+ROBOTNI_STORE_BACKENDS(MigrateTest);
 
 }  // namespace
 }  // namespace robotni::store
