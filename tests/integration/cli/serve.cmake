@@ -37,3 +37,9 @@ robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
 robotni_test(serve_validation_cli_test tests/integration/cli/serve_validation_test.cc)
 # Periodic jobs: two serves on one store, one job per tick; pause / resume; config errors.
 robotni_test(serve_schedules_cli_test tests/integration/cli/serve_schedules_test.cc)
+# Three serve nodes on one PostgreSQL schema under SIGKILLs and cut connections (issue #14).
+set(ROBOTNI_TEST_PROPERTIES FIXTURES_REQUIRED pg_server
+    ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE} TIMEOUT 900)
+robotni_test(serve_postgres_chaos_cli_test tests/integration/cli/serve_postgres_chaos_test.cc
+             tests/support/pg_server.cc)
+unset(ROBOTNI_TEST_PROPERTIES)
