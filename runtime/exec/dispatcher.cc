@@ -1,6 +1,7 @@
 #include "exec/dispatcher.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "core/json_schema.h"
 #include "core/log.h"
@@ -234,7 +235,8 @@ void Dispatcher::RunnerLoop(int index) {
   uint64_t seen = wakes_;
   // The job reserved in the transaction that committed the previous one's outcome.
   std::vector<store::Item> next;
-  auto give_back = [&] {  // mu_ held
+  int reserve_failures = 0;  // Reserve errors in a row (the store cannot be reached)
+  auto give_back = [&] {     // mu_ held
     if (next.empty()) return false;
     store::Lease lease = store::LeaseOf(next.front());
     next.clear();
@@ -256,7 +258,17 @@ void Dispatcher::RunnerLoop(int index) {
         l.unlock();
         auto r = store_->Reserve(ReserveFor(std::move(queues)));
         l.lock();
-        if (r.ok()) got = std::move(r).value();
+        if (r.ok()) {
+          got = std::move(r).value();
+          if (reserve_failures > 0)
+            log::Info("the store answers again; runner " + std::to_string(index) + " claims jobs",
+                      {{"event", "store_reachable"}, {"runner", index}});
+          reserve_failures = 0;
+        } else if (reserve_failures++ == 0) {
+          log::Warn("runner " + std::to_string(index) + " cannot claim jobs: " +
+                        r.status().message() + " (trying again with backoff)",
+                    {{"event", "store_unreachable"}, {"runner", index}});
+        }
       }
     }
     // Per-type limits are checked before the reserve; another runner may have taken the last
@@ -270,7 +282,13 @@ void Dispatcher::RunnerLoop(int index) {
       }
     }
     if (got.empty()) {
-      cv_.wait_for(l, std::chrono::milliseconds(options_.poll_ms),
+      // A store that does not answer is asked again less and less often (up to 5 s), not
+      // every poll_ms from every runner.
+      const int64_t pause =
+          reserve_failures == 0
+              ? options_.poll_ms
+              : std::min<int64_t>(5000, options_.poll_ms << std::min(reserve_failures, 5));
+      cv_.wait_for(l, std::chrono::milliseconds(pause),
                    [&] { return stopping_ || wakes_ != seen; });
       seen = wakes_;
       continue;
@@ -297,6 +315,7 @@ void Dispatcher::RunnerLoop(int index) {
       s = std::move(r.completed);
       if (r.reserved.ok()) next = std::move(r.reserved).value();
     }
+    if (s.code() == Status::Code::kIOError) s = CompleteWhenReachable(item, c, s);
     if (s.IsInvalidArgument()) {
       // The store refused the outcome itself (a result or output past the size or depth
       // limit, or not JSON): another attempt would produce it again, and a lease left to
@@ -364,6 +383,25 @@ Limits Dispatcher::LimitsOf(const JobTypeInfo* type) const {
   limits = limits.Over(type->limits);
   auto section = p.per_type.find(type->name);
   return section == p.per_type.end() ? limits : limits.Over(section->second);
+}
+
+Status Dispatcher::CompleteWhenReachable(const store::Item& item, const store::Completion& c,
+                                         Status s) {
+  log::Warn("job " + item.id + " (" + item.queue + "): its outcome could not be stored: " +
+                s.message() + " (trying again with backoff)",
+            {{"event", "job_outcome_retry"}, {"job_id", item.id}, {"type", item.queue}});
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms);
+  for (int64_t wait_ms = 100; s.code() == Status::Code::kIOError;
+       wait_ms = std::min<int64_t>(wait_ms * 2, 5000)) {
+    if (std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms) > give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    s = store_->Complete(c);
+  }
+  if (s.ok())
+    log::Info("job " + item.id + " (" + item.queue + "): its outcome was stored after a retry",
+              {{"event", "job_outcome_stored"}, {"job_id", item.id}});
+  return s;
 }
 
 store::Completion Dispatcher::RefusedOutcome(const store::Item& item, store::Completion c,

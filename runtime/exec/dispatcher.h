@@ -130,6 +130,12 @@ class Dispatcher {
   // once (BUSINESS, code OUTCOME_REFUSED), the same lease, nothing of the refused outcome.
   static store::Completion RefusedOutcome(const store::Item& item, store::Completion c,
                                           const Status& why);
+  // An outcome the store could not take because it could not be reached (IOError: a
+  // PostgreSQL restart, a lost connection, a full disk), sent again with backoff (100 ms
+  // doubling to 5 s) until it commits, the lease is found lost (Conflict), or a lease's
+  // length has passed, after which another node may rightly run the job again. The job stays
+  // in running_, so its heartbeats go on meanwhile.
+  Status CompleteWhenReachable(const store::Item& item, const store::Completion& c, Status s);
   // A Python job's end, in-process or in a worker: its log attached as job.log, and the
   // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
   store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,

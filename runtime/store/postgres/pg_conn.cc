@@ -1,5 +1,7 @@
 #include "store/postgres/pg_conn.h"
 
+#include <poll.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -86,8 +88,18 @@ PgConn::~PgConn() {
   if (conn_) PQfinish(conn_);
 }
 
+bool PgConn::ClosedWhileIdle() {
+  if (Broken()) return true;
+  // A session the server ended while it was idle (pg_terminate_backend, a restart) reads
+  // CONNECTION_OK until used; its goodbye and end of stream wait on the socket. Reading them
+  // now makes libpq see the end, instead of failing the next statement.
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return !PQconsumeInput(conn_) || Broken();
+}
+
 Status PgConn::EnsureConnected() {
-  if (!Broken()) return Status::OK();
+  if (!ClosedWhileIdle()) return Status::OK();
   if (conn_) PQfinish(conn_);
   // connect_timeout: an unreachable server fails the operation instead of hanging it. The
   // URL (dbname, expanded) comes last, so its own parameters win over these defaults.

@@ -87,6 +87,8 @@ class PgConn {
   // Connects when not connected (or broken); sets client_encoding and the search_path.
   Status EnsureConnected();
   bool Broken() const { return !conn_ || PQstatus(conn_) != CONNECTION_OK; }
+  // Broken, or ended by the server while idle (checked without blocking).
+  bool ClosedWhileIdle();
   // Runs one statement. binary_result: every result column in binary (bytea content).
   StatusOr<PgResult> Exec(const std::string& sql, const Params& params = Params(),
                           bool binary_result = false);

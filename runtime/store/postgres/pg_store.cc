@@ -304,7 +304,7 @@ StatusOr<PgStore::ReaderLease> PgStore::AcquireReader() {
     while (!readers_.empty()) {
       auto c = std::move(readers_.back());
       readers_.pop_back();
-      if (!c->Broken()) return ReaderLease(this, std::move(c));
+      if (!c->ClosedWhileIdle()) return ReaderLease(this, std::move(c));
     }
   }
   auto c = std::make_unique<PgConn>(url_);

@@ -43,3 +43,8 @@ set(ROBOTNI_TEST_PROPERTIES FIXTURES_REQUIRED pg_server
 robotni_test(serve_postgres_chaos_cli_test tests/integration/cli/serve_postgres_chaos_test.cc
              tests/support/pg_server.cc)
 unset(ROBOTNI_TEST_PROPERTIES)
+set(ROBOTNI_TEST_PROPERTIES FIXTURES_REQUIRED pg_server
+    ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE})
+robotni_test(serve_postgres_lost_db_cli_test tests/integration/cli/serve_postgres_lost_db_test.cc
+             tests/support/pg_server.cc)
+unset(ROBOTNI_TEST_PROPERTIES)
