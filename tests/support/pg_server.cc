@@ -149,9 +149,9 @@ bool StartPgServer(const std::string& parent_dir, PgServer* server, std::string*
     return false;
   }
   const std::string dir = tmpl;
-  // The server's user must reach its directory: the parents are the caller's.
-  if (as.uid != 0 &&
-      (::chown(dir.c_str(), as.uid, as.gid) != 0 || ::chmod(parent_dir.c_str(), 0755) != 0)) {
+  // The server's user owns its directory (the parents must let it through: the temp
+  // directory, not a build tree under a private home).
+  if (as.uid != 0 && ::chown(dir.c_str(), as.uid, as.gid) != 0) {
     *error = "chown " + dir + ": " + std::strerror(errno);
     return false;
   }

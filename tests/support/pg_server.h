@@ -28,7 +28,8 @@ struct PgServer {
 // /usr/lib/postgresql/<version>/bin with both (15 preferred). "" when there is none.
 std::string FindPgBinDir();
 
-// Starts a server under `parent_dir` and waits until it accepts connections. false with
+// Starts a server in a new directory under `parent_dir` (which the server's user must be
+// able to traverse) and waits until it accepts connections. false with
 // *error set (naming what is missing, e.g. the binaries) on failure; nothing is left running.
 bool StartPgServer(const std::string& parent_dir, PgServer* server, std::string* error);
 // True when the server's postmaster still runs (its pid, for its directory) and answers.

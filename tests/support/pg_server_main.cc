@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
     server = PgServer();
     std::error_code ec;
     std::filesystem::remove(state, ec);
-    const std::string parent = std::filesystem::path(state).parent_path().string();
+    std::filesystem::create_directories(std::filesystem::path(state).parent_path(), ec);
+    // The data directory goes to the temp directory: the server runs as another user
+    // (when we are root), who may not reach a build tree under a private directory.
+    const std::string parent = std::filesystem::temp_directory_path().string();
     if (!StartPgServer(parent, &server, &error) || !WritePgState(state, server, &error)) {
       std::fprintf(stderr, "pg_server_start: FAILED: %s\n", error.c_str());
       return 1;

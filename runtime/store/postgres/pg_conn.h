@@ -95,6 +95,11 @@ class PgConn {
   // Runs statements without parameters (several may be given, separated by ';').
   Status ExecScript(const std::string& sql);
   const PgUrl& url() const { return url_; }
+  PGconn* raw() { return conn_; }  // for LISTEN's socket and notifications
+  void Close() {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
   std::string QuoteIdent(const std::string& s) const;
 
  private:

@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -151,6 +153,8 @@ Status PgStore::Init() {
 }
 
 PgStore::~PgStore() {
+  listen_stop_ = true;
+  if (listener_.joinable()) listener_.join();
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
@@ -269,8 +273,11 @@ void PgStore::WriterLoop() {
     }
     Status commit = tx;
     if (tx.ok())
-      commit = W().ExecScript(in_batch_sp ? "RELEASE SAVEPOINT batch; COMMIT" : "COMMIT");
+      commit =
+          W().ExecScript(std::string(in_batch_sp ? "RELEASE SAVEPOINT batch; " : "") +
+                         (notify_ ? "NOTIFY " + W().QuoteIdent(Channel()) + "; " : "") + "COMMIT");
     if (!commit.ok() && !W().Broken()) (void)W().ExecScript("ROLLBACK");
+    notify_ = false;
     {
       std::lock_guard<std::mutex> slk(stats_mu_);
       if (commit.ok()) ++stats_.commits;
@@ -296,6 +303,54 @@ PgStore::WriterStats PgStore::TEST_WriterStats() const {
 Status PgStore::Sync() {
   if (!writer_) return Status::OK();
   return Submit([] { return Status::OK(); });
+}
+
+std::string PgStore::Channel() const { return "robotni_" + url_.schema; }
+
+void PgStore::SetWakeCallback(std::function<void()> wake) {
+  {
+    std::lock_guard<std::mutex> lk(wake_mu_);
+    wake_ = std::move(wake);
+  }
+  if (!listener_.joinable()) listener_ = std::thread([this] { ListenLoop(); });
+}
+
+// Waits for notifications on the store's channel, polling the socket with a timeout so that
+// the destructor's stop is seen; a broken connection is reopened (after a second), and every
+// (re)connect wakes once: what was notified while nobody listened is not delivered.
+void PgStore::ListenLoop() {
+  PgConn conn(url_);
+  auto wake = [this] {
+    std::function<void()> w;
+    {
+      std::lock_guard<std::mutex> lk(wake_mu_);
+      w = wake_;
+    }
+    if (w) w();
+  };
+  while (!listen_stop_) {
+    if (conn.Broken()) {
+      if (!conn.EnsureConnected().ok() ||
+          !conn.ExecScript("LISTEN " + conn.QuoteIdent(Channel())).ok()) {
+        for (int i = 0; i < 10 && !listen_stop_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      wake();
+    }
+    pollfd pfd{PQsocket(conn.raw()), POLLIN, 0};
+    if (::poll(&pfd, 1, 200) <= 0) continue;
+    if (!PQconsumeInput(conn.raw())) {  // the connection broke: reconnect above
+      conn.Close();
+      continue;
+    }
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn.raw())) {
+      any = true;
+      PQfreemem(n);
+    }
+    if (any) wake();
+  }
 }
 
 StatusOr<PgStore::ReaderLease> PgStore::AcquireReader() {
@@ -493,6 +548,7 @@ Status PgStore::InsertItem(const NewItem& item, int64_t default_parent, int64_t 
       "VALUES($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $8, $10, $11)",
       p);
   if (!r.ok()) return r.status();
+  notify_ = true;
   for (const NewFile& f : item.files) ROBOTNI_RETURN_IF_ERROR(InsertFile(*id, f));
   return Status::OK();
 }
@@ -1093,6 +1149,7 @@ Status PgStore::Retry(const std::string& item_id) {
         "cancel_requested = false WHERE id = $1",
         Params().Add(*id).Add(now));
     if (!u.ok()) return u.status();
+    notify_ = true;
     return AddTimeline(*id, now, "retry", 0, "retried from " + state);
   });
 }
@@ -1390,6 +1447,7 @@ Status PgStore::Unreserve(const Lease& lease) {
     if (r->rows() == 0) return LeaseLost(lease);
     if (r->Text(0, 0) == "CANCELLED")
       return AddTimeline(*id, now, "cancelled", lease.attempt, "cancelled while it ran");
+    notify_ = true;
     return AddTimeline(*id, now, "unreserved", lease.attempt, "given back unused");
   });
 }

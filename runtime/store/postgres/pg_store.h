@@ -26,6 +26,7 @@
 // A broken connection fails the operations of its transaction with IOError "PostgreSQL
 // unavailable: ..." and is reopened before the next one.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -79,6 +80,14 @@ class PgStore final : public WorkItemStore {
   StatusOr<int64_t> Prune(int64_t finished_before_ms) override;
   Status Delete(const std::string& item_id) override;
   Status Sync() override;
+  // Calls `wake` (on the listener thread) when items may have become ready to reserve:
+  // created, retried or given back, by this process or another sharing the store. LISTEN on
+  // the store's channel ("robotni_<schema>") in a thread with a connection of its own; every
+  // commit that made items ready NOTIFYs it. Also called once after every (re)connect of the
+  // listening connection, as notifications may have been missed. A hint: reservers keep
+  // polling as the fallback. (Not in WorkItemStore yet: serve's dispatcher would pass its
+  // Wake() here.)
+  void SetWakeCallback(std::function<void()> wake);
   StatusOr<int64_t> AllocateIds(int n) override;
   Status Unreserve(const Lease& lease) override;
   StatusOr<int64_t> ReleaseDeadOwners(
@@ -157,6 +166,8 @@ class PgStore final : public WorkItemStore {
                      const std::string& message);
   int64_t BackoffMs(int attempt);
   // Fills the files of `items` (of those whose has_files entry is set, when given).
+  void ListenLoop();
+  std::string Channel() const;
   Status ReadFiles(PgConn& c, std::vector<Item>* items,
                    const std::vector<char>* has_files = nullptr);
 
@@ -174,6 +185,13 @@ class PgStore final : public WorkItemStore {
 
   mutable std::mutex stats_mu_;
   WriterStats stats_;  // guarded by stats_mu_
+
+  bool notify_ = false;  // writer thread only: this transaction made items ready
+
+  std::mutex wake_mu_;
+  std::function<void()> wake_;  // guarded by wake_mu_
+  std::atomic<bool> listen_stop_{false};
+  std::thread listener_;  // started by the first SetWakeCallback
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<PgConn>> readers_;  // idle, guarded by readers_mu_

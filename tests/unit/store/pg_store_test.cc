@@ -4,12 +4,16 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_store.h"
 #include "store/store.h"
 #include "tests/unit/store/store_backends.h"
 
@@ -144,6 +148,45 @@ TEST_P(PgStoreTest, ABrokenConnectionFailsTheCallAndTheNextReconnects) {
   EXPECT_NE(read.message().find("PostgreSQL unavailable"), std::string::npos) << read.ToString();
   EXPECT_TRUE(s->Get(*id).ok());
   EXPECT_EQ(s->Stats("q")->at(0).pending, 2);  // the failed create left nothing
+}
+
+TEST_P(PgStoreTest, ItemsMadeReadyElsewhereWakeAListeningStore) {
+  auto a = Open();
+  std::unique_ptr<WorkItemStore> b_store = Open();
+  ASSERT_TRUE(a && b_store);
+  auto* b = dynamic_cast<postgres::PgStore*>(b_store.get());
+  ASSERT_NE(b, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  int wakes = 0;
+  b->SetWakeCallback([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    ++wakes;
+    cv.notify_all();
+  });
+  auto wait_for = [&](int n) {
+    std::unique_lock<std::mutex> lk(mu);
+    return cv.wait_for(lk, std::chrono::seconds(30), [&] { return wakes >= n; });
+  };
+  ASSERT_TRUE(wait_for(1));  // listening: the (re)connect wake
+  int seen;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    seen = wakes;
+  }
+  auto id = a->Create(NewItem{.queue = "q"});  // another store (process) creates
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(wait_for(seen + 1));
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    seen = wakes;
+  }
+  // An item given back wakes it too.
+  auto got = a->Reserve(ReserveRequest{.queues = {"q"}, .owner = "a"});
+  ASSERT_TRUE(got.ok() && got->size() == 1);
+  ASSERT_TRUE(a->Unreserve(LeaseOf(got->front())).ok());
+  ASSERT_TRUE(wait_for(seen + 1));
+  b_store.reset();  // stops the listener while it waits
 }
 
 }  // namespace

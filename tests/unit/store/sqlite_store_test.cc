@@ -1,4 +1,7 @@
-// Tests for the SQLite work-item store on real files in a temp directory.
+// Tests for the work-item store. TEST_P(StoreTest, ...) runs on both backends (a SQLite file
+// in a temp directory, a schema on the ctest fixture's PostgreSQL: store_backends.h);
+// TEST_F(SqliteStoreTest, ...) tests what only the SQLite store has (its file, WAL, files on
+// disk, migrations of its schema, group-commit counters).
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -286,6 +289,8 @@ TEST_P(StoreTest, OpenRejectsBadUrls) {
   EXPECT_TRUE(WorkItemStore::Open(o).status().IsInvalidArgument());
   o.url = "";
   EXPECT_TRUE(WorkItemStore::Open(o).status().IsInvalidArgument());
+  o.url = url_ + ",other";  // search_path names one schema
+  EXPECT_EQ(WorkItemStore::Open(o).status().IsInvalidArgument(), IsPostgres());
 }
 
 TEST_F(SqliteStoreTest, NotADatabaseFileIsRefusedAndLeftUntouched) {
