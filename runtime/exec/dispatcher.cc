@@ -54,6 +54,7 @@ Dispatcher::Dispatcher(store::WorkItemStore* store, python::InterpreterPool* poo
 }
 
 Dispatcher::~Dispatcher() {
+  store_->SetWakeCallback(nullptr);
   Drain(std::chrono::milliseconds(0));
   // Runners still in a job finish it (its commit is refused: the item was given
   // back) and exit; a job stuck in C code past its timeout keeps this waiting, which
@@ -188,12 +189,17 @@ void Dispatcher::SetObservers(decltype(DispatcherOptions::on_progress) on_progre
 }
 
 void Dispatcher::Start() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (started_) return;
-  started_ = true;
-  for (int i = 0; i < options_.concurrency; ++i)
-    runners_.emplace_back([this, i] { RunnerLoop(i); });
-  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (started_) return;
+    started_ = true;
+    for (int i = 0; i < options_.concurrency; ++i)
+      runners_.emplace_back([this, i] { RunnerLoop(i); });
+    heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  }
+  // Items made ready by other processes on a shared store (PostgreSQL) wake the runners. Not
+  // under mu_: the store calls Wake(), which takes mu_, holding its own lock.
+  store_->SetWakeCallback([this] { Wake(); });
 }
 
 void Dispatcher::Wake() {

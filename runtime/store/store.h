@@ -370,6 +370,11 @@ class WorkItemStore {
     (void)schedules;
     return Status::Unsupported("this store cannot restore schedules");
   }
+  // `wake` is called (from a thread of the store's) when another process made items ready,
+  // so idle reservers look at once instead of at their next poll (PostgreSQL: LISTEN/NOTIFY).
+  // A hint: polling stays the fallback. nullptr stops the calls; once it returns, `wake` is
+  // not running and will not be called. No-op where one process owns the store (SQLite).
+  virtual void SetWakeCallback(std::function<void()> wake) { (void)wake; }
   // Gives a reserved item back untouched: PENDING again, the attempt not counted.
   // Conflict when the lease is no longer held.
   virtual Status Unreserve(const Lease& lease) = 0;

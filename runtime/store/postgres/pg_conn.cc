@@ -152,9 +152,17 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const Params& params, bo
     values[i] = params.p_[i] ? params.p_[i]->data() : nullptr;
     lengths[i] = params.p_[i] ? static_cast<int>(params.p_[i]->size()) : 0;
   }
+  const bool outside_tx = PQtransactionStatus(conn_) == PQTRANS_IDLE;
   PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(n), nullptr, values.data(),
                              lengths.data(), params.bin_.data(), binary_result ? 1 : 0);
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_FATAL_ERROR && reads_only_ && outside_tx && Broken() && EnsureConnected().ok()) {
+    // A read on a connection that was lost meanwhile: run on a new one (reads repeat safely).
+    if (r) PQclear(r);
+    r = PQexecParams(conn_, sql.c_str(), static_cast<int>(n), nullptr, values.data(),
+                     lengths.data(), params.bin_.data(), binary_result ? 1 : 0);
+    st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  }
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Status s = Error(r, "SQL");
     if (r) PQclear(r);

@@ -95,6 +95,9 @@ class PgConn {
   // Runs statements without parameters (several may be given, separated by ';').
   Status ExecScript(const std::string& sql);
   const PgUrl& url() const { return url_; }
+  // A connection that only runs autocommit reads: a statement that finds it lost (the
+  // server ended the session, a restart) runs again once on a new connection.
+  void set_reads_only(bool on) { reads_only_ = on; }
   PGconn* raw() { return conn_; }  // for LISTEN's socket and notifications
   void Close() {
     if (conn_) PQfinish(conn_);
@@ -106,6 +109,7 @@ class PgConn {
   Status Error(PGresult* r, std::string_view what);
   PgUrl url_;
   PGconn* conn_ = nullptr;
+  bool reads_only_ = false;
 };
 
 }  // namespace robotni::store::postgres

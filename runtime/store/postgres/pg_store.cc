@@ -312,7 +312,7 @@ void PgStore::SetWakeCallback(std::function<void()> wake) {
     std::lock_guard<std::mutex> lk(wake_mu_);
     wake_ = std::move(wake);
   }
-  if (!listener_.joinable()) listener_ = std::thread([this] { ListenLoop(); });
+  if (wake && !listener_.joinable()) listener_ = std::thread([this] { ListenLoop(); });
 }
 
 // Waits for notifications on the store's channel, polling the socket with a timeout so that
@@ -321,12 +321,10 @@ void PgStore::SetWakeCallback(std::function<void()> wake) {
 void PgStore::ListenLoop() {
   PgConn conn(url_);
   auto wake = [this] {
-    std::function<void()> w;
-    {
-      std::lock_guard<std::mutex> lk(wake_mu_);
-      w = wake_;
-    }
-    if (w) w();
+    // Under the lock, so that once SetWakeCallback(nullptr) returns the old callback is
+    // not running (its dispatcher may be destroyed next).
+    std::lock_guard<std::mutex> lk(wake_mu_);
+    if (wake_) wake_();
   };
   while (!listen_stop_) {
     if (conn.Broken()) {
@@ -363,6 +361,7 @@ StatusOr<PgStore::ReaderLease> PgStore::AcquireReader() {
     }
   }
   auto c = std::make_unique<PgConn>(url_);
+  c->set_reads_only(true);
   ROBOTNI_RETURN_IF_ERROR(c->EnsureConnected());
   return ReaderLease(this, std::move(c));
 }

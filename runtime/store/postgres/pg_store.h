@@ -85,9 +85,8 @@ class PgStore final : public WorkItemStore {
   // the store's channel ("robotni_<schema>") in a thread with a connection of its own; every
   // commit that made items ready NOTIFYs it. Also called once after every (re)connect of the
   // listening connection, as notifications may have been missed. A hint: reservers keep
-  // polling as the fallback. (Not in WorkItemStore yet: serve's dispatcher would pass its
-  // Wake() here.)
-  void SetWakeCallback(std::function<void()> wake);
+  // polling as the fallback. The dispatcher passes its Wake() here.
+  void SetWakeCallback(std::function<void()> wake) override;
   StatusOr<int64_t> AllocateIds(int n) override;
   Status Unreserve(const Lease& lease) override;
   StatusOr<int64_t> ReleaseDeadOwners(

@@ -1,8 +1,8 @@
 // A serve node whose database goes away while jobs run (issue #14 point 3): the test's own
 // database refuses connections (ALLOW_CONNECTIONS false) and every session to it is ended for
-// four seconds while two 2-second jobs run. The node stops claiming meanwhile, claims again
-// once the database is back, and stores the outcomes it could not store then: every job ends
-// DONE, and none ran twice (each run appends a line to a file the test reads).
+// four seconds while two 2-second jobs run and a third runner is idle. The node stops claiming
+// meanwhile, claims again once the database is back, and stores the outcomes it could not store
+// then: every job ends DONE, and none ran twice (each run appends a line to a file the test reads).
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -50,16 +50,24 @@ TEST(ServePostgresLostDb, OutcomesFinishedWhileTheDatabaseWasGoneAreStoredOnce) 
                 "        f.write(f\"{n}\\n\")\n    return n\n");
   Process node({"serve", "-r", (SourceDir() / "robot.yaml").string(), "--store", store, "--jobs",
                 (dir / "jobs.py").string(), "--listen", "127.0.0.1:0", "--no-auth", "--workers",
-                "2", "--grace", "5"},
+                "3", "--grace", "5"},
                RunOptions{.timeout_seconds = 180});
   ASSERT_TRUE(node.WaitForOutput("serving on", 60)) << node.output();
   const int port = ServingPort(node);
   auto pump = std::make_unique<OutputPump>(&node);
-  json batch = json::array();
-  for (int n = 0; n < 6; ++n) batch.push_back({{"type", "slow"}, {"params", {{"n", n}}}});
-  auto sent = SendHttp(port, "POST", "/api/worker/jobs/batch", batch.dump());
-  ASSERT_EQ(sent.status, 202) << sent.raw;
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // two jobs are running
+  std::vector<std::string> ids;
+  auto submit = [&](int first, int count) {
+    json batch = json::array();
+    for (int n = first; n < first + count; ++n)
+      batch.push_back({{"type", "slow"}, {"params", {{"n", n}}}});
+    auto sent = SendHttp(port, "POST", "/api/worker/jobs/batch", batch.dump());
+    EXPECT_EQ(sent.status, 202) << sent.raw;
+    for (const auto& j : sent.body["jobs"]) ids.push_back(j["job_id"]);
+  };
+  // Two jobs for three runners: two run and one runner is idle, claiming, when the database
+  // goes away.
+  submit(0, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
 
   ASSERT_EQ(Exec(admin, "ALTER DATABASE " + db + " ALLOW_CONNECTIONS false"), "");
   const auto back_at = std::chrono::steady_clock::now() + std::chrono::seconds(4);
@@ -76,10 +84,10 @@ TEST(ServePostgresLostDb, OutcomesFinishedWhileTheDatabaseWasGoneAreStoredOnce) 
   ASSERT_EQ(Exec(admin, "ALTER DATABASE " + db + " ALLOW_CONNECTIONS true"), "");
   EXPECT_GT(ended, 0) << "the node had no session to end";
 
+  submit(2, 4);  // and four more once it is back
   std::map<std::string, int> by_status;
-  for (const auto& j : sent.body["jobs"]) {
-    auto r = SendHttp(port, "GET",
-                      "/api/worker/jobs/" + j["job_id"].get<std::string>() + "/wait?timeout=60");
+  for (const std::string& id : ids) {
+    auto r = SendHttp(port, "GET", "/api/worker/jobs/" + id + "/wait?timeout=60");
     ASSERT_EQ(r.status, 200) << r.raw;
     ++by_status[r.body["status"].get<std::string>()];
   }
