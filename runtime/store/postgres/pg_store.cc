@@ -308,11 +308,12 @@ Status PgStore::Sync() {
 std::string PgStore::Channel() const { return "robotni_" + url_.schema; }
 
 void PgStore::SetWakeCallback(std::function<void()> wake) {
+  const bool listen = static_cast<bool>(wake);
   {
     std::lock_guard<std::mutex> lk(wake_mu_);
     wake_ = std::move(wake);
   }
-  if (wake && !listener_.joinable()) listener_ = std::thread([this] { ListenLoop(); });
+  if (listen && !listener_.joinable()) listener_ = std::thread([this] { ListenLoop(); });
 }
 
 // Waits for notifications on the store's channel, polling the socket with a timeout so that
