@@ -9,10 +9,10 @@
 #   consumer  `robotni run -t Consume` of bench/e2e/robots/throughput (reserve, create one
 #             output, complete: per item) with --store postgresql://...
 #   serve xK  K `robotni serve` nodes (1, 2, 3) on the same schema, each with 2 worker
-#             processes, N trivial `add` jobs submitted in batches of 1000 to node 1; the
+#             processes (SERVE_ARGS), N trivial `add` jobs submitted in batches of 1000 to node 1; the
 #             clock runs from the first submit until the database holds all of them DONE.
 # Ratios: each robotni figure / the ceiling, and per node (target >= 0.5 per node).
-# Usage: bench/postgres/run.sh   env: N=5000 CLIENTS=8 ROBOTNI=path PGBIN=dir
+# Usage: bench/postgres/run.sh   env: N=5000 CLIENTS=8 SERVE_ARGS='--isolation process --workers 2' ROBOTNI=path PGBIN=dir
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -21,6 +21,7 @@ PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 PY=/usr/bin/python3.11
 N="${N:-5000}"
 CLIENTS="${CLIENTS:-8}"
+SERVE_ARGS="${SERVE_ARGS:---isolation process --workers 2}"
 ROBOTNI="$(realpath "$ROBOTNI" 2>/dev/null || echo "$ROBOTNI")"
 [[ -x "$ROBOTNI" ]] || { echo "no $ROBOTNI; build it: cmake --preset bench && cmake --build build-bench --target robotni" >&2; exit 1; }
 [[ -x "$PGBIN/pgbench" ]] || { echo "no $PGBIN/pgbench: apt-get install postgresql-15 postgresql-contrib" >&2; exit 1; }
@@ -49,7 +50,7 @@ for _ in $(seq 1 300); do "${PSQL[@]}" -c "select 1" >/dev/null 2>&1 && break; s
 "${PSQL[@]}" -c "select 1" >/dev/null || { echo "postgres did not start:" >&2; cat "$WORK/pg.log" >&2; exit 1; }
 URL_BASE="postgresql://robotni@127.0.0.1:$PORT/postgres"
 
-echo "postgres bench: N=$N CLIENTS=$CLIENTS; $(date -u +%FT%TZ); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $("$PGBIN/postgres" --version)"
+echo "postgres bench: N=$N CLIENTS=$CLIENTS SERVE_ARGS='$SERVE_ARGS'; $(date -u +%FT%TZ); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $("$PGBIN/postgres" --version)"
 
 # -- ceiling: pgbench on a table shaped like robotni's items (the ready index included)
 "${PSQL[@]}" <<SQL
@@ -101,7 +102,7 @@ echo "consumer (robotni run -t Consume): $consumer items/s"
 start_node() {  # URL LOG: prints the port
   "$ROBOTNI" serve -r "$ROOT/bench/e2e/robots/workers/robot.yaml" \
     --jobs "$ROOT/bench/e2e/robots/workers/jobs.py" --store "$1" --listen 127.0.0.1:0 --no-auth \
-    --job-timeout 0 --isolation process --workers 2 >"$2" 2>&1 &
+    --job-timeout 0 $SERVE_ARGS >"$2" 2>&1 &
   NODE_PIDS+=($!)
   for _ in $(seq 1 300); do
     port=$(grep -so 'serving on http://127.0.0.1:[0-9]*' "$2" | grep -o '[0-9]*$' || true)
