@@ -149,7 +149,9 @@ std::unique_ptr<Runtime> OpenRuntime(const CommonFlags& f, Access access, int* c
   } else if (fs::is_regular_file(f.robot, ec)) {
     options.store = DefaultStoreUrl(f.robot);  // robot.yaml need not be a valid one
   } else if (const char* env = getenv("RC_WORKITEM_DB_PATH"); env && *env) {
-    options.store = fs::absolute(env, ec).lexically_normal().string();
+    options.store = std::string_view(env).find("://") != std::string_view::npos
+                        ? std::string(env)  // a URL (postgresql://...), as given
+                        : fs::absolute(env, ec).lexically_normal().string();
   } else {
     PrintError("no work-item store given and no robot.yaml at " +
                fs::absolute(f.robot, ec).lexically_normal().string() +

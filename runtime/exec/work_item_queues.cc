@@ -31,6 +31,7 @@ std::string DefaultStoreUrl(const config::RobotYaml& robot, const EnvBuilder& en
                             const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const std::string* p = env.Get("RC_WORKITEM_DB_PATH"); p && !p->empty()) {
+    if (p->find("://") != std::string::npos) return *p;  // a URL (postgresql://...), as given
     std::filesystem::path path(*p);
     return path.is_absolute() ? path.string() : (robot.root / path).string();
   }

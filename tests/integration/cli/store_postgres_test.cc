@@ -65,6 +65,17 @@ TEST_F(StorePostgresTest, TheExampleRobotRunsOnPostgreSQLAsOnSQLite) {
   ASSERT_EQ(RunExample(sqlite_root, db).exit_code, 0);
   // The same counts per queue and state on both backends.
   EXPECT_EQ(Items(url_, {"stats"}), Items(db, {"stats"}));
+  // RC_WORKITEM_DB_PATH may name the store by URL too (rcc's variable, robotni's default).
+  RunResult env = RunRobotni({"items", "stats", "--json"},
+                             {.cwd = dir_.path(), .env = {{"RC_WORKITEM_DB_PATH", url_}}});
+  ASSERT_EQ(env.exit_code, 0) << env;
+  EXPECT_EQ(json::parse(env.out), Items(url_, {"stats"}));
+  fs::path again = CopyExampleRobot(dir_.path() / "again");
+  RunResult by_env = RunRobotni({"run", "-r", (again / "robot.yaml").string(), "-t", "Producer",
+                                 "--input", "devdata/work-items-in/orders/work-items.json"},
+                                {.cwd = again, .env = {{"RC_WORKITEM_DB_PATH", url_}}});
+  ASSERT_EQ(by_env.exit_code, 0) << by_env;
+  EXPECT_FALSE(fs::exists(again / ".robotni")) << "the run used a SQLite file";
   json failed = Items(url_, {"list", "--state", "FAILED", "--limit", "10"});
   EXPECT_EQ(failed["count"], 5);
   for (const auto& it : failed["items"]) EXPECT_EQ(it["exception_type"], "BUSINESS") << it;
