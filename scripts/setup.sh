@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what robotni needs from Debian's packages, only what is missing.
-# Usage: scripts/setup.sh [--test] [--bench]   (--test: what the test suite needs; --bench: bench/http)
+# Usage: scripts/setup.sh [--test] [--bench]   (--test: what the test suite needs; --bench: bench/http and bench/postgres)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libpython3.11-dev python3.11
       libuv1-dev libsqlite3-dev libyaml-cpp-dev pybind11-dev nlohmann-json3-dev
@@ -14,7 +14,7 @@ if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3-numpy sqlite3 python3-prometheus-client chromium python3-pytest clang-14
          libclang-rt-14-dev conda-package-handling postgresql-15)
 fi
-if [[ " $* " == *" --bench "* ]]; then pkgs+=(wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools); fi
+if [[ " $* " == *" --bench "* ]]; then pkgs+=(wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools postgresql-15); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

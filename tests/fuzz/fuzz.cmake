@@ -22,7 +22,7 @@ endforeach()
 target_link_options(robotni_http INTERFACE -fsanitize=${_fuzz_sanitizers})
 
 # The API handlers that take request bodies, and what they link: the store (its free
-# functions; the handlers' store calls are handed to a WorkQueue the fuzzer never runs), the
+# functions, and both backends, which WorkItemStore::Open names; the handlers' store calls are handed to a WorkQueue the fuzzer never runs), the
 # dispatcher's job-type registry (its Python and worker halves are link stubs that abort:
 # the fuzzer never starts it), webhook URL checks and multipart bodies.
 add_library(robotni_fuzz_api STATIC
@@ -44,12 +44,18 @@ add_library(robotni_fuzz_api STATIC
   runtime/http/webhooks.cc
   runtime/store/store.cc
   runtime/store/sqlite/schema.cc
+  runtime/store/sqlite/sqlite_restore.cc
   runtime/store/sqlite/sqlite_schedules.cc
   runtime/store/sqlite/sqlite_store.cc
+  runtime/store/postgres/pg_conn.cc
+  runtime/store/postgres/pg_restore.cc
+  runtime/store/postgres/pg_schema.cc
+  runtime/store/postgres/pg_schedules.cc
+  runtime/store/postgres/pg_store.cc
   runtime/worker/start_backoff.cc
   tests/fuzz/dispatcher_link_stubs.cc)
 target_include_directories(robotni_fuzz_api PUBLIC ${Python3_INCLUDE_DIRS})
-target_link_libraries(robotni_fuzz_api PUBLIC robotni_http SQLite::SQLite3)
+target_link_libraries(robotni_fuzz_api PUBLIC robotni_http SQLite::SQLite3 PkgConfig::LIBPQ)
 target_compile_options(robotni_fuzz_api PRIVATE ${_fuzz_instrument})
 target_compile_definitions(robotni_fuzz_api PRIVATE ROBOTNI_VERSION="${PROJECT_VERSION}")
 
