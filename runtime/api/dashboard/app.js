@@ -247,25 +247,45 @@
       h('td', { class: 'act' }, jobActions(j)));
   }
 
-  // Periodic jobs (GET /api/worker/schedules): shown only when there is one.
+  // Periodic jobs (GET /api/worker/schedules): shown only when there is one. Rows are kept
+  // and their tick cells updated in place, not rebuilt at every poll: a click landing while
+  // the table was redrawn hit a removed button and was lost.
+  function scheduleRow(s, sig) {
+    return h('tr', { dataset: { schedule: s.name, sig }, class: s.paused ? 'paused' : null },
+      h('td', { class: 'name' }, s.name),
+      h('td', {}, s.type),
+      h('td', { class: 'mono' }, s.cron),
+      h('td', {}, s.timezone),
+      h('td', { class: 'state' }, h('span', { class: 'badge ' + (s.paused ? 's-cancelled' : 's-done') },
+        s.paused ? 'paused' : 'active')),
+      h('td', { class: 'last' }, ''),
+      h('td', { class: 'next' }, ''),
+      h('td', { class: 'act' }, h('button', {
+        class: 'small' + (s.paused ? '' : ' ghost'), type: 'button',
+        'data-action': s.paused ? 'resume' : 'pause',
+        onclick: () => pauseSchedule(s.name, !s.paused) }, s.paused ? 'Resume' : 'Pause')));
+  }
   function renderSchedules(list) {
-    const body = clear($('schedules').tBodies[0]);
+    const body = $('schedules').tBodies[0];
     $('schedules-card').hidden = list.length === 0;
-    for (const s of list) {
-      body.append(h('tr', { dataset: { schedule: s.name }, class: s.paused ? 'paused' : null },
-        h('td', { class: 'name' }, s.name),
-        h('td', {}, s.type),
-        h('td', { class: 'mono' }, s.cron),
-        h('td', {}, s.timezone),
-        h('td', { class: 'state' }, h('span', { class: 'badge ' + (s.paused ? 's-cancelled' : 's-done') },
-          s.paused ? 'paused' : 'active')),
-        h('td', {}, s.last_tick ? fmtTime(s.last_tick) : ''),
-        h('td', { class: 'next' }, s.next_run ? fmtTime(s.next_run) : '-'),
-        h('td', { class: 'act' }, h('button', {
-          class: 'small' + (s.paused ? '' : ' ghost'), type: 'button',
-          'data-action': s.paused ? 'resume' : 'pause',
-          onclick: () => pauseSchedule(s.name, !s.paused) }, s.paused ? 'Resume' : 'Pause'))));
-    }
+    const old = new Map([...body.rows].map((tr) => [tr.dataset.schedule, tr]));
+    list.forEach((s, i) => {
+      // What the row is built from; the two tick cells change every tick and are set below.
+      const sig = JSON.stringify([s.type, s.cron, s.timezone, !!s.paused]);
+      let tr = old.get(s.name);
+      old.delete(s.name);
+      if (!tr || tr.dataset.sig !== sig) {
+        const fresh = scheduleRow(s, sig);
+        if (tr) tr.replaceWith(fresh);
+        tr = fresh;
+      }
+      if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null);
+      const last = s.last_tick ? fmtTime(s.last_tick) : '';
+      const next = s.next_run ? fmtTime(s.next_run) : '-';
+      if (tr.cells[5].textContent !== last) tr.cells[5].textContent = last;
+      if (tr.cells[6].textContent !== next) tr.cells[6].textContent = next;
+    });
+    for (const tr of old.values()) tr.remove();
   }
 
   function renderJobs(jobs) {
