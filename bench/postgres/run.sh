@@ -36,14 +36,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# postgres refuses root: run it as the `postgres` user then.
-as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# postgres refuses root: run it as the `postgres` user then (setpriv execs: no child process).
+as_pg() {
+  if [[ "$(id -u)" == 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
+}
 mkdir "$WORK/data"
 [[ "$(id -u)" == 0 ]] && chown postgres "$WORK/data"
 as_pg "$PGBIN/initdb" -D "$WORK/data" -U robotni --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/postgres" -D "$WORK/data" -p "$PORT" -c listen_addresses=127.0.0.1 \
-  -c unix_socket_directories="$WORK/data" -c max_connections=200 >"$WORK/pg.log" 2>&1 &
+# A plain command in the background (not the function, which would fork a subshell), so that
+# $! is the postmaster and the cleanup's kill stops it.
+pg=("$PGBIN/postgres" -D "$WORK/data" -p "$PORT" -c listen_addresses=127.0.0.1
+    -c unix_socket_directories="$WORK/data" -c max_connections=200)
+[[ "$(id -u)" == 0 ]] && pg=(setpriv --reuid=postgres --regid=postgres --init-groups -- "${pg[@]}")
+"${pg[@]}" >"$WORK/pg.log" 2>&1 &
 PG_PID=$!
 PSQL=("$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U robotni -d postgres -qAtX -v ON_ERROR_STOP=1)
 for _ in $(seq 1 300); do "${PSQL[@]}" -c "select 1" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -99,21 +105,24 @@ consumer=$($PY -c "print(f'{$N / (($t1 - $t0) / 1e9):.1f}')")
 echo "consumer (robotni run -t Consume): $consumer items/s"
 
 # -- serve nodes
-start_node() {  # URL LOG: prints the port
+start_node() {  # URL LOG: sets PORT_OF_NODE (not run in $(...): NODE_PIDS must keep its pid)
   "$ROBOTNI" serve -r "$ROOT/bench/e2e/robots/workers/robot.yaml" \
     --jobs "$ROOT/bench/e2e/robots/workers/jobs.py" --store "$1" --listen 127.0.0.1:0 --no-auth \
     --job-timeout 0 $SERVE_ARGS >"$2" 2>&1 &
   NODE_PIDS+=($!)
   for _ in $(seq 1 300); do
     port=$(grep -so 'serving on http://127.0.0.1:[0-9]*' "$2" | grep -o '[0-9]*$' || true)
-    [[ -n "$port" ]] && { echo "$port"; return; }
+    [[ -n "$port" ]] && { PORT_OF_NODE=$port; return; }
     sleep 0.05
   done
   echo "serve did not start:" >&2; cat "$2" >&2; exit 1
 }
 serve_rate() {  # NODES: prints jobs/s
   local k=$1 schema="serve$1" ports=()
-  for i in $(seq 1 "$k"); do ports+=("$(start_node "$URL_BASE?search_path=$schema" "$WORK/node$k-$i.log")"); done
+  for i in $(seq 1 "$k"); do
+    start_node "$URL_BASE?search_path=$schema" "$WORK/node$k-$i.log"
+    ports+=("$PORT_OF_NODE")
+  done
   $PY - "${ports[0]}" "$N" "$k" "${PSQL[*]}" "$schema" <<'PYEOF'
 import http.client, json, subprocess, sys, time
 port, n, k, psql, schema = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5]
@@ -141,9 +150,10 @@ PYEOF
   for p in "${NODE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   NODE_PIDS=()
 }
-s1=$(serve_rate 1); echo "serve x1: $s1 jobs/s"
-s2=$(serve_rate 2); echo "serve x2: $s2 jobs/s"
-s3=$(serve_rate 3); echo "serve x3: $s3 jobs/s"
+# Not in $(...): the nodes it starts must be stopped by this shell (NODE_PIDS).
+serve_rate 1 >"$WORK/s1"; s1=$(cat "$WORK/s1"); echo "serve x1: $s1 jobs/s"
+serve_rate 2 >"$WORK/s2"; s2=$(cat "$WORK/s2"); echo "serve x2: $s2 jobs/s"
+serve_rate 3 >"$WORK/s3"; s3=$(cat "$WORK/s3"); echo "serve x3: $s3 jobs/s"
 
 $PY - "$ceiling" "$consumer" "$s1" "$s2" "$s3" <<'PYEOF'
 import sys
