@@ -43,6 +43,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/http/multipart.cc
   runtime/http/webhooks.cc
   runtime/store/store.cc
+  runtime/store/restore_checks.cc
   runtime/store/sqlite/schema.cc
   runtime/store/sqlite/sqlite_restore.cc
   runtime/store/sqlite/sqlite_schedules.cc

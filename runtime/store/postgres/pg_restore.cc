@@ -5,42 +5,23 @@
 #include <vector>
 
 #include "store/postgres/pg_store.h"
+#include "store/restore_checks.h"
 
 namespace robotni::store::postgres {
-
-namespace {
-
-std::string Where(size_t i) { return "records[" + std::to_string(i) + "]: "; }
-
-}  // namespace
 
 StatusOr<int64_t> PgStore::Restore(const std::vector<ItemRecord>& records) {
   int64_t highest = 0;
   for (size_t i = 0; i < records.size(); ++i) {
-    const Item& it = records[i].item;
-    if (it.id.empty() || it.id.size() > 18 ||
-        it.id.find_first_not_of("0123456789") != std::string::npos)
-      return Status::InvalidArgument(Where(i) + "id '" + it.id + "' is not an item id");
-    if (it.state == State::kReserved)
-      return Status::InvalidArgument(Where(i) + "item " + it.id +
-                                     " is RESERVED: a runner holds it, so it cannot be moved");
-    NewItem row;
-    row.queue = it.queue;
-    row.payload_json = it.payload_json;
-    row.max_attempts = it.max_attempts;
-    row.meta_json = it.meta_json;
-    row.parent_id = it.parent_id;
-    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(row, "records", i));
-    if (records[i].files.size() != it.files.size())
-      return Status::InvalidArgument(Where(i) + "item " + it.id + " lists " +
-                                     std::to_string(it.files.size()) + " files but " +
-                                     std::to_string(records[i].files.size()) + " are given");
+    auto row = CheckItemRecord(records[i], i);
+    if (!row.ok()) return row.status();
+    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(*row, "records", i));
     for (const NewFile& f : records[i].files) {
       ROBOTNI_RETURN_IF_ERROR(ValidateFileName(f.name));
       if (static_cast<int64_t>(f.content.size()) > options_.max_file_bytes)
-        return Status::InvalidArgument(Where(i) + "file " + f.name + " is over the size limit");
+        return Status::InvalidArgument(RecordWhere(i) + "file " + f.name +
+                                       " is over the size limit");
     }
-    highest = std::max<int64_t>(highest, std::stoll(it.id));
+    highest = std::max<int64_t>(highest, std::stoll(records[i].item.id));
   }
   int64_t written = 0;
   Status s = Submit([&] {
@@ -57,7 +38,7 @@ StatusOr<int64_t> PgStore::Restore(const std::vector<ItemRecord>& records) {
         if (found->Int(0, 0) == id && found->Text(0, 1) == it.queue &&
             found->Int(0, 2) == it.created_ms)
           continue;
-        return Status::Conflict(Where(i) + "item " + it.id + " (" + it.queue +
+        return Status::Conflict(RecordWhere(i) + "item " + it.id + " (" + it.queue +
                                 ") cannot be written: the store holds item " + found->Text(0, 0) +
                                 " (" + found->Text(0, 1) + ") under " +
                                 (found->Int(0, 0) == id ? "that id" : "its idempotency key"));

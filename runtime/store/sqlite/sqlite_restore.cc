@@ -4,36 +4,17 @@
 #include <string>
 #include <vector>
 
+#include "store/restore_checks.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace robotni::store::sqlite {
 
-namespace {
-
-std::string Where(size_t i) { return "records[" + std::to_string(i) + "]: "; }
-
-}  // namespace
-
 StatusOr<int64_t> SqliteStore::Restore(const std::vector<ItemRecord>& records) {
   for (size_t i = 0; i < records.size(); ++i) {
-    const Item& it = records[i].item;
-    if (it.id.empty() || it.id.find_first_not_of("0123456789") != std::string::npos)
-      return Status::InvalidArgument(Where(i) + "id '" + it.id + "' is not an item id");
-    if (it.state == State::kReserved)
-      return Status::InvalidArgument(Where(i) + "item " + it.id +
-                                     " is RESERVED: a runner holds it, so it cannot be moved");
-    NewItem row;
-    row.queue = it.queue;
-    row.payload_json = it.payload_json;
-    row.max_attempts = it.max_attempts;
-    row.meta_json = it.meta_json;
-    row.parent_id = it.parent_id;
-    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(row, "records", i));
-    if (records[i].files.size() != it.files.size())
-      return Status::InvalidArgument(Where(i) + "item " + it.id + " lists " +
-                                     std::to_string(it.files.size()) + " files but " +
-                                     std::to_string(records[i].files.size()) + " are given");
+    auto row = CheckItemRecord(records[i], i);
+    if (!row.ok()) return row.status();
+    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(*row, "records", i));
   }
   std::vector<std::vector<StagedFile>> staged(records.size());
   auto cleanup = [&] {
@@ -78,7 +59,7 @@ StatusOr<int64_t> SqliteStore::Restore(const std::vector<ItemRecord>& records) {
         int rc = u.Step();
         if (rc == SQLITE_ROW) {
           if (u.Int(0) == id && u.TextView(1) == it.queue && u.Int(2) == it.created_ms) continue;
-          return Status::Conflict(Where(i) + "item " + it.id + " (" + it.queue +
+          return Status::Conflict(RecordWhere(i) + "item " + it.id + " (" + it.queue +
                                   ") cannot be written: the store holds item " +
                                   std::to_string(u.Int(0)) + " (" + std::string(u.TextView(1)) +
                                   ") under " +
