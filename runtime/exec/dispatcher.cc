@@ -1,6 +1,7 @@
 #include "exec/dispatcher.h"
 
 #include <algorithm>
+#include <deque>
 #include <thread>
 
 #include "core/json_schema.h"
@@ -210,117 +211,152 @@ void Dispatcher::Wake() {
   cv_.notify_all();
 }
 
-std::vector<std::string> Dispatcher::ReservableTypes(const std::string* finishing) {
+std::vector<std::string> Dispatcher::ReservableTypes() {
   std::vector<std::string> out;
   for (const auto& t : types_) {
-    int running = running_per_type_[t.name] - (finishing && *finishing == t.name ? 1 : 0);
-    if (t.concurrency > 0 && running >= t.concurrency) continue;
+    if (t.concurrency > 0 && running_per_type_[t.name] >= t.concurrency) continue;
     out.push_back(t.name);
   }
   return out;
 }
 
-store::ReserveRequest Dispatcher::ReserveFor(std::vector<std::string> queues) const {
-  // One job, for this runner, which starts it at once. Reserving more ahead for the next
-  // free runner saved store round trips, but a job held so showed as running (RESERVED,
-  // started) while it waited behind others for seconds, and held jobs another serve process
-  // on the store was free to run.
+store::ReserveRequest Dispatcher::ReserveFor(std::vector<std::string> queues,
+                                             size_t max_items) const {
   store::ReserveRequest req;
   req.queues = std::move(queues);
   req.owner = options_.owner;
   req.lease_ms = options_.lease_ms;
-  req.max_items = 1;
+  req.max_items = static_cast<int>(max_items);
   return req;
 }
 
-void Dispatcher::RunnerLoop(int index) {
-  // A warm worker before the first job: its start (CPython, the job modules) is not paid
-  // by a job.
-  if (options_.workers > 0 && !options_.python.job_modules.empty()) (void)WorkerFor(index);
-  std::unique_lock<std::mutex> l(mu_);
-  uint64_t seen = wakes_;
-  // The job reserved in the transaction that committed the previous one's outcome.
-  std::vector<store::Item> next;
-  int reserve_failures = 0;  // Reserve errors in a row (the store cannot be reached)
-  auto give_back = [&] {     // mu_ held
-    if (next.empty()) return false;
-    store::Lease lease = store::LeaseOf(next.front());
-    next.clear();
-    l.unlock();
-    bool ok = store_->Unreserve(lease).ok();
-    l.lock();
-    return ok;
+namespace {
+
+constexpr size_t kMaxAhead = 32;
+
+int64_t SinceUs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+}  // namespace
+
+// What one runner holds between its claims and commits.
+struct Dispatcher::RunnerState {
+  std::deque<store::Item> held;  // reserved, not started yet, in claim order
+  struct Finished {
+    store::Item item;
+    store::Completion c;
+    std::shared_ptr<const Observers> observers;
   };
-  while (!stopping_) {
-    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l)) {
-      give_back();  // its worker is not there yet: another runner or process takes it
-      continue;
-    }
-    std::vector<store::Item> got = std::move(next);
-    next.clear();
-    if (got.empty()) {
-      std::vector<std::string> queues = ReservableTypes();
-      if (!queues.empty()) {
-        l.unlock();
-        auto r = store_->Reserve(ReserveFor(std::move(queues)));
-        l.lock();
-        if (r.ok()) {
-          got = std::move(r).value();
-          if (reserve_failures > 0)
-            log::Info("the store answers again; runner " + std::to_string(index) + " claims jobs",
-                      {{"event", "store_reachable"}, {"runner", index}});
-          reserve_failures = 0;
-        } else if (reserve_failures++ == 0) {
-          log::Warn("runner " + std::to_string(index) + " cannot claim jobs: " +
-                        r.status().message() + " (trying again with backoff)",
-                    {{"event", "store_unreachable"}, {"runner", index}});
-        }
-      }
-    }
-    // Per-type limits are checked before the reserve; another runner may have taken the last
-    // slot meanwhile: then the item goes back untouched.
-    if (!got.empty()) {
-      const auto* t = FindTypeLocked(got.front().queue);
-      if (stopping_ || (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)) {
-        next = std::move(got);
-        got.clear();
-        give_back();
-      }
-    }
-    if (got.empty()) {
-      // A store that does not answer is asked again less and less often (up to 5 s), not
-      // every poll_ms from every runner.
-      const int64_t pause =
-          reserve_failures == 0
-              ? options_.poll_ms
-              : std::min<int64_t>(5000, options_.poll_ms << std::min(reserve_failures, 5));
-      cv_.wait_for(l, std::chrono::milliseconds(pause),
-                   [&] { return stopping_ || wakes_ != seen; });
-      seen = wakes_;
-      continue;
-    }
-    store::Item item = std::move(got.front());
-    running_per_type_[item.queue]++;
-    running_[item.id] = store::LeaseOf(item);
-    running_jobs_[item.id] = {item.id, item.queue, std::chrono::steady_clock::now(), index,
-                              item.started_ms};
-    counters_.busy++;
-    std::shared_ptr<const Observers> observers = observers_;
-    l.unlock();
-    store::Completion c = RunOne(index, item, *observers);
-    l.lock();
-    std::vector<std::string> then =
-        stopping_ ? std::vector<std::string>{} : ReservableTypes(&item.queue);
-    l.unlock();
-    Status s;
-    if (then.empty()) {
-      s = store_->Complete(c);
-    } else {
-      // The next job is reserved in the outcome's transaction: one commit per job.
-      auto r = store_->CompleteAndReserve(c, ReserveFor(std::move(then)));
-      s = std::move(r.completed);
-      if (r.reserved.ok()) next = std::move(r.reserved).value();
-    }
+  std::vector<Finished> finished;  // run, their outcomes not committed yet
+  std::chrono::steady_clock::time_point first_finished;
+  size_t ahead = 1;          // jobs the next claim asks for (grows while the budget allows)
+  int reserve_failures = 0;  // reserve errors in a row (the store cannot be reached)
+};
+
+double Dispatcher::ExpectedUs(const std::string& type) const {
+  auto it = expected_us_.find(type);
+  return it == expected_us_.end() ? -1 : it->second;
+}
+
+bool Dispatcher::Quick(const std::string& type) const {
+  double e = ExpectedUs(type);
+  return e >= 0 && e <= static_cast<double>(options_.reserve_ahead_ms) * 1000;
+}
+
+size_t Dispatcher::AheadFor(const RunnerState& r) const {
+  if (options_.reserve_ahead_ms <= 0) return 1;
+  // A per-type limit counts running jobs only: jobs held ahead could pass it.
+  for (const auto& t : types_)
+    if (t.concurrency > 0) return 1;
+  return r.ahead;
+}
+
+void Dispatcher::GiveBackHeld(RunnerState& r, std::unique_lock<std::mutex>& l) {
+  if (r.held.empty()) return;
+  std::vector<store::Lease> leases;
+  for (const auto& item : r.held) {
+    leases.push_back(store::LeaseOf(item));
+    running_.erase(item.id);
+  }
+  r.held.clear();
+  l.unlock();
+  int ok = 0;
+  for (const auto& lease : leases) ok += store_->Unreserve(lease).ok() ? 1 : 0;
+  l.lock();
+  if (stopping_) given_back_ += ok;
+}
+
+void Dispatcher::TakeReserved(int index, RunnerState& r, StatusOr<std::vector<store::Item>> got,
+                              std::unique_lock<std::mutex>& l) {
+  if (!got.ok()) {
+    if (r.reserve_failures++ == 0)
+      log::Warn("runner " + std::to_string(index) + " cannot claim jobs: " +
+                    got.status().message() + " (trying again with backoff)",
+                {{"event", "store_unreachable"}, {"runner", index}});
+    return;
+  }
+  if (r.reserve_failures > 0)
+    log::Info("the store answers again; runner " + std::to_string(index) + " claims jobs",
+              {{"event", "store_reachable"}, {"runner", index}});
+  r.reserve_failures = 0;
+  std::vector<store::Item>& items = *got;
+  // The first is started now. Each later one only when what runs before it is expected to
+  // take no more than the budget: a type not run yet counts as slow.
+  const double budget_us = static_cast<double>(options_.reserve_ahead_ms) * 1000;
+  size_t keep = items.empty() ? 0 : 1;
+  double expected = 0;  // of the jobs kept
+  for (; keep < items.size(); ++keep) {
+    double e = ExpectedUs(items[keep - 1].queue);
+    if (e < 0 || expected + e > budget_us) break;
+    expected += e;
+  }
+  // The next claim: as many as were kept when some went back; twice as many when all came
+  // as asked and their expected work leaves room (a quick, known type).
+  const size_t asked = r.ahead;
+  if (keep < items.size()) {
+    r.ahead = std::max<size_t>(1, keep);
+  } else if (items.size() == asked && Quick(items.back().queue) &&
+             expected + ExpectedUs(items.back().queue) < budget_us) {
+    r.ahead = std::min(kMaxAhead, asked * 2);
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    running_[items[i].id] = store::LeaseOf(items[i]);
+    r.held.push_back(std::move(items[i]));
+  }
+  if (keep < r.held.size()) {
+    RunnerState past;
+    past.held.assign(std::make_move_iterator(r.held.begin() + static_cast<ptrdiff_t>(keep)),
+                     std::make_move_iterator(r.held.end()));
+    r.held.resize(keep);
+    GiveBackHeld(past, l);
+  }
+}
+
+StatusOr<std::vector<store::Item>> Dispatcher::CommitFinished(RunnerState& r,
+                                                              std::vector<std::string> queues,
+                                                              size_t ahead,
+                                                              std::unique_lock<std::mutex>& l) {
+  std::vector<RunnerState::Finished> finished = std::move(r.finished);
+  r.finished.clear();
+  l.unlock();
+  std::vector<store::Completion> completions;
+  for (auto& f : finished) completions.push_back(std::move(f.c));
+  StatusOr<std::vector<store::Item>> reserved = std::vector<store::Item>{};
+  std::vector<Status> outcomes;
+  if (ahead == 0) {
+    outcomes = store_->CompleteBatch(completions);
+  } else {
+    auto both = store_->CompleteBatchAndReserve(completions, ReserveFor(std::move(queues), ahead));
+    outcomes = std::move(both.completed);
+    reserved = std::move(both.reserved);
+  }
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const store::Item& item = finished[i].item;
+    store::Completion& c = finished[i].c;
+    c = std::move(completions[i]);
+    Status& s = outcomes[i];
     if (s.code() == Status::Code::kIOError) s = CompleteWhenReachable(item, c, s);
     if (s.IsInvalidArgument()) {
       // The store refused the outcome itself (a result or output past the size or depth
@@ -329,35 +365,112 @@ void Dispatcher::RunnerLoop(int index) {
       c = RefusedOutcome(item, std::move(c), s);
       s = store_->Complete(c);
     }
-    l.lock();
-    // Stopping: what was reserved for later goes back before Drain counts what is left.
-    if (stopping_ && give_back()) ++given_back_;
-    running_per_type_[item.queue]--;
+  }
+  l.lock();
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const store::Item& item = finished[i].item;
+    const store::Completion& c = finished[i].c;
     running_.erase(item.id);
-    running_jobs_.erase(item.id);
     counters_.busy--;
-    if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
-    if (s.ok()) {
-      Counters::Outcomes& of_type = counters_.by_type[item.queue];
-      if (c.ok) {
-        counters_.done++;
-        of_type.done++;
-      } else if (c.exception_type == store::ExceptionType::kBusiness ||
-                 item.attempt >= item.max_attempts) {
-        counters_.failed++;
-        of_type.failed++;
-      } else {
-        counters_.retried++;
-        of_type.retried++;
-      }
-    }
-    if (observers->on_finished) {
-      l.unlock();
-      observers->on_finished(item, c, s);
-      l.lock();
+    if (!outcomes[i].ok()) continue;
+    Counters::Outcomes& of_type = counters_.by_type[item.queue];
+    if (c.ok) {
+      counters_.done++;
+      of_type.done++;
+    } else if (c.exception_type == store::ExceptionType::kBusiness ||
+               item.attempt >= item.max_attempts) {
+      counters_.failed++;
+      of_type.failed++;
+    } else {
+      counters_.retried++;
+      of_type.retried++;
     }
   }
-  if (give_back()) ++given_back_;
+  if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
+  l.unlock();
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const auto& f = finished[i];
+    if (f.observers->on_finished) f.observers->on_finished(f.item, f.c, outcomes[i]);
+  }
+  l.lock();
+  return reserved;
+}
+
+void Dispatcher::RunnerLoop(int index) {
+  // A warm worker before the first job: its start (CPython, the job modules) is not paid
+  // by a job.
+  if (options_.workers > 0 && !options_.python.job_modules.empty()) (void)WorkerFor(index);
+  std::unique_lock<std::mutex> l(mu_);
+  uint64_t seen = wakes_;
+  RunnerState r;
+  const int64_t budget_us = options_.reserve_ahead_ms * 1000;
+  while (!stopping_) {
+    if (options_.workers > 0 && !options_.python.job_modules.empty() && !WorkerReady(index, l)) {
+      // Its worker is not there yet: another runner or process takes the held jobs.
+      GiveBackHeld(r, l);
+      if (!r.finished.empty()) (void)CommitFinished(r, {}, 0, l);
+      continue;
+    }
+    if (r.held.empty()) {
+      // The next claim rides on the commit of the outcomes that wait, if any.
+      std::vector<std::string> queues = ReservableTypes();
+      const size_t ahead = queues.empty() ? 0 : AheadFor(r);
+      if (!r.finished.empty()) {
+        auto got = CommitFinished(r, std::move(queues), ahead, l);
+        if (ahead > 0) TakeReserved(index, r, std::move(got), l);
+      } else if (ahead > 0) {
+        l.unlock();
+        auto got = store_->Reserve(ReserveFor(std::move(queues), ahead));
+        l.lock();
+        TakeReserved(index, r, std::move(got), l);
+      }
+    } else if (!r.finished.empty() &&
+               (SinceUs(r.first_finished) > budget_us || !Quick(r.held.front().queue))) {
+      // Outcomes do not wait behind a slow job, nor past the budget.
+      (void)CommitFinished(r, {}, 0, l);
+    }
+    if (stopping_) break;
+    // Per-type limits are checked before the reserve; another runner may have taken the last
+    // slot meanwhile: then the item goes back untouched.
+    if (!r.held.empty()) {
+      const auto* t = FindTypeLocked(r.held.front().queue);
+      if (t && t->concurrency > 0 && running_per_type_[t->name] >= t->concurrency)
+        GiveBackHeld(r, l);
+    }
+    if (r.held.empty()) {
+      // A store that does not answer is asked again less and less often (up to 5 s), not
+      // every poll_ms from every runner.
+      const int64_t pause =
+          r.reserve_failures == 0
+              ? options_.poll_ms
+              : std::min<int64_t>(5000, options_.poll_ms << std::min(r.reserve_failures, 5));
+      cv_.wait_for(l, std::chrono::milliseconds(pause),
+                   [&] { return stopping_ || wakes_ != seen; });
+      seen = wakes_;
+      continue;
+    }
+    store::Item item = std::move(r.held.front());
+    r.held.pop_front();
+    running_per_type_[item.queue]++;
+    const auto started = std::chrono::steady_clock::now();
+    running_jobs_[item.id] = {item.id, item.queue, started, index, item.started_ms};
+    counters_.busy++;
+    std::shared_ptr<const Observers> observers = observers_;
+    l.unlock();
+    store::Completion c = RunOne(index, item, *observers);
+    l.lock();
+    const double took_us = static_cast<double>(SinceUs(started));
+    auto [e, first] = expected_us_.try_emplace(item.queue, took_us);
+    if (!first) e->second += (took_us - e->second) / 8;  // a mean of the last few runs
+    running_per_type_[item.queue]--;
+    running_jobs_.erase(item.id);
+    if (r.finished.empty()) r.first_finished = std::chrono::steady_clock::now();
+    r.finished.push_back({std::move(item), std::move(c), std::move(observers)});
+  }
+  // Stopping: what was reserved ahead goes back before the outcomes commit, so Drain, which
+  // waits for busy == 0, counts it.
+  GiveBackHeld(r, l);
+  if (!r.finished.empty()) (void)CommitFinished(r, {}, 0, l);
 }
 
 store::Completion Dispatcher::RunOne(int runner, const store::Item& item,

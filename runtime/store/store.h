@@ -342,19 +342,30 @@ class WorkItemStore {
   // Reserves `n` ids no other create will use; returns the first (they are
   // first..first+n-1). Ids stay increasing, so order by id stays creation order.
   virtual StatusOr<int64_t> AllocateIds(int n) = 0;
-  // A runner that finished one item and wants its next: commits `completion` (as
-  // Complete), then reserves as Reserve(next) in the same transaction where the backend can,
-  // one commit instead of two per item. The reserve runs even when the completion is refused.
+  // A runner that finished items and wants its next: commits `completions` (as
+  // CompleteBatch), then reserves as Reserve(next) in the same transaction where the backend
+  // can, one commit instead of two per batch. The reserve runs even when completions are
+  // refused.
+  struct CompleteBatchAndReserveResult {
+    std::vector<Status> completed;  // one per completion
+    StatusOr<std::vector<Item>> reserved = std::vector<Item>{};
+  };
+  virtual CompleteBatchAndReserveResult CompleteBatchAndReserve(
+      const std::vector<Completion>& completions, const ReserveRequest& next) {
+    CompleteBatchAndReserveResult r;
+    r.completed = CompleteBatch(completions);
+    r.reserved = Reserve(next);
+    return r;
+  }
+  // The same for one completion.
   struct CompleteAndReserveResult {
     Status completed;
     StatusOr<std::vector<Item>> reserved = std::vector<Item>{};
   };
-  virtual CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
-                                                      const ReserveRequest& next) {
-    CompleteAndReserveResult r;
-    r.completed = Complete(completion);
-    r.reserved = Reserve(next);
-    return r;
+  CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
+                                              const ReserveRequest& next) {
+    auto b = CompleteBatchAndReserve({completion}, next);
+    return {std::move(b.completed.front()), std::move(b.reserved)};
   }
   // Writes `records` as they are (ids, states, attempts, results, errors, times, lease
   // fields, timelines, files) in one transaction, for `robotni store migrate`; later ids

@@ -90,6 +90,26 @@ std::string IdArray(const std::vector<int64_t>& ids) {
   return s + "}";
 }
 
+// {"a","b\"c",NULL}: a text[] parameter (nullptr = NULL); every element quoted, so any
+// text goes through.
+std::string TextArray(const std::vector<const std::string*>& v) {
+  std::string s = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    if (!v[i]) {
+      s += "NULL";
+      continue;
+    }
+    s += '"';
+    for (char c : *v[i]) {
+      if (c == '"' || c == '\\') s += '\\';
+      s += c;
+    }
+    s += '"';
+  }
+  return s + "}";
+}
+
 // The fence of a held lease; $1 id, $2 owner, $3 attempt, $4 token (0 = not checked).
 constexpr char kFence[] =
     "id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'RESERVED' AND "
@@ -553,6 +573,77 @@ Status PgStore::InsertItem(const NewItem& item, int64_t default_parent, int64_t 
   return Status::OK();
 }
 
+// Items without an idempotency key or files (the common case) go in one INSERT from
+// arrays; the others one by one, in order, as InsertItem. ids (when given) gets each item's id.
+Status PgStore::InsertItems(const std::vector<const NewItem*>& items,
+                            const std::vector<int64_t>& default_parents, int64_t now,
+                            std::vector<int64_t>* ids_out) {
+  if (items.empty()) return Status::OK();
+  int64_t need = 0;
+  for (const NewItem* it : items) need += it->id.empty() ? 1 : 0;
+  IdBlock block;
+  if (need > 0) {
+    auto first = TakeIds(need);
+    if (!first.ok()) return first.status();
+    block = {*first, need};
+  }
+  std::vector<int64_t> ids(items.size()), parents, priorities, max_attempts, not_before;
+  std::vector<const std::string*> queues, payloads, metas, kinds;
+  std::vector<int64_t> plain_ids;
+  static const std::string kItemKind = "item", kJobKind = "job";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const NewItem& item = *items[i];
+    if (!item.idempotency_key.empty() || !item.files.empty()) {
+      ROBOTNI_RETURN_IF_ERROR(InsertItem(item, default_parents[i], now, &ids[i], &block));
+      continue;
+    }
+    if (item.id.empty()) {
+      ids[i] = block.next++;
+      --block.left;
+    } else {
+      auto explicit_id = ParseId(item.id);
+      if (!explicit_id)
+        return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
+      ids[i] = *explicit_id;
+    }
+    plain_ids.push_back(ids[i]);
+    parents.push_back(item.parent_id.empty() ? default_parents[i]
+                                             : ParseId(item.parent_id).value_or(0));
+    queues.push_back(&item.queue);
+    payloads.push_back(&item.payload_json);
+    priorities.push_back(item.priority);
+    max_attempts.push_back(item.max_attempts);
+    not_before.push_back(item.not_before_ms);
+    metas.push_back(item.meta_json.empty() ? nullptr : &item.meta_json);
+    kinds.push_back(item.kind == Kind::kJob ? &kJobKind : &kItemKind);
+  }
+  if (!plain_ids.empty()) {
+    auto r = W().Exec(
+        "INSERT INTO items(id, queue, state, payload, priority, max_attempts, parent_id, "
+        "created, not_before, updated, meta, kind) "
+        "SELECT v.id, v.queue, 'PENDING', v.payload, v.priority, v.max_attempts, "
+        "nullif(v.parent, 0), $1, v.not_before, $1, v.meta, v.kind FROM unnest($2::bigint[], "
+        "$3::text[], $4::text[], $5::int[], $6::int[], $7::bigint[], $8::bigint[], $9::text[], "
+        "$10::text[]) AS v(id, queue, payload, priority, max_attempts, parent, not_before, meta, "
+        "kind)",
+        Params()
+            .Add(now)
+            .Add(IdArray(plain_ids))
+            .Add(TextArray(queues))
+            .Add(TextArray(payloads))
+            .Add(IdArray(priorities))
+            .Add(IdArray(max_attempts))
+            .Add(IdArray(parents))
+            .Add(IdArray(not_before))
+            .Add(TextArray(metas))
+            .Add(TextArray(kinds)));
+    if (!r.ok()) return r.status();
+    notify_ = true;
+  }
+  if (ids_out) *ids_out = std::move(ids);
+  return Status::OK();
+}
+
 // ---------------------------------------------------------------------------------
 // Create
 
@@ -568,21 +659,11 @@ StatusOr<std::vector<std::string>> PgStore::CreateBatch(const std::vector<NewIte
     ROBOTNI_RETURN_IF_ERROR(
         ValidateNewItem(items[i], single ? "work item" : "items", single ? kNoIndex : i));
   }
-  std::vector<int64_t> ids(items.size());
-  int64_t need = 0;  // ids the store assigns, taken in one statement
-  for (const NewItem& it : items) need += it.id.empty() ? 1 : 0;
-  Status s = Submit([&] {
-    const int64_t now = Now();
-    IdBlock block;
-    if (need > 1) {
-      auto first = TakeIds(need);
-      if (!first.ok()) return first.status();
-      block = {*first, need};
-    }
-    for (size_t i = 0; i < items.size(); ++i)
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(items[i], 0, now, &ids[i], &block));
-    return Status::OK();
-  });
+  std::vector<const NewItem*> all;
+  for (const NewItem& it : items) all.push_back(&it);
+  std::vector<int64_t> ids;
+  Status s =
+      Submit([&] { return InsertItems(all, std::vector<int64_t>(all.size(), 0), Now(), &ids); });
   if (!s.ok()) return s;
   std::vector<std::string> out;
   out.reserve(ids.size());
@@ -778,25 +859,45 @@ Status PgStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
 
 Status PgStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) {
   if (lease_ms <= 0) return Status::InvalidArgument("heartbeat: lease_ms must be > 0");
+  std::vector<int64_t> ids, attempts, tokens;
+  std::vector<const std::string*> owners;
   std::string lost;
-  Status s = Submit([&] {
-    lost.clear();
-    const int64_t now = Now();
-    for (const Lease& l : leases) {
-      auto id = ParseId(l.item_id);
-      int64_t changes = 0;
-      if (id) {
-        auto r = W().Exec(
-            std::string("UPDATE items SET lease_expires = $6, updated = $5 WHERE ") + kFence,
-            FenceParams(*id, l).Add(now).Add(now + lease_ms));
-        if (!r.ok()) return r.status();
-        changes = r->affected();
-      }
-      if (changes == 0) lost += (lost.empty() ? "" : ", ") + l.item_id;
+  for (const Lease& l : leases) {
+    auto id = ParseId(l.item_id);
+    if (!id) {
+      lost += (lost.empty() ? "" : ", ") + l.item_id;
+      continue;
     }
+    ids.push_back(*id);
+    owners.push_back(&l.owner);
+    attempts.push_back(l.attempt);
+    tokens.push_back(l.token);
+  }
+  std::set<int64_t> held;
+  // Every lease in one statement: its fence per row, the rows it extended returned.
+  Status s = ids.empty() ? Status::OK() : Submit([&] {
+    held.clear();
+    const int64_t now = Now();
+    auto r = W().Exec(
+        "UPDATE items SET lease_expires = $1, updated = $2 "
+        "FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bigint[]) AS v(id, owner, "
+        "attempt, token) WHERE items.id = v.id AND items.lease_owner = v.owner AND "
+        "items.attempt = v.attempt AND items.state = 'RESERVED' AND "
+        "(v.token = 0 OR items.lease_token = v.token) RETURNING items.id",
+        Params()
+            .Add(now + lease_ms)
+            .Add(now)
+            .Add(IdArray(ids))
+            .Add(TextArray(owners))
+            .Add(IdArray(attempts))
+            .Add(IdArray(tokens)));
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) held.insert(r->Int(i, 0));
     return Status::OK();
   });
   if (!s.ok()) return s;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (!held.count(ids[i])) lost += (lost.empty() ? "" : ", ") + std::to_string(ids[i]);
   if (!lost.empty()) {
     if (leases.size() == 1) return LeaseLost(leases[0]);
     return Status::Conflict("lease lost for work items " + lost);
@@ -813,29 +914,15 @@ Status PgStore::CompleteOne(const Completion& c, int64_t now, bool* refused) {
   if (!id) return NoItem(c.lease.item_id);
   *refused = false;
   if (c.ok) {
-    Params p = FenceParams(*id, c.lease);
-    p.OrNull(c.result_json).Add(now);
-    if (c.payload_json) {
-      p.Add(*c.payload_json);
-    } else {
-      p.Null();
-    }
-    auto r = W().Exec(
-        std::string("UPDATE items SET state = 'DONE', result = $5, exception_type = NULL, "
-                    "error_code = NULL, error_message = NULL, traceback = NULL, finished = $6, "
-                    "updated = $6, lease_expires = 0, payload = coalesce($7, payload) WHERE ") +
-            kFence,
-        p);
-    if (!r.ok()) return r.status();
-    if (r->affected() == 0) {
+    Status s = FinishDoneRows({&c}, {*id}, now);  // fence and finish in one statement
+    if (s.IsConflict()) {
       *refused = true;
       return LeaseLost(c.lease);
     }
-    for (const NewItem& out : c.outputs) {
-      int64_t out_id = 0;
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(out, *id, now, &out_id));
-    }
-    return Status::OK();
+    ROBOTNI_RETURN_IF_ERROR(s);
+    std::vector<const NewItem*> outputs;
+    for (const NewItem& out : c.outputs) outputs.push_back(&out);
+    return InsertItems(outputs, std::vector<int64_t>(outputs.size(), *id), now, nullptr);
   }
   auto row =
       W().Exec(std::string("SELECT attempt, max_attempts, cancel_requested FROM items WHERE ") +
@@ -893,24 +980,59 @@ Status PgStore::CompleteOne(const Completion& c, int64_t now, bool* refused) {
     ROBOTNI_RETURN_IF_ERROR(
         AddTimeline(*id, now, "finished", attempt, std::string(state) + " " + what));
     // Outputs commit with a final outcome only: a retried attempt makes them again.
-    for (const NewItem& out : c.outputs) {
-      int64_t out_id = 0;
-      ROBOTNI_RETURN_IF_ERROR(InsertItem(out, *id, now, &out_id));
-    }
-    return Status::OK();
+    std::vector<const NewItem*> outputs;
+    for (const NewItem& out : c.outputs) outputs.push_back(&out);
+    return InsertItems(outputs, std::vector<int64_t>(outputs.size(), *id), now, nullptr);
   }
   return AddTimeline(*id, now, "retry", attempt,
                      "attempt " + std::to_string(attempt) + " failed (" + what + "); retry in " +
                          std::to_string(delay) + " ms");
 }
 
+// Every successful completion of `rows` in one UPDATE (its fence per row). Conflict when a
+// fence did not hold: the writer then rolls the batch back and runs it again isolated, one
+// completion at a time, which names the lost lease.
+Status PgStore::FinishDoneRows(const std::vector<const Completion*>& rows,
+                               const std::vector<int64_t>& ids, int64_t now) {
+  std::vector<int64_t> attempts, tokens;
+  std::vector<const std::string*> owners, results, payloads;
+  for (const Completion* c : rows) {
+    owners.push_back(&c->lease.owner);
+    attempts.push_back(c->lease.attempt);
+    tokens.push_back(c->lease.token);
+    results.push_back(c->result_json.empty() ? nullptr : &c->result_json);
+    payloads.push_back(c->payload_json ? &*c->payload_json : nullptr);
+  }
+  auto r = W().Exec(
+      "UPDATE items SET state = 'DONE', result = v.result, exception_type = NULL, "
+      "error_code = NULL, error_message = NULL, traceback = NULL, finished = $1, updated = $1, "
+      "lease_expires = 0, payload = coalesce(v.payload, items.payload) "
+      "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[]) "
+      "AS v(id, owner, attempt, token, result, payload) WHERE items.id = v.id AND "
+      "items.lease_owner = v.owner AND items.attempt = v.attempt AND items.state = 'RESERVED' "
+      "AND (v.token = 0 OR items.lease_token = v.token)",
+      Params()
+          .Add(now)
+          .Add(IdArray(ids))
+          .Add(TextArray(owners))
+          .Add(IdArray(attempts))
+          .Add(IdArray(tokens))
+          .Add(TextArray(results))
+          .Add(TextArray(payloads)));
+  if (!r.ok()) return r.status();
+  if (r->affected() != static_cast<int64_t>(rows.size()))
+    return Status::Conflict("a lease of the completion batch is no longer held");
+  return Status::OK();
+}
+
 Status PgStore::Complete(const Completion& completion) {
   return CompleteBatch({completion}).front();
 }
 
-// A completion refused for its lease wrote nothing, so the others of the operation go on;
-// any other failure rolls the operation back and the writer runs it again isolated, one
-// SAVEPOINT per completion.
+// The successful completions are finished by one UPDATE and their outputs inserted after it;
+// the failed ones run one by one (their retry or final state depends on the row). A completion
+// refused for its lease wrote nothing, so the others of the operation go on; any other failure
+// rolls the operation back and the writer runs it again isolated, one SAVEPOINT per completion.
 std::vector<Status> PgStore::CompleteBatch(const std::vector<Completion>& completions) {
   const size_t n = completions.size();
   std::vector<Status> results(n);
@@ -922,6 +1044,8 @@ std::vector<Status> PgStore::CompleteBatch(const std::vector<Completion>& comple
   std::vector<Status> inner(n);
   Status s = SubmitOp([&](bool isolated) {
     const int64_t now = Now();
+    std::vector<const Completion*> done;
+    std::vector<int64_t> done_ids;
     for (size_t i = 0; i < n; ++i) {
       if (!valid[i]) continue;
       bool refused = false;
@@ -930,10 +1054,31 @@ std::vector<Status> PgStore::CompleteBatch(const std::vector<Completion>& comple
         if (W().Broken()) return inner[i];
         continue;
       }
+      if (completions[i].ok) {
+        auto id = ParseId(completions[i].lease.item_id);
+        if (!id) {
+          inner[i] = NoItem(completions[i].lease.item_id);
+          continue;
+        }
+        done.push_back(&completions[i]);
+        done_ids.push_back(*id);
+        continue;
+      }
       inner[i] = CompleteOne(completions[i], now, &refused);
       if (!inner[i].ok() && !refused) return inner[i];
     }
-    return Status::OK();
+    if (done.empty()) return Status::OK();
+    ROBOTNI_RETURN_IF_ERROR(FinishDoneRows(done, done_ids, now));
+    std::vector<const NewItem*> outputs;
+    std::vector<int64_t> parents;
+    for (size_t k = 0; k < done.size(); ++k) {
+      inner[static_cast<size_t>(done[k] - completions.data())] = Status::OK();
+      for (const NewItem& out : done[k]->outputs) {
+        outputs.push_back(&out);
+        parents.push_back(done_ids[k]);
+      }
+    }
+    return InsertItems(outputs, parents, now, nullptr);
   });
   for (size_t i = 0; i < n; ++i) {
     if (valid[i]) results[i] = s.ok() ? inner[i] : s;
@@ -941,23 +1086,23 @@ std::vector<Status> PgStore::CompleteBatch(const std::vector<Completion>& comple
   return results;
 }
 
-WorkItemStore::CompleteAndReserveResult PgStore::CompleteAndReserve(const Completion& completion,
-                                                                    const ReserveRequest& next) {
-  CompleteAndReserveResult r;
+WorkItemStore::CompleteBatchAndReserveResult PgStore::CompleteBatchAndReserve(
+    const std::vector<Completion>& completions, const ReserveRequest& next) {
+  CompleteBatchAndReserveResult r;
   if (Status s = CheckReserveRequest(next); !s.ok()) {
-    r.completed = Complete(completion);
+    r.completed = CompleteBatch(completions);
     r.reserved = s;
     return r;
   }
-  // The reserve follows the completion in the writer's queue, so both usually share one
-  // transaction (as SqliteStore).
+  // The reserve follows the completions in the writer's queue, so both usually share one
+  // transaction.
   std::vector<Item> items;
   Op reserve;
   reserve.fn = [&](bool) { return ReserveInTx(next, &items); };
   std::future<Status> f = reserve.done.get_future();
   follow_up_ = &reserve;
-  r.completed = Complete(completion);
-  if (follow_up_ == &reserve) {  // the completion never reached the writer
+  r.completed = CompleteBatch(completions);
+  if (follow_up_ == &reserve) {  // the completions never reached the writer (refused first)
     follow_up_ = nullptr;
     r.reserved = Reserve(next);
     return r;

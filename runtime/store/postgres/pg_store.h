@@ -57,8 +57,8 @@ class PgStore final : public WorkItemStore {
   Status Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) override;
   Status Complete(const Completion& completion) override;
-  CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
-                                              const ReserveRequest& next) override;
+  CompleteBatchAndReserveResult CompleteBatchAndReserve(const std::vector<Completion>& completions,
+                                                        const ReserveRequest& next) override;
   std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) override;
   Status UpdatePayload(const Lease& lease, const std::string& payload_json) override;
   Status Progress(const Lease& lease, const std::string& message) override;
@@ -157,7 +157,13 @@ class PgStore final : public WorkItemStore {
   // block: where the item's id comes from when it has none (nullptr = take one now).
   Status InsertItem(const NewItem& item, int64_t default_parent, int64_t now, int64_t* id,
                     IdBlock* block = nullptr);
+  // Many items; default_parents[i] is items[i]'s parent unless it names one. ids: nullable.
+  Status InsertItems(const std::vector<const NewItem*>& items,
+                     const std::vector<int64_t>& default_parents, int64_t now,
+                     std::vector<int64_t>* ids);
   Status InsertFile(int64_t id, const NewFile& f);
+  Status FinishDoneRows(const std::vector<const Completion*>& rows, const std::vector<int64_t>& ids,
+                        int64_t now);
   Status ReserveInTx(const ReserveRequest& req, std::vector<Item>* items);
   Status CompleteOne(const Completion& c, int64_t now, bool* refused);
   Status KeepStartedRow(int64_t id);

@@ -1476,21 +1476,23 @@ Status SqliteStore::Complete(const Completion& completion) {
   return CompleteBatch({completion}).front();
 }
 
-WorkItemStore::CompleteAndReserveResult SqliteStore::CompleteAndReserve(
-    const Completion& completion, const ReserveRequest& next) {
-  CompleteAndReserveResult r;
+WorkItemStore::CompleteBatchAndReserveResult SqliteStore::CompleteBatchAndReserve(
+    const std::vector<Completion>& completions, const ReserveRequest& next) {
+  CompleteBatchAndReserveResult r;
   if (Status s = CheckReserveRequest(next); !s.ok()) {
-    r.completed = Complete(completion);
+    r.completed = CompleteBatch(completions);
     r.reserved = s;
     return r;
   }
+  // The reserve follows the completions in the writer's queue, so both usually share one
+  // transaction.
   std::vector<Item> items;
   Op reserve;
   reserve.fn = [&](bool) { return ReserveInTx(next, &items); };
   std::future<Status> f = reserve.done.get_future();
   follow_up_ = &reserve;
-  r.completed = Complete(completion);
-  if (follow_up_ == &reserve) {  // the completion never reached the writer (refused first)
+  r.completed = CompleteBatch(completions);
+  if (follow_up_ == &reserve) {  // the completions never reached the writer (refused first)
     follow_up_ = nullptr;
     r.reserved = Reserve(next);
     return r;

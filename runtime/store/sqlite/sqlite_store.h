@@ -47,8 +47,8 @@ class SqliteStore final : public WorkItemStore {
   Status Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) override;
   Status Complete(const Completion& completion) override;
-  CompleteAndReserveResult CompleteAndReserve(const Completion& completion,
-                                              const ReserveRequest& next) override;
+  CompleteBatchAndReserveResult CompleteBatchAndReserve(const std::vector<Completion>& completions,
+                                                        const ReserveRequest& next) override;
   std::vector<Status> CompleteBatch(const std::vector<Completion>& completions) override;
   Status UpdatePayload(const Lease& lease, const std::string& payload_json) override;
   Status Progress(const Lease& lease, const std::string& message) override;
@@ -121,7 +121,7 @@ class SqliteStore final : public WorkItemStore {
   // CompleteBatch, then gives each part its own savepoint too). fn may run twice: it must
   // reset what it hands back, and have no effect outside the database it cannot repeat.
   Status SubmitOp(std::function<Status(bool isolated)> fn);
-  // CompleteAndReserve's reserve: the next SubmitOp of this thread queues it right behind
+  // CompleteBatchAndReserve's reserve: the next SubmitOp of this thread queues it right behind
   // its own operation, under the same lock, so the writer runs both in one transaction
   // (unless the first fills a batch). Cleared once queued.
   static thread_local Op* follow_up_;

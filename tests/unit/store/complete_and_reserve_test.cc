@@ -1,5 +1,6 @@
-// CompleteAndReserve (SQLite and PostgreSQL): a runner's outcome and its next reservation in one
-// transaction, and the reserve still made when the outcome is refused.
+// CompleteAndReserve and CompleteBatchAndReserve (SQLite and PostgreSQL): a runner's outcomes
+// and its next reservation in one transaction, and the reserve still made when an outcome is
+// refused.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -121,6 +122,29 @@ TEST_P(CompleteAndReserveTest, ABadRequestIsRefusedAndTheOutcomeStillCommits) {
   EXPECT_TRUE(r.completed.ok()) << r.completed.ToString();
   EXPECT_TRUE(r.reserved.status().IsInvalidArgument());
   EXPECT_EQ(store_->Get(first.id)->state, State::kDone);
+}
+
+TEST_P(CompleteAndReserveTest, ARunOfOutcomesAndTheNextRunShareOneCommit) {
+  ReserveRequest two = Request();
+  two.max_items = 2;
+  auto held = store_->Reserve(two);
+  ASSERT_TRUE(held.ok() && held->size() == 2u);
+  std::vector<Completion> cs(2);
+  cs[0].lease = LeaseOf((*held)[0]);
+  cs[0].result_json = "1";
+  cs[1].lease = LeaseOf((*held)[1]);
+  cs[1].lease.attempt += 1;  // lost: refused alone, the other still commits
+  auto before = WriterCounts(store_.get());
+  auto r = store_->CompleteBatchAndReserve(cs, two);
+  auto after = WriterCounts(store_.get());
+  ASSERT_EQ(r.completed.size(), 2u);
+  EXPECT_TRUE(r.completed[0].ok()) << r.completed[0].ToString();
+  EXPECT_TRUE(r.completed[1].IsConflict()) << r.completed[1].ToString();
+  ASSERT_TRUE(r.reserved.ok()) << r.reserved.status().ToString();
+  ASSERT_EQ(r.reserved->size(), 1u);         // the third, the last one left
+  EXPECT_EQ(after.first - before.first, 1);  // one commit for all of it
+  EXPECT_EQ(store_->Get((*held)[0].id)->state, State::kDone);
+  EXPECT_EQ(store_->Get((*held)[1].id)->state, State::kReserved);
 }
 
 ROBOTNI_STORE_BACKENDS(CompleteAndReserveTest);

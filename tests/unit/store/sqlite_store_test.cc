@@ -33,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 #define ASSERT_ROBOTNI_OK(expr)                      \
   do {                                               \
@@ -502,6 +503,58 @@ TEST_P(StoreTest, CreateBatchIsAllOrNothing) {
   EXPECT_EQ((*st)[0].pending, 5);
 }
 
+// Batches go to PostgreSQL as arrays in one statement: every character of their text must
+// come back as it went in, and items with a key or files keep their place among the others.
+TEST_P(StoreTest, BatchesKeepEveryCharacterOfTheirText) {
+  OpenStore();
+  const std::string tricky = R"({"s": "q\"uote \\ back {brace}, comma NULL ,\"\" é \u0000 \t"})";
+  const std::string meta = R"({"m": "{\"nested\": [1, 2]}, NULL"})";
+  std::vector<NewItem> items = {
+      NewItem{.queue = "q", .payload_json = tricky, .meta_json = meta, .kind = Kind::kJob},
+      NewItem{.queue = "q", .payload_json = "{}", .idempotency_key = "key,\"1\""},
+      NewItem{.queue = "q", .payload_json = R"(["NULL", null, "\\"])", .priority = -3},
+      NewItem{.queue = "q", .payload_json = "{}", .idempotency_key = "key,\"1\""},
+  };
+  auto ids = store_->CreateBatch(items);
+  ASSERT_ROBOTNI_OK(ids);
+  ASSERT_EQ(ids->size(), 4u);
+  EXPECT_EQ((*ids)[1], (*ids)[3]);
+  EXPECT_LT(std::stoll((*ids)[0]), std::stoll((*ids)[1]));
+  EXPECT_LT(std::stoll((*ids)[1]), std::stoll((*ids)[2]));
+  Item first = MustGet((*ids)[0]);
+  EXPECT_EQ(first.payload_json, tricky);
+  EXPECT_EQ(first.meta_json, meta);
+  EXPECT_EQ(first.kind, Kind::kJob);
+  EXPECT_EQ(MustGet((*ids)[1]).idempotency_key, "key,\"1\"");
+  EXPECT_EQ(MustGet((*ids)[2]).payload_json, R"(["NULL", null, "\\"])");
+  EXPECT_EQ(MustGet((*ids)[2]).priority, -3);
+  EXPECT_EQ(MustGet((*ids)[2]).kind, Kind::kItem);
+
+  auto held = ReserveN({"q"}, 3);
+  ASSERT_EQ(held.size(), 3u);
+  std::vector<Completion> cs;
+  for (const Item& it : held) cs.push_back(Completion{.lease = LeaseOf(it)});
+  cs[0].result_json = tricky;
+  cs[0].payload_json = R"({"after": "\\\"x\""})";
+  cs[0].outputs.push_back(NewItem{.queue = "out", .payload_json = tricky, .meta_json = meta});
+  cs[1].result_json = "";  // no result: NULL, not an empty string
+  cs[2].result_json = R"("NULL")";
+  auto res = store_->CompleteBatch(cs);
+  for (const Status& r : res) EXPECT_ROBOTNI_OK(r);
+  Item done = MustGet(held[0].id);
+  EXPECT_EQ(done.state, State::kDone);
+  EXPECT_EQ(done.result_json, tricky);
+  EXPECT_EQ(done.payload_json, R"({"after": "\\\"x\""})");
+  EXPECT_EQ(MustGet(held[1].id).result_json, "");
+  EXPECT_EQ(MustGet(held[1].id).payload_json, held[1].payload_json);
+  EXPECT_EQ(MustGet(held[2].id).result_json, R"("NULL")");
+  auto out = ReserveN({"out"}, 2);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload_json, tricky);
+  EXPECT_EQ(out[0].meta_json, meta);
+  EXPECT_EQ(out[0].parent_id, held[0].id);
+}
+
 TEST_P(StoreTest, IdempotencyKeyReturnsTheFirstItem) {
   OpenStore();
   NewItem n{.queue = "q", .payload_json = R"({"v":1})", .idempotency_key = "order-7"};
@@ -935,6 +988,27 @@ TEST_P(StoreTest, CompleteBatchReportsEachCompletion) {
   EXPECT_EQ(MustGet(items[0].id).state, State::kDone);
   EXPECT_EQ(MustGet(items[1].id).state, State::kReserved);
   EXPECT_EQ(MustGet(items[2].id).state, State::kReserved);
+}
+
+TEST_P(StoreTest, HeartbeatBatchExtendsEveryHeldLeaseAndNamesTheLost) {
+  OpenStore();
+  for (int i = 0; i < 3; ++i) MustCreate("q");
+  auto items = ReserveN({"q"}, 3, "w", 1000);
+  ASSERT_EQ(items.size(), 3u);
+  std::vector<Lease> leases;
+  for (const Item& it : items) leases.push_back(LeaseOf(it));
+  now_ += 500;
+  ASSERT_ROBOTNI_OK(store_->HeartbeatBatch(leases, 1000));
+  for (const Item& it : items) EXPECT_EQ(MustGet(it.id).lease_expires_ms, now_.load() + 1000);
+  leases[1].attempt = 7;  // not the attempt that holds it
+  now_ += 500;
+  Status s = store_->HeartbeatBatch(leases, 1000);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(items[1].id));
+  EXPECT_THAT(s.message(), Not(HasSubstr(items[0].id)));
+  EXPECT_EQ(MustGet(items[0].id).lease_expires_ms, now_.load() + 1000);
+  EXPECT_EQ(MustGet(items[2].id).lease_expires_ms, now_.load() + 1000);
+  EXPECT_EQ(MustGet(items[1].id).lease_expires_ms, now_.load() - 500 + 1000);
 }
 
 TEST_P(StoreTest, UpdatePayloadAndProgress) {
