@@ -45,6 +45,8 @@ int Serve(const ServeFlags& flags, const std::set<std::string>& cli_given) {
   ro.workers = flags.workers;
   ro.job_timeout = flags.job_timeout;
   ro.kill_grace = flags.kill_grace;
+  ro.lease_seconds = flags.lease;
+  ro.reserve_ahead_seconds = flags.reserve_ahead;
   ro.memory_limit_mb = flags.memory_limit;
   ro.max_jobs_per_worker = flags.max_jobs_per_worker;
   ro.max_output_bytes = flags.max_output;
@@ -116,6 +118,16 @@ void AddServeCommand(CLI::App& app, CommandBody* body) {
   cmd->add_option("--job-timeout", flags->job_timeout,
                   "Seconds a job may run when its type sets no timeout (0: none)")
       ->check(NumberAtLeast(0))
+      ->capture_default_str();
+  cmd->add_option("--lease", flags->lease,
+                  "Seconds a claim holds a job without a heartbeat: how soon another node takes "
+                  "over the jobs of a node that vanished")
+      ->check(NumberAtLeast(1))
+      ->capture_default_str();
+  cmd->add_option("--reserve-ahead", flags->reserve_ahead,
+                  "Seconds of quick jobs' expected work a runner claims at once (0: one job "
+                  "per claim)")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--kill-grace", flags->kill_grace,
                   "Seconds after a job's timeout before its worker process is killed")

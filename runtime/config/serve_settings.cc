@@ -163,6 +163,17 @@ std::map<std::string, Reader> TopLevelKeys(const fs::path& b) {
                ? at.Error("expected seconds (a number >= 0), found '" + n.Scalar() + "'")
                : Status::OK();
   };
+  keys["lease"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "seconds (a number >= 1)", &f->lease));
+    return f->lease < 1 ? at.Error("expected seconds (a number >= 1), found '" + n.Scalar() + "'")
+                        : Status::OK();
+  };
+  keys["reserve_ahead"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
+    ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "seconds (a number from 0 to 1)", &f->reserve_ahead));
+    return f->reserve_ahead < 0 || f->reserve_ahead > 1
+               ? at.Error("expected seconds (a number from 0 to 1), found '" + n.Scalar() + "'")
+               : Status::OK();
+  };
   keys["kill_grace"] = [](const YAML::Node& n, const At& at, ServeFlags* f) {
     ROBOTNI_RETURN_IF_ERROR(ReadNumber(n, at, "seconds (a number >= 0)", &f->kill_grace));
     return f->kill_grace < 0
@@ -396,6 +407,9 @@ Status ValidateServeFlags(const ServeFlags& f) {
   if (f.workers < 0) return Status::InvalidArgument("workers: must be 0 (one per core) or more");
   if (f.job_timeout < 0 || f.kill_grace < 0)
     return Status::InvalidArgument("job_timeout and kill_grace: must not be negative");
+  if (!(f.lease >= 1)) return Status::InvalidArgument("lease: must be at least 1 second");
+  if (!(f.reserve_ahead >= 0 && f.reserve_ahead <= 1))
+    return Status::InvalidArgument("reserve_ahead: must be from 0 to 1 second");
   if (f.memory_limit < 0 || f.max_jobs_per_worker < 0 || f.max_output < 0)
     return Status::InvalidArgument(
         "memory_limit, max_jobs_per_worker and max_output: must not be negative");
@@ -432,6 +446,8 @@ std::vector<std::string> RestartOnlyChanges(const ServeFlags& a, const ServeFlag
   if (a.workers != b.workers) out.push_back("workers");
   if (a.job_timeout != b.job_timeout) out.push_back("job_timeout");
   if (a.kill_grace != b.kill_grace) out.push_back("kill_grace");
+  if (a.lease != b.lease) out.push_back("lease");
+  if (a.reserve_ahead != b.reserve_ahead) out.push_back("reserve_ahead");
   if (a.memory_limit != b.memory_limit) out.push_back("memory_limit");
   if (a.max_jobs_per_worker != b.max_jobs_per_worker) out.push_back("max_jobs_per_worker");
   if (a.max_output != b.max_output) out.push_back("max_output");
@@ -462,6 +478,8 @@ void KeepRestartOnly(const ServeFlags& running, ServeFlags* next) {
   next->workers = running.workers;
   next->job_timeout = running.job_timeout;
   next->kill_grace = running.kill_grace;
+  next->lease = running.lease;
+  next->reserve_ahead = running.reserve_ahead;
   next->memory_limit = running.memory_limit;
   next->max_jobs_per_worker = running.max_jobs_per_worker;
   next->max_output = running.max_output;
@@ -493,6 +511,8 @@ std::set<std::string> GivenKeys(const std::function<bool(const std::string& flag
                           "workers",
                           "job_timeout",
                           "kill_grace",
+                          "lease",
+                          "reserve_ahead",
                           "memory_limit",
                           "max_jobs_per_worker",
                           "max_output",

@@ -4,14 +4,15 @@
 // The settings of `robotni serve` and its configuration file (--config FILE, YAML).
 //
 // Every command-line flag has a key of the same name with '_' for '-' (listen, store, types,
-// jobs, concurrency, grace, isolation, durability, token_file, no_auth, rate_limit, public_metrics,
-// access_log, tasks, task_timeout, log_format, log_level, robot) plus a `webhooks:` map {secret,
-// max_attempts, timeout_seconds, allow} (--webhook-allow is webhooks.allow) and an `http:` map
-// {header_timeout_seconds, request_timeout_seconds, max_connections_per_client, max_request_bytes,
-// max_unsent_bytes, auth_failures_per_minute} and a `job_types:` map of per-type limits.
-// Precedence: command line > environment (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths
-// in the file (robot, store, token_file) are relative to the file's directory; `jobs` stay relative
-// to the robot, as on the command line. Thread-safety: plain functions over values.
+// jobs, concurrency, grace, isolation, durability, lease, reserve_ahead, token_file, no_auth,
+// rate_limit, public_metrics, access_log, tasks, task_timeout, log_format, log_level, robot) plus a
+// `webhooks:` map {secret, max_attempts, timeout_seconds, allow} (--webhook-allow is
+// webhooks.allow) and an `http:` map {header_timeout_seconds, request_timeout_seconds,
+// max_connections_per_client, max_request_bytes, max_unsent_bytes, auth_failures_per_minute} and a
+// `job_types:` map of per-type limits. Precedence: command line > environment
+// (ROBOTNI_WEBHOOK_SECRET) > file > defaults. Relative paths in the file (robot, store, token_file)
+// are relative to the file's directory; `jobs` stay relative to the robot, as on the command line.
+// Thread-safety: plain functions over values.
 
 #include <functional>
 #include <map>
@@ -42,6 +43,11 @@ struct ServeFlags {
   int memory_limit = 0;  // MiB
   int max_jobs_per_worker = 0;
   int max_output = 1 << 20;  // bytes
+  // A claim's lease (seconds): how soon another node takes over the jobs of a node that
+  // vanished without a trace (on the same host, a dead process's jobs are freed at once).
+  double lease = 60;
+  // Expected work (seconds) a runner claims at once (exec/dispatcher.h); 0 = one job a claim.
+  double reserve_ahead = 0.01;
   // The file's `job_types:` map, {type: {timeout, kill_grace, memory_limit,
   // max_jobs_per_worker, max_output}} (config/limits_yaml.h): wins over the type's decorator.
   std::map<std::string, Limits> job_types;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,8 @@ config::ServeFlags CommandLineBase(const config::ServeFlags& running,
   keep("workers", &F::workers);
   keep("job_timeout", &F::job_timeout);
   keep("kill_grace", &F::kill_grace);
+  keep("lease", &F::lease);
+  keep("reserve_ahead", &F::reserve_ahead);
   keep("memory_limit", &F::memory_limit);
   keep("max_jobs_per_worker", &F::max_jobs_per_worker);
   keep("max_output", &F::max_output);
@@ -369,6 +372,7 @@ StatusOr<std::unique_ptr<HttpService>> HttpService::Create(HttpServiceParts part
                           s->parts.store_url, s->parts.owner,        s->parts.kind};
   topts.in_worker = s->parts.dispatcher->workers() > 0;
   topts.max_payload_bytes = settings.max_payload;
+  topts.lease_ms = std::llround(settings.lease * 1000);
   auto tasks = ServeTasks::Create(robot, env, s->parts.store, s->parts.pool, topts);
   if (!tasks.ok()) return tasks.status();
   s->tasks = std::move(tasks).value();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -128,6 +129,8 @@ config::ServeFlags ToServeFlags(const RuntimeOptions& r, const std::string& robo
   f.workers = r.workers;
   f.job_timeout = r.job_timeout;
   f.kill_grace = r.kill_grace;
+  f.lease = r.lease_seconds;
+  f.reserve_ahead = r.reserve_ahead_seconds;
   f.memory_limit = static_cast<int>(r.memory_limit_mb);
   f.max_jobs_per_worker = r.max_jobs_per_worker;
   f.max_output = static_cast<int>(r.max_output_bytes);
@@ -342,6 +345,8 @@ StatusOr<exec::Dispatcher*> RuntimeImpl::EnsureDispatcher() {
   d.type_filters = options_.types;
   d.concurrency = options_.concurrency;
   d.owner = owner_;
+  d.lease_ms = std::llround(options_.lease_seconds * 1000);
+  d.reserve_ahead_ms = std::llround(options_.reserve_ahead_seconds * 1000);
   d.python.kind = kind_;
   if (robot_.isolation == "process")
     d.workers =

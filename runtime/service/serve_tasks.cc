@@ -91,6 +91,7 @@ StatusOr<std::unique_ptr<ServeTasks>> ServeTasks::Create(const config::RobotYaml
     copts.kind = options.kind;
     copts.in_worker = options.in_worker;
     copts.max_payload_bytes = options.max_payload_bytes;
+    copts.lease_ms = options.lease_ms;
     copts.owner = options.owner;
     copts.log_dir = logs / task.name;
     // A run's outputs may be another task's inputs: look again at once.

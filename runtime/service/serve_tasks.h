@@ -34,6 +34,7 @@ struct ServeTasksOptions {
   python::Interpreter::Kind kind = python::Interpreter::Kind::kSubinterpreter;
   bool in_worker = false;  // isolation process: each task runs in a worker process of its own
   int64_t max_payload_bytes = 1 << 20;  // of an output's or a saved payload's JSON
+  int64_t lease_ms = 60000;             // of the items the tasks hold
 };
 
 class ServeTasks {

@@ -72,6 +72,12 @@ struct RuntimeOptions {
   int concurrency = 2;
   // Worker processes under "process" isolation; 0 = one per core.
   int workers = 0;
+  // Seconds a claim holds a job (jobs and consumer tasks) between heartbeats: how soon another
+  // process takes over the jobs of one that vanished. Heartbeats renew it every third of it.
+  double lease_seconds = 60;
+  // Seconds of expected work a job runner claims at once, for types whose recent runs were
+  // quick (each claim and its outcomes then share one commit); 0 = one job per claim.
+  double reserve_ahead_seconds = 0.01;
   // Limits for every job (a job type's own timeout / memory_limit win):
   double job_timeout = 300;            // seconds before TaskTimeout is raised in the job; 0 = none
   double kill_grace = 5;               // then its worker process is killed ("process" only)

@@ -122,6 +122,36 @@ TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
 
 // A SIGTERM while serve starts (here: after its first warning, while two worker processes
 // start) is held and then drains: exit 0, not death by the signal's default action.
+// --lease is the lease of what serve claims: a job's lease runs out that long after its start
+// (heartbeats renew it every third of it).
+TEST(ServeLeaseTest, TheLeaseSettingIsTheLeaseOfEveryClaim) {
+  TempDir dir;
+  const std::string store = (dir.path() / "wi.db").string();
+  Process server(ServeExampleArgs(store, {"--no-auth", "--grace", "0", "--lease", "3"}),
+                 RunOptions{});
+  ASSERT_TRUE(server.WaitForOutput("serving on", 30)) << "server did not start";
+  const int port = ServingPort(server);
+  auto sub = SendHttp(port, "POST", "/api/worker/jobs",
+                      R"({"type":"fakejob","params":{"delay_seconds":2,"min_seconds":2}})");
+  ASSERT_EQ(sub.status, 202) << sub.body.dump();
+  const std::string id = sub.body["job_id"];
+  json item;
+  for (int i = 0; i < 200; ++i) {
+    RunResult shown = RunRobotni({"items", "show", "--store", store, "--json", id});
+    ASSERT_EQ(shown.exit_code, 0) << shown;
+    item = json::parse(shown.out);
+    if (item["state"] == "RESERVED") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(item["state"], "RESERVED") << item.dump();
+  const int64_t lease_ms =
+      item["lease_expires_ms"].get<int64_t>() - item["started_ms"].get<int64_t>();
+  EXPECT_GE(lease_ms, 3000) << item.dump();
+  EXPECT_LT(lease_ms, 3000 + 1500) << item.dump();  // at most one heartbeat (1 s) later
+  server.Kill(SIGTERM);
+  EXPECT_EQ(server.Wait().exit_code, 0);
+}
+
 TEST(ServeStartTest, SigtermWhileStartingStopsCleanly) {
   TempDir dir;
   Process server(ServeExampleArgs((dir.path() / "wi.db").string(),

@@ -133,6 +133,28 @@ TEST_F(ServeConfigTest, MaxPayloadIsReadAndNeedsARestart) {
   EXPECT_TRUE(ValidateServeFlags(small).IsInvalidArgument());
 }
 
+TEST_F(ServeConfigTest, LeaseAndReserveAheadAreReadCheckedAndNeedARestart) {
+  ServeFlags f;
+  ASSERT_TRUE(Apply("lease: 5\nreserve_ahead: 0\n", &f).ok());
+  EXPECT_DOUBLE_EQ(f.lease, 5);
+  EXPECT_DOUBLE_EQ(f.reserve_ahead, 0);
+  EXPECT_DOUBLE_EQ(ServeFlags().lease, 60);
+  EXPECT_DOUBLE_EQ(ServeFlags().reserve_ahead, 0.01);
+  EXPECT_EQ(RestartOnlyChanges(ServeFlags(), f),
+            (std::vector<std::string>{"lease", "reserve_ahead"}));
+  EXPECT_NE(ErrorOf("lease: 0.5\n").find("expected seconds (a number >= 1), found '0.5'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("lease: soon\n").find("lease"), std::string::npos);
+  EXPECT_NE(ErrorOf("reserve_ahead: 2\n").find("expected seconds (a number from 0 to 1)"),
+            std::string::npos);
+  ServeFlags bad;
+  bad.lease = 0;
+  EXPECT_TRUE(ValidateServeFlags(bad).IsInvalidArgument());
+  bad = ServeFlags();
+  bad.reserve_ahead = -1;
+  EXPECT_TRUE(ValidateServeFlags(bad).IsInvalidArgument());
+}
+
 TEST_F(ServeConfigTest, UrlsAndAbsolutePathsStayAsWritten) {
   ServeFlags f;
   ASSERT_TRUE(Apply("store: sqlite:///var/x.db\ntoken_file: /etc/robotni/tokens\n", &f).ok());
