@@ -16,6 +16,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
+# The PostgreSQL step needs the ctest fixture's server (pg_server_start writes its URL here).
+[[ -r ${ROBOTNI_TEST_PG_STATE:-} ]] ||
+  { echo "FAIL: ROBOTNI_TEST_PG_STATE names no readable state file: run this through ctest" >&2; exit 1; }
 # The installed binary must not lean on the developer's environment.
 unset ROBOTNI_PYTHON_DIR RC_WORKITEM_DB_PATH RC_WORKITEM_QUEUE_NAME \
       RC_WORKITEM_OUTPUT_QUEUE_NAME RC_WORKITEM_ADAPTER RC_WORKITEM_INPUT_PATH \
@@ -118,6 +121,19 @@ run_installed() {  # PREFIX: robotni version + the fixture robot's task, from el
         --input devdata/work-items.json 2>&1) || fail "$p/bin/robotni run run_actions_wi: $out"
   grep -q "doubled [1-9][0-9]* items" <<<"$out" || fail "run_actions_wi: $out"
   ok "$p/bin/robotni run: robocorp.log, vault, storage, fixtures, actions.work_items"
+
+  # The same robot on PostgreSQL (issue #14): the installed binary's libpq store, in a schema
+  # of its own on the ctest fixture's server, read back with the installed `items`.
+  local pg_url
+  pg_url="$(head -n1 "$ROBOTNI_TEST_PG_STATE")?search_path=install_$$_$RANDOM"
+  out=$(cd "$tmp/apis" && "$p/bin/robotni" run -t Orders -e devdata/env.json \
+        --input devdata/work-items.json --store "$pg_url" 2>&1) ||
+    fail "$p/bin/robotni run --store postgresql (exit $?): $out"
+  grep -q "task orders: total 35" <<<"$out" || fail "real_apis on postgresql: no total: $out"
+  out=$("$p/bin/robotni" items list --store "$pg_url" --queue orders_output 2>&1)
+  grep -q '{"total": 35, "assets": \["price"\]}' <<<"$out" ||
+    fail "real_apis on postgresql: output: $out"
+  ok "$p/bin/robotni run and items on PostgreSQL"
 
   # The robot as a conda package (issue #15): package, unpack into an environment, run there
   # with a module only that environment's site-packages holds.

@@ -9,5 +9,8 @@ add_test(NAME packaging_deb
           ${CMAKE_BINARY_DIR} ${CMAKE_CPACK_COMMAND} ${PROJECT_VERSION})
 set_tests_properties(packaging_install packaging_deb PROPERTIES
   LABELS "integration;packaging" TIMEOUT 600)
+# The install test also runs the installed binary on the PostgreSQL of the store tests' fixture.
+set_tests_properties(packaging_install PROPERTIES FIXTURES_REQUIRED pg_server
+  ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE})
 # cpack and `cmake --install` both read the build tree: never at the same time.
 set_tests_properties(packaging_install packaging_deb PROPERTIES RESOURCE_LOCK robotni_build_tree)
