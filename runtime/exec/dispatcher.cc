@@ -453,11 +453,15 @@ void Dispatcher::RunnerLoop(int index) {
     r.held.pop_front();
     running_per_type_[item.queue]++;
     const auto started = std::chrono::steady_clock::now();
-    running_jobs_[item.id] = {item.id, item.queue, started, index, item.started_ms};
+    const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+    running_jobs_[item.id] = {item.id, item.queue, started, index, started_ms};
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
     store::Completion c = RunOne(index, item, *observers);
+    c.started_ms = started_ms;  // a job claimed ahead started after its claim
     l.lock();
     const double took_us = static_cast<double>(SinceUs(started));
     auto [e, first] = expected_us_.try_emplace(item.queue, took_us);
@@ -529,6 +533,7 @@ store::Completion Dispatcher::RefusedOutcome(const store::Item& item, store::Com
             {{"event", "job_outcome_refused"}, {"job_id", item.id}, {"type", item.queue}});
   store::Completion failed;
   failed.lease = c.lease;
+  failed.started_ms = c.started_ms;
   failed.ok = false;
   failed.exception_type = store::ExceptionType::kBusiness;  // not retried: it would recur
   failed.error_code = "OUTCOME_REFUSED";

@@ -127,6 +127,9 @@ struct Completion {
   std::string error_code, error_message, traceback;
   std::optional<std::string> payload_json;  // the input's payload if the task changed it
   std::vector<NewItem> outputs;  // created by this attempt; committed only if the fence holds
+  // When the attempt's handler started (ms since the epoch), recorded as the item's `started`;
+  // 0 keeps the claim's time. A runner that claimed jobs ahead starts them after their claim.
+  int64_t started_ms = 0;
 };
 
 // An item as another system recorded it (`robotni items import --from-action-server`):

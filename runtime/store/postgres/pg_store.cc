@@ -936,6 +936,11 @@ Status PgStore::CompleteOne(const Completion& c, int64_t now, bool* refused) {
   const int attempt = static_cast<int>(row->Int(0, 0));
   const int max_attempts = static_cast<int>(row->Int(0, 1));
   const bool cancel = row->Bool(0, 2);
+  if (c.started_ms > 0) {  // the handler's start, kept by the timeline's started row below
+    auto s = W().Exec("UPDATE items SET started = $2 WHERE id = $1",
+                      Params().Add(*id).Add(c.started_ms));
+    if (!s.ok()) return s.status();
+  }
   const ExceptionType type =
       c.exception_type == ExceptionType::kNone ? ExceptionType::kApplication : c.exception_type;
   const std::string what = std::string(ExceptionTypeName(type)) +
@@ -994,9 +999,10 @@ Status PgStore::CompleteOne(const Completion& c, int64_t now, bool* refused) {
 // completion at a time, which names the lost lease.
 Status PgStore::FinishDoneRows(const std::vector<const Completion*>& rows,
                                const std::vector<int64_t>& ids, int64_t now) {
-  std::vector<int64_t> attempts, tokens;
+  std::vector<int64_t> attempts, tokens, started;
   std::vector<const std::string*> owners, results, payloads;
   for (const Completion* c : rows) {
+    started.push_back(c->started_ms);
     owners.push_back(&c->lease.owner);
     attempts.push_back(c->lease.attempt);
     tokens.push_back(c->lease.token);
@@ -1006,9 +1012,11 @@ Status PgStore::FinishDoneRows(const std::vector<const Completion*>& rows,
   auto r = W().Exec(
       "UPDATE items SET state = 'DONE', result = v.result, exception_type = NULL, "
       "error_code = NULL, error_message = NULL, traceback = NULL, finished = $1, updated = $1, "
-      "lease_expires = 0, payload = coalesce(v.payload, items.payload) "
-      "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[]) "
-      "AS v(id, owner, attempt, token, result, payload) WHERE items.id = v.id AND "
+      "lease_expires = 0, payload = coalesce(v.payload, items.payload), "
+      "started = CASE WHEN v.started > 0 THEN v.started ELSE items.started END "
+      "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], "
+      "$8::bigint[]) AS v(id, owner, attempt, token, result, payload, started) "
+      "WHERE items.id = v.id AND "
       "items.lease_owner = v.owner AND items.attempt = v.attempt AND items.state = 'RESERVED' "
       "AND (v.token = 0 OR items.lease_token = v.token)",
       Params()
@@ -1018,7 +1026,8 @@ Status PgStore::FinishDoneRows(const std::vector<const Completion*>& rows,
           .Add(IdArray(attempts))
           .Add(IdArray(tokens))
           .Add(TextArray(results))
-          .Add(TextArray(payloads)));
+          .Add(TextArray(payloads))
+          .Add(IdArray(started)));
   if (!r.ok()) return r.status();
   if (r->affected() != static_cast<int64_t>(rows.size()))
     return Status::Conflict("a lease of the completion batch is no longer held");

@@ -1367,23 +1367,24 @@ Status SqliteStore::InsertPlain(const std::vector<PlainOutput>& rows, int64_t no
 }
 
 Status SqliteStore::FinishDoneRows(const std::vector<DoneRow>& rows, int64_t now) {
-  constexpr int kCols = 6;  // VALUES (id, owner, attempt, token, result, payload)
+  constexpr int kCols = 7;  // VALUES (id, owner, attempt, token, result, payload, started)
   for (size_t first = 0; first < rows.size(); first += kPlainRows) {
     const size_t n = std::min(kPlainRows, rows.size() - first);
     Stmt& st = writer_->finish_done_rows[n];
     // A successful completion needs neither attempt nor cancel_requested. No RETURNING:
     // SQLite builds an ephemeral table for it, which cost more than the update; the
     // changed-row count tells whether every fence held.
-    ROBOTNI_RETURN_IF_ERROR(
-        PrepareRows(writer_->db.get(), st,
-                    "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
-                    "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
-                    "updated = ?1, lease_expires = 0, payload = coalesce(v.column6, items.payload) "
-                    "FROM (VALUES ",
-                    "(?,?,?,?,?,?)", n,
-                    ") AS v WHERE items.id = v.column1 AND items.lease_owner = v.column2 AND "
-                    "items.attempt = v.column3 AND items.state = 'RESERVED' AND "
-                    "(v.column4 = 0 OR items.lease_token = v.column4)"));
+    ROBOTNI_RETURN_IF_ERROR(PrepareRows(
+        writer_->db.get(), st,
+        "UPDATE items SET state = 'DONE', result = v.column5, exception_type = NULL, "
+        "error_code = NULL, error_message = NULL, traceback = NULL, finished = ?1, "
+        "updated = ?1, lease_expires = 0, payload = coalesce(v.column6, items.payload), "
+        "started = CASE WHEN v.column7 > 0 THEN v.column7 ELSE items.started END "
+        "FROM (VALUES ",
+        "(?,?,?,?,?,?,?)", n,
+        ") AS v WHERE items.id = v.column1 AND items.lease_owner = v.column2 AND "
+        "items.attempt = v.column3 AND items.state = 'RESERVED' AND "
+        "(v.column4 = 0 OR items.lease_token = v.column4)"));
     StmtUse u(st);
     u.Bind(1, now);
     for (size_t k = 0; k < n; ++k) {
@@ -1394,6 +1395,7 @@ Status SqliteStore::FinishDoneRows(const std::vector<DoneRow>& rows, int64_t now
           .Bind(b + 3, c.lease.attempt);
       u.Bind(b + 4, c.lease.token).BindStaticOrNull(b + 5, c.result_json);
       if (c.payload_json) u.BindStatic(b + 6, *c.payload_json);
+      u.Bind(b + 7, c.started_ms);
     }
     ROBOTNI_RETURN_IF_ERROR(u.Run("complete"));
     if (static_cast<size_t>(u.Changes()) != n)
@@ -1435,6 +1437,11 @@ Status SqliteStore::CompleteOne(const Completion& c,
     attempt = static_cast<int>(u.Int(0));
     max_attempts = static_cast<int>(u.Int(1));
     cancel = u.Int(2) != 0;
+  }
+  if (c.started_ms > 0) {  // the handler's start, kept by the timeline's started row below
+    const std::string sql = "UPDATE items SET started = " + std::to_string(c.started_ms) +
+                            " WHERE id = " + std::to_string(*id);
+    ROBOTNI_RETURN_IF_ERROR(Exec(w.db.get(), sql.c_str()));
   }
   StmtUse u(w.finish);
   u.Bind(1, *id).Bind(10, now);

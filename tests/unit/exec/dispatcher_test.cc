@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -234,6 +236,52 @@ TEST_F(DispatcherTest, ClaimsQuickJobsAheadAndCommitsTheirOutcomesTogether) {
       EXPECT_GE(commits, 200);  // one per job
     }
     EXPECT_EQ(dispatcher_->counters().done, 200);
+  }
+}
+
+// A job claimed ahead starts after its claim: its `started` is its handler's start, after the
+// previous job of the runner ended (jobs of 20 ms, a budget of 1 s: runs of up to 32).
+TEST_F(DispatcherTest, AJobClaimedAheadRecordsItsHandlersStart) {
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::mutex mu;
+  std::map<std::string, std::pair<int64_t, int64_t>> ran;  // id -> handler's start, end
+  JobTypeInfo pace;
+  pace.name = "pace";
+  pace.schema = {{"type", "object"}};
+  pace.native = [&](StoreJob& job) {
+    const int64_t start = now_ms();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    job.SetResult("1");
+    std::lock_guard<std::mutex> l(mu);
+    ran[job.item().id] = {start, now_ms()};
+  };
+  dispatcher_.reset();
+  DispatcherOptions d = options_;
+  d.type_filters = {"pace"};
+  d.concurrency = 1;
+  d.reserve_ahead_ms = 1000;
+  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ASSERT_TRUE(dispatcher_->RegisterNativeType(pace).ok());
+  auto ids = store_->CreateBatch(
+      std::vector<store::NewItem>(40, store::NewItem{.queue = "pace", .payload_json = "{}"}));
+  ASSERT_TRUE(ids.ok());
+  const int64_t before = Commits(store_.get());
+  dispatcher_->Start();
+  for (const auto& id : *ids) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
+  EXPECT_LT(Commits(store_.get()) - before, 20);       // jobs were claimed ahead
+  std::vector<std::pair<int64_t, std::string>> order;  // handler start, id
+  for (const auto& [id, times] : ran) order.push_back({times.first, id});
+  std::sort(order.begin(), order.end());
+  ASSERT_EQ(order.size(), 40u);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& id = order[i].second;
+    const int64_t started = store_->Get(id)->started_ms;
+    EXPECT_LE(started, ran[id].first) << id;
+    if (i > 0) EXPECT_GE(started, ran[order[i - 1].second].second) << id;
   }
 }
 

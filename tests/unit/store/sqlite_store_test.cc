@@ -1011,6 +1011,46 @@ TEST_P(StoreTest, HeartbeatBatchExtendsEveryHeldLeaseAndNamesTheLost) {
   EXPECT_EQ(MustGet(items[1].id).lease_expires_ms, now_.load() - 500 + 1000);
 }
 
+// A runner that claimed jobs ahead starts them later: the completion records the handler's
+// start, for DONE (one statement for the batch) and for a failed attempt's timeline.
+TEST_P(StoreTest, ACompletionRecordsItsHandlersStart) {
+  OpenStore();
+  MustCreate("q");
+  MustCreate("q");
+  const int64_t claimed = now_.load();
+  auto held = ReserveN({"q"}, 2);
+  ASSERT_EQ(held.size(), 2u);
+  now_ += 100;
+  std::vector<Completion> cs(2);
+  cs[0].lease = LeaseOf(held[0]);
+  cs[0].started_ms = claimed + 40;
+  cs[1].lease = LeaseOf(held[1]);
+  cs[1].ok = false;
+  cs[1].error_message = "boom";
+  cs[1].started_ms = claimed + 70;
+  auto res = store_->CompleteBatch(cs);
+  for (const Status& r : res) EXPECT_ROBOTNI_OK(r);
+  EXPECT_EQ(MustGet(held[0].id).started_ms, claimed + 40);
+  EXPECT_EQ(MustGet(held[1].id).state, State::kPending);
+  auto tl = store_->Timeline(held[1].id);
+  ASSERT_ROBOTNI_OK(tl);
+  bool seen = false;
+  for (const auto& e : *tl)
+    if (e.event == "started" && e.attempt == 1) {
+      EXPECT_EQ(e.at_ms, claimed + 70);
+      seen = true;
+    }
+  EXPECT_TRUE(seen);
+  // 0 keeps the claim's time.
+  MustCreate("q");
+  auto again = ReserveOne("q");
+  ASSERT_TRUE(again);
+  const int64_t claimed_again = now_.load();
+  now_ += 100;
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(*again)}));
+  EXPECT_EQ(MustGet(again->id).started_ms, claimed_again);
+}
+
 TEST_P(StoreTest, UpdatePayloadAndProgress) {
   OpenStore();
   std::string id = MustCreate("q");
