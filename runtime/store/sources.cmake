@@ -3,6 +3,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/store/store.cc
   runtime/store/migrate.cc
   runtime/store/restore_checks.cc
+  runtime/store/store_checks.cc
   runtime/store/sqlite/schema.cc
   runtime/store/sqlite/sqlite_restore.cc
   runtime/store/sqlite/sqlite_schedules.cc

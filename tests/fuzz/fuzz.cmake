@@ -44,6 +44,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/http/webhooks.cc
   runtime/store/store.cc
   runtime/store/restore_checks.cc
+  runtime/store/store_checks.cc
   runtime/store/sqlite/schema.cc
   runtime/store/sqlite/sqlite_restore.cc
   runtime/store/sqlite/sqlite_schedules.cc

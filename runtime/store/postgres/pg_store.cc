@@ -14,6 +14,7 @@
 #include "core/json_limits.h"
 #include "core/sha256.h"
 #include "store/postgres/pg_schema.h"
+#include "store/store_checks.h"
 
 namespace robotni::store::postgres {
 
@@ -59,28 +60,6 @@ Item RowToItem(const PgResult& r, int row) {
   it.meta_json = r.Text(row, 23);
   it.kind = r.Text(row, 24) == "job" ? Kind::kJob : Kind::kItem;
   return it;
-}
-
-std::optional<int64_t> ParseId(const std::string& s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
-  return v;
-}
-
-Status NoItem(const std::string& id) { return Status::NotFound("no work item '" + id + "'"); }
-
-Status LeaseLost(const Lease& l) {
-  return Status::Conflict("lease lost: work item " + l.item_id + " attempt " +
-                          std::to_string(l.attempt) + " is no longer held by '" + l.owner + "'");
-}
-
-std::string JsonProblem(const std::string& json, int64_t max_bytes) {
-  if (static_cast<int64_t>(json.size()) > max_bytes) {
-    return "is " + std::to_string(json.size()) + " bytes, the limit is " +
-           std::to_string(max_bytes);
-  }
-  return JsonDepthProblem(json);
 }
 
 // "{1,2,3}": a bigint[] parameter.
@@ -390,83 +369,6 @@ StatusOr<PgStore::ReaderLease> PgStore::AcquireReader() {
 // ---------------------------------------------------------------------------------
 // Validation
 
-Status PgStore::ValidateJson(const std::string& json, const std::string& what) const {
-  std::string p = JsonProblem(json, options_.max_payload_bytes);
-  if (p.empty()) return Status::OK();
-  return Status::InvalidArgument(what + " " + p);
-}
-
-Status PgStore::ValidateNewItem(const NewItem& item, const char* what, size_t index) const {
-  auto where = [&] {
-    std::string w = what;
-    if (index != kNoIndex) w += "[" + std::to_string(index) + "]";
-    return w;
-  };
-  if (item.queue.empty()) return Status::InvalidArgument(where() + ": queue is empty");
-  if (item.queue.find('%') != std::string::npos) {
-    return Status::InvalidArgument(where() + ": queue name '" + item.queue +
-                                   "' must not contain '%'");
-  }
-  {
-    std::string p = JsonProblem(item.payload_json, options_.max_payload_bytes);
-    if (!p.empty()) return Status::InvalidArgument(where() + ": payload " + p);
-  }
-  if (!item.meta_json.empty()) {
-    std::string p = JsonProblem(item.meta_json, options_.max_payload_bytes);
-    if (p.empty() && item.meta_json.find_first_not_of(" \t\r\n") != item.meta_json.find('{'))
-      p = "is not a JSON object";
-    if (!p.empty()) return Status::InvalidArgument(where() + ": meta " + p);
-  }
-  if (item.max_attempts < 1) {
-    return Status::InvalidArgument(where() + ": max_attempts must be >= 1");
-  }
-  if (!item.parent_id.empty() && !ParseId(item.parent_id)) {
-    return Status::InvalidArgument(where() + ": parent_id '" + item.parent_id +
-                                   "' is not an item id");
-  }
-  if (!item.id.empty() && !ParseId(item.id)) {
-    return Status::InvalidArgument("work item id '" + item.id + "' is not a number");
-  }
-  std::set<std::string> names;
-  for (const NewFile& f : item.files) {
-    Status s = ValidateFileName(f.name);
-    if (!s.ok()) return Status::InvalidArgument(where() + ": " + s.message());
-    if (!names.insert(f.name).second) {
-      return Status::InvalidArgument(where() + ": file '" + f.name + "' given twice");
-    }
-    if (static_cast<int64_t>(f.content.size()) > options_.max_file_bytes) {
-      return Status::InvalidArgument(where() + ": file '" + f.name + "' is " +
-                                     std::to_string(f.content.size()) + " bytes, the limit is " +
-                                     std::to_string(options_.max_file_bytes));
-    }
-  }
-  return Status::OK();
-}
-
-Status PgStore::ValidateCompletion(const Completion& c) const {
-  if (c.ok && !c.result_json.empty())
-    ROBOTNI_RETURN_IF_ERROR(ValidateJson(c.result_json, "result"));
-  if (c.payload_json) ROBOTNI_RETURN_IF_ERROR(ValidateJson(*c.payload_json, "payload"));
-  for (size_t k = 0; k < c.outputs.size(); ++k)
-    ROBOTNI_RETURN_IF_ERROR(ValidateNewItem(c.outputs[k], "outputs", k));
-  return Status::OK();
-}
-
-Status PgStore::CheckReserveRequest(const ReserveRequest& req) {
-  if (req.queues.empty()) return Status::InvalidArgument("reserve: no queues given");
-  if (req.owner.empty()) return Status::InvalidArgument("reserve: lease owner is empty");
-  if (req.max_items < 1) return Status::InvalidArgument("reserve: max_items must be >= 1");
-  if (req.lease_ms <= 0) return Status::InvalidArgument("reserve: lease_ms must be > 0");
-  for (const std::string& q : req.queues) {
-    auto pct = q.find('%');
-    if (q.empty() || (pct != std::string::npos && pct != q.size() - 1)) {
-      return Status::InvalidArgument("reserve: queue '" + q +
-                                     "' must be a name or a prefix ending in '%'");
-    }
-  }
-  return Status::OK();
-}
-
 // ---------------------------------------------------------------------------------
 // Writer-side helpers
 
@@ -498,18 +400,6 @@ Status PgStore::KeepStartedRow(int64_t id) {
           "WHERE id = $1 AND started > 0 AND attempt > 0",
           Params().Add(id))
       .status();
-}
-
-int64_t PgStore::BackoffMs(int attempt) {
-  const RetryPolicy& p = options_.retry;
-  double d = static_cast<double>(std::max<int64_t>(0, p.base_delay_ms));
-  for (int i = 1; i < attempt && d < static_cast<double>(p.max_delay_ms); ++i) d *= 2;
-  d = std::min(d, static_cast<double>(p.max_delay_ms));
-  if (p.jitter > 0) {
-    std::uniform_real_distribution<double> u(-p.jitter, p.jitter);
-    d *= 1.0 + u(rng_);
-  }
-  return std::max<int64_t>(0, std::llround(d));
 }
 
 Status PgStore::InsertFile(int64_t id, const NewFile& f) {

@@ -41,6 +41,7 @@
 
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
+#include "store/store_checks.h"
 
 namespace robotni::store::postgres {
 
@@ -141,11 +142,13 @@ class PgStore final : public WorkItemStore {
   PgConn& W() { return *writer_; }  // writer thread only
   StatusOr<ReaderLease> AcquireReader();
 
-  Status ValidateNewItem(const NewItem& item, const char* what, size_t index = kNoIndex) const;
-  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
-  Status ValidateJson(const std::string& json, const std::string& what) const;
-  Status ValidateCompletion(const Completion& c) const;
-  static Status CheckReserveRequest(const ReserveRequest& req);
+  Status ValidateNewItem(const NewItem& item, const char* what, size_t index = kNoIndex) const {
+    return CheckNewItem(item, options_, what, index);
+  }
+  Status ValidateJson(const std::string& json, const std::string& what) const {
+    return CheckJson(json, what, options_.max_payload_bytes);
+  }
+  Status ValidateCompletion(const Completion& c) const { return CheckCompletion(c, options_); }
 
   // Writer-thread helpers (inside an operation).
   StatusOr<int64_t> TakeIds(int64_t n);
@@ -169,7 +172,7 @@ class PgStore final : public WorkItemStore {
   Status KeepStartedRow(int64_t id);
   Status AddTimeline(int64_t id, int64_t at, const std::string& event, int attempt,
                      const std::string& message);
-  int64_t BackoffMs(int attempt);
+  int64_t BackoffMs(int attempt) { return store::BackoffMs(options_.retry, attempt, rng_); }
   // Fills the files of `items` (of those whose has_files entry is set, when given).
   void ListenLoop();
   std::string Channel() const;

@@ -29,6 +29,7 @@
 
 #include "store/sqlite/sqlite_util.h"
 #include "store/store.h"
+#include "store/store_checks.h"
 
 namespace robotni::store::sqlite {
 
@@ -140,11 +141,12 @@ class SqliteStore final : public WorkItemStore {
   // Caller-thread side of files: validate, write a temp file, hash it.
   StatusOr<StagedFile> StageFile(const NewFile& file);
   // Messages name the item "<what>" or, with an index, "<what>[index]".
-  Status ValidateNewItem(const NewItem& item, const char* what, size_t index = kNoIndex) const;
-  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
-  Status ValidateJson(const std::string& json, const std::string& what) const;
-
-  static Status CheckReserveRequest(const ReserveRequest& req);
+  Status ValidateNewItem(const NewItem& item, const char* what, size_t index = kNoIndex) const {
+    return CheckNewItem(item, options_, what, index);
+  }
+  Status ValidateJson(const std::string& json, const std::string& what) const {
+    return CheckJson(json, what, options_.max_payload_bytes);
+  }
 
   // Writer-thread helpers (run inside an operation).
   // Reserve's claim; *items is reset first (an operation may run twice).
@@ -183,7 +185,7 @@ class SqliteStore final : public WorkItemStore {
   Status KeepStartedRow(int64_t id);
   Status AddTimeline(int64_t id, int64_t at, std::string_view event, int attempt,
                      std::string_view message);
-  int64_t BackoffMs(int attempt);
+  int64_t BackoffMs(int attempt) { return store::BackoffMs(options_.retry, attempt, rng_); }
   std::string ItemDir(int64_t id) const;
 
   const StoreOptions options_;
