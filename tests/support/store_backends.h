@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,23 +59,48 @@ class TestStore {
   std::string url_, error_;
 };
 
-// Every item of the store at `url`, oldest first, read through the store's own interface, so
-// that a check reads the same on either backend. Fails the test, and gives none, when the
-// store cannot be read.
-inline std::vector<store::Item> AllItems(const std::string& url) {
+// The store at `url`, opened beside the processes that use it (it is not created); nullptr,
+// with *error saying why, when it is not there (yet) or cannot be opened.
+inline std::unique_ptr<store::WorkItemStore> OpenStore(const std::string& url,
+                                                       std::string* error = nullptr) {
   store::StoreOptions o;
   o.url = url;
   o.create_if_missing = false;
   auto opened = store::WorkItemStore::Open(o);
-  EXPECT_TRUE(opened.ok()) << url << ": " << opened.status().ToString();
-  if (!opened.ok()) return {};
+  if (!opened.ok()) {
+    if (error) *error = url + ": " + opened.status().ToString();
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+// Every item of the store at `url`, oldest first, read through the store's own interface, so
+// that a check reads the same on either backend. Fails the test, and gives none, when the
+// store cannot be read.
+inline std::vector<store::Item> AllItems(const std::string& url) {
+  std::string error;
+  auto s = OpenStore(url, &error);
+  EXPECT_TRUE(s) << error;
+  if (!s) return {};
   store::ListFilter f;
   f.limit = 100000;
   f.newest_first = false;
-  auto items = (*opened)->List(f);
+  auto items = s->List(f);
   EXPECT_TRUE(items.ok()) << url << ": " << items.status().ToString();
   if (!items.ok()) return {};
   return std::move(items).value();
+}
+
+// How many items of `queue` are in `state` (any state when none); -1, and the test fails,
+// when the store cannot count.
+inline int64_t CountItems(store::WorkItemStore& s, const std::string& queue,
+                          std::optional<store::State> state = {}) {
+  store::ListFilter f;
+  f.queue = queue;
+  f.state = state;
+  auto n = s.Count(f);
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  return n.ok() ? *n : -1;
 }
 
 #define ROBOTNI_STORE_BACKENDS(suite)                                                 \
