@@ -12,7 +12,7 @@ robotni_test(serve_task_chaos_cli_test tests/integration/cli/serve_task_chaos_te
 robotni_test(serve_worker_start_cli_test tests/integration/cli/serve_worker_start_test.cc)
 robotni_test(serve_job_output_cli_test tests/integration/cli/serve_job_output_test.cc)
 # Jobs apart from a robot's work items (issue #16): over a store the example robot filled.
-robotni_test(serve_jobs_apart_cli_test tests/integration/cli/serve_jobs_apart_test.cc)
+robotni_backend_test(serve_jobs_apart_cli_test tests/integration/cli/serve_jobs_apart_test.cc)
 # The job list the dashboard pages and filters: keyset cursors, total, filters, 400s.
 robotni_backend_test(serve_job_list_cli_test tests/integration/cli/serve_job_list_test.cc)
 # Queue counts that add up; two serve processes on one store; running = started.
