@@ -285,4 +285,17 @@ bool PgTestUrl(const std::string& tag, std::string* url, std::string* error) {
   return true;
 }
 
+void DropPgTestSchema(const std::string& url) {
+  const size_t q = url.find("?search_path=");
+  if (q == std::string::npos) return;
+  const size_t at = q + 13;
+  const std::string schema = url.substr(at, url.find('&', at) - at);
+  PGconn* c = PQconnectdb(url.substr(0, q).c_str());
+  if (PQstatus(c) == CONNECTION_OK) {
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PQclear(PQexec(c, ("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE").c_str()));
+  }
+  PQfinish(c);
+}
+
 }  // namespace robotni::testing

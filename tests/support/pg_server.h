@@ -45,6 +45,10 @@ bool ReadPgState(const std::string& path, PgServer* server, std::string* error);
 // unique to this process and call ("t<pid>_<n>_<tag>"); the store creates it. false with
 // *error saying why (no fixture server, no state file) otherwise.
 bool PgTestUrl(const std::string& tag, std::string* url, std::string* error);
+// Drops the schema of a PgTestUrl URL (its search_path), with everything in it, so a long
+// ctest run leaves the server small. Quietly nothing when the URL names none or the server
+// does not answer.
+void DropPgTestSchema(const std::string& url);
 
 }  // namespace robotni::testing
 

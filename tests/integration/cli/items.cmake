@@ -1,4 +1,4 @@
-robotni_test(items_cli_test tests/integration/cli/items_test.cc)
+robotni_backend_test(items_cli_test tests/integration/cli/items_test.cc)
 # `robotni store migrate` between two SQLite stores (the real binary and the example robot).
 robotni_test(store_migrate_cli_test tests/integration/cli/store_migrate_test.cc)
 # The real binary on the PostgreSQL fixture's server (tests/unit/store/tests.cmake): run, items,

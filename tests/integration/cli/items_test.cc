@@ -1,4 +1,7 @@
-// End-to-end tests of `robotni items`: the real binary against a real SQLite file.
+// End-to-end tests of `robotni items`: the real binary against a real store, a SQLite file
+// and a PostgreSQL schema (tests/support/store_backends.h). What is refused before a store is
+// opened (bad arguments, bad JSON) and what only a SQLite file has (its path, its resolution
+// from robot.yaml, a file that is not a database) run on SQLite only (ItemsCliSqliteTest).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,22 +11,32 @@
 
 #include "core/sha256.h"
 #include "tests/integration/cli/items_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::Backend;
 using testing::CliOptions;
 using testing::CliResult;
 using ::testing::HasSubstr;
 using testing::RunRobotni;
 
-class ItemsCliTest : public ::testing::Test {
+// `robotni items` on a store of `backend`.
+class ItemsCli : public ::testing::Test {
  protected:
-  std::string StoreUrl(const std::string& name = "wi.db") const {
-    return "sqlite://" + (dir_.path() / name).string();
+  explicit ItemsCli(Backend backend)
+      : store_(backend, dir_.path()), fresh_(backend, dir_.path(), "fresh.db") {}
+  void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
+    ASSERT_TRUE(fresh_.ok()) << fresh_.error();
   }
+
+  // The test's store, and a second one (empty) to import into.
+  const std::string& StoreUrl() const { return store_.url(); }
+  const std::string& FreshStoreUrl() const { return fresh_.url(); }
 
   // `robotni items SUB --store <url> ARGS...`
   CliResult Items(std::vector<std::string> args, const CliOptions& opts = {},
@@ -65,10 +78,33 @@ class ItemsCliTest : public ::testing::Test {
     EXPECT_THAT(r.err, HasSubstr(needle));
   }
 
+  // How many items the store holds (a page of up to 100); 0 when there is no store.
+  int StoredItems() {
+    CliResult r = Items({"list", "--json"});
+    if (r.exit_code == 1 && r.err.find("no work-item store") != std::string::npos) return 0;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false).value("count", -1);
+  }
+
   testing::TempDir dir_;
+  testing::TestStore store_, fresh_;
 };
 
-TEST_F(ItemsCliTest, AddThenShowJsonHasAllFieldsFilesAndTimeline) {
+// The tests on each backend.
+class ItemsCliTest : public ItemsCli, public ::testing::WithParamInterface<Backend> {
+ protected:
+  ItemsCliTest() : ItemsCli(GetParam()) {}
+};
+
+// The tests of what is refused before any store is opened, or is a SQLite file's own.
+class ItemsCliSqliteTest : public ItemsCli {
+ protected:
+  ItemsCliSqliteTest() : ItemsCli(Backend::kSqlite) {}
+};
+
+ROBOTNI_STORE_BACKENDS(ItemsCliTest);
+
+TEST_P(ItemsCliTest, AddThenShowJsonHasAllFieldsFilesAndTimeline) {
   fs::path attachment = WriteFile("invoice.pdf", std::string("%PDF\0binary\xff", 12));
   std::string id =
       Add({"orders", R"({"customer":"ACME","amount":12.5})", "--priority", "7", "--max-attempts",
@@ -108,7 +144,7 @@ TEST_F(ItemsCliTest, AddThenShowJsonHasAllFieldsFilesAndTimeline) {
   EXPECT_THAT(text.out, HasSubstr("\"customer\": \"ACME\""));
 }
 
-TEST_F(ItemsCliTest, AddReadsPayloadFromStdinFileAndDefaultsToEmptyObject) {
+TEST_P(ItemsCliTest, AddReadsPayloadFromStdinFileAndDefaultsToEmptyObject) {
   CliOptions in;
   in.stdin_data = "[1, 2, {\"x\": null}]\n";
   CliResult r = Items({"add", "q", "-"}, in);
@@ -130,7 +166,7 @@ TEST_F(ItemsCliTest, AddReadsPayloadFromStdinFileAndDefaultsToEmptyObject) {
   EXPECT_EQ(ItemsJson({"show", empty})["payload"], json::object());
 }
 
-TEST_F(ItemsCliTest, AddRefusesMalformedJsonAndBadArguments) {
+TEST_F(ItemsCliSqliteTest, AddRefusesMalformedJsonAndBadArguments) {
   ExpectError(Items({"add", "q", "{\"a\": "}), 2, "not valid JSON");
   CliOptions in;
   in.stdin_data = "{oops}";
@@ -149,7 +185,7 @@ TEST_F(ItemsCliTest, AddRefusesMalformedJsonAndBadArguments) {
 
 // JSON nested past 128 levels is refused naming the limit, before anything copies it: a
 // 70,000-deep payload (~140 KB) recursed through a dump and overflowed the stack.
-TEST_F(ItemsCliTest, DeeplyNestedJsonIsRefusedNamingTheLimit) {
+TEST_F(ItemsCliSqliteTest, DeeplyNestedJsonIsRefusedNamingTheLimit) {
   const std::string deep = "{\"a\":" + std::string(70000, '[') + std::string(70000, ']') + "}";
   CliOptions in;  // stdin: one argument of 140 KB is past the kernel's 128 KiB per argument
   in.stdin_data = deep;
@@ -162,7 +198,7 @@ TEST_F(ItemsCliTest, DeeplyNestedJsonIsRefusedNamingTheLimit) {
   EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
 }
 
-TEST_F(ItemsCliTest, DelayedItemIsScheduled) {
+TEST_P(ItemsCliTest, DelayedItemIsScheduled) {
   std::string id = Add({"later", "{}", "--delay", "3600"});
   json item = ItemsJson({"show", id});
   EXPECT_GT(item["not_before_ms"].get<int64_t>(), item["created_ms"].get<int64_t>() + 3500000);
@@ -173,7 +209,7 @@ TEST_F(ItemsCliTest, DelayedItemIsScheduled) {
   EXPECT_THAT(Items({"list"}).out, HasSubstr("PENDING (scheduled)"));
 }
 
-TEST_F(ItemsCliTest, ListFiltersPagesAndPrintsATable) {
+TEST_P(ItemsCliTest, ListFiltersPagesAndPrintsATable) {
   std::vector<std::string> a_ids;
   for (int i = 0; i < 5; ++i) a_ids.push_back(Add({"a", "{\"n\":" + std::to_string(i) + "}"}));
   std::string b1 = Add({"b", "{}"});
@@ -207,7 +243,7 @@ TEST_F(ItemsCliTest, ListFiltersPagesAndPrintsATable) {
   EXPECT_EQ(row.rfind(b1, 0), 0u);
 }
 
-TEST_F(ItemsCliTest, ListRefusesUnknownStateAndBadNumbers) {
+TEST_F(ItemsCliSqliteTest, ListRefusesUnknownStateAndBadNumbers) {
   Add({"q"});
   ExpectError(Items({"list", "--state", "sleeping"}), 2, "unknown state 'sleeping'");
   ExpectError(Items({"list", "--limit", "many"}), 2, "--limit");
@@ -215,7 +251,7 @@ TEST_F(ItemsCliTest, ListRefusesUnknownStateAndBadNumbers) {
   ExpectError(Items({"export", "--state", "nope"}), 2, "unknown state");
 }
 
-TEST_F(ItemsCliTest, UnknownIdExitsFour) {
+TEST_P(ItemsCliTest, UnknownIdExitsFour) {
   Add({"q"});
   ExpectError(Items({"show", "424242"}), 4, "424242");
   ExpectError(Items({"retry", "424242"}), 4, "424242");
@@ -224,7 +260,7 @@ TEST_F(ItemsCliTest, UnknownIdExitsFour) {
   ExpectError(Items({"show"}), 2, "missing the item ID");
 }
 
-TEST_F(ItemsCliTest, CancelThenRetry) {
+TEST_P(ItemsCliTest, CancelThenRetry) {
   std::string id = Add({"q"});
   json c = ItemsJson({"cancel", id});
   EXPECT_EQ(c["state"], "CANCELLED");
@@ -243,7 +279,7 @@ TEST_F(ItemsCliTest, CancelThenRetry) {
   ExpectError(Items({"retry", id}), 3, "only FAILED or CANCELLED");
 }
 
-TEST_F(ItemsCliTest, FlushCancelsPendingItemsOfOneQueue) {
+TEST_P(ItemsCliTest, FlushCancelsPendingItemsOfOneQueue) {
   for (int i = 0; i < 3; ++i) Add({"doomed"});
   std::string keep = Add({"kept"});
   CliResult r = Items({"flush", "doomed"});
@@ -255,7 +291,7 @@ TEST_F(ItemsCliTest, FlushCancelsPendingItemsOfOneQueue) {
   ExpectError(Items({"flush"}), 2, "missing the QUEUE");
 }
 
-TEST_F(ItemsCliTest, PruneDeletesFinishedItemsOlderThanTheCutoff) {
+TEST_P(ItemsCliTest, PruneDeletesFinishedItemsOlderThanTheCutoff) {
   std::string gone = Add({"q"});
   std::string pending = Add({"q"});
   ASSERT_EQ(Items({"cancel", gone}).exit_code, 0);
@@ -270,7 +306,7 @@ TEST_F(ItemsCliTest, PruneDeletesFinishedItemsOlderThanTheCutoff) {
   ExpectError(Items({"prune", "--older-than", "soon"}), 2, "--older-than");
 }
 
-TEST_F(ItemsCliTest, StatsCountsPerQueueAndState) {
+TEST_P(ItemsCliTest, StatsCountsPerQueueAndState) {
   Add({"a"});
   Add({"a"});
   std::string c = Add({"a"});
@@ -295,7 +331,7 @@ TEST_F(ItemsCliTest, StatsCountsPerQueueAndState) {
   EXPECT_THAT(text.out, HasSubstr("TOTAL"));
 }
 
-TEST_F(ItemsCliTest, ExportImportRoundTripIntoAFreshStoreWithFiles) {
+TEST_P(ItemsCliTest, ExportImportRoundTripIntoAFreshStoreWithFiles) {
   std::string binary("\0\x01\x02\xfe\xff zip", 9);
   fs::path f1 = WriteFile("data.bin", binary);
   fs::path f2 = WriteFile("notes.txt", "hello\n");
@@ -328,7 +364,7 @@ TEST_F(ItemsCliTest, ExportImportRoundTripIntoAFreshStoreWithFiles) {
   ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
   EXPECT_EQ(to_stdout.out, text);
 
-  const std::string fresh = StoreUrl("fresh.db");
+  const std::string& fresh = FreshStoreUrl();
   CliResult im = RunRobotni({"items", "import", exported.string(), "--store", fresh, "--json"});
   ASSERT_EQ(im.exit_code, 0) << im.err;
   json imj = json::parse(im.out);
@@ -365,7 +401,7 @@ TEST_F(ItemsCliTest, ExportImportRoundTripIntoAFreshStoreWithFiles) {
   (void)other;
 }
 
-TEST_F(ItemsCliTest, ImportQueueOverrideAndStateFilteredExport) {
+TEST_P(ItemsCliTest, ImportQueueOverrideAndStateFilteredExport) {
   Add({"src", R"({"k":1})"});
   std::string c = Add({"src", R"({"k":2})"});
   ASSERT_EQ(Items({"cancel", c}).exit_code, 0);
@@ -375,7 +411,7 @@ TEST_F(ItemsCliTest, ImportQueueOverrideAndStateFilteredExport) {
 
   CliOptions in;
   in.stdin_data = ex.out;
-  const std::string fresh = StoreUrl("fresh.db");
+  const std::string& fresh = FreshStoreUrl();
   CliResult im = RunRobotni({"items", "import", "--queue", "dst", "--store", fresh}, in);
   ASSERT_EQ(im.exit_code, 0) << im.err;
   json list = ItemsJson({"list"}, fresh);
@@ -384,7 +420,7 @@ TEST_F(ItemsCliTest, ImportQueueOverrideAndStateFilteredExport) {
   EXPECT_EQ(list["items"][0]["payload"], json::parse(R"({"k":2})"));
 }
 
-TEST_F(ItemsCliTest, MalformedImportLinesImportNothingAndNameTheLines) {
+TEST_P(ItemsCliTest, MalformedImportLinesImportNothingAndNameTheLines) {
   Add({"q"});  // the target store exists and must stay as it was
   std::string good = R"({"id":"9","queue":"q","payload":{"ok":true},"files":[]})";
   std::string input = good + "\n" +                           // 1
@@ -424,7 +460,7 @@ TEST_F(ItemsCliTest, MalformedImportLinesImportNothingAndNameTheLines) {
 
 // A number too large for a double is a bad line (and a bad payload), not an uncaught
 // exception that aborts robotni (found by tests/fuzz/work_items_fuzz).
-TEST_F(ItemsCliTest, NumberOverflowIsMalformedJsonNotACrash) {
+TEST_F(ItemsCliSqliteTest, NumberOverflowIsMalformedJsonNotACrash) {
   CliOptions in;
   in.stdin_data = R"({"queue":"q","payload":{"n":1e400}})"
                   "\n";
@@ -435,7 +471,7 @@ TEST_F(ItemsCliTest, NumberOverflowIsMalformedJsonNotACrash) {
   EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
 }
 
-TEST_F(ItemsCliTest, StoreResolutionLikeRun) {
+TEST_F(ItemsCliSqliteTest, StoreResolutionLikeRun) {
   // No robot.yaml, no --store, no RC_WORKITEM_DB_PATH: say so.
   testing::TempDir empty;
   CliOptions in_empty;
@@ -470,7 +506,7 @@ TEST_F(ItemsCliTest, StoreResolutionLikeRun) {
   EXPECT_EQ(json::parse(r.out)["total"]["total"], 1);
 }
 
-TEST_F(ItemsCliTest, StoreErrorsExitOne) {
+TEST_F(ItemsCliSqliteTest, StoreErrorsExitOne) {
   // Read commands do not create a store that is not there.
   ExpectError(Items({"list"}), 1, "no work-item store");
   EXPECT_FALSE(fs::exists(dir_.path() / "wi.db"));
@@ -481,7 +517,7 @@ TEST_F(ItemsCliTest, StoreErrorsExitOne) {
   ExpectError(Items({"add", "q"}, {}, "mysql://host/db"), 1, "unknown store URL scheme");
 }
 
-TEST_F(ItemsCliTest, ItemsWithoutSubcommandIsABadArgument) {
+TEST_F(ItemsCliSqliteTest, ItemsWithoutSubcommandIsABadArgument) {
   CliResult r = RunRobotni({"items"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("robotni: items: expected a subcommand"));
@@ -557,7 +593,9 @@ item("h-orphan", "orders_output", "PENDING", '{}', 13, parent="gone-parent")
   }
 };
 
-TEST_F(ActionServerImportTest, ImportsEveryItemInItsStateWithFilesParentsAndErrors) {
+ROBOTNI_STORE_BACKENDS(ActionServerImportTest);
+
+TEST_P(ActionServerImportTest, ImportsEveryItemInItsStateWithFilesParentsAndErrors) {
   fs::path db = MakeActionServerDb();
   // From another directory: relative file paths are found beside the database.
   CliOptions elsewhere;
@@ -628,7 +666,7 @@ TEST_F(ActionServerImportTest, ImportsEveryItemInItsStateWithFilesParentsAndErro
 }
 
 // What would be lost stops the import before anything is written, naming the item.
-TEST_F(ActionServerImportTest, AMissingFileOrABadRowImportsNothing) {
+TEST_P(ActionServerImportTest, AMissingFileOrABadRowImportsNothing) {
   fs::path db = MakeActionServerDb(
       "import glob\nfor p in glob.glob('work_item_files/d-output/*'): os.remove(p)\n");
   CliResult r = Items({"import", "--from-action-server", db.string()});
@@ -645,7 +683,7 @@ TEST_F(ActionServerImportTest, AMissingFileOrABadRowImportsNothing) {
   db = MakeActionServerDb("item('y-odd', 'orders', 'PAUSED', '{}', 21)\n");
   r = Items({"import", "--from-action-server", db.string()});
   ExpectError(r, 2, "work item y-odd: unknown state 'PAUSED'");
-  EXPECT_FALSE(fs::exists(dir_.path() / "wi.db") && ItemsJson({"list"})["count"].get<int>() > 0);
+  EXPECT_EQ(StoredItems(), 0);
 
   r = Items({"import", "--from-action-server", (dir_.path() / "nope.db").string()});
   ExpectError(r, 2, "no such file");

@@ -1,5 +1,5 @@
 # End-to-end tests of `robotni run` / `robotni tasks` on fixture robots.
-robotni_test(run_cli_test
+robotni_backend_test(run_cli_test
   tests/integration/cli/run_test.cc
   tests/integration/cli/crash_test.cc
   tests/integration/cli/bad_input_test.cc

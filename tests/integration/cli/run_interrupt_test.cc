@@ -1,10 +1,11 @@
 // Ctrl-C and SIGTERM on `robotni run` (issue #11): KeyboardInterrupt in the task, so its
 // `finally:` blocks and teardowns run; its held work item goes back to the queue with its
-// attempt unspent; exit 130 / 143; a second signal stops at once.
+// attempt unspent (on each store backend); exit 130 / 143; a second signal stops at once.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -45,39 +46,45 @@ const char kRobot[] = R"(tasks:
 artifactsDir: output
 )";
 
-class RunInterruptTest : public ::testing::TestWithParam<int> {
+class RunInterruptTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
     WriteFile(dir_ / "tasks.py", kTasks);
     WriteFile(dir_ / "robot.yaml", kRobot);
   }
+  // Runs Produce then Consume, sends `sig` while Consume holds its first item, and checks
+  // the run and the store.
+  void InterruptWith(int sig) {
+    Process p({"run", "-r", (dir_ / "robot.yaml").string(), "-t", "Produce", "-t", "Consume",
+               "--store", store_.url()},
+              {.cwd = dir_.path(), .timeout_seconds = 60});
+    ASSERT_TRUE(p.WaitForOutput("holding 0", 30)) << p.output();
+    p.Kill(sig);
+    RunResult r = p.Wait();
+    EXPECT_EQ(r.exit_code, 128 + sig) << r;
+    EXPECT_THAT(r.out, HasSubstr("finally ran")) << r;
+    EXPECT_THAT(r.out, HasSubstr("teardown ran")) << r;
+    EXPECT_THAT(r.all(), HasSubstr("KeyboardInterrupt")) << r;
+    EXPECT_THAT(r.err, HasSubstr("was interrupted")) << r;
+    int64_t unspent = 0, outputs = 0;
+    for (const auto& it : AllItems(store_.url())) {
+      unspent += it.queue == "consume" && it.state == store::State::kPending && it.attempt == 0;
+      outputs += it.queue == "consume_output";
+    }
+    EXPECT_EQ(unspent, 3) << "the held item did not go back unspent";
+    EXPECT_EQ(outputs, 0);
+  }
+
   TempDir dir_;
+  TestStore store_{GetParam(), dir_.path()};
 };
 
-TEST_P(RunInterruptTest, TheTaskSeesKeyboardInterruptAndItsItemGoesBackUnspent) {
-  const int sig = GetParam();
-  Process p({"run", "-r", (dir_ / "robot.yaml").string(), "-t", "Produce", "-t", "Consume"},
-            {.cwd = dir_.path(), .timeout_seconds = 60});
-  ASSERT_TRUE(p.WaitForOutput("holding 0", 30)) << p.output();
-  p.Kill(sig);
-  RunResult r = p.Wait();
-  EXPECT_EQ(r.exit_code, 128 + sig) << r;
-  EXPECT_THAT(r.out, HasSubstr("finally ran")) << r;
-  EXPECT_THAT(r.out, HasSubstr("teardown ran")) << r;
-  EXPECT_THAT(r.all(), HasSubstr("KeyboardInterrupt")) << r;
-  EXPECT_THAT(r.err, HasSubstr("was interrupted")) << r;
-  Db db(dir_ / ".robotni" / "workitems.db");
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consume' AND state='PENDING' AND "
-                   "attempt=0"),
-            3)
-      << "the held item did not go back unspent";
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consume_output'"), 0);
-}
+ROBOTNI_STORE_BACKENDS(RunInterruptTest);
 
-INSTANTIATE_TEST_SUITE_P(Signals, RunInterruptTest, ::testing::Values(SIGINT, SIGTERM),
-                         [](const auto& info) {
-                           return info.param == SIGINT ? "SIGINT" : "SIGTERM";
-                         });
+TEST_P(RunInterruptTest, SigintReachesTheTaskAndItsItemGoesBackUnspent) { InterruptWith(SIGINT); }
+
+TEST_P(RunInterruptTest, SigtermReachesTheTaskAndItsItemGoesBackUnspent) { InterruptWith(SIGTERM); }
 
 TEST(RunInterrupt, ASecondSignalStopsAtOnce) {
   TempDir dir;

@@ -5,10 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -416,11 +422,63 @@ class RunWorkItems : public RunFixture {
   }
 };
 
-TEST_F(RunWorkItems, ExampleChainWritesSummaryAndSettlesStore) {
+// The items of a store after a run, read through the store's interface (either backend).
+class StoreContents {
+ public:
+  explicit StoreContents(const std::string& url) : items_(AllItems(url)) {
+    for (const auto& it : items_) by_id_[it.id] = &it;
+  }
+  // How many items of `queue` (every queue when "") are in `state` (any when none) and pass
+  // `also` (when given).
+  int64_t Count(const std::string& queue, std::optional<store::State> state = {},
+                const std::function<bool(const store::Item&)>& also = {}) const {
+    return std::count_if(items_.begin(), items_.end(), [&](const store::Item& it) {
+      return (queue.empty() || it.queue == queue) && (!state || it.state == *state) &&
+             (!also || also(it));
+    });
+  }
+  // The parent of `it` in this store; nullptr when it has none.
+  const store::Item* Parent(const store::Item& it) const {
+    auto p = by_id_.find(it.parent_id);
+    return p == by_id_.end() ? nullptr : p->second;
+  }
+  const std::vector<store::Item>& items() const { return items_; }
+
+ private:
+  std::vector<store::Item> items_;
+  std::map<std::string, const store::Item*> by_id_;
+};
+
+nlohmann::json Payload(const store::Item& it) { return nlohmann::json::parse(it.payload_json); }
+
+// Runs that leave items in a store, checked there, on each backend. On SQLite the runs use the
+// default store (<robot root>/.robotni/workitems.db) unless a test names one.
+class RunStore : public RunWorkItems, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(store_.ok()) << store_.error(); }
+  bool IsPostgres() const { return GetParam() == Backend::kPostgres; }
+  // --store for a run of the test's store: none on SQLite (the default store).
+  std::vector<std::string> StoreFlag() const {
+    if (!IsPostgres()) return {};
+    return {"--store", store_.url()};
+  }
+  // Where the runs without a --store of their own stored.
+  std::string RunStoreUrl() const {
+    return IsPostgres() ? store_.url() : (root_ / ".robotni" / "workitems.db").string();
+  }
+
+  TestStore store_{GetParam(), tmp_.path()};
+};
+
+ROBOTNI_STORE_BACKENDS(RunStore);
+
+TEST_P(RunStore, ExampleChainWritesSummaryAndSettlesStore) {
   fs::path robot = ExampleRobot();
-  RunResult r = Run({"run", "-r", robot.string(), "-t", "Producer", "-t", "Consumer", "-t",
-                     "Reporter", "--input", "devdata/work-items-in/orders/work-items.json"},
-                    {.cwd = root_});
+  std::vector<std::string> args = StoreFlag();
+  args.insert(args.begin(),
+              {"run", "-r", robot.string(), "-t", "Producer", "-t", "Consumer", "-t", "Reporter",
+               "--input", "devdata/work-items-in/orders/work-items.json"});
+  RunResult r = Run(args, {.cwd = root_});
   ASSERT_EQ(r.exit_code, 0) << r;
   auto summary = nlohmann::json::parse(ReadFile(root_ / "output" / "summary.json"));
   EXPECT_EQ(summary["orders"], 30);
@@ -428,28 +486,37 @@ TEST_F(RunWorkItems, ExampleChainWritesSummaryAndSettlesStore) {
   EXPECT_EQ(summary["rejected"], 5);
   EXPECT_EQ(summary["rejections"].size(), 5u);
 
-  fs::path db_path = root_ / ".robotni" / "workitems.db";
-  ASSERT_TRUE(fs::exists(db_path));
-  Db db(db_path);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='producer' AND state='DONE'"), 1);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='producer'"), 1);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer'"), 30);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer' AND state='DONE'"), 25);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='consumer' AND state='FAILED' "
-                   "AND exception_type='BUSINESS'"),
+  if (!IsPostgres()) {
+    ASSERT_TRUE(fs::exists(root_ / ".robotni" / "workitems.db"));
+  }
+  using store::State;
+  StoreContents db(RunStoreUrl());
+  EXPECT_EQ(db.Count("producer", State::kDone), 1);
+  EXPECT_EQ(db.Count("producer"), 1);
+  EXPECT_EQ(db.Count("consumer"), 30);
+  EXPECT_EQ(db.Count("consumer", State::kDone), 25);
+  EXPECT_EQ(db.Count("consumer", State::kFailed,
+                     [](const store::Item& it) {
+                       return it.exception_type == store::ExceptionType::kBusiness;
+                     }),
             5);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='reporter'"), 30);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='reporter' AND state='DONE'"), 30);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE state IN ('PENDING','RESERVED')"), 0);
+  EXPECT_EQ(db.Count("reporter"), 30);
+  EXPECT_EQ(db.Count("reporter", State::kDone), 30);
+  EXPECT_EQ(db.Count("", State::kPending) + db.Count("", State::kReserved), 0);
   // Every consumer item's parent is the producer's input; every reporter item's
   // parent is a distinct consumer item.
-  EXPECT_EQ(db.Int("SELECT count(DISTINCT parent_id) FROM items WHERE queue='reporter'"), 30);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items c JOIN items p ON c.parent_id = p.id "
-                   "WHERE c.queue='consumer' AND p.queue='producer'"),
-            30);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items c JOIN items p ON c.parent_id = p.id "
-                   "WHERE c.queue='reporter' AND p.queue='consumer'"),
-            30);
+  std::set<std::string> reporter_parents;
+  for (const auto& it : db.items())
+    if (it.queue == "reporter" && !it.parent_id.empty()) reporter_parents.insert(it.parent_id);
+  EXPECT_EQ(reporter_parents.size(), 30u);
+  auto parent_in = [&](const std::string& queue) {
+    return [&db, queue](const store::Item& it) {
+      const store::Item* p = db.Parent(it);
+      return p && p->queue == queue;
+    };
+  };
+  EXPECT_EQ(db.Count("consumer", {}, parent_in("producer")), 30);
+  EXPECT_EQ(db.Count("reporter", {}, parent_in("consumer")), 30);
 }
 
 TEST_F(RunWorkItems, FileAdapterModeLikeRcc) {
@@ -495,22 +562,26 @@ TEST_F(RunWorkItems, InputPathRelativeToInvocationDir) {
   EXPECT_THAT(r.out, HasSubstr("doubled 3 items")) << r;
 }
 
-TEST_F(RunWorkItems, ActionsWorkItemsRobotRunsAgainstStore) {
+TEST_P(RunStore, ActionsWorkItemsRobotRunsAgainstStore) {
   fs::path robot = Robot("run_actions_wi");
-  RunResult r =
-      Run({"run", "-r", robot.string(), "--input", "devdata/work-items.json"}, {.cwd = root_});
+  std::vector<std::string> args = StoreFlag();
+  args.insert(args.begin(), {"run", "-r", robot.string(), "--input", "devdata/work-items.json"});
+  RunResult r = Run(args, {.cwd = root_});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("doubled 3 items")) << r;
-  Db db(root_ / ".robotni" / "workitems.db");
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='double' AND state='DONE'"), 3);
-  EXPECT_EQ(db.Int("SELECT count(*) FROM items WHERE queue='double'"), 3);
-  auto rows = db.Query(
-      "SELECT json_extract(o.payload,'$.double'), json_extract(p.payload,'$.n') FROM items o "
-      "JOIN items p ON o.parent_id = p.id WHERE o.queue='double_output' ORDER BY p.id");
-  ASSERT_EQ(rows.size(), 3u);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(rows[i][1], std::to_string(i + 1));
-    EXPECT_EQ(rows[i][0], std::to_string(2 * (i + 1)));
+  StoreContents db(RunStoreUrl());
+  EXPECT_EQ(db.Count("double", store::State::kDone), 3);
+  EXPECT_EQ(db.Count("double"), 3);
+  // Each output doubles its parent's n, in the parents' order.
+  std::vector<std::pair<int64_t, const store::Item*>> outputs;  // parent id, output
+  for (const auto& it : db.items())
+    if (it.queue == "double_output" && db.Parent(it))
+      outputs.emplace_back(std::stoll(it.parent_id), &it);
+  std::sort(outputs.begin(), outputs.end());
+  ASSERT_EQ(outputs.size(), 3u);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    EXPECT_EQ(Payload(*db.Parent(*outputs[i].second))["n"], i + 1);
+    EXPECT_EQ(Payload(*outputs[i].second)["double"], 2 * (i + 1));
   }
 }
 
@@ -672,7 +743,7 @@ TEST_F(RunExitCodes, MissingEnvironmentConfigsAndCondaPackagesAreWarnedAbout) {
 // A task that is not robot.yaml's first, run alone on an empty queue, gets one empty input
 // (as `rcc run -t Second` does with robocorp's local adapter), not EmptyQueue; as the
 // second step of a run it gets the first step's outputs only.
-TEST_F(RunExitCodes, ANonFirstTaskRunAloneGetsOneEmptyInput) {
+TEST_P(RunStore, ANonFirstTaskRunAloneGetsOneEmptyInput) {
   root_ = tmp_ / "second";
   fs::create_directories(root_);
   WriteFile(root_ / "robot.yaml",
@@ -694,11 +765,13 @@ def second():
     for item in workitems.inputs:
         print("second got", item.payload)
 )PY");
-  RunResult r = RunTask("Second", {"--store", (root_ / "alone.db").string()});
+  TestStore alone(GetParam(), root_, "alone.db"), steps(GetParam(), root_, "steps.db");
+  ASSERT_TRUE(alone.ok() && steps.ok()) << alone.error();
+  RunResult r = RunTask("Second", {"--store", alone.url()});
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("second got {}")) << r;
   r = Run({"run", "-r", (root_ / "robot.yaml").string(), "-t", "First", "-t", "Second", "--store",
-           (root_ / "steps.db").string()});
+           steps.url()});
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("second got {'from': 'first'}")) << r;
   EXPECT_THAT(r.out, Not(HasSubstr("second got {}"))) << r;
@@ -708,7 +781,7 @@ def second():
 // (its parent, the first input, was released in the loop) commits once with that parent;
 // when that parent failed and goes back to the queue, the save is refused (the retry makes
 // the output again) and nothing is written.
-TEST_F(RunExitCodes, AnOutputSavedAfterTheInputLoopIsFencedByItsParent) {
+TEST_P(RunStore, AnOutputSavedAfterTheInputLoopIsFencedByItsParent) {
   root_ = tmp_ / "lateoutput";
   fs::create_directories(root_);
   WriteFile(root_ / "robot.yaml",
@@ -738,28 +811,32 @@ def sum_all():
     except RuntimeError as e:
         print("refused:", e)
 )PY");
-  const std::string db = (root_ / "ok.db").string();
-  RunResult r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", db});
+  TestStore ok(GetParam(), root_, "ok.db"), retried(GetParam(), root_, "retried.db");
+  ASSERT_TRUE(ok.ok() && retried.ok()) << ok.error();
+  auto has_parent = [](const store::Item& it) { return !it.parent_id.empty(); };
+  RunResult r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", ok.url()});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("saved ")) << r;
   {
-    Db d(db);
-    EXPECT_EQ(d.Int("SELECT count(*) FROM items o JOIN items p ON o.parent_id = p.id "
-                    "WHERE json_extract(o.payload, '$.total') = 6 AND p.state = 'DONE' "
-                    "AND json_extract(p.payload, '$.n') = 1"),
+    StoreContents db(ok.url());
+    EXPECT_EQ(db.Count("", {},
+                       [&](const store::Item& o) {
+                         const store::Item* p = db.Parent(o);
+                         return p && Payload(o)["total"] == 6 && p->state == store::State::kDone &&
+                                Payload(*p)["n"] == 1;
+                       }),
               1);
-    EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE parent_id IS NOT NULL"), 1);
+    EXPECT_EQ(db.Count("", {}, has_parent), 1);
   }
-  const std::string retried = (root_ / "retried.db").string();
   RunOptions env;
   env.env = {{"FAIL_FIRST", "1"}};
-  r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", retried}, env);
+  r = RunTask("Sum", {"--input", (root_ / "items.json").string(), "--store", retried.url()}, env);
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("refused: output of work item")) << r;
   EXPECT_THAT(r.out, HasSubstr("the retry makes its outputs again")) << r;
-  Db d(retried);
-  EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE parent_id IS NOT NULL"), 0);
-  EXPECT_EQ(d.Int("SELECT count(*) FROM items WHERE state = 'PENDING'"), 1);
+  StoreContents db(retried.url());
+  EXPECT_EQ(db.Count("", {}, has_parent), 0);
+  EXPECT_EQ(db.Count("", store::State::kPending), 1);
 }
 
 }  // namespace robotni::testing

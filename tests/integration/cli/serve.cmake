@@ -1,8 +1,8 @@
-robotni_test(serve_cli_test tests/integration/cli/serve_test.cc
+robotni_backend_test(serve_cli_test tests/integration/cli/serve_test.cc
   tests/integration/cli/serve_auth_test.cc)
-robotni_test(serve_items_cli_test tests/integration/cli/serve_items_test.cc)
+robotni_backend_test(serve_items_cli_test tests/integration/cli/serve_items_test.cc)
 robotni_test(serve_limits_cli_test tests/integration/cli/serve_limits_test.cc)
-robotni_test(serve_tasks_cli_test tests/integration/cli/serve_tasks_test.cc)
+robotni_backend_test(serve_tasks_cli_test tests/integration/cli/serve_tasks_test.cc)
 robotni_test(serve_load_cli_test tests/integration/cli/serve_load_test.cc)
 robotni_test(serve_ops_cli_test tests/integration/cli/serve_ops_test.cc)
 robotni_test(serve_webhooks_cli_test tests/integration/cli/serve_webhooks_test.cc)
@@ -12,11 +12,11 @@ robotni_test(serve_task_chaos_cli_test tests/integration/cli/serve_task_chaos_te
 robotni_test(serve_worker_start_cli_test tests/integration/cli/serve_worker_start_test.cc)
 robotni_test(serve_job_output_cli_test tests/integration/cli/serve_job_output_test.cc)
 # Jobs apart from a robot's work items (issue #16): over a store the example robot filled.
-robotni_test(serve_jobs_apart_cli_test tests/integration/cli/serve_jobs_apart_test.cc)
+robotni_backend_test(serve_jobs_apart_cli_test tests/integration/cli/serve_jobs_apart_test.cc)
 # The job list the dashboard pages and filters: keyset cursors, total, filters, 400s.
-robotni_test(serve_job_list_cli_test tests/integration/cli/serve_job_list_test.cc)
+robotni_backend_test(serve_job_list_cli_test tests/integration/cli/serve_job_list_test.cc)
 # Queue counts that add up; two serve processes on one store; running = started.
-robotni_test(serve_counts_cli_test tests/integration/cli/serve_counts_test.cc)
+robotni_backend_test(serve_counts_cli_test tests/integration/cli/serve_counts_test.cc)
 # The API token file: refused when unsafe, never written through a link.
 robotni_test(serve_token_cli_test tests/integration/cli/serve_token_file_test.cc)
 # --durability: shown by counting fsync/fdatasync calls with an LD_PRELOAD library built here.
@@ -36,7 +36,7 @@ robotni_test(serve_logs_cli_test tests/integration/cli/serve_logs_test.cc)
 # Job params against their type's JSON Schema (valijson), strict run_at: 400s naming the field.
 robotni_test(serve_validation_cli_test tests/integration/cli/serve_validation_test.cc)
 # Periodic jobs: two serves on one store, one job per tick; pause / resume; config errors.
-robotni_test(serve_schedules_cli_test tests/integration/cli/serve_schedules_test.cc)
+robotni_backend_test(serve_schedules_cli_test tests/integration/cli/serve_schedules_test.cc)
 # Three serve nodes on one PostgreSQL schema under SIGKILLs and cut connections (issue #14).
 set(ROBOTNI_TEST_PROPERTIES FIXTURES_REQUIRED pg_server
     ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE} TIMEOUT 900)

@@ -1,5 +1,5 @@
 // `robotni serve` counts and running jobs, end to end: real serve processes on 127.0.0.1 over
-// a real SQLite file, probed by a real client (POSIX sockets).
+// a real store (a SQLite file, a PostgreSQL schema), probed by a real client (POSIX sockets).
 //
 // - The queue counts of /api/worker/status, /api/work-items/stats and /metrics add up to the
 //   jobs of each queue, none negative, under a mixed load: scheduled (run_at in the future),
@@ -22,6 +22,7 @@
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -30,11 +31,11 @@ using nlohmann::json;
 
 // `robotni serve` of the jobs_counts fixture on a free loopback port over `store`, with two
 // worker processes (two runners).
-std::unique_ptr<Process> StartServe(const fs::path& store) {
+std::unique_ptr<Process> StartServe(const std::string& store) {
   fs::path robot = FixtureDir("jobs_counts");
   std::vector<std::string> args = {"serve",       "-r",       (robot / "robot.yaml").string(),
                                    "--jobs",      "jobs.py",  "--listen",
-                                   "127.0.0.1:0", "--store",  store.string(),
+                                   "127.0.0.1:0", "--store",  store,
                                    "--workers",   "2",        "--grace",
                                    "1",           "--no-auth"};
   RunOptions opts;
@@ -119,9 +120,18 @@ std::string Submit(int port, const std::string& body) {
   return r.body.value("job_id", "");
 }
 
-TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
-  TempDir dir;
-  auto serve = StartServe(dir.path() / "wi.db");
+class ServeCountsTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(store_.ok()) << store_.error(); }
+
+  TempDir dir_;
+  TestStore store_{GetParam(), dir_.path()};
+};
+
+ROBOTNI_STORE_BACKENDS(ServeCountsTest);
+
+TEST_P(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
+  auto serve = StartServe(store_.url());
   int port = ServingPort(*serve);
   ASSERT_NE(port, 0);
 
@@ -187,11 +197,9 @@ TEST(ServeCountsTest, CountsAddUpForEveryQueueUnderAMixedLoad) {
   Stop(*serve);
 }
 
-TEST(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning) {
-  TempDir dir;
-  fs::path store = dir.path() / "wi.db";
-  auto a = StartServe(store);
-  auto b = StartServe(store);
+TEST_P(ServeCountsTest, TwoServesOnOneStoreShareJobsAndShowOnlyStartedOnesRunning) {
+  auto a = StartServe(store_.url());
+  auto b = StartServe(store_.url());
   int port_a = ServingPort(*a), port_b = ServingPort(*b);
   ASSERT_NE(port_a, 0);
   ASSERT_NE(port_b, 0);

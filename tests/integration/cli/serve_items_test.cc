@@ -1,7 +1,7 @@
 // `robotni serve` end to end, the work-items and management routes: batch submits, run_at,
 // long-poll wait, captured logs, the Action Server /api/work-items shapes, multipart file
 // uploads, and huey-style queue listings, revoke and flush. A real server on 127.0.0.1, a
-// real client (POSIX sockets).
+// real client (POSIX sockets), on each store backend (SQLite, PostgreSQL).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +15,7 @@
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -51,13 +52,14 @@ std::string IsoUtc(int64_t seconds_from_now) {
   return buf;
 }
 
-class ServeItemsTest : public ::testing::Test {
+class ServeItemsTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
     fs::path robot = FixtureDir("jobs_http");
     std::vector<std::string> args = {"serve",       "-r",      (robot / "robot.yaml").string(),
                                      "--jobs",      "jobs.py", "--listen",
-                                     "127.0.0.1:0", "--store", (dir_.path() / "wi.db").string(),
+                                     "127.0.0.1:0", "--store", store_.url(),
                                      "--grace",     "1"};
     RunOptions opts;
     opts.env["ROBOTNI_TOKENS"] = kToken;
@@ -81,11 +83,14 @@ class ServeItemsTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  TestStore store_{GetParam(), dir_.path()};
   int port_ = 0;
   std::unique_ptr<Process> server_;
 };
 
-TEST_F(ServeItemsTest, BatchIsAllOrNothingAndRunsEveryJob) {
+ROBOTNI_STORE_BACKENDS(ServeItemsTest);
+
+TEST_P(ServeItemsTest, BatchIsAllOrNothingAndRunsEveryJob) {
   auto before = Get("/api/work-items?queue_name=add");
   ASSERT_EQ(before.status, 200) << before.raw;
   EXPECT_EQ(before.body["total"], 0);
@@ -123,7 +128,7 @@ TEST_F(ServeItemsTest, BatchIsAllOrNothingAndRunsEveryJob) {
   EXPECT_EQ(c["status"], "done");
 }
 
-TEST_F(ServeItemsTest, RunAtSchedulesAndIsValidated) {
+TEST_P(ServeItemsTest, RunAtSchedulesAndIsValidated) {
   // One timestamp for the request and the check: computed twice, a second could pass between.
   const std::string run_at = IsoUtc(3600);
   auto later = Post("/api/worker/jobs",
@@ -148,7 +153,7 @@ TEST_F(ServeItemsTest, RunAtSchedulesAndIsValidated) {
   EXPECT_EQ(both.status, 400);
 }
 
-TEST_F(ServeItemsTest, WaitReturnsWhenTheJobFinishesOrAtTheTimeout) {
+TEST_P(ServeItemsTest, WaitReturnsWhenTheJobFinishesOrAtTheTimeout) {
   auto sub = Post("/api/worker/jobs", R"({"type":"sleepy","params":{"seconds":0.8}})");
   ASSERT_EQ(sub.status, 202) << sub.raw;
   std::string id = sub.body["job_id"];
@@ -184,7 +189,7 @@ TEST_F(ServeItemsTest, WaitReturnsWhenTheJobFinishesOrAtTheTimeout) {
   EXPECT_EQ(Get("/api/worker/jobs/" + lid + "/wait?timeout=-1").status, 400);
 }
 
-TEST_F(ServeItemsTest, LogServesTheCapturedOutput) {
+TEST_P(ServeItemsTest, LogServesTheCapturedOutput) {
   auto sub = Post("/api/worker/jobs", R"({"type":"add","params":{"x":2,"y":40}})");
   std::string id = sub.body["job_id"];
   ASSERT_EQ(Wait(id)["status"], "done");
@@ -201,7 +206,7 @@ TEST_F(ServeItemsTest, LogServesTheCapturedOutput) {
   EXPECT_EQ(Get("/api/worker/jobs/999999/log").status, 404);
 }
 
-TEST_F(ServeItemsTest, WorkItemsCreateGetListStatsDelete) {
+TEST_P(ServeItemsTest, WorkItemsCreateGetListStatsDelete) {
   auto created = Post("/api/work-items", R"({"payload":{"order":1}})");
   ASSERT_EQ(created.status, 200) << created.raw;
   const json& w = created.body;
@@ -269,7 +274,7 @@ TEST_F(ServeItemsTest, WorkItemsCreateGetListStatsDelete) {
   EXPECT_EQ(Get("/api/work-items/stats").body["total"], 1);
 }
 
-TEST_F(ServeItemsTest, WorkItemFilesUploadListDownloadDelete) {
+TEST_P(ServeItemsTest, WorkItemFilesUploadListDownloadDelete) {
   std::string id = Post("/api/work-items", R"({"payload":{}})").body["id"];
   std::string base = "/api/work-items/" + id + "/files";
   std::string content("bin\0ary\r\n--data", 15);
@@ -324,7 +329,7 @@ TEST_F(ServeItemsTest, WorkItemFilesUploadListDownloadDelete) {
   EXPECT_EQ(Get(base).body["files"], json({"b c.txt"}));
 }
 
-TEST_F(ServeItemsTest, QueueManagementListsRevokesAndFlushes) {
+TEST_P(ServeItemsTest, QueueManagementListsRevokesAndFlushes) {
   // Work items in "default" are never run (no job type is named so): pending stays pending.
   Post("/api/work-items", R"({"payload":{"n":1}})");
   Post("/api/work-items", R"({"payload":{"n":2}})");

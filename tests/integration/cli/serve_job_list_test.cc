@@ -1,7 +1,7 @@
 // GET /api/worker/jobs as the dashboard pages and filters it (issue #16): keyset cursors that
 // hold while jobs are added, the total for the filter, type / state / text / time filters, and
 // a 400 naming the parameter for each bad value. A real `robotni serve` on 127.0.0.1, a real
-// SQLite store and a real HTTP client.
+// store (SQLite and PostgreSQL) and a real HTTP client.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,6 +12,7 @@
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -20,15 +21,16 @@ using nlohmann::json;
 
 constexpr const char* kToken = "serve-job-list-test-token-0123456789abcdef";
 
-class ServeJobListTest : public ::testing::Test {
+class ServeJobListTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
     fs::path jobs = FixtureDir("jobs_http");
     RunOptions opts;
     opts.env["ROBOTNI_TOKENS"] = kToken;
     server_ = std::make_unique<Process>(
         std::vector<std::string>{"serve", "-r", (jobs / "robot.yaml").string(), "--jobs", "jobs.py",
-                                 "--listen", "127.0.0.1:0", "--store", db_.string(), "--grace",
+                                 "--listen", "127.0.0.1:0", "--store", store_.url(), "--grace",
                                  "1"},
         opts);
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
@@ -71,12 +73,14 @@ class ServeJobListTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  fs::path db_ = dir_.path() / "wi.db";
+  TestStore store_{GetParam(), dir_.path()};
   std::unique_ptr<Process> server_;
   int port_ = 0;
 };
 
-TEST_F(ServeJobListTest, CursorsPageThroughEveryJobOnceAndHoldWhileJobsAreAdded) {
+ROBOTNI_STORE_BACKENDS(ServeJobListTest);
+
+TEST_P(ServeJobListTest, CursorsPageThroughEveryJobOnceAndHoldWhileJobsAreAdded) {
   std::vector<std::string> ids = SubmitQuiet(0, 25);
   ASSERT_EQ(ids.size(), 25u);
   ASSERT_NO_FATAL_FAILURE(WaitDone(ids.back()));
@@ -111,7 +115,7 @@ TEST_F(ServeJobListTest, CursorsPageThroughEveryJobOnceAndHoldWhileJobsAreAdded)
   EXPECT_EQ(newest["next_cursor"], "o" + later[0]) << newest;
 }
 
-TEST_F(ServeJobListTest, FiltersByTypeStateTextAndTimeWithTheTotalForTheFilter) {
+TEST_P(ServeJobListTest, FiltersByTypeStateTextAndTimeWithTheTotalForTheFilter) {
   int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -156,7 +160,7 @@ TEST_F(ServeJobListTest, FiltersByTypeStateTextAndTimeWithTheTotalForTheFilter) 
   EXPECT_EQ(List("since=" + std::to_string(before + 3600 * 1000))["total"], 0);
 }
 
-TEST_F(ServeJobListTest, BadValuesAre400NamingTheParameter) {
+TEST_P(ServeJobListTest, BadValuesAre400NamingTheParameter) {
   for (auto [query, name] : std::vector<std::pair<std::string, std::string>>{
            {"limit=0", "limit"},
            {"limit=1001", "limit"},

@@ -1,7 +1,7 @@
 // `robotni serve` over a store the example robot filled first (issue #16): jobs and a robot's
 // work items share the store and its ids, but the job API answers for jobs only. A real
 // `robotni run` of Producer -> Consumer -> Reporter, then a real server on 127.0.0.1 probed by
-// a real client (POSIX sockets).
+// a real client (POSIX sockets), on each store backend (SQLite, PostgreSQL).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +10,7 @@
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -18,8 +19,9 @@ using nlohmann::json;
 
 constexpr const char* kToken = "serve-jobs-apart-test-token-0123456789abcdef";
 
-class ServeJobsApartTest : public ::testing::Test {
+class ServeJobsApartTest : public ::testing::TestWithParam<Backend> {
  protected:
+  void SetUp() override { ASSERT_TRUE(store_.ok()) << store_.error(); }
   // The repository's example robot in tmp.
   fs::path ExampleRobot() { return CopyExampleRobot(dir_.path() / "example"); }
   void Serve() {
@@ -28,7 +30,7 @@ class ServeJobsApartTest : public ::testing::Test {
     opts.env["ROBOTNI_TOKENS"] = kToken;
     server_ = std::make_unique<Process>(
         std::vector<std::string>{"serve", "-r", (jobs / "robot.yaml").string(), "--jobs", "jobs.py",
-                                 "--listen", "127.0.0.1:0", "--store", db_.string(), "--grace",
+                                 "--listen", "127.0.0.1:0", "--store", store_.url(), "--grace",
                                  "1"},
         opts);
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
@@ -52,18 +54,20 @@ class ServeJobsApartTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  fs::path db_ = dir_.path() / "wi.db";
+  TestStore store_{GetParam(), dir_.path()};
   std::unique_ptr<Process> server_;
   int port_ = 0;
 };
 
-TEST_F(ServeJobsApartTest, JobRoutesNeverAnswerWithARobotsWorkItem) {
+ROBOTNI_STORE_BACKENDS(ServeJobsApartTest);
+
+TEST_P(ServeJobsApartTest, JobRoutesNeverAnswerWithARobotsWorkItem) {
   // scripts/run-example.sh's run, into the store serve then opens: item 1 is the Producer's.
   fs::path root = ExampleRobot();
   RunResult run =
       RunRobotni({"run", "-r", (root / "robot.yaml").string(), "-t", "Producer", "-t", "Consumer",
                   "-t", "Reporter", "--input", "devdata/work-items-in/orders/work-items.json",
-                  "--store", db_.string()},
+                  "--store", store_.url()},
                  {.cwd = root, .timeout_seconds = 180});
   ASSERT_EQ(run.exit_code, 0) << run;
   ASSERT_NO_FATAL_FAILURE(Serve());

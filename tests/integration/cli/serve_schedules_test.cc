@@ -1,6 +1,6 @@
 // Periodic jobs in `robotni serve`, end to end: real serve processes on 127.0.0.1 sharing one
-// SQLite file, a `*/1 * * * * *` schedule (every second) from a job type's decorator and one
-// from the config file.
+// store (a SQLite file, a PostgreSQL schema), a `*/1 * * * * *` schedule (every second) from a
+// job type's decorator and one from the config file.
 //
 // - Two serves on one store enqueue exactly one job per tick between them: the keys are
 //   distinct and the "schedule ... job N" lines of both processes add up to the jobs (without
@@ -19,9 +19,9 @@
 #include <set>
 #include <thread>
 
-#include "store/store.h"
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -36,7 +36,7 @@ const char* kConfig = R"(schedules:
     params: {x: 7}
 )";
 
-std::unique_ptr<Process> StartServe(const fs::path& store, const fs::path& config) {
+std::unique_ptr<Process> StartServe(const std::string& store, const fs::path& config) {
   fs::path robot = FixtureDir("schedules");
   std::vector<std::string> args = {"serve",
                                    "-r",
@@ -44,7 +44,7 @@ std::unique_ptr<Process> StartServe(const fs::path& store, const fs::path& confi
                                    "--listen",
                                    "127.0.0.1:0",
                                    "--store",
-                                   store.string(),
+                                   store,
                                    "--isolation",
                                    "subinterpreter",
                                    "--concurrency",
@@ -75,20 +75,10 @@ size_t Count(const std::string& text, const std::string& needle) {
 }
 
 // The jobs of schedule `name` in the store: tick (seconds) -> job id.
-std::map<int64_t, std::string> ScheduledJobs(const fs::path& db, const std::string& name) {
-  store::StoreOptions o;
-  o.url = db.string();
-  o.create_if_missing = false;
-  auto s = store::WorkItemStore::Open(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
+std::map<int64_t, std::string> ScheduledJobs(const std::string& url, const std::string& name) {
   std::map<int64_t, std::string> out;
-  if (!s.ok()) return out;
-  store::ListFilter f;
-  f.limit = 100000;
-  auto items = (*s)->List(f);
-  EXPECT_TRUE(items.ok());
   const std::string prefix = "schedule:" + name + ":";
-  for (const auto& it : *items) {
+  for (const auto& it : AllItems(url)) {
     if (it.idempotency_key.rfind(prefix, 0) != 0) continue;
     int64_t tick = std::stoll(it.idempotency_key.substr(prefix.size()));
     EXPECT_TRUE(out.emplace(tick, it.id).second) << "tick " << tick << " twice";
@@ -114,25 +104,36 @@ int64_t NowSeconds() {
       .count();
 }
 
-TEST(ServeSchedulesTest, TwoServesEnqueueOncePerTickAndARestartRepeatsNone) {
-  TempDir dir;
-  fs::path db = dir.path() / "wi.db", config = dir.path() / "serve.yaml";
-  WriteFile(config, kConfig);
+class ServeSchedulesTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
+    WriteFile(config_, kConfig);
+  }
+
+  TempDir dir_;
+  TestStore store_{GetParam(), dir_.path()};
+  fs::path config_ = dir_.path() / "serve.yaml";
+};
+
+ROBOTNI_STORE_BACKENDS(ServeSchedulesTest);
+
+TEST_P(ServeSchedulesTest, TwoServesEnqueueOncePerTickAndARestartRepeatsNone) {
   std::string logs;
   {
-    auto a = StartServe(db, config);
-    auto b = StartServe(db, config);
+    auto a = StartServe(store_.url(), config_);
+    auto b = StartServe(store_.url(), config_);
     {
       OutputPump pa(a.get()), pb(b.get());
       std::this_thread::sleep_for(std::chrono::seconds(4));
     }
     logs = Stop(*a) + Stop(*b);
   }
-  auto ticks = ScheduledJobs(db, "tick");
+  auto ticks = ScheduledJobs(store_.url(), "tick");
   // About four ticks in four seconds (a loaded machine may have caught some up as one).
   EXPECT_GE(ticks.size(), 2u) << logs;
   EXPECT_EQ(Count(logs, "schedule 'tick': job "), ticks.size()) << logs;
-  auto every2 = ScheduledJobs(db, "every2");
+  auto every2 = ScheduledJobs(store_.url(), "every2");
   EXPECT_GE(every2.size(), 1u) << logs;
   EXPECT_EQ(Count(logs, "schedule 'every2': job "), every2.size()) << logs;
   for (const auto& [tick, id] : every2) EXPECT_EQ(tick % 2, 0) << tick;
@@ -141,13 +142,13 @@ TEST(ServeSchedulesTest, TwoServesEnqueueOncePerTickAndARestartRepeatsNone) {
   // Down for three seconds, then one serve again: the latest missed tick is caught up, once.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const int64_t restart = NowSeconds();
-  auto c = StartServe(db, config);
+  auto c = StartServe(store_.url(), config_);
   {
     OutputPump pc(c.get());
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   }
   logs = Stop(*c);
-  auto after = ScheduledJobs(db, "tick");
+  auto after = ScheduledJobs(store_.url(), "tick");
   size_t missed = 0;
   for (const auto& [tick, id] : after) {
     if (ticks.count(tick)) {
@@ -162,11 +163,8 @@ TEST(ServeSchedulesTest, TwoServesEnqueueOncePerTickAndARestartRepeatsNone) {
   EXPECT_EQ(Count(logs, "schedule 'tick': job "), after.size() - ticks.size()) << logs;
 }
 
-TEST(ServeSchedulesTest, ListedPausedAndResumedFromTheApi) {
-  TempDir dir;
-  fs::path db = dir.path() / "wi.db", config = dir.path() / "serve.yaml";
-  WriteFile(config, kConfig);
-  auto serve = StartServe(db, config);
+TEST_P(ServeSchedulesTest, ListedPausedAndResumedFromTheApi) {
+  auto serve = StartServe(store_.url(), config_);
   int port = ServingPort(*serve);
   auto pump = std::make_unique<OutputPump>(serve.get());
   ASSERT_NE(port, 0);
@@ -220,7 +218,7 @@ TEST(ServeSchedulesTest, ListedPausedAndResumedFromTheApi) {
   EXPECT_EQ(SendHttp(port, "GET", "/api/worker/schedules/tick/pause").status, 405);
   pump.reset();
   Stop(*serve);
-  for (const auto& [tick, id] : ScheduledJobs(db, "tick"))
+  for (const auto& [tick, id] : ScheduledJobs(store_.url(), "tick"))
     EXPECT_FALSE(tick > paused_at + 1 && tick <= resumed_at)
         << "job " << id << " for tick " << tick << ", passed while paused (" << paused_at << " to "
         << resumed_at << ")";
@@ -238,7 +236,7 @@ RunResult StartWith(const std::string& config_text) {
                     opts);
 }
 
-TEST(ServeSchedulesTest, ConfigMistakesStopTheStart) {
+TEST(ServeSchedulesConfigTest, ConfigMistakesStopTheStart) {
   auto r = StartWith("schedules:\n  - type: report\n    cron: \"61 * * * *\"\n");
   EXPECT_EQ(r.exit_code, 2) << r;
   EXPECT_NE(r.err.find("serve.yaml:3: schedules[0]: cron '61 * * * *': minute: '61': 61 is out "

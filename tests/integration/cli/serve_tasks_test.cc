@@ -1,15 +1,17 @@
 // `robotni serve --tasks`: robot.yaml tasks consuming their input queues inside serve. A real
-// serve process on 127.0.0.1, a real SQLite store, items created over HTTP and with
-// `robotni items add`, and the fixture robot tests/fixtures/robots/serve_tasks.
+// serve process on 127.0.0.1, a real store (a SQLite file, a PostgreSQL schema), items created
+// over HTTP and with `robotni items add`, and the fixture robot tests/fixtures/robots/serve_tasks.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -19,10 +21,10 @@ using ::testing::HasSubstr;
 
 constexpr const char* kToken = "serve-tasks-test-token-0123456789abcdef";
 
-class ServeTasksTest : public ::testing::Test {
+class ServeTasksTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    robot_ = CopyFixture("serve_tasks", dir_ / "robot");
+    ASSERT_TRUE(store_.ok()) << store_.error();
     fs::create_directories(dir_ / "data");  // --store makes the file, not its directory
   }
   void TearDown() override {
@@ -37,7 +39,7 @@ class ServeTasksTest : public ::testing::Test {
   bool Start(const std::vector<std::string>& extra) {
     std::vector<std::string> args = {"serve",     "-r",          (robot_ / "robot.yaml").string(),
                                      "--listen",  "127.0.0.1:0", "--store",
-                                     db_.string()};
+                                     store_.url()};
     args.insert(args.end(), extra.begin(), extra.end());
     RunOptions opts;
     opts.env["ROBOTNI_TOKENS"] = kToken;
@@ -57,16 +59,31 @@ class ServeTasksTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.raw;
     return r.body.value("id", "");
   }
+  // The store serve made, opened beside it; null (and the test fails) when there is none.
+  store::WorkItemStore* Db() {
+    std::string error;
+    if (!db_) db_ = OpenStore(store_.url(), &error);
+    EXPECT_TRUE(db_) << error;
+    return db_.get();
+  }
   // Items of `queue` in `state` (store names: PENDING, RESERVED, DONE, FAILED ...).
   int64_t Count(const std::string& queue, const std::string& state) {
-    Db db(db_);
-    return db.Int("SELECT count(*) FROM items WHERE queue='" + queue + "' AND state='" + state +
-                  "'");
+    return Db() ? CountItems(*Db(), queue, store::ParseState(state).value()) : -1;
+  }
+  store::Item Get(const std::string& id) {
+    if (!Db()) return {};
+    auto it = Db()->Get(id);
+    EXPECT_TRUE(it.ok()) << it.status().ToString();
+    return it.ok() ? *it : store::Item();
+  }
+  // Where serve keeps its task logs: beside a SQLite store, else in the robot's .robotni.
+  fs::path DataDir() const {
+    return GetParam() == Backend::kSqlite ? dir_ / "data" : robot_ / ".robotni";
   }
   // True when one of `task`'s run logs has `text` (a task's output goes there, not to serve's).
   bool RunLogHas(const std::string& task, const std::string& text) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_ / "data" / "task-logs" / task, ec))
+    for (const auto& e : fs::directory_iterator(DataDir() / "task-logs" / task, ec))
       if (ReadFile(e.path()).find(text) != std::string::npos) return true;
     return false;
   }
@@ -83,33 +100,35 @@ class ServeTasksTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  fs::path robot_;
-  fs::path db_ = dir_ / "data" / "wi.db";
+  fs::path robot_ = CopyFixture("serve_tasks", dir_ / "robot");
+  TestStore store_{GetParam(), dir_ / "data"};
+  std::unique_ptr<store::WorkItemStore> db_;  // Db()
   int port_ = 0;
   std::unique_ptr<Process> server_;
 };
 
-TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
+ROBOTNI_STORE_BACKENDS(ServeTasksTest);
+
+TEST_P(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
   ASSERT_TRUE(Start({"--tasks", "consumer,Reporter"})) << server_->output();
   EXPECT_THAT(server_->err(), HasSubstr("task 'Consumer' consumes queue 'consumer' (outputs to "
                                         "'reporter'"));
   for (int i = 1; i <= 5; ++i) CreateItem("consumer", {{"n", i}});
   RunResult added =
-      RunRobotni({"items", "add", "consumer", R"({"n": 6})", "--store", db_.string()});
+      RunRobotni({"items", "add", "consumer", R"({"n": 6})", "--store", store_.url()});
   ASSERT_EQ(added.exit_code, 0) << added;
 
   ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 6; })) << server_->output();
   ASSERT_TRUE(Eventually([&] { return Count("reporter", "DONE") == 6; })) << server_->output();
-  Db db(db_);
-  auto outputs = db.Query(
-      "SELECT o.payload, i.payload FROM items o JOIN items i ON o.parent_id = i.id "
-      "WHERE o.queue = 'reporter' ORDER BY o.id");
-  ASSERT_EQ(outputs.size(), 6u);
-  for (const auto& row : outputs) {
-    json out = json::parse(row[0]), in = json::parse(row[1]);
-    EXPECT_EQ(out["doubled"], in["n"].get<int>() * 2) << row[0];
+  int outputs = 0;
+  for (const auto& o : AllItems(store_.url())) {
+    if (o.queue != "reporter") continue;
+    ++outputs;
+    json out = json::parse(o.payload_json), in = json::parse(Get(o.parent_id).payload_json);
+    EXPECT_EQ(out["doubled"], in["n"].get<int>() * 2) << o.payload_json;
     EXPECT_EQ(out["cwd"], robot_.string()) << "tasks run in the robot's directory";
   }
+  EXPECT_EQ(outputs, 6);
 
   // One line per run in serve's log, and the run's output in its own log file.
   ASSERT_TRUE(server_->WaitForOutput("task 'Consumer' run 1: ", 10)) << server_->output();
@@ -119,12 +138,12 @@ TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
   EXPECT_THAT(line, HasSubstr(": ok (log: "));
   std::string log = line.substr(line.find("(log: ") + 6);
   log.pop_back();  // ')'
-  EXPECT_EQ(fs::path(log).parent_path(), dir_ / "data" / "task-logs" / "Consumer");
+  EXPECT_EQ(fs::path(log).parent_path(), DataDir() / "task-logs" / "Consumer");
   EXPECT_THAT(ReadFile(log), HasSubstr("consumer handled"));
   // Private: a task's output may hold what it handles.
   EXPECT_EQ(fs::status(log).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  for (fs::path d : {dir_ / "data" / "task-logs", dir_ / "data" / "task-logs" / "Consumer"})
+  for (fs::path d : {DataDir() / "task-logs", DataDir() / "task-logs" / "Consumer"})
     EXPECT_EQ(fs::status(d).permissions() & fs::perms::all, fs::perms::owner_all) << d;
 
   // Totals count a run once it has ended, a moment after its items are DONE.
@@ -146,21 +165,20 @@ TEST_F(ServeTasksTest, ConsumesItemsFromHttpAndItemsAddIntoTheNextQueue) {
   EXPECT_EQ(tc[1]["done"], 6);
 }
 
-TEST_F(ServeTasksTest, FailingItemsAndTasksLeaveFailedItemsAndServeKeepsServing) {
+TEST_P(ServeTasksTest, FailingItemsAndTasksLeaveFailedItemsAndServeKeepsServing) {
   ASSERT_TRUE(Start({"--tasks", "Consumer,Crash"})) << server_->output();
   for (int i = 1; i <= 4; ++i) CreateItem("consumer", {{"n", i}, {"bad", i % 2 == 0}});
   std::string crash_id = CreateItem("crash", {{"n", 1}});
   ASSERT_TRUE(Eventually([&] {
     return Count("consumer", "DONE") == 2 && Count("consumer", "FAILED") == 2;
   })) << server_->output();
-  Db db(db_);
-  auto failed = db.Query(
-      "SELECT exception_type, error_code, error_message FROM items WHERE queue = 'consumer' AND "
-      "state = 'FAILED' ORDER BY id");
+  std::vector<store::Item> failed;  // oldest first
+  for (auto& it : AllItems(store_.url()))
+    if (it.queue == "consumer" && it.state == store::State::kFailed) failed.push_back(it);
   ASSERT_EQ(failed.size(), 2u);
-  EXPECT_EQ(failed[0][0], "BUSINESS");
-  EXPECT_EQ(failed[0][1], "BAD_INPUT");
-  EXPECT_EQ(failed[0][2], "item 2 is bad");
+  EXPECT_EQ(failed[0].exception_type, store::ExceptionType::kBusiness);
+  EXPECT_EQ(failed[0].error_code, "BAD_INPUT");
+  EXPECT_EQ(failed[0].error_message, "item 2 is bad");
 
   // The crashing task fails its item as APPLICATION (retried, then FAILED) and serve goes on.
   ASSERT_TRUE(server_->WaitForOutput("task 'Crash' run 1: ", 30)) << server_->output();
@@ -168,14 +186,13 @@ TEST_F(ServeTasksTest, FailingItemsAndTasksLeaveFailedItemsAndServeKeepsServing)
   auto crash = Http("GET", "/api/work-items/" + crash_id);
   ASSERT_EQ(crash.status, 200) << crash.raw;
   EXPECT_NE(crash.body["state"], "DONE") << crash.raw;
-  EXPECT_EQ(db.Query("SELECT exception_type FROM items WHERE id = " + crash_id)[0][0],
-            "APPLICATION");
+  EXPECT_EQ(Get(crash_id).exception_type, store::ExceptionType::kApplication);
   EXPECT_EQ(Http("GET", "/healthz").status, 200);
   CreateItem("consumer", {{"n", 10}});
   ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 3; })) << server_->output();
 }
 
-TEST_F(ServeTasksTest, TimedOutRunFailsItsItemAndOtherTasksGoOn) {
+TEST_P(ServeTasksTest, TimedOutRunFailsItsItemAndOtherTasksGoOn) {
   ASSERT_TRUE(Start({"--tasks", "Hang,Consumer", "--task-timeout", "2", "--log-format", "json"}))
       << server_->output();
   std::string hang_id = CreateItem("hang", {{"n", 1}});
@@ -183,16 +200,15 @@ TEST_F(ServeTasksTest, TimedOutRunFailsItsItemAndOtherTasksGoOn) {
   EXPECT_THAT(server_->err(), HasSubstr("timeout: task 'Hang' timed out after 2 s"));
   EXPECT_THAT(server_->err(), HasSubstr(R"("event":"task_run")"));
   EXPECT_THAT(server_->err(), HasSubstr(R"("result":"timeout")"));
-  Db db(db_);
-  auto row = db.Query("SELECT state, exception_type FROM items WHERE id = " + hang_id)[0];
-  EXPECT_NE(row[0], "DONE");
-  EXPECT_NE(row[0], "RESERVED");
-  EXPECT_EQ(row[1], "APPLICATION");
+  store::Item hang = Get(hang_id);
+  EXPECT_NE(hang.state, store::State::kDone);
+  EXPECT_NE(hang.state, store::State::kReserved);
+  EXPECT_EQ(hang.exception_type, store::ExceptionType::kApplication);
   CreateItem("consumer", {{"n", 1}});
   ASSERT_TRUE(Eventually([&] { return Count("consumer", "DONE") == 1; })) << server_->output();
 }
 
-TEST_F(ServeTasksTest, SigtermLetsTheCurrentItemFinishAndGivesTheRestBack) {
+TEST_P(ServeTasksTest, SigtermLetsTheCurrentItemFinishAndGivesTheRestBack) {
   ASSERT_TRUE(Start({"--tasks", "Slow", "--grace", "20"})) << server_->output();
   for (int i = 1; i <= 8; ++i) CreateItem("slow", {{"n", i}, {"sleep", 0.5}});
   // Releases are group-committed at the run's end, so the run's own log says how far it is.
@@ -209,7 +225,7 @@ TEST_F(ServeTasksTest, SigtermLetsTheCurrentItemFinishAndGivesTheRestBack) {
   EXPECT_EQ(Count("slow_output", "PENDING"), done) << "one output per DONE input";
 }
 
-TEST_F(ServeTasksTest, SigtermPastTheGraceGivesTheRunningItemBack) {
+TEST_P(ServeTasksTest, SigtermPastTheGraceGivesTheRunningItemBack) {
   ASSERT_TRUE(Start({"--tasks", "Slow", "--grace", "1"})) << server_->output();
   for (int i = 1; i <= 3; ++i) CreateItem("slow", {{"n", i}, {"sleep", 300}});
   ASSERT_TRUE(Eventually([&] { return RunLogHas("Slow", "slow item 1 started"); }))
@@ -220,18 +236,23 @@ TEST_F(ServeTasksTest, SigtermPastTheGraceGivesTheRunningItemBack) {
   EXPECT_FALSE(r.timed_out) << r;
   EXPECT_THAT(r.err, HasSubstr("went back to the queue")) << r;
   EXPECT_EQ(Count("slow", "PENDING"), 3) << r;
-  Db db(db_);
-  EXPECT_EQ(db.Int("SELECT max(attempt) FROM items WHERE queue = 'slow'"), 0)
-      << "given back, the attempt not counted";
+  int max_attempt = -1;
+  for (const auto& it : AllItems(store_.url()))
+    if (it.queue == "slow") max_attempt = std::max(max_attempt, it.attempt);
+  EXPECT_EQ(max_attempt, 0) << "given back, the attempt not counted";
 }
 
-TEST_F(ServeTasksTest, RefusesUnknownAndNonPythonTasks) {
-  RunResult unknown = RunRobotni({"serve", "-r", (robot_ / "robot.yaml").string(), "--listen",
-                                  "127.0.0.1:0", "--store", db_.string(), "--tasks", "Nope"});
+// Refused before any store is opened: SQLite only.
+TEST(ServeTasksFlagTest, RefusesUnknownAndNonPythonTasks) {
+  TempDir dir;
+  const fs::path robot = CopyFixture("serve_tasks", dir / "robot");
+  const std::string store = (dir / "wi.db").string();
+  RunResult unknown = RunRobotni({"serve", "-r", (robot / "robot.yaml").string(), "--listen",
+                                  "127.0.0.1:0", "--store", store, "--tasks", "Nope"});
   EXPECT_EQ(unknown.exit_code, 3) << unknown;
   EXPECT_THAT(unknown.err, HasSubstr("--tasks"));
-  RunResult shell = RunRobotni({"serve", "-r", (robot_ / "robot.yaml").string(), "--listen",
-                                "127.0.0.1:0", "--store", db_.string(), "--tasks", "Shell"});
+  RunResult shell = RunRobotni({"serve", "-r", (robot / "robot.yaml").string(), "--listen",
+                                "127.0.0.1:0", "--store", store, "--tasks", "Shell"});
   EXPECT_EQ(shell.exit_code, 2) << shell;
   EXPECT_THAT(shell.err, HasSubstr("is not a Python command"));
 }

@@ -1,4 +1,5 @@
-// `robotni serve` end to end: a real server on 127.0.0.1 probed by a real client.
+// `robotni serve` end to end: a real server on 127.0.0.1 probed by a real client, on each
+// store backend (SQLite, PostgreSQL).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 
 #include "tests/integration/cli/http_test_client.h"
 #include "tests/integration/cli/run_test_util.h"
+#include "tests/support/store_backends.h"
 
 namespace robotni::testing {
 namespace {
@@ -21,12 +23,12 @@ HttpReply Http(int port, const std::string& method, const std::string& path,
   return SendHttp(port, method, path, body);
 }
 
-class ServeTest : public ::testing::Test {
+class ServeTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(store_.ok()) << store_.error();
     std::vector<std::string> args = ServeExampleArgs(
-        (dir_.path() / "wi.db").string(),
-        {"--grace", "1", "--no-auth"});  // loopback only; tokens: serve_auth_test.cc
+        store_.url(), {"--grace", "1", "--no-auth"});  // loopback only; tokens: serve_auth_test.cc
     server_ = std::make_unique<Process>(args, RunOptions{});
     ASSERT_TRUE(server_->WaitForOutput("serving on", 30)) << "server did not start";
     port_ = ServingPort(*server_);  // --listen 127.0.0.1:0: a free port
@@ -42,11 +44,14 @@ class ServeTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  TestStore store_{GetParam(), dir_.path()};
   int port_ = 0;
   std::unique_ptr<Process> server_;
 };
 
-TEST_F(ServeTest, SubmitsRunsAndReportsJobs) {
+ROBOTNI_STORE_BACKENDS(ServeTest);
+
+TEST_P(ServeTest, SubmitsRunsAndReportsJobs) {
   auto health = Http(port_, "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
   auto types = Http(port_, "GET", "/api/worker/types");
@@ -75,7 +80,7 @@ TEST_F(ServeTest, SubmitsRunsAndReportsJobs) {
 
 // The ETag is decided from the job's row before the body is rendered: it must still name the
 // body exactly (same job, same tag; any change, a new tag).
-TEST_F(ServeTest, AJobsEtagAnswers304UntilTheJobChanges) {
+TEST_P(ServeTest, AJobsEtagAnswers304UntilTheJobChanges) {
   auto sub = Http(port_, "POST", "/api/worker/jobs",
                   R"({"type":"add","params":{"x":1,"y":2},"delay_seconds":3600})");
   ASSERT_EQ(sub.status, 202) << sub.body.dump();
@@ -101,7 +106,7 @@ TEST_F(ServeTest, AJobsEtagAnswers304UntilTheJobChanges) {
   EXPECT_NE(changed.Header("ETag"), "");
 }
 
-TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
+TEST_P(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   auto missing = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":1}})");
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(missing.body["error"]["message"], "params.y: required");
@@ -120,13 +125,16 @@ TEST_F(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   EXPECT_EQ(server_->Wait().exit_code, 0);
 }
 
-// A SIGTERM while serve starts (here: after its first warning, while two worker processes
-// start) is held and then drains: exit 0, not death by the signal's default action.
 // --lease is the lease of what serve claims: a job's lease runs out that long after its start
 // (heartbeats renew it every third of it).
-TEST(ServeLeaseTest, TheLeaseSettingIsTheLeaseOfEveryClaim) {
+class ServeLeaseTest : public ::testing::TestWithParam<Backend> {};
+ROBOTNI_STORE_BACKENDS(ServeLeaseTest);
+
+TEST_P(ServeLeaseTest, TheLeaseSettingIsTheLeaseOfEveryClaim) {
   TempDir dir;
-  const std::string store = (dir.path() / "wi.db").string();
+  TestStore test_store(GetParam(), dir.path());
+  ASSERT_TRUE(test_store.ok()) << test_store.error();
+  const std::string& store = test_store.url();
   Process server(ServeExampleArgs(store, {"--no-auth", "--grace", "0", "--lease", "3"}),
                  RunOptions{});
   ASSERT_TRUE(server.WaitForOutput("serving on", 30)) << "server did not start";
@@ -152,6 +160,8 @@ TEST(ServeLeaseTest, TheLeaseSettingIsTheLeaseOfEveryClaim) {
   EXPECT_EQ(server.Wait().exit_code, 0);
 }
 
+// A SIGTERM while serve starts (here: after its first warning, while two worker processes
+// start) is held and then drains: exit 0, not death by the signal's default action.
 TEST(ServeStartTest, SigtermWhileStartingStopsCleanly) {
   TempDir dir;
   Process server(ServeExampleArgs((dir.path() / "wi.db").string(),

@@ -15,26 +15,7 @@ set_tests_properties(pg_server_start PROPERTIES FIXTURES_SETUP pg_server LABELS 
 set_tests_properties(pg_server_stop PROPERTIES FIXTURES_CLEANUP pg_server LABELS unit TIMEOUT 60)
 add_dependencies(unit_tests robotni_pg_server)
 
-# As robotni_test (CMakeLists.txt); the tests on PostgreSQL (*/postgresql) also need the
-# fixture's server, the others (SQLite) run without it.
-function(robotni_store_test name)
-  add_executable(${name} ${ARGN} tests/support/pg_server.cc tests/support/sanitizer_defaults.cc)
-  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(${name} PRIVATE robotni_runtime GTest::gtest GTest::gmock
-                        GTest::gtest_main)
-  target_compile_definitions(${name} PRIVATE ROBOTNI_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
-  add_dependencies(unit_tests ${name})
-  add_dependencies(${name} robotni_pg_server)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
-    TEST_FILTER "-*/postgresql" TEST_LIST ${name}_sqlite_tests
-    PROPERTIES LABELS unit)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
-    TEST_FILTER "*/postgresql" TEST_LIST ${name}_pg_tests
-    PROPERTIES LABELS unit FIXTURES_REQUIRED pg_server
-               ENVIRONMENT ROBOTNI_TEST_PG_STATE=${ROBOTNI_TEST_PG_STATE})
-endfunction()
-
-robotni_store_test(store_test tests/unit/store/sqlite_store_test.cc tests/unit/store/pg_store_test.cc)
-robotni_store_test(store_schedules_test tests/unit/store/schedules_test.cc)
-robotni_store_test(store_complete_reserve_test tests/unit/store/complete_and_reserve_test.cc)
-robotni_store_test(store_migrate_test tests/unit/store/migrate_test.cc)
+robotni_backend_test(store_test tests/unit/store/sqlite_store_test.cc tests/unit/store/pg_store_test.cc)
+robotni_backend_test(store_schedules_test tests/unit/store/schedules_test.cc)
+robotni_backend_test(store_complete_reserve_test tests/unit/store/complete_and_reserve_test.cc)
+robotni_backend_test(store_migrate_test tests/unit/store/migrate_test.cc)
