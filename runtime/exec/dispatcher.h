@@ -11,11 +11,11 @@
 // the next run: at most `reserve_ahead_ms` of the jobs' expected work (each type's recent mean
 // duration), up to 32 jobs, and never a job whose type has not run yet or is slower than that
 // behind another. So a RESERVED item starts within about reserve_ahead_ms (its `started` is its
-// claim), and another serve process on the same store takes the jobs this one cannot start.
-// Outcomes wait for their commit at most about as long (a slow job never runs while finished
-// outcomes wait). Nothing here runs on, or
-// blocks, the libuv loop: the loop only calls Wake() after a submit. A heartbeat
-// thread extends the leases of running jobs and reaps expired leases of others.
+// claim until its outcome records its handler's start), and another serve process on the same
+// store takes the jobs this one cannot start. Outcomes wait for their commit at most about as
+// long (a slow job never runs while finished outcomes wait). Nothing here runs on, or blocks,
+// the libuv loop: the loop only calls Wake() after a submit. A heartbeat thread extends the
+// leases of the jobs runners hold and reaps expired leases of others.
 // Thread-safety: public methods may be called from any thread.
 
 #include <atomic>
