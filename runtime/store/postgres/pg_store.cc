@@ -93,6 +93,10 @@ std::string TextArray(const std::vector<const std::string*>& v) {
 constexpr char kFence[] =
     "id = $1 AND lease_owner = $2 AND attempt = $3 AND state = 'RESERVED' AND "
     "($4::bigint = 0 OR lease_token = $4::bigint)";
+// The same fence per row of a batch: items joined to v(id, owner, attempt, token, ...).
+constexpr char kFenceOfRows[] =
+    " items.id = v.id AND items.lease_owner = v.owner AND items.attempt = v.attempt AND "
+    "items.state = 'RESERVED' AND (v.token = 0 OR items.lease_token = v.token) ";
 
 Params FenceParams(int64_t id, const Lease& l) {
   Params p;
@@ -769,11 +773,10 @@ Status PgStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_m
     held.clear();
     const int64_t now = Now();
     auto r = W().Exec(
-        "UPDATE items SET lease_expires = $1, updated = $2 "
-        "FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bigint[]) AS v(id, owner, "
-        "attempt, token) WHERE items.id = v.id AND items.lease_owner = v.owner AND "
-        "items.attempt = v.attempt AND items.state = 'RESERVED' AND "
-        "(v.token = 0 OR items.lease_token = v.token) RETURNING items.id",
+        std::string("UPDATE items SET lease_expires = $1, updated = $2 "
+                    "FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bigint[]) AS v(id, "
+                    "owner, attempt, token) WHERE") +
+            kFenceOfRows + "RETURNING items.id",
         Params()
             .Add(now + lease_ms)
             .Add(now)
@@ -905,10 +908,8 @@ Status PgStore::FinishDoneRows(const std::vector<const Completion*>& rows,
       "lease_expires = 0, payload = coalesce(v.payload, items.payload), "
       "started = CASE WHEN v.started > 0 THEN v.started ELSE items.started END "
       "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], "
-      "$8::bigint[]) AS v(id, owner, attempt, token, result, payload, started) "
-      "WHERE items.id = v.id AND "
-      "items.lease_owner = v.owner AND items.attempt = v.attempt AND items.state = 'RESERVED' "
-      "AND (v.token = 0 OR items.lease_token = v.token)",
+      "$8::bigint[]) AS v(id, owner, attempt, token, result, payload, started) WHERE" +
+          std::string(kFenceOfRows),
       Params()
           .Add(now)
           .Add(IdArray(ids))
