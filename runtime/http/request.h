@@ -62,6 +62,10 @@ struct Request {
   // Filled by the Router before the handler runs.
   std::string route;  // the matched pattern, "GET /api/worker/jobs/{id}"
   std::vector<std::pair<std::string, std::string>> path_params;  // decoded
+  // Router::Admit's lookup, kept for Router::Dispatch so a request is routed once: the
+  // Match's status (0: not looked up yet) and handler.
+  int route_status = 0;
+  const void* route_handler = nullptr;
 
   // The path parameter `name` ({name} in the route), or "" when absent.
   std::string_view Param(std::string_view name) const;

@@ -26,11 +26,6 @@ bool IsMethodToken(std::string_view m) {
   return !m.empty() && std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
-// Literal segments sort before parameters, position by position.
-bool MoreSpecific(const std::vector<bool>& a, const std::vector<bool>& b) {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
-}
-
 }  // namespace
 
 Status Router::Add(std::string_view spec, Handler handler) {
@@ -78,69 +73,72 @@ Status Router::Add(std::string_view spec, Handler handler) {
     }
     if (same) return Status::InvalidArgument("duplicate route: " + std::string(spec));
   }
+  if (route.segments.size() > 64)
+    return Status::InvalidArgument("route has more than 64 segments: " + std::string(spec));
+  for (size_t i = 0; i < route.segments.size(); ++i)
+    if (route.segments[i].param) route.param_bits |= uint64_t{1} << (63 - i);
   route.spec = std::string(spec);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
   return Status::OK();
 }
 
-bool Router::MatchSegments(const Route& route, const std::vector<std::string>& parts,
-                           std::vector<std::pair<std::string, std::string>>* params) {
+bool Router::Matches(const Route& route, const std::vector<std::string>& parts) {
   if (route.segments.size() != parts.size()) return false;
-  params->clear();
   for (size_t i = 0; i < parts.size(); ++i) {
     const Segment& seg = route.segments[i];
-    if (seg.param) {
-      if (parts[i].empty()) return false;  // "/jobs/" does not match "/jobs/{id}"
-      params->emplace_back(seg.text, parts[i]);
-    } else if (seg.text != parts[i]) {
+    if (seg.param ? parts[i].empty()  // "/jobs/" does not match "/jobs/{id}"
+                  : seg.text != parts[i])
       return false;
-    }
   }
   return true;
 }
 
+std::string Router::AllowedMethods(const std::vector<std::string>& parts) const {
+  std::set<std::string> allowed;
+  for (const Route& r : routes_)
+    if (Matches(r, parts)) allowed.insert(r.method);
+  if (allowed.empty()) return "";
+  if (allowed.count("GET") != 0) allowed.insert("HEAD");
+  allowed.insert("OPTIONS");
+  std::string out;
+  for (const std::string& a : allowed) {
+    if (!out.empty()) out += ", ";
+    out += a;
+  }
+  return out;
+}
+
+// Runs for every request (twice for none: Admit keeps its answer for Dispatch), so it
+// allocates nothing but the path's segments and the match it returns; the Allow header is
+// worked out only for a path no route of the method takes.
 Router::Match Router::Find(std::string_view method, std::string_view raw_path) const {
   Match m;
   std::vector<std::string> parts;
   if (!SplitPath(raw_path, &parts)) return m;
-  std::set<std::string> allowed;
   const Route* best = nullptr;
-  std::vector<bool> best_key;
   const Route* best_get = nullptr;  // for HEAD
-  std::vector<bool> best_get_key;
-  std::vector<std::pair<std::string, std::string>> params;
+  bool head = method == "HEAD";
   for (const Route& r : routes_) {
-    if (!MatchSegments(r, parts, &params)) continue;
-    allowed.insert(r.method);
-    std::vector<bool> key;
-    for (const Segment& s : r.segments) key.push_back(s.param);
-    if (r.method == method && (best == nullptr || MoreSpecific(key, best_key))) {
-      best = &r;
-      best_key = std::move(key);
-    } else if (method == "HEAD" && r.method == "GET" &&
-               (best_get == nullptr || MoreSpecific(key, best_get_key))) {
-      best_get = &r;
-      best_get_key = std::move(key);
+    if (!Matches(r, parts)) continue;
+    if (r.method == method) {
+      if (best == nullptr || r.param_bits < best->param_bits) best = &r;
+    } else if (head && r.method == "GET") {
+      if (best_get == nullptr || r.param_bits < best_get->param_bits) best_get = &r;
     }
   }
   if (best == nullptr) best = best_get;
-  if (allowed.count("GET") != 0) allowed.insert("HEAD");
-  allowed.insert("OPTIONS");
-  for (const std::string& a : allowed) {
-    if (!m.allow.empty()) m.allow += ", ";
-    m.allow += a;
-  }
   if (best != nullptr) {
-    MatchSegments(*best, parts, &m.params);
+    for (size_t i = 0; i < parts.size(); ++i)
+      if (best->segments[i].param)
+        m.params.emplace_back(best->segments[i].text, std::move(parts[i]));
     m.status = 200;
     m.handler = &best->handler;
     m.route = best->spec;
-  } else if (allowed.size() > 1) {  // more than the OPTIONS added above: the path is known
-    m.status = method == "OPTIONS" ? 204 : 405;
-  } else {
-    m.allow.clear();
+    return m;
   }
+  m.allow = AllowedMethods(parts);
+  if (!m.allow.empty()) m.status = method == "OPTIONS" ? 204 : 405;  // the path is known
   return m;
 }
 
@@ -152,29 +150,37 @@ std::vector<Router::RouteInfo> Router::Routes() const {
 
 bool Router::Admit(Request* req, const Responder& respond) const {
   Match m = Find(req->method, req->raw_path);
-  req->route = m.route;
+  req->route = std::move(m.route);
   req->path_params = std::move(m.params);
+  req->route_status = m.status;
+  req->route_handler = m.handler;
   return !filter_ || filter_(*req, respond);
 }
 
 void Router::Dispatch(Request* req, const Responder& respond, bool run_filter) const {
-  Match m = Find(req->method, req->raw_path);
-  req->route = m.route;
-  req->path_params = std::move(m.params);
+  if (req->route_status == 0) {
+    Match m = Find(req->method, req->raw_path);
+    req->route = std::move(m.route);
+    req->path_params = std::move(m.params);
+    req->route_status = m.status;
+    req->route_handler = m.handler;
+  }
   if (run_filter && filter_ && !filter_(*req, respond)) return;
-  if (m.status == 200) {
-    (*m.handler)(*req, respond);
+  if (req->route_status == 200) {
+    (*static_cast<const Handler*>(req->route_handler))(*req, respond);
     return;
   }
   Response r;
-  if (m.status == 404) {
+  if (req->route_status == 404) {
     r = Response::Error(404, "no route for " + req->path);
-  } else if (m.status == 405) {
-    r = Response::Error(405, req->method + " is not allowed on " + req->path);
-    r.headers.Set("Allow", m.allow);
   } else {
-    r = Response::Empty(204);
-    r.headers.Set("Allow", m.allow);
+    std::string allow = Find(req->method, req->raw_path).allow;
+    if (req->route_status == 405) {
+      r = Response::Error(405, req->method + " is not allowed on " + req->path);
+    } else {
+      r = Response::Empty(204);
+    }
+    r.headers.Set("Allow", allow);
   }
   respond(std::move(r));
 }

@@ -7,6 +7,7 @@
 // the body) and OPTIONS on a known path answers 204 with Allow unless a route handles it.
 // Thread-safety: build it before the server starts; Dispatch is const and runs on the loop.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -78,10 +79,14 @@ class Router {
     std::string method;
     std::string spec;
     std::vector<Segment> segments;
+    // Which segments are parameters, the first segment in the highest bit: of two routes
+    // matching one path, the smaller key is the more specific (literals win, left first).
+    uint64_t param_bits = 0;
     Handler handler;
   };
-  static bool MatchSegments(const Route& route, const std::vector<std::string>& parts,
-                            std::vector<std::pair<std::string, std::string>>* params);
+  static bool Matches(const Route& route, const std::vector<std::string>& parts);
+  // The Allow header's methods for `parts`: every method routed there, HEAD with GET, OPTIONS.
+  std::string AllowedMethods(const std::vector<std::string>& parts) const;
 
   std::vector<Route> routes_;
   Filter filter_;

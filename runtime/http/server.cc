@@ -542,8 +542,8 @@ void Connection::OnResponse(Response response) noexcept {
     HttpServer* s = server_;
     bool keep = request_.keep_alive && !s->stopping_;
     s->counters_.requests++;
-    s->counters_
-        .responses[{request_.route.empty() ? kUnmatched : request_.route, response.status}]++;
+    s->counters_.CountResponse(request_.route.empty() ? kUnmatched : request_.route,
+                               response.status);
     RecordAccess(request_.method, request_.target, response, request_began_);
     bool http10 = request_.http_minor == 0;
     Write(SerializeResponse(response, keep, http10, request_.method == "HEAD", s->HttpDate(),
@@ -551,6 +551,10 @@ void Connection::OnResponse(Response response) noexcept {
     std::string().swap(request_.body);  // answered: its body is no longer held
     if (!keep) {
       close_after_write_ = true;
+      if (writes_ == 0) {  // written whole already: no write callback will start the linger
+        StartLinger();
+        return;
+      }
       Account();
       UpdateReading();
       return;
@@ -598,12 +602,17 @@ void Connection::RecordAccess(std::string_view method, std::string_view target,
 void Connection::SendFinal(Response response, const std::string& route) {
   HttpServer* s = server_;
   s->counters_.requests++;
-  s->counters_.responses[{route, response.status}]++;
+  s->counters_.CountResponse(route, response.status);
   close_after_write_ = true;
   in_.clear();
   in_pos_ = 0;
   parser_.DropBody();
   Write(SerializeResponse(response, false, false, false, s->HttpDate(), s->options_.server_name));
+  if (closing_) return;
+  if (writes_ == 0) {  // written whole already: no write callback will start the linger
+    StartLinger();
+    return;
+  }
   ArmTimer(TimerMode::kClosing, s->options_.linger_ms);
   Account();
   UpdateReading();
@@ -611,11 +620,28 @@ void Connection::SendFinal(Response response, const std::string& route) {
 
 void Connection::Write(std::string data) {
   if (closing_) return;
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (writes_ == 0) {
+    // Nothing queued: write now. An answer the socket takes whole needs no write request, no
+    // callback and no poll-set update (libuv 1.44 re-arms the handle after every uv_write:
+    // one epoll_ctl per answer).
+    uv_buf_t now = uv_buf_init(data.data(), static_cast<unsigned int>(data.size()));
+    int n = uv_try_write(stream, &now, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      Close();
+      return;
+    }
+    if (n > 0) {
+      if (server_ != nullptr) server_->counters_.bytes_written += static_cast<uint64_t>(n);
+      if (static_cast<size_t>(n) == data.size()) return;
+      data.erase(0, static_cast<size_t>(n));
+    }
+  }
   auto* w = new WriteReq();
   w->data = std::move(data);
   w->req.data = this;
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned int>(w->data.size()));
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Connection::OnWrite);
+  int rc = uv_write(&w->req, stream, &buf, 1, &Connection::OnWrite);
   if (rc < 0) {
     delete w;
     Close();
@@ -691,6 +717,12 @@ void Connection::OnShutdown(uv_shutdown_t* req, int status) {
   auto* c = static_cast<Connection*>(req->data);
   delete req;
   if (status < 0) c->Close();
+}
+
+void HttpCounters::CountResponse(std::string_view route, int status) {
+  auto it = responses.find(std::pair<std::string_view, int>(route, status));
+  if (it == responses.end()) it = responses.emplace(std::pair(std::string(route), status), 0).first;
+  ++it->second;
 }
 
 HttpServer::HttpServer(uv_loop_t* loop, Router router, ServerOptions options)

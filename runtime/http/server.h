@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -46,6 +47,17 @@
 namespace robotni::http {
 
 // One answered request, for an access log.
+// Orders (route, status) keys and finds them by a string_view route, so counting a response
+// copies nothing.
+struct RouteStatusLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const std::pair<A, int>& a, const std::pair<B, int>& b) const {
+    int c = std::string_view(a.first).compare(std::string_view(b.first));
+    return c < 0 || (c == 0 && a.second < b.second);
+  }
+};
+
 struct AccessRecord {
   std::string_view method;  // "-" when the request could not be parsed
   std::string_view target;  // as sent ("/api/worker/jobs?x=1"); "-" when unparsed
@@ -102,7 +114,9 @@ struct HttpCounters {
   uint64_t bytes_written = 0;
   // (route spec, status) -> responses. Unmatched paths count as "(unmatched)", parse errors
   // as "(malformed)".
-  std::map<std::pair<std::string, int>, uint64_t> responses;
+  std::map<std::pair<std::string, int>, uint64_t, RouteStatusLess> responses;
+  // One more response to (route, status), without copying the route when it is counted.
+  void CountResponse(std::string_view route, int status);
   // Why requests were refused by the parser: llhttp's "HPE_INVALID_METHOD", or
   // "header_too_large", "body_too_large", "truncated", ...
   std::map<std::string, uint64_t> parse_errors;
