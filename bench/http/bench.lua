@@ -1,5 +1,6 @@
 -- wrk script for bench/http/run.sh. Arguments after "--":
 --   get PATH [ETAG]  GET PATH, with "If-None-Match: ETAG" when given
+--   cycle FIRST LAST GET /api/worker/jobs/{id}, id cycling FIRST..LAST, each thread from its own start
 --   post             POST /api/worker/jobs {"type":"add",...}
 --   submit N         as post, but each thread stops after N replies (end-to-end jobs/s)
 -- done() prints one "RESULT key=value ..." line for run.sh to parse.
@@ -7,6 +8,13 @@
 local limit = nil
 local replies = 0
 local req
+local first, last, next_id
+
+local threads = 0
+function setup(thread)
+  thread:set("thread_no", threads)
+  threads = threads + 1
+end
 
 function init(args)
   local mode = args[1]
@@ -14,6 +22,10 @@ function init(args)
     local headers = {}
     if args[3] ~= nil and args[3] ~= "" then headers["If-None-Match"] = args[3] end
     req = wrk.format("GET", args[2], headers)
+  elseif mode == "cycle" then
+    first, last = tonumber(args[2]), tonumber(args[3])
+    -- Threads start apart (setup numbers them), so they do not read the same job at once.
+    next_id = first + math.floor((last - first + 1) * (thread_no or 0) / 8) % (last - first + 1)
   else
     req = wrk.format("POST", "/api/worker/jobs", {["Content-Type"] = "application/json"},
                      '{"type":"add","params":{"x":2,"y":40}}')
@@ -25,6 +37,11 @@ function init(args)
 end
 
 function request()
+  if next_id ~= nil then
+    local id = next_id
+    next_id = next_id < last and next_id + 1 or first
+    return wrk.format("GET", "/api/worker/jobs/" .. id)
+  end
   return req
 end
 

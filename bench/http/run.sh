@@ -4,6 +4,8 @@
 # on 127.0.0.1:
 #   get-miss  GET /api/worker/jobs/{id}                      -> 200 with the job
 #   get-hit   GET /api/worker/jobs/{id} + If-None-Match     -> 304
+#   get-cold  GET /api/worker/jobs/{id} of every job the post row made, in turn (more than
+#             robotni keeps rendered: each read goes to the store), after the post row
 #   post      POST /api/worker/jobs {"type":"add",...}       -> 202 (jobs run meanwhile)
 #   e2e       submit N add jobs, wait until all are done: jobs/s from the store's own
 #             timestamps (first created -> last finished)
@@ -29,7 +31,7 @@ CONNS=${CONNS:-64}
 DURATION=${DURATION:-10s}
 N=${N:-20000}
 CONCURRENCY=${CONCURRENCY:-2}
-ONLY=${ONLY:-get-miss get-hit post e2e}
+ONLY=${ONLY:-get-miss get-hit post get-cold e2e}
 IMPLS=${IMPLS:-robotni reference floor}
 
 for tool in wrk curl "$PY" "$ROBOTNI"; do
@@ -210,6 +212,14 @@ for row in $ONLY; do
       get-miss) measure get-miss "$impl" get "/api/worker/jobs/${JOB[$impl]}" ;;
       get-hit) measure get-hit "$impl" get "/api/worker/jobs/${JOB[$impl]}" "${ETAG[$impl]}" ;;
       post) measure post "$impl" post; [[ $impl == floor ]] || wait_drained "$impl" ;;
+      get-cold)
+        if [[ $impl == floor ]]; then
+          measure get-cold floor cycle 1 10000
+        else
+          measure get-cold "$impl" cycle \
+            "$(sql "$impl" "SELECT min(id) FROM items WHERE queue = 'add'")" \
+            "$(sql "$impl" "SELECT max(id) FROM items WHERE queue = 'add'")"
+        fi ;;
       e2e) [[ $impl == floor ]] || e2e "$impl" ;;
     esac
   done

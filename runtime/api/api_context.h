@@ -22,6 +22,7 @@ namespace robotni::api {
 
 class JobWaiter;     // jobs_api.cc: long polls of GET /api/worker/jobs/{id}/wait
 class JobSubmitter;  // job_submitter.h: group commit of POST /api/worker/jobs
+class JobViewCache;  // job_view_cache.h: rendered jobs of GET /api/worker/jobs/{id}
 
 class Throughput;
 
@@ -34,6 +35,7 @@ struct WorkerApiContext {
   bool ready = false;
   std::shared_ptr<JobWaiter> waiter;        // created by RegisterJobsApi
   std::shared_ptr<JobSubmitter> submitter;  // created by RegisterJobsApi
+  std::shared_ptr<JobViewCache> job_views;  // created by RegisterJobsApi
   // robot.yaml tasks consuming queues (service/serve_tasks.h): their status, and a wake after
   // a POST /api/work-items. Empty when serve runs no tasks.
   std::function<nlohmann::json()> task_consumers;

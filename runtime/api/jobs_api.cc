@@ -1,6 +1,7 @@
 #include "api/jobs_api.h"
 #include "api/api_util.h"
 #include "api/job_submitter.h"
+#include "api/job_view_cache.h"
 #include "api/job_webhooks.h"
 #include "http/source_etag.h"
 
@@ -171,6 +172,20 @@ bool Finished(store::State s) {
   return s == store::State::kDone || s == store::State::kFailed || s == store::State::kCancelled;
 }
 
+// The answer to GET /api/worker/jobs/{id} from a rendered view: 304 when the request's
+// If-None-Match (null: none) matches its ETag, else 200 with the JSON.
+Response JobViewResponse(const JobViewCache::View& v, const std::string* if_none_match) {
+  Response r;
+  if (if_none_match != nullptr && http::IfNoneMatchMatches(*if_none_match, v.etag)) {
+    r.status = 304;
+  } else {
+    r.body = v.body;
+    r.headers.Set("Content-Type", "application/json");
+  }
+  r.headers.Set("ETag", v.etag);
+  return r;
+}
+
 }  // namespace
 
 // Long-polls for GET /api/worker/jobs/{id}/wait without blocking the loop or the WorkQueue:
@@ -295,6 +310,8 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
 Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
   if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
   if (!ctx->submitter) ctx->submitter = std::make_shared<JobSubmitter>(ctx);
+  if (!ctx->job_views)
+    ctx->job_views = std::make_shared<JobViewCache>(ctx->store);
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         json body;
@@ -369,27 +386,44 @@ Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
           return Response::Text(200, std::move(log).value());
         });
       }));
-  ROBOTNI_RETURN_IF_ERROR(
-      router->Add("GET /api/worker/jobs/{id}", [ctx](const Request& req, Responder respond) {
-        std::string id(req.Param("id"));
-        const std::string* inm = req.headers.Find("If-None-Match");
-        Offload(ctx, std::move(respond), [ctx, id, inm = inm ? *inm : std::string()] {
-          auto it = GetJob(ctx->store, id);
-          if (!it.ok()) return StatusError(it.status());
-          std::vector<store::TimelineEntry> webhooks = WebhookTimeline(ctx->store, *it);
-          // Decided from the row, before rendering: a poll that finds the job unchanged
-          // costs a read and a hash.
-          std::string etag = JobEtag(*it, webhooks);
-          Response r;
-          if (!inm.empty() && http::IfNoneMatchMatches(inm, etag)) {
-            r.status = 304;
-          } else {
-            r = Response::Json(200, JobJson(*it, &webhooks));
-          }
-          r.headers.Set("ETag", etag);
-          return r;
-        });
-      }));
+  ROBOTNI_RETURN_IF_ERROR(router->Add("GET /api/worker/jobs/{id}", [ctx](const Request& req,
+                                                                         Responder respond) {
+    std::string_view id = req.Param("id");
+    const std::string* inm = req.headers.Find("If-None-Match");
+    JobViewCache* views = ctx->job_views.get();
+    if (const JobViewCache::View* v = views->Find(id)) return respond(JobViewResponse(*v, inm));
+    struct Read {
+      Response response;
+      std::optional<JobViewCache::View> view;  // a rendered 200, for the cache
+    };
+    auto read = std::make_shared<Read>();
+    uint64_t token = views->Begin();
+    ctx->blocking->Submit([ctx, read, token, id = std::string(id), inm = inm ? *inm : std::string(),
+                           respond = std::move(respond)]() mutable {
+      auto it = GetJob(ctx->store, id);
+      if (!it.ok()) {
+        read->response = StatusError(it.status());
+      } else {
+        std::vector<store::TimelineEntry> webhooks = WebhookTimeline(ctx->store, *it);
+        // Decided from the row, before rendering: a poll that finds the job unchanged
+        // costs a read and a hash.
+        std::string etag = JobEtag(*it, webhooks);
+        if (!inm.empty() && http::IfNoneMatchMatches(inm, etag)) {
+          read->response.status = 304;
+          read->response.headers.Set("ETag", etag);
+        } else {
+          read->view = JobViewCache::View{
+              etag, JobJson(*it, &webhooks).dump(-1, ' ', false, json::error_handler_t::replace)};
+          read->response = JobViewResponse(*read->view, nullptr);
+        }
+      }
+      ctx->poster->Post(
+          [ctx, read, token, id = std::move(id), respond = std::move(respond)]() mutable {
+            if (read->view) ctx->job_views->Put(token, std::move(id), std::move(*read->view));
+            respond(std::move(read->response));
+          });
+    });
+  }));
   // The same cancel as huey's revoke (queues_api.cc).
   ROBOTNI_RETURN_IF_ERROR(router->Add("DELETE /api/worker/jobs/{id}", CancelJobHandler(ctx)));
   return Status::OK();

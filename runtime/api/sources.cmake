@@ -7,6 +7,7 @@ target_sources(robotni_runtime PRIVATE
   runtime/api/job_list.cc
   runtime/api/job_submitter.cc
   runtime/api/job_types_api.cc
+  runtime/api/job_view_cache.cc
   runtime/api/job_webhooks.cc
   runtime/api/jobs_api.cc
   runtime/api/metrics.cc

@@ -245,6 +245,12 @@ struct StoreOptions {
   std::function<int64_t()> now_ms;
 };
 
+// See WorkItemStore::ReadCommitStamp: equal stamps, no commit in between.
+struct CommitStamp {
+  std::array<uint32_t, 12> words{};
+  bool operator==(const CommitStamp&) const = default;
+};
+
 class WorkItemStore {
  public:
   // Opens (and creates / migrates) the store named by options.url. Errors: the path is
@@ -341,6 +347,12 @@ class WorkItemStore {
   // a step's work items are settled, so the copy overlaps the interpreter's teardown
   // instead of lengthening the close). No-op where there is no such log.
   virtual void CheckpointWhenIdle() {}
+  // A value that every commit to the store changes, by any connection of any process, read
+  // with neither a system call nor a lock, so that a cache of what was read from the store
+  // (api/job_view_cache.h) can be checked before every use. SQLite: the WAL-index header.
+  // nullopt where the store has none (PostgreSQL) or cannot read it consistently now (a
+  // commit is writing it): then nothing read before may be taken as current. Any thread.
+  virtual std::optional<CommitStamp> ReadCommitStamp() const { return std::nullopt; }
 
   // Reserves `n` ids no other create will use; returns the first (they are
   // first..first+n-1). Ids stay increasing, so order by id stays creation order.

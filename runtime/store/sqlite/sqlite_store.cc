@@ -523,6 +523,38 @@ StatusOr<DbPtr> OpenConnection(const std::string& path, bool read_only, bool ful
 
 }  // namespace
 
+namespace {
+
+// The WAL-index header (sqlite.org/walformat.html, 2.1): 48 bytes, iVersion first (3007000),
+// isInit at byte 12; a second copy follows. A commit writes the second copy, then the first,
+// so a reader that finds them equal has a consistent header. Every commit changes it (its
+// change counter, last frame and frame checksum).
+constexpr size_t kWalIndexHeaderBytes = 48;
+constexpr uint32_t kWalIndexVersion = 3007000;
+
+// SQLite's own mapping of region 0 of `db`'s WAL-index (the VFS's xShmMap, which returns the
+// region the connection already mapped), or null when there is none or its header is not
+// the documented one.
+const volatile unsigned char* MapWalIndex(sqlite3* db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
+      file->pMethods->xShmMap == nullptr)
+    return nullptr;
+  void volatile* region = nullptr;
+  if (file->pMethods->xShmMap(file, 0, 32 * 1024, /*bExtend=*/0, &region) != SQLITE_OK ||
+      region == nullptr)
+    return nullptr;
+  const auto* p = static_cast<const volatile unsigned char*>(region);
+  uint32_t version = 0;
+  unsigned char header[kWalIndexHeaderBytes];
+  for (size_t i = 0; i < kWalIndexHeaderBytes; ++i) header[i] = p[i];
+  std::memcpy(&version, header, sizeof version);
+  return version == kWalIndexVersion && header[12] == 1 ? p : nullptr;
+}
+
+}  // namespace
+
 SqliteStore::SqliteStore(const StoreOptions& options, std::string path)
     : options_(options), path_(std::move(path)), rng_(std::random_device{}()) {}
 
@@ -584,11 +616,25 @@ Status SqliteStore::Init() {
   }
   ROBOTNI_RETURN_IF_ERROR(Migrate(db->get(), path_));
   sqlite3_wal_autocheckpoint(db->get(), std::max(1, options_.wal_autocheckpoint_pages));
+  wal_index_ = MapWalIndex(db->get());
   writer_ = std::make_unique<WriterConn>();
   writer_->db = std::move(db).value();
   ROBOTNI_RETURN_IF_ERROR(writer_->Prepare());
   thread_ = std::thread([this] { WriterLoop(); });
   return Status::OK();
+}
+
+std::optional<CommitStamp> SqliteStore::ReadCommitStamp() const {
+  if (wal_index_ == nullptr) return std::nullopt;
+  unsigned char first[kWalIndexHeaderBytes], second[kWalIndexHeaderBytes];
+  for (size_t i = 0; i < kWalIndexHeaderBytes; ++i) first[i] = wal_index_[i];
+  std::atomic_thread_fence(std::memory_order_acquire);
+  for (size_t i = 0; i < kWalIndexHeaderBytes; ++i)
+    second[i] = wal_index_[kWalIndexHeaderBytes + i];
+  if (std::memcmp(first, second, kWalIndexHeaderBytes) != 0) return std::nullopt;  // mid-commit
+  CommitStamp stamp;
+  std::memcpy(stamp.words.data(), first, kWalIndexHeaderBytes);
+  return stamp;
 }
 
 SqliteStore::~SqliteStore() {

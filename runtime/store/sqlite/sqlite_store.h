@@ -72,6 +72,7 @@ class SqliteStore final : public WorkItemStore {
   Status Delete(const std::string& item_id) override;
   Status Sync() override;
   void CheckpointWhenIdle() override;
+  std::optional<CommitStamp> ReadCommitStamp() const override;
   StatusOr<int64_t> AllocateIds(int n) override;
   Status Unreserve(const Lease& lease) override;
   StatusOr<int64_t> ReleaseDeadOwners(
@@ -190,6 +191,9 @@ class SqliteStore final : public WorkItemStore {
 
   const StoreOptions options_;
   const std::string path_;
+  // The writer connection's own mapping of the WAL-index's first region (SQLite's, valid
+  // while that connection is open, which is the store's life); null: no stamps.
+  const volatile unsigned char* wal_index_ = nullptr;
   std::string files_dir_;
   std::string staging_dir_;
 

@@ -106,6 +106,27 @@ TEST_P(ServeTest, AJobsEtagAnswers304UntilTheJobChanges) {
   EXPECT_NE(changed.Header("ETag"), "");
 }
 
+// serve keeps the rendered JSON of jobs polled while its SQLite store is unchanged
+// (api/job_view_cache.h): a change by another process must show at the next GET.
+TEST_P(ServeTest, AJobChangedByAnotherProcessIsReadFreshAtOnce) {
+  auto sub = Http(port_, "POST", "/api/worker/jobs",
+                  R"({"type":"add","params":{"x":1,"y":2},"delay_seconds":3600})");
+  ASSERT_EQ(sub.status, 202) << sub.body.dump();
+  const std::string id = sub.body["job_id"];
+  const std::string path = "/api/worker/jobs/" + id;
+  auto first = Http(port_, "GET", path);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body["status"], "queued");
+  EXPECT_EQ(Http(port_, "GET", path).raw, first.raw);  // the second may come from the cache
+  RunResult cancel = RunRobotni({"items", "cancel", id, "--store", store_.url()});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel;
+  auto after = SendHttp(port_, "GET", path, "", "", "",
+                        "If-None-Match: " + first.Header("ETag") + "\r\n");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.body["status"], "cancelled");
+  EXPECT_NE(after.Header("ETag"), first.Header("ETag"));
+}
+
 TEST_P(ServeTest, BadSubmissionsAreRefusedWithTheField) {
   auto missing = Http(port_, "POST", "/api/worker/jobs", R"({"type":"add","params":{"x":1}})");
   EXPECT_EQ(missing.status, 400);
