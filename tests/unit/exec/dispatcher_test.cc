@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -333,6 +334,18 @@ TEST_F(DispatcherTest, JobsClaimedAheadShowQueuedUntilTheirHandlerStarts) {
   ASSERT_TRUE(warm.ok());
   dispatcher_->Wake();
   for (const auto& id : *warm) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
+  auto release = [&] {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      hold = false;
+    }
+    cv.notify_all();
+  };
+  // A failed check below still lets the blocked handler go before the dispatcher stops.
+  struct OnExit {
+    std::function<void()> f;
+    ~OnExit() { f(); }
+  } on_exit{release};
   {
     std::lock_guard<std::mutex> l(mu);
     hold = true;
@@ -390,11 +403,7 @@ TEST_F(DispatcherTest, JobsClaimedAheadShowQueuedUntilTheirHandlerStarts) {
   }
   EXPECT_EQ(sum, 110);
 
-  {
-    std::lock_guard<std::mutex> l(mu);
-    hold = false;
-  }
-  cv.notify_all();
+  release();
   for (const auto& id : ids) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
   // Each stored start is its handler's: at or before the handler's own reading, after the
   // job before it ended; the blocked job keeps the start recorded while it ran.
