@@ -28,6 +28,7 @@ namespace {
 using nlohmann::json;
 
 const char* ApiStatus(const store::Item& it) {
+  if (store::IsHeld(it)) return "queued";  // claimed ahead, its handler not started
   switch (it.state) {
     case store::State::kPending:
       return "queued";
@@ -285,8 +286,10 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
     if (result.is_discarded()) result = it.result_json;
   }
   json params = ParseStoredJson(it.payload_json);
-  // The lease owner of the attempt that runs or ran it (a finished job keeps it).
-  json worker = it.state == store::State::kPending ? json(nullptr) : OrNull(it.lease_owner);
+  // The lease owner of the attempt that runs or ran it (a finished job keeps it); none while
+  // it waits, held ahead by a runner included.
+  json worker = it.state == store::State::kPending || store::IsHeld(it) ? json(nullptr)
+                                                                        : OrNull(it.lease_owner);
   json out = {{"job_id", it.id},
               {"type", it.queue},
               {"status", ApiStatus(it)},

@@ -167,7 +167,7 @@ std::string RenderMetrics(
   w.Family("robotni_queue_depth", "Items waiting to run (queued + scheduled) by queue.", "gauge");
   for (const auto& q : stats) {
     w.Sample("robotni_queue_depth", {{"queue", q.queue}},
-             static_cast<double>(q.pending + q.scheduled));
+             static_cast<double>(q.pending + q.held + q.scheduled));
   }
   w.Family("robotni_executors_busy", "Executors running a job now.", "gauge");
   w.Sample("robotni_executors_busy", {}, jobs.busy);

@@ -134,12 +134,12 @@ Status RegisterWorkItemsApi(Router* router, WorkerApiContext* ctx) {
           auto stats = ctx->store->Stats(queue);
           if (!stats.ok()) return StatusError(stats.status());
           // The Action Server's four states over the store's counts (store.h QueueStats):
-          // PENDING is queued + scheduled, FAILED is failed + cancelled.
+          // PENDING is queued (pending + held) + scheduled, FAILED is failed + cancelled.
           store::QueueStats q;
           for (const auto& s : *stats)
             if (s.queue == queue) q = s;
           return Response::Json(200, {{"queue_name", queue},
-                                      {"pending", q.pending + q.scheduled},
+                                      {"pending", q.pending + q.held + q.scheduled},
                                       {"in_progress", q.reserved},
                                       {"done", q.done},
                                       {"failed", q.failed + q.cancelled},

@@ -227,6 +227,7 @@ store::ReserveRequest Dispatcher::ReserveFor(std::vector<std::string> queues,
   req.owner = options_.owner;
   req.lease_ms = options_.lease_ms;
   req.max_items = static_cast<int>(max_items);
+  req.start_now = 1;  // the runner starts the first; the others are held (shown queued)
   return req;
 }
 
@@ -457,6 +458,17 @@ void Dispatcher::RunnerLoop(int index) {
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count();
     running_jobs_[item.id] = {item.id, item.queue, started, index, started_ms};
+    if (item.started_ms == 0) {
+      // Held until now: the store shows it queued until its outcome records this start, or
+      // the heartbeat thread does once it runs past the budget (it is not quick after all).
+      const auto due = started + std::chrono::microseconds(budget_us);
+      held_starts_[item.id] = {{store::LeaseOf(item), started_ms}, due};
+      if (due < next_look_) {
+        next_look_ = due;
+        cv_.notify_all();
+      }
+    }
+    item.started_ms = started_ms;  // what on_finished reports (its duration)
     counters_.busy++;
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
@@ -468,6 +480,7 @@ void Dispatcher::RunnerLoop(int index) {
     if (!first) e->second += (took_us - e->second) / 8;  // a mean of the last few runs
     running_per_type_[item.queue]--;
     running_jobs_.erase(item.id);
+    held_starts_.erase(item.id);
     if (r.finished.empty()) r.first_finished = std::chrono::steady_clock::now();
     r.finished.push_back({std::move(item), std::move(c), std::move(observers)});
   }
@@ -637,19 +650,44 @@ store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
 }
 
 void Dispatcher::HeartbeatLoop() {
-  auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 50));
+  using Clock = std::chrono::steady_clock;
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 50));
   std::unique_lock<std::mutex> l(mu_);
+  auto next_beat = Clock::now() + period;
   while (!stopping_) {
-    cv_.wait_for(l, period, [&] { return stopping_; });
+    // Wakes for the next beat, or the earliest held start that comes due first (a runner
+    // that starts a held job lowers next_look_ and notifies).
+    next_look_ = next_beat;
+    for (const auto& [id, h] : held_starts_) next_look_ = std::min(next_look_, h.due);
+    const auto until = next_look_;
+    cv_.wait_until(l, until, [&] { return stopping_ || next_look_ < until; });
     if (stopping_) break;
+    const auto now = Clock::now();
+    std::vector<store::Start> starts;
+    for (auto it = held_starts_.begin(); it != held_starts_.end();) {
+      if (it->second.due > now) {
+        ++it;
+        continue;
+      }
+      starts.push_back(std::move(it->second.start));
+      it = held_starts_.erase(it);
+    }
+    const bool beat = now >= next_beat;
     std::vector<store::Lease> leases;
-    for (const auto& [id, lease] : running_) leases.push_back(lease);
+    if (beat) {
+      for (const auto& [id, lease] : running_) leases.push_back(lease);
+      next_beat = now + period;
+    }
     l.unlock();
-    if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    store_->ReapExpired(now);
+    // A lost lease or an unreachable store only leaves the start to the outcome's commit.
+    if (!starts.empty()) (void)store_->RecordStarts(starts);
+    if (beat) {
+      if (!leases.empty()) store_->HeartbeatBatch(leases, options_.lease_ms);
+      auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+      store_->ReapExpired(wall);
+    }
     l.lock();
   }
 }

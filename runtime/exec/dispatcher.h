@@ -10,12 +10,15 @@
 // free. For short jobs it reserves ahead, so that one commit stores a run of outcomes and claims
 // the next run: at most `reserve_ahead_ms` of the jobs' expected work (each type's recent mean
 // duration), up to 32 jobs, and never a job whose type has not run yet or is slower than that
-// behind another. So a RESERVED item starts within about reserve_ahead_ms (its `started` is its
-// claim until its outcome records its handler's start), and another serve process on the same
-// store takes the jobs this one cannot start. Outcomes wait for their commit at most about as
-// long (a slow job never runs while finished outcomes wait). Nothing here runs on, or blocks,
-// the libuv loop: the loop only calls Wake() after a submit. A heartbeat thread extends the
-// leases of the jobs runners hold and reaps expired leases of others.
+// behind another. So a RESERVED item starts within about reserve_ahead_ms, and another serve
+// process on the same store takes the jobs this one cannot start. Only the first job of a claim
+// is stored as started (at its claim); the others are held (started = 0: shown queued) until
+// their outcome records their handler's start, or, for one still running past the budget, the
+// heartbeat thread does. Outcomes wait for their commit at most about as long (a slow job never
+// runs while finished outcomes wait). Nothing here runs on, or blocks, the libuv loop: the loop
+// only calls Wake() after a submit. A heartbeat thread extends the leases of the jobs runners
+// hold, records the starts of held jobs that run past the budget, and reaps expired leases of
+// others.
 // Thread-safety: public methods may be called from any thread.
 
 #include <atomic>
@@ -190,6 +193,15 @@ class Dispatcher {
   // waiting for its outcome's commit (heartbeated; given back by Drain).
   std::map<std::string, store::Lease> running_;
   std::map<std::string, RunningJob> running_jobs_;  // item id -> what Running() reports
+  // The running jobs that were held (claimed ahead: started = 0 in the store, shown queued),
+  // by item id: the heartbeat thread records a start in the store once it is `due` (the
+  // handler ran past the budget), so a job that proves slow does not show queued for long.
+  struct HeldStart {
+    store::Start start;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::map<std::string, HeldStart> held_starts_;          // mu_
+  std::chrono::steady_clock::time_point next_look_ = {};  // mu_: the heartbeat thread's wake
   Counters counters_;
   int given_back_ = 0;  // jobs reserved ahead that runners gave back when stopping (mu_)
   std::vector<std::thread> runners_;

@@ -526,7 +526,8 @@ StatusOr<std::vector<QueueStats>> RuntimeImpl::Stats(const std::string& queue) {
   std::vector<QueueStats> out;
   out.reserve(stats->size());
   for (const auto& q : *stats)
-    out.push_back({q.queue, q.pending, q.scheduled, q.reserved, q.done, q.failed, q.cancelled});
+    out.push_back(
+        {q.queue, q.pending + q.held, q.scheduled, q.reserved, q.done, q.failed, q.cancelled});
   return out;
 }
 

@@ -13,9 +13,10 @@ Status RefuseHeldItems(WorkItemStore& from) {
   int64_t held = 0;
   std::string queues;
   for (const QueueStats& q : *stats) {
-    if (q.reserved == 0) continue;
-    held += q.reserved;
-    queues += (queues.empty() ? "" : ", ") + q.queue + " (" + std::to_string(q.reserved) + ")";
+    const int64_t n = q.reserved + q.held;  // started or not, a runner holds them
+    if (n == 0) continue;
+    held += n;
+    queues += (queues.empty() ? "" : ", ") + q.queue + " (" + std::to_string(n) + ")";
   }
   if (held == 0) return Status::OK();
   return Status::Busy(std::to_string(held) +

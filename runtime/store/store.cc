@@ -43,7 +43,7 @@ std::optional<State> ParseState(std::string_view s) {
 }
 
 std::array<StateCount, 6> StateCounts(const QueueStats& q) {
-  return {{{"queued", q.pending},
+  return {{{"queued", q.pending + q.held},
            {"scheduled", q.scheduled},
            {"running", q.reserved},
            {"done", q.done},

@@ -117,6 +117,22 @@ struct ReserveRequest {
   // max_attempts, lease owner / expiry / token, started, files. The other fields stay
   // empty. Reading back all 24 columns of every claimed row cost the writer ~1 us an item.
   bool lean = false;
+  // How many of the claimed items (the first ones, in claim order) the caller starts now;
+  // -1 = all. The others are *held* (a runner claimed them ahead, to run back to back): they
+  // are RESERVED under their lease like the rest, but with started = 0, so they show as
+  // queued (QueueStats::held, IsHeld) until RecordStarts or their completion sets it.
+  int start_now = -1;
+};
+
+// An item a runner claimed ahead and has not started: shown "queued", not "running".
+inline bool IsHeld(const Item& item) {
+  return item.state == State::kReserved && item.started_ms == 0;
+}
+
+// A held item's handler started at `started_ms` (see ReserveRequest::start_now).
+struct Start {
+  Lease lease;
+  int64_t started_ms = 0;
 };
 
 struct Completion {
@@ -169,13 +185,16 @@ struct QueueStats {
   std::string queue;
   int64_t pending = 0;    // "queued": PENDING and due (not_before <= now)
   int64_t scheduled = 0;  // PENDING not due yet: a future run_at / delay, or a retry's backoff
-  int64_t reserved = 0;   // "running": RESERVED (a runner holds it; serve holds none unstarted)
+  int64_t held = 0;       // "queued" too: RESERVED, not started (IsHeld: claimed ahead)
+  int64_t reserved = 0;   // "running": RESERVED and started (its handler runs)
   int64_t done = 0, failed = 0, cancelled = 0;
-  int64_t total() const { return pending + scheduled + reserved + done + failed + cancelled; }
+  int64_t total() const {
+    return pending + scheduled + held + reserved + done + failed + cancelled;
+  }
 };
 
-// The counts of `q` under their API names, in this order: queued, scheduled, running, done,
-// failed, cancelled.
+// The counts of `q` under their API names, in this order: queued (pending + held), scheduled,
+// running, done, failed, cancelled.
 struct StateCount {
   const char* name;
   int64_t count;
@@ -275,13 +294,18 @@ class WorkItemStore {
                                                        const NewItem& output) = 0;
 
   // Highest priority, then oldest; skips scheduled and cancel-requested items. Sets
-  // RESERVED, lease owner + expiry, attempt+1, started time. Empty vector = nothing.
+  // RESERVED, lease owner + expiry, attempt+1, started time (0 past request.start_now).
+  // Empty vector = nothing.
   virtual StatusOr<std::vector<Item>> Reserve(const ReserveRequest& request) = 0;
 
   // Extends the lease. Conflict when the lease is lost (expired and reaped, or
   // re-reserved by someone else, or the item was finished).
   virtual Status Heartbeat(const Lease& lease, int64_t lease_ms) = 0;
   virtual Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) = 0;
+  // Records the handler starts of held items: `started` is set where it is still 0 under the
+  // lease. An item whose lease is gone, or whose start is recorded, is passed over: the
+  // start is shown, not fenced (its completion records it again).
+  virtual Status RecordStarts(const std::vector<Start>& starts) = 0;
 
   // DONE or FAILED plus outputs, in one transaction, fenced. Conflict when the fence
   // fails (outputs discarded). APPLICATION failures go back to PENDING with backoff

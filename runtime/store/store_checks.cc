@@ -103,6 +103,7 @@ Status CheckReserveRequest(const ReserveRequest& req) {
   if (req.owner.empty()) return Status::InvalidArgument("reserve: lease owner is empty");
   if (req.max_items < 1) return Status::InvalidArgument("reserve: max_items must be >= 1");
   if (req.lease_ms <= 0) return Status::InvalidArgument("reserve: lease_ms must be > 0");
+  if (req.start_now < -1) return Status::InvalidArgument("reserve: start_now must be >= -1");
   for (const std::string& q : req.queues) {
     auto pct = q.find('%');
     if (q.empty() || (pct != std::string::npos && pct != q.size() - 1)) {

@@ -254,7 +254,8 @@ struct ListRequest {
 };
 
 // Item counts of one queue by state; `scheduled` are PENDING items not due yet (not in
-// `pending`).
+// `pending`). `pending` also counts RESERVED items a runner claimed ahead and has not started
+// yet; `reserved` counts the started ones (docs/serve.md, "Job states and queue counts").
 struct QueueStats {
   std::string queue;
   int64_t pending = 0, scheduled = 0, reserved = 0, done = 0, failed = 0, cancelled = 0;

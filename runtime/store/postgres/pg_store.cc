@@ -703,8 +703,11 @@ Status PgStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* items)
   items->clear();
   const int64_t now = Now();
   const int64_t expires = now + req.lease_ms;
+  // A claim that holds some claims all with started = 0, then starts the first start_now.
+  const bool holds = req.start_now >= 0 && req.start_now < req.max_items;
+  const int64_t started = holds ? 0 : now;
   Params p;
-  p.Add(req.owner).Add(expires).Add(now).Add(req.max_items);
+  p.Add(req.owner).Add(expires).Add(now).Add(req.max_items).Add(started);
   std::string match;
   for (const std::string& spec : req.queues) {
     const bool prefix = spec.back() == '%';
@@ -722,7 +725,7 @@ Status PgStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* items)
   // less per claim in the common case).
   auto r = W().Exec(
       "UPDATE items SET state = 'RESERVED', lease_owner = $1, lease_expires = $2, "
-      "attempt = attempt + 1, lease_token = lease_token + 1, started = $3, updated = $3 "
+      "attempt = attempt + 1, lease_token = lease_token + 1, started = $5, updated = $3 "
       "WHERE id IN (SELECT id FROM items WHERE state = 'PENDING' AND (" +
           match +
           ") AND not_before <= $3 AND NOT cancel_requested ORDER BY priority DESC, id "
@@ -737,9 +740,20 @@ Status PgStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* items)
     return ParseId(a.first.id).value_or(0) < ParseId(b.first.id).value_or(0);
   });
   std::vector<char> has_files;
+  std::vector<int64_t> start_now;
   for (auto& [item, files] : rows) {
+    item.started_ms = started;
+    if (holds && start_now.size() < static_cast<size_t>(req.start_now)) {
+      start_now.push_back(ParseId(item.id).value_or(0));
+      item.started_ms = now;
+    }
     items->push_back(std::move(item));
     has_files.push_back(files);
+  }
+  if (!start_now.empty()) {
+    auto set = W().Exec("UPDATE items SET started = $2 WHERE id = ANY($1::bigint[])",
+                        Params().Add(IdArray(start_now)).Add(now));
+    if (!set.ok()) return set.status();
   }
   return ReadFiles(W(), items, &has_files);
 }
@@ -796,6 +810,36 @@ Status PgStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_m
     return Status::Conflict("lease lost for work items " + lost);
   }
   return Status::OK();
+}
+
+Status PgStore::RecordStarts(const std::vector<Start>& starts) {
+  std::vector<int64_t> ids, attempts, tokens, started;
+  std::vector<const std::string*> owners;
+  for (const Start& st : starts) {
+    auto id = ParseId(st.lease.item_id);
+    if (!id) continue;
+    ids.push_back(*id);
+    owners.push_back(&st.lease.owner);
+    attempts.push_back(st.lease.attempt);
+    tokens.push_back(st.lease.token);
+    started.push_back(st.started_ms);
+  }
+  if (ids.empty()) return Status::OK();
+  // Every start in one statement, fenced per row; a start already recorded stays.
+  return Submit([&] {
+    auto r = W().Exec(std::string("UPDATE items SET started = v.started, updated = $1 "
+                                  "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], "
+                                  "$6::bigint[]) AS v(id, owner, attempt, token, started) WHERE") +
+                          kFenceOfRows + "AND items.started = 0",
+                      Params()
+                          .Add(Now())
+                          .Add(IdArray(ids))
+                          .Add(TextArray(owners))
+                          .Add(IdArray(attempts))
+                          .Add(IdArray(tokens))
+                          .Add(IdArray(started)));
+    return r.ok() ? Status::OK() : r.status();
+  });
 }
 
 // Fenced: the lease must still hold. A lost lease is reported before anything is written,
@@ -1385,7 +1429,8 @@ StatusOr<std::vector<QueueStats>> PgStore::Stats(const std::string& queue) {
       "SELECT queue, "
       "count(*) FILTER (WHERE state = 'PENDING' AND not_before <= $1), "
       "count(*) FILTER (WHERE state = 'PENDING' AND not_before > $1), "
-      "count(*) FILTER (WHERE state = 'RESERVED'), "
+      "count(*) FILTER (WHERE state = 'RESERVED' AND started > 0), "
+      "count(*) FILTER (WHERE state = 'RESERVED' AND started = 0), "
       "count(*) FILTER (WHERE state = 'DONE'), "
       "count(*) FILTER (WHERE state = 'FAILED'), "
       "count(*) FILTER (WHERE state = 'CANCELLED') "
@@ -1399,9 +1444,10 @@ StatusOr<std::vector<QueueStats>> PgStore::Stats(const std::string& queue) {
     q.pending = r->Int(i, 1);
     q.scheduled = r->Int(i, 2);
     q.reserved = r->Int(i, 3);
-    q.done = r->Int(i, 4);
-    q.failed = r->Int(i, 5);
-    q.cancelled = r->Int(i, 6);
+    q.held = r->Int(i, 4);
+    q.done = r->Int(i, 5);
+    q.failed = r->Int(i, 6);
+    q.cancelled = r->Int(i, 7);
     out.push_back(std::move(q));
   }
   return out;

@@ -57,6 +57,7 @@ class PgStore final : public WorkItemStore {
   StatusOr<std::vector<Item>> Reserve(const ReserveRequest& request) override;
   Status Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Status HeartbeatBatch(const std::vector<Lease>& leases, int64_t lease_ms) override;
+  Status RecordStarts(const std::vector<Start>& starts) override;
   Status Complete(const Completion& completion) override;
   CompleteBatchAndReserveResult CompleteBatchAndReserve(const std::vector<Completion>& completions,
                                                         const ReserveRequest& next) override;

@@ -163,6 +163,7 @@ struct SqliteStore::WriterConn {
   Stmt find_key, insert_item, insert_timeline, keep_started, insert_file;
   Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
   Stmt claim_one_queue_lean, claim_by_id_lean;
+  Stmt set_started, record_start;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
   Stmt item_state, finished_by, import_state, cancel_pending, request_cancel, flush_timeline, flush,
       retry;
@@ -200,10 +201,10 @@ struct SqliteStore::WriterConn {
         "WHERE id = ?1 AND started > 0 AND attempt > 0"));
     ROBOTNI_RETURN_IF_ERROR(insert_file.Prepare(
         d, "INSERT OR REPLACE INTO files(item_id, name, size, sha256) VALUES(?1,?2,?3,?4)"));
-    // ?1 owner, ?2 lease expiry, ?3 now, ?4 queue, ?5 limit.
+    // ?1 owner, ?2 lease expiry, ?3 now, ?4 queue (or id), ?5 limit, ?6 started.
     const std::string claim =
         "UPDATE items SET state = 'RESERVED', lease_owner = ?1, lease_expires = ?2, "
-        "attempt = attempt + 1, lease_token = lease_token + 1, started = ?3, updated = ?3 ";
+        "attempt = attempt + 1, lease_token = lease_token + 1, started = ?6, updated = ?3 ";
     const std::string one_queue =
         "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
         "AND queue = ?4 AND not_before <= ?3 AND cancel_requested = 0 "
@@ -283,6 +284,13 @@ struct SqliteStore::WriterConn {
                           "UPDATE items SET lease_expires = ?5, updated = ?4 WHERE id = ?1 AND "
                           "lease_owner = ?2 AND attempt = ?3 AND state = 'RESERVED' AND (?6 = 0 OR "
                           "lease_token = ?6)"));
+    // The claimed items that start now, of a claim that holds the others (start_now).
+    ROBOTNI_RETURN_IF_ERROR(set_started.Prepare(d, "UPDATE items SET started = ?2 WHERE id = ?1"));
+    // ?1 id, ?2 owner, ?3 attempt, ?4 token, ?5 started, ?6 now.
+    ROBOTNI_RETURN_IF_ERROR(record_start.Prepare(
+        d,
+        "UPDATE items SET started = ?5, updated = ?6 WHERE id = ?1 AND lease_owner = ?2 AND "
+        "attempt = ?3 AND state = 'RESERVED' AND (?4 = 0 OR lease_token = ?4) AND started = 0"));
     ROBOTNI_RETURN_IF_ERROR(
         set_payload.Prepare(d,
                             "UPDATE items SET payload = ?5, updated = ?4 WHERE id = ?1 AND "
@@ -397,13 +405,15 @@ struct SqliteStore::Reader {
         d, Cat({"SELECT ", cols, jobs_where, "ORDER BY id ASC LIMIT ?3 OFFSET ?4"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(count_items.Prepare(d, Cat({"SELECT count(*)", where}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(count_jobs.Prepare(d, Cat({"SELECT count(*)", jobs_where}).c_str()));
-    // Each state is counted from the partial index that holds it (index-only). Rows:
-    // queue, state, scheduled (not_before > ?1), count; [1] of each pair is for one queue (?2).
+    // Each state is counted from the partial index that holds it. Rows: queue, state, a part
+    // (PENDING: scheduled, not_before > ?1; RESERVED: held, started = 0), count; [1] of each
+    // pair is for one queue (?2).
     const char* const stats_sql[] = {
         "SELECT queue, 'PENDING', sum(not_before > ?1), count(*) FROM items INDEXED BY "
         "items_ready WHERE state = 'PENDING' %s GROUP BY queue",
-        "SELECT queue, 'RESERVED', 0, count(*) FROM items INDEXED BY items_lease "
-        "WHERE state = 'RESERVED' %s GROUP BY queue",
+        // started is not in the index: a lookup per RESERVED row, of which there are few.
+        "SELECT queue, 'RESERVED', sum(started = 0), count(*) FROM items INDEXED BY "
+        "items_lease WHERE state = 'RESERVED' %s GROUP BY queue",
         "SELECT queue, state, 0, count(*) FROM items INDEXED BY items_final "
         "WHERE finished > 0 %s GROUP BY queue, state",
     };
@@ -1143,6 +1153,9 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
   WriterConn& w = *writer_;
   const int64_t now = Now();
   const int64_t expires = now + req.lease_ms;
+  // A claim that holds some claims all with started = 0, then starts the first start_now.
+  const bool holds = req.start_now >= 0 && req.start_now < req.max_items;
+  const int64_t started = holds ? 0 : now;
   // Expand prefixes into the queues that have pending items (index skip-scan).
   std::vector<std::string> queues;
   std::set<std::string> seen;
@@ -1186,7 +1199,7 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
   if (queues.size() == 1) {
     StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
     u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
-    u.Bind(5, req.max_items);
+    u.Bind(5, req.max_items).Bind(6, started);
     int rc;
     while ((rc = u.Step()) == SQLITE_ROW) take(u);
     if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
@@ -1205,6 +1218,7 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
     for (const auto& c : cand) {
       StmtUse u(req.lean ? w.claim_by_id_lean : w.claim_by_id);
       u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
+      u.Bind(6, started);
       int rc;
       while ((rc = u.Step()) == SQLITE_ROW) take(u);
       if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
@@ -1224,6 +1238,13 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
   for (size_t i = 0; i < items->size(); ++i) {
     Item& it = (*items)[i];
     const int64_t id = keys[i].id;
+    it.started_ms = started;
+    if (holds && i < static_cast<size_t>(req.start_now)) {
+      StmtUse u(w.set_started);
+      u.Bind(1, id).Bind(2, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("reserve: start"));
+      it.started_ms = now;
+    }
     if (!keys[i].has_files) continue;
     StmtUse u(w.item_files);
     u.Bind(1, id);
@@ -1267,6 +1288,22 @@ Status SqliteStore::HeartbeatBatch(const std::vector<Lease>& leases, int64_t lea
     return Status::Conflict("lease lost for work items " + lost);
   }
   return Status::OK();
+}
+
+Status SqliteStore::RecordStarts(const std::vector<Start>& starts) {
+  if (starts.empty()) return Status::OK();
+  return Submit([&] {
+    const int64_t now = Now();
+    for (const Start& st : starts) {
+      auto id = ParseId(st.lease.item_id);
+      if (!id) continue;
+      StmtUse u(writer_->record_start);
+      u.Bind(1, *id).Bind(2, st.lease.owner).Bind(3, st.lease.attempt).Bind(4, st.lease.token);
+      u.Bind(5, st.started_ms).Bind(6, now);
+      ROBOTNI_RETURN_IF_ERROR(u.Run("record starts"));
+    }
+    return Status::OK();
+  });
 }
 
 bool SqliteStore::IsPlain(const NewItem& item) {
@@ -2026,12 +2063,13 @@ StatusOr<std::vector<QueueStats>> SqliteStore::Stats(const std::string& queue) {
       QueueStats& qs = by_queue[q];
       qs.queue = q;
       std::string state = u.Text(1);
-      int64_t scheduled = u.Int(2), count = u.Int(3);
+      int64_t part = u.Int(2), count = u.Int(3);
       if (state == "PENDING") {
-        qs.scheduled = scheduled;
-        qs.pending = count - scheduled;
+        qs.scheduled = part;
+        qs.pending = count - part;
       } else if (state == "RESERVED") {
-        qs.reserved = count;
+        qs.held = part;
+        qs.reserved = count - part;
       } else if (state == "DONE") {
         qs.done = count;
       } else if (state == "FAILED") {

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "api/jobs_api.h"
 #include "exec/store_job.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -282,6 +284,136 @@ TEST_F(DispatcherTest, AJobClaimedAheadRecordsItsHandlersStart) {
     const int64_t started = store_->Get(id)->started_ms;
     EXPECT_LE(started, ran[id].first) << id;
     if (i > 0) EXPECT_GE(started, ran[order[i - 1].second].second) << id;
+  }
+}
+
+// Jobs claimed ahead (held) show queued, with no start and no worker, until their handler
+// starts; a held job whose handler runs past the budget shows running from its handler's
+// start without waiting for its outcome. The runner learns the type is quick (its claims grow
+// to 32), then claims a batch of ten in one go: the first runs, the second blocks in its
+// handler, the eight behind it are held.
+TEST_F(DispatcherTest, JobsClaimedAheadShowQueuedUntilTheirHandlerStarts) {
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false, holding = false;
+  int since_hold = 0;
+  std::string blocked;
+  int64_t blocked_start = 0;
+  std::map<std::string, std::pair<int64_t, int64_t>> ran;  // id -> handler's start, end
+  JobTypeInfo gate;
+  gate.name = "gate";
+  gate.schema = {{"type", "object"}};
+  gate.native = [&](StoreJob& job) {
+    const int64_t start = now_ms();
+    std::unique_lock<std::mutex> l(mu);
+    if (hold && ++since_hold == 2) {
+      blocked = job.item().id;
+      blocked_start = start;
+      holding = true;
+      cv.notify_all();
+      cv.wait(l, [&] { return !hold; });
+    }
+    ran[job.item().id] = {start, now_ms()};
+    l.unlock();
+    job.SetResult("1");
+  };
+  dispatcher_.reset();
+  DispatcherOptions d = options_;
+  d.type_filters = {"gate"};
+  d.concurrency = 1;
+  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ASSERT_TRUE(dispatcher_->RegisterNativeType(gate).ok());
+  dispatcher_->Start();
+  auto warm = store_->CreateBatch(
+      std::vector<store::NewItem>(100, store::NewItem{.queue = "gate", .payload_json = "{}"}));
+  ASSERT_TRUE(warm.ok());
+  dispatcher_->Wake();
+  for (const auto& id : *warm) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
+  auto release = [&] {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      hold = false;
+    }
+    cv.notify_all();
+  };
+  // A failed check below still lets the blocked handler go before the dispatcher stops.
+  struct OnExit {
+    std::function<void()> f;
+    ~OnExit() { f(); }
+  } on_exit{release};
+  {
+    std::lock_guard<std::mutex> l(mu);
+    hold = true;
+  }
+  auto batch = store_->CreateBatch(
+      std::vector<store::NewItem>(10, store::NewItem{.queue = "gate", .payload_json = "{}"}));
+  ASSERT_TRUE(batch.ok());
+  const std::vector<std::string>& ids = *batch;
+  dispatcher_->Wake();
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return holding; }));
+  }
+  ASSERT_EQ(blocked, ids[1]);  // the second of the batch: a held job
+
+  // The blocked job's start is recorded while it runs (hang guard: 10 s).
+  int64_t recorded = 0;
+  for (int i = 0; i < 500 && recorded == 0; ++i) {
+    recorded = store_->Get(blocked)->started_ms;
+    if (recorded == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(recorded, 0) << "the start of a held job running past the budget was not recorded";
+  EXPECT_LE(recorded, blocked_start);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_GE(recorded, ran[ids[0]].second);  // after the job before it ended
+  }
+  nlohmann::json running = api::JobJson(*store_->Get(blocked));
+  EXPECT_EQ(running["status"], "running") << running.dump();
+  EXPECT_TRUE(running["worker"].is_string()) << running.dump();
+  EXPECT_NE(running["timeline"]["timeStarted"], "") << running.dump();
+
+  // The eight behind it: leased, not started, shown queued.
+  for (size_t i = 2; i < ids.size(); ++i) {
+    auto it = store_->Get(ids[i]);
+    ASSERT_TRUE(it.ok());
+    EXPECT_EQ(it->state, store::State::kReserved) << ids[i];
+    EXPECT_EQ(it->started_ms, 0) << ids[i];
+    EXPECT_EQ(it->lease_owner, "dispatcher-test") << ids[i];
+    nlohmann::json j = api::JobJson(*it);
+    EXPECT_EQ(j["status"], "queued") << j.dump();
+    EXPECT_EQ(j["timeline"]["timeStarted"], "") << j.dump();
+    EXPECT_TRUE(j["worker"].is_null()) << j.dump();
+  }
+  auto stats = store_->Stats("gate");
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->size(), 1u);
+  const store::QueueStats& q = (*stats)[0];
+  EXPECT_EQ(q.held, 8);
+  EXPECT_EQ(q.total(), 110);
+  int64_t sum = 0;
+  for (const auto& [name, n] : store::StateCounts(q)) {
+    if (std::string(name) == "queued") EXPECT_EQ(n, 8);
+    sum += n;
+  }
+  EXPECT_EQ(sum, 110);
+
+  release();
+  for (const auto& id : ids) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
+  // Each stored start is its handler's: at or before the handler's own reading, after the
+  // job before it ended; the blocked job keeps the start recorded while it ran.
+  EXPECT_EQ(store_->Get(blocked)->started_ms, recorded);
+  std::lock_guard<std::mutex> l(mu);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t started = store_->Get(ids[i])->started_ms;
+    EXPECT_GT(started, 0) << ids[i];
+    EXPECT_LE(started, ran[ids[i]].first) << ids[i];
+    if (i > 0) EXPECT_GE(started, ran[ids[i - 1]].second) << ids[i];
   }
 }
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -1439,6 +1440,106 @@ TEST_P(StoreTest, StatsCountEveryStateInEveryQueue) {
               std::tuple(want.pending, want.reserved, want.done, want.failed, want.cancelled));
   }
   EXPECT_TRUE(store_->Stats("nope")->empty());
+}
+
+// A claim of three that starts one (a runner claiming ahead): the first is RESERVED and
+// started at the claim, the other two RESERVED with started = 0 (held), under the same lease
+// fields. Stats count the held ones queued, and every count still adds up to the total. Both
+// claim paths: one queue (full rows), and two queues (by id, lean rows).
+TEST_P(StoreTest, AClaimThatStartsOneHoldsTheRestQueued) {
+  OpenStore();
+  for (const bool lean : {false, true}) {
+    SCOPED_TRACE(lean ? "two queues, lean" : "one queue");
+    const std::string q = lean ? "lean" : "full";
+    const std::vector<std::string> queues =
+        lean ? std::vector<std::string>{q, q + ".other"} : std::vector<std::string>{q};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(MustCreate(q, "{}", 3 - i));
+    MustCreate(q);                                                  // stays PENDING
+    MustCreate(NewItem{.queue = q, .not_before_ms = now_ + 5000});  // scheduled
+    const int64_t claimed = now_;
+    auto got = store_->Reserve(ReserveRequest{.queues = queues,
+                                              .owner = "w1",
+                                              .lease_ms = 30000,
+                                              .max_items = 3,
+                                              .lean = lean,
+                                              .start_now = 1});
+    ASSERT_ROBOTNI_OK(got);
+    ASSERT_EQ(got->size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      const Item& it = (*got)[i];
+      EXPECT_EQ(it.id, ids[i]);
+      EXPECT_EQ(it.started_ms, i == 0 ? claimed : 0) << i;
+      auto stored = store_->Get(it.id);
+      ASSERT_ROBOTNI_OK(stored);
+      EXPECT_EQ(stored->state, State::kReserved);
+      EXPECT_EQ(stored->started_ms, i == 0 ? claimed : 0) << i;
+      EXPECT_EQ(IsHeld(*stored), i > 0) << i;
+      EXPECT_EQ(stored->lease_owner, "w1");
+      EXPECT_EQ(stored->attempt, 1);
+      EXPECT_EQ(stored->lease_expires_ms, claimed + 30000);
+      // A held job has not started: its timeline says so.
+      const std::vector<std::string> events = i == 0 ? std::vector<std::string>{"queued", "started"}
+                                                     : std::vector<std::string>{"queued"};
+      EXPECT_EQ(Events(it.id), events);
+    }
+    auto st = store_->Stats(q);
+    ASSERT_ROBOTNI_OK(st);
+    ASSERT_EQ(st->size(), 1u);
+    const QueueStats& s = (*st)[0];
+    EXPECT_EQ(std::tuple(s.pending, s.scheduled, s.held, s.reserved, s.done, s.failed, s.cancelled),
+              std::tuple(1, 1, 2, 1, 0, 0, 0));
+    EXPECT_EQ(s.total(), 5);
+    std::map<std::string, int64_t> counts;
+    int64_t sum = 0;
+    for (const auto& [name, n] : StateCounts(s)) {
+      counts[name] = n;
+      sum += n;
+    }
+    EXPECT_EQ(counts["queued"], 3);  // PENDING and held
+    EXPECT_EQ(counts["running"], 1);
+    EXPECT_EQ(sum, s.total());
+    // The leases of the held ones work as any: heartbeats extend them.
+    std::vector<Lease> leases;
+    for (const Item& it : *got) leases.push_back(LeaseOf(it));
+    EXPECT_ROBOTNI_OK(store_->HeartbeatBatch(leases, 30000));
+  }
+}
+
+// The start of a held job, recorded while it runs: only under its lease, only while no start
+// is recorded; its completion then keeps the handler's start it reports.
+TEST_P(StoreTest, RecordStartsSetsAHeldJobsStartOnceUnderItsLease) {
+  OpenStore();
+  for (int i = 0; i < 3; ++i) MustCreate("q");
+  auto got = store_->Reserve(
+      ReserveRequest{.queues = {"q"}, .owner = "w1", .max_items = 3, .start_now = 1});
+  ASSERT_ROBOTNI_OK(got);
+  ASSERT_EQ(got->size(), 3u);
+  const Item &first = (*got)[0], &held = (*got)[1], &other = (*got)[2];
+  Lease stale = LeaseOf(other);
+  stale.attempt += 1;  // not its lease: passed over
+  ASSERT_ROBOTNI_OK(store_->RecordStarts({{LeaseOf(held), now_ + 5}, {stale, now_ + 5}}));
+  EXPECT_EQ(store_->Get(held.id)->started_ms, now_ + 5);
+  EXPECT_EQ(store_->Get(other.id)->started_ms, 0);
+  EXPECT_EQ(store_->Get(first.id)->started_ms, now_.load());
+  // Recorded once: a second record changes nothing, nor does one for a started job.
+  ASSERT_ROBOTNI_OK(store_->RecordStarts({{LeaseOf(held), now_ + 9}, {LeaseOf(first), now_ + 9}}));
+  EXPECT_EQ(store_->Get(held.id)->started_ms, now_ + 5);
+  EXPECT_EQ(store_->Get(first.id)->started_ms, now_.load());
+  auto st = store_->Stats("q");
+  ASSERT_ROBOTNI_OK(st);
+  EXPECT_EQ(std::tuple((*st)[0].pending, (*st)[0].held, (*st)[0].reserved), std::tuple(0, 1, 2));
+  EXPECT_EQ(Events(held.id), (std::vector<std::string>{"queued", "started"}));
+  // Completion: the handler's start it reports; a held job given back is queued as before.
+  ASSERT_ROBOTNI_OK(store_->Complete(Completion{.lease = LeaseOf(held), .started_ms = now_ + 7}));
+  EXPECT_EQ(store_->Get(held.id)->started_ms, now_ + 7);
+  ASSERT_ROBOTNI_OK(store_->Unreserve(LeaseOf(other)));
+  auto back = store_->Get(other.id);
+  EXPECT_EQ(back->state, State::kPending);
+  EXPECT_EQ(back->started_ms, 0);
+  EXPECT_TRUE(store_->Reserve(ReserveRequest{.queues = {"q"}, .owner = "w", .start_now = -2})
+                  .status()
+                  .IsInvalidArgument());
 }
 
 // Prune walks the finished index one (queue, state) group at a time; every group's old
