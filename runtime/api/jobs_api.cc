@@ -313,8 +313,7 @@ json JobJson(const store::Item& it, const std::vector<store::TimelineEntry>* tim
 Status RegisterJobsApi(Router* router, WorkerApiContext* ctx) {
   if (!ctx->waiter) ctx->waiter = std::make_shared<JobWaiter>(ctx);
   if (!ctx->submitter) ctx->submitter = std::make_shared<JobSubmitter>(ctx);
-  if (!ctx->job_views)
-    ctx->job_views = std::make_shared<JobViewCache>(ctx->store);
+  if (!ctx->job_views) ctx->job_views = std::make_shared<JobViewCache>(ctx->store);
   ROBOTNI_RETURN_IF_ERROR(
       router->Add("POST /api/worker/jobs", [ctx](const Request& req, Responder respond) {
         json body;

@@ -120,8 +120,8 @@ TEST_P(ServeTest, AJobChangedByAnotherProcessIsReadFreshAtOnce) {
   EXPECT_EQ(Http(port_, "GET", path).raw, first.raw);  // the second may come from the cache
   RunResult cancel = RunRobotni({"items", "cancel", id, "--store", store_.url()});
   ASSERT_EQ(cancel.exit_code, 0) << cancel;
-  auto after = SendHttp(port_, "GET", path, "", "", "",
-                        "If-None-Match: " + first.Header("ETag") + "\r\n");
+  auto after =
+      SendHttp(port_, "GET", path, "", "", "", "If-None-Match: " + first.Header("ETag") + "\r\n");
   EXPECT_EQ(after.status, 200);
   EXPECT_EQ(after.body["status"], "cancelled");
   EXPECT_NE(after.Header("ETag"), first.Header("ETag"));
