@@ -32,10 +32,15 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "e2e: SKIP: node/npm are not installed"
   exit 0
 fi
-if [[ ! -d "$here/node_modules/playwright-core" ]]; then
-  echo "e2e: npm ci in $here"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# One `npm ci` at a time: ctest runs these specs in parallel, and two installs into one
+# node_modules fail each other (ENOTEMPTY). The second waits for the lock, then finds it done.
+(
+  flock 9
+  if [[ ! -d "$here/node_modules/playwright-core" ]]; then
+    echo "e2e: npm ci in $here"
+    cd "$here" && npm ci --no-audit --no-fund --loglevel=error
+  fi
+) 9>"${TMPDIR:-/tmp}/robotni-e2e-npm-ci.lock"
 # log: no server; log_html.spec.mjs runs the log_html fixture robot and opens its log.html.
 [[ "$mode" == log ]] && exec env ROBOTNI_BIN="$robotni" CHROMIUM="$chromium_bin" E2E_OUT="${E2E_OUT:-$here/out}" node "$here/log_html.spec.mjs"
 
