@@ -32,6 +32,7 @@ add_library(robotni_fuzz_api STATIC
   runtime/api/job_submitter.cc
   runtime/api/job_types_api.cc
   runtime/api/job_webhooks.cc
+  runtime/api/job_view_cache.cc
   runtime/api/jobs_api.cc
   runtime/api/queues_api.cc
   runtime/api/schedules_api.cc
