@@ -69,6 +69,7 @@ bool ParseJobListQuery(const Request& req, JobListQuery* out, Response* err) {
   };
   store::ListFilter& f = out->filter;
   f.kind = store::Kind::kJob;  // a robot's work items are at /api/work-items
+  f.held_as_pending = true;    // "queued" and "running" as each job's JSON says
   if (auto t = req.Query("type")) f.queue = std::string(*t);
   if (auto s = req.Query("state"); s && !s->empty()) {
     store::State st;

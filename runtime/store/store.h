@@ -204,6 +204,9 @@ std::array<StateCount, 6> StateCounts(const QueueStats& q);
 struct ListFilter {
   std::string queue;  // "" = all
   std::optional<State> state;
+  // `state` as a job's status shows it (the job API's "queued" and "running"): a job claimed
+  // ahead and not started (IsHeld) is listed with kPending, not with kReserved.
+  bool held_as_pending = false;
   std::optional<Kind> kind;  // none = both; kJob reads an index of jobs only
   int limit = 100;
   int offset = 0;

@@ -1373,7 +1373,12 @@ std::string FilterSql(const ListFilter& f, bool bounds, Params* p) {
     w += " AND " + cond_head + "$" + std::to_string(p->size()) + cond_tail;
   };
   if (!f.queue.empty()) add("queue = ", f.queue);
-  if (f.state) add("state = ", std::string(StateName(*f.state)));
+  if (f.state && f.held_as_pending && *f.state == State::kPending) {
+    w += " AND (state = 'PENDING' OR (state = 'RESERVED' AND started = 0))";
+  } else if (f.state) {
+    add("state = ", std::string(StateName(*f.state)));
+    if (f.held_as_pending && *f.state == State::kReserved) w += " AND started > 0";
+  }
   if (f.kind) add("kind = ", std::string(KindName(*f.kind)));
   if (f.due_by_ms) add("not_before <= ", *f.due_by_ms);
   if (f.due_after_ms) add("not_before > ", *f.due_after_ms);

@@ -382,7 +382,10 @@ struct SqliteStore::Reader {
     ROBOTNI_RETURN_IF_ERROR(
         file_row.Prepare(d, "SELECT size FROM files WHERE item_id = ?1 AND name = ?2"));
     const std::string filters =
-        "(?1 = '' OR queue = ?1) AND (?2 IS NULL OR state = ?2) "
+        "(?1 = '' OR queue = ?1) "
+        // ?13 = 1: held jobs (RESERVED, started = 0) count as PENDING, not as RESERVED.
+        "AND (?2 IS NULL OR (state = ?2 AND NOT (?13 = 1 AND state = 'RESERVED' AND "
+        "started = 0)) OR (?13 = 1 AND ?2 = 'PENDING' AND state = 'RESERVED' AND started = 0)) "
         "AND (?5 IS NULL OR not_before <= ?5) AND (?6 IS NULL OR not_before > ?6) "
         "AND (?7 IS NULL OR kind = ?7) "
         // ?8: a LIKE pattern over the payload and the error's text; ?9 <= created < ?10;
@@ -1993,10 +1996,11 @@ std::string ContainsPattern(const std::string& text) {
   return p + "%";
 }
 
-// Binds the filters shared by List and Count (?1, ?2, ?5 to ?12); `bounds`: the id range too.
+// Binds the filters shared by List and Count (?1, ?2, ?5 to ?13); `bounds`: the id range too.
 void BindFilter(StmtUse& u, const ListFilter& f, const std::string& pattern, bool bounds) {
   u.Bind(1, f.queue);
   if (f.state) u.Bind(2, StateName(*f.state));
+  u.Bind(13, static_cast<int64_t>(f.held_as_pending ? 1 : 0));
   if (f.due_by_ms) u.Bind(5, *f.due_by_ms);
   if (f.due_after_ms) u.Bind(6, *f.due_after_ms);
   if (f.kind) u.Bind(7, KindName(*f.kind));

@@ -1499,6 +1499,29 @@ TEST_P(StoreTest, AClaimThatStartsOneHoldsTheRestQueued) {
     EXPECT_EQ(counts["queued"], 3);  // PENDING and held
     EXPECT_EQ(counts["running"], 1);
     EXPECT_EQ(sum, s.total());
+    // The job listing's state filter follows the same definition (held_as_pending); the
+    // store's own vocabulary stays available without it.
+    auto listed = [&](State state, bool as_shown) {
+      ListFilter f;
+      f.queue = q;
+      f.state = state;
+      f.held_as_pending = as_shown;
+      auto items = store_->List(f);
+      auto count = store_->Count(f);
+      EXPECT_ROBOTNI_OK(items);
+      EXPECT_ROBOTNI_OK(count);
+      std::set<std::string> got_ids;
+      if (items.ok())
+        for (const Item& it : *items) got_ids.insert(it.id);
+      EXPECT_EQ(count.ok() ? *count : -1, static_cast<int64_t>(got_ids.size()));
+      return got_ids;
+    };
+    auto queued = listed(State::kPending, true);
+    EXPECT_EQ(queued.size(), 4u);  // PENDING (one due, one scheduled) and the two held
+    EXPECT_TRUE(queued.count(ids[1]) && queued.count(ids[2]) && !queued.count(ids[0]));
+    EXPECT_EQ(listed(State::kReserved, true), std::set<std::string>{ids[0]});
+    EXPECT_EQ(listed(State::kPending, false).size(), 2u);
+    EXPECT_EQ(listed(State::kReserved, false).size(), 3u);
     // The leases of the held ones work as any: heartbeats extend them.
     std::vector<Lease> leases;
     for (const Item& it : *got) leases.push_back(LeaseOf(it));
