@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/jobs_api.h"
@@ -41,14 +42,19 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
     options_ = d;
   }
-  // A dispatcher of only unlimited types (add, nap): nothing limits how many it may reserve.
-  void ServeUnlimited(int concurrency) {
+  // A new dispatcher serving only `types` with `concurrency` runners (and `reserve_ahead_ms`
+  // when given), not started.
+  void ServeOnly(std::vector<std::string> types, int concurrency,
+                 std::optional<int64_t> reserve_ahead_ms = std::nullopt) {
     dispatcher_.reset();
     DispatcherOptions d = options_;
-    d.type_filters = {"add", "nap"};
+    d.type_filters = std::move(types);
     d.concurrency = concurrency;
+    if (reserve_ahead_ms) d.reserve_ahead_ms = *reserve_ahead_ms;
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
   }
+  // A dispatcher of only unlimited types (add, nap): nothing limits how many it may reserve.
+  void ServeUnlimited(int concurrency) { ServeOnly({"add", "nap"}, concurrency); }
   void TearDown() override {
     dispatcher_.reset();
     store_.reset();
@@ -211,12 +217,7 @@ int64_t Commits(store::WorkItemStore* s) {
 TEST_F(DispatcherTest, ClaimsQuickJobsAheadAndCommitsTheirOutcomesTogether) {
   for (int64_t ahead_ms : {int64_t{1000}, int64_t{0}}) {  // 1 s: whatever the machine's load
     SCOPED_TRACE("reserve_ahead_ms " + std::to_string(ahead_ms));
-    dispatcher_.reset();
-    DispatcherOptions d = options_;
-    d.type_filters = {"add"};
-    d.concurrency = 1;
-    d.reserve_ahead_ms = ahead_ms;
-    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+    ServeOnly({"add"}, 1, ahead_ms);
     ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
     std::vector<store::NewItem> jobs(200, store::NewItem{.queue = "add"});
     for (size_t i = 0; i < jobs.size(); ++i)
@@ -261,12 +262,7 @@ TEST_F(DispatcherTest, AJobClaimedAheadRecordsItsHandlersStart) {
     std::lock_guard<std::mutex> l(mu);
     ran[job.item().id] = {start, now_ms()};
   };
-  dispatcher_.reset();
-  DispatcherOptions d = options_;
-  d.type_filters = {"pace"};
-  d.concurrency = 1;
-  d.reserve_ahead_ms = 1000;
-  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ServeOnly({"pace"}, 1, 1000);
   ASSERT_TRUE(dispatcher_->RegisterNativeType(pace).ok());
   auto ids = store_->CreateBatch(
       std::vector<store::NewItem>(40, store::NewItem{.queue = "pace", .payload_json = "{}"}));
@@ -322,11 +318,7 @@ TEST_F(DispatcherTest, JobsClaimedAheadShowQueuedUntilTheirHandlerStarts) {
     l.unlock();
     job.SetResult("1");
   };
-  dispatcher_.reset();
-  DispatcherOptions d = options_;
-  d.type_filters = {"gate"};
-  d.concurrency = 1;
-  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ServeOnly({"gate"}, 1);
   ASSERT_TRUE(dispatcher_->RegisterNativeType(gate).ok());
   dispatcher_->Start();
   auto warm = store_->CreateBatch(
@@ -457,11 +449,7 @@ TEST_F(DispatcherTest, JobsHeldAheadGoBackAtDrainUnspent) {
     }
     job.SetResult("1");
   };
-  dispatcher_.reset();
-  DispatcherOptions d = options_;
-  d.type_filters = {"gate"};
-  d.concurrency = 1;
-  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ServeOnly({"gate"}, 1);
   ASSERT_TRUE(dispatcher_->RegisterNativeType(gate).ok());
   dispatcher_->Start();
   // Quick runs teach the runner the type's pace, and its claims grow to 32.
