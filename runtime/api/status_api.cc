@@ -17,11 +17,17 @@ namespace {
 json Slots(const exec::Dispatcher& d) {
   json slots = json::array();
   const int n = d.runners();
-  for (int i = 0; i < n; ++i)
-    slots.push_back({{"slot", i},
-                     {"kind", d.workers() > 0 ? "process" : "thread"},
-                     {"busy", false},
-                     {"job", nullptr}});
+  for (int i = 0; i < n; ++i) {
+    json slot = {{"slot", i},
+                 {"kind", d.workers() > 0 ? "process" : "thread"},
+                 {"busy", false},
+                 {"job", nullptr}};
+    if (d.workers() > 0) {  // null while its worker process starts (or restarts)
+      const int pid = d.WorkerPid(i);
+      slot["pid"] = pid > 0 ? json(pid) : json();
+    }
+    slots.push_back(std::move(slot));
+  }
   for (const auto& r : d.Running()) {
     if (r.runner < 0 || r.runner >= n) continue;
     json& s = slots[r.runner];

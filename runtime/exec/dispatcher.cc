@@ -450,39 +450,19 @@ void Dispatcher::RunnerLoop(int index) {
       seen = wakes_;
       continue;
     }
+    const JobTypeInfo* type = FindTypeLocked(r.held.front().queue);
+    if (options_.workers > 0 && !(type && type->native)) {
+      RunInWorker(index, r, l);
+      continue;
+    }
     store::Item item = std::move(r.held.front());
     r.held.pop_front();
-    running_per_type_[item.queue]++;
-    const auto started = std::chrono::steady_clock::now();
-    const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-    running_jobs_[item.id] = {item.id, item.queue, started, index, started_ms};
-    if (item.started_ms == 0) {
-      // Held until now: the store shows it queued until its outcome records this start, or
-      // the heartbeat thread does once it runs past the budget (it is not quick after all).
-      const auto due = started + std::chrono::microseconds(budget_us);
-      held_starts_[item.id] = {{store::LeaseOf(item), started_ms}, due};
-      if (due < next_look_) {
-        next_look_ = due;
-        cv_.notify_all();
-      }
-    }
-    item.started_ms = started_ms;  // what on_finished reports (its duration)
-    counters_.busy++;
+    const auto started = StartJob(index, item);
     std::shared_ptr<const Observers> observers = observers_;
     l.unlock();
-    store::Completion c = RunOne(index, item, *observers);
-    c.started_ms = started_ms;  // a job claimed ahead started after its claim
+    store::Completion c = RunOne(item, *observers);
     l.lock();
-    const double took_us = static_cast<double>(SinceUs(started));
-    auto [e, first] = expected_us_.try_emplace(item.queue, took_us);
-    if (!first) e->second += (took_us - e->second) / 8;  // a mean of the last few runs
-    running_per_type_[item.queue]--;
-    running_jobs_.erase(item.id);
-    held_starts_.erase(item.id);
-    if (r.finished.empty()) r.first_finished = std::chrono::steady_clock::now();
-    r.finished.push_back({std::move(item), std::move(c), std::move(observers)});
+    EndJob(r, std::move(item), std::move(c), started, std::move(observers));
   }
   // Stopping: what was reserved ahead goes back before the outcomes commit, so Drain, which
   // waits for busy == 0, counts it.
@@ -490,8 +470,43 @@ void Dispatcher::RunnerLoop(int index) {
   if (!r.finished.empty()) (void)CommitFinished(r, {}, 0, l);
 }
 
-store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
-                                     const Observers& observers) {
+std::chrono::steady_clock::time_point Dispatcher::StartJob(int index, store::Item& item) {
+  running_per_type_[item.queue]++;
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  running_jobs_[item.id] = {item.id, item.queue, started, index, started_ms};
+  if (item.started_ms == 0) {
+    // Held until now: the store shows it queued until its outcome records this start, or
+    // the heartbeat thread does once it runs past the budget (it is not quick after all).
+    const auto due = started + std::chrono::milliseconds(options_.reserve_ahead_ms);
+    held_starts_[item.id] = {{store::LeaseOf(item), started_ms}, due};
+    if (due < next_look_) {
+      next_look_ = due;
+      cv_.notify_all();
+    }
+  }
+  item.started_ms = started_ms;  // what on_finished reports (its duration)
+  counters_.busy++;
+  return started;
+}
+
+void Dispatcher::EndJob(RunnerState& r, store::Item item, store::Completion c,
+                        std::chrono::steady_clock::time_point started,
+                        std::shared_ptr<const Observers> observers) {
+  c.started_ms = item.started_ms;  // a job claimed ahead started after its claim
+  const double took_us = static_cast<double>(SinceUs(started));
+  auto [e, first] = expected_us_.try_emplace(item.queue, took_us);
+  if (!first) e->second += (took_us - e->second) / 8;  // a mean of the last few runs
+  running_per_type_[item.queue]--;
+  running_jobs_.erase(item.id);
+  held_starts_.erase(item.id);
+  if (r.finished.empty()) r.first_finished = std::chrono::steady_clock::now();
+  r.finished.push_back({std::move(item), std::move(c), std::move(observers)});
+}
+
+store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& observers) {
   ProgressReportingJob job(store_, item, observers.on_progress);
   const JobTypeInfo* type = FindType(item.queue);
   if (type && type->native) {
@@ -504,7 +519,6 @@ store::Completion Dispatcher::RunOne(int runner, const store::Item& item,
     }
     return job.TakeCompletion("the job's handler did not report an outcome");
   }
-  if (options_.workers > 0) return RunInWorker(runner, item, type, job);
   Limits limits = LimitsOf(type);
   PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, *limits.timeout,
                                   *limits.max_output_bytes);
@@ -610,43 +624,93 @@ bool Dispatcher::WorkerReady(int runner, std::unique_lock<std::mutex>& l) {
   return ok;
 }
 
-store::Completion Dispatcher::RunInWorker(int runner, const store::Item& item,
-                                          const JobTypeInfo* type, StoreJob& job) {
+void Dispatcher::RunInWorker(int runner, RunnerState& r, std::unique_lock<std::mutex>& l) {
+  // The run: the front, and the held jobs after it up to a native one. They were claimed as
+  // quick (their expected work within the budget), so they wait for each other no longer
+  // than they would one message at a time.
+  std::vector<store::Item> items;
+  std::vector<Limits> limits;
+  do {
+    const JobTypeInfo* type = FindTypeLocked(r.held.front().queue);
+    if (!items.empty() && type && type->native) break;
+    limits.push_back(LimitsOf(type));
+    items.push_back(std::move(r.held.front()));
+    r.held.pop_front();
+  } while (!r.held.empty());
+  std::shared_ptr<const Observers> observers = observers_;
+  l.unlock();
   auto w = WorkerFor(runner);
-  if (!w.ok()) return job.TakeCompletion("no worker process: " + w.status().message());
-  Limits policy = LimitsOf(type);
-  worker::RunLimits limits;
-  limits.timeout = *policy.timeout;
-  limits.kill_grace = *policy.kill_grace;
-  limits.memory_limit_mb = *policy.memory_limit_mb;
-  limits.max_output_bytes = *policy.max_output_bytes;
-  worker::WorkerRun run = (*w)->Run(item, limits, &job);
-  // Counted over every type's jobs in the worker, checked after each job of this type.
-  bool recycle = run.died || (*policy.max_runs_per_worker > 0 &&
-                              (*w)->jobs_run() >= *policy.max_runs_per_worker);
-  if (recycle) {
-    std::shared_ptr<worker::WorkerProcess> gone;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (workers_[runner] == *w) gone.swap(workers_[runner]);
-    }
-    if (run.died)
+  // Not past the job after which the worker is replaced (max_runs_per_worker of its type).
+  size_t n = w.ok() ? items.size() : 1;
+  for (size_t i = 0; w.ok() && i < n; ++i) {
+    const int64_t max_runs = *limits[i].max_runs_per_worker;
+    if (max_runs > 0 && (*w)->jobs_run() + static_cast<int64_t>(i) + 1 >= max_runs) n = i + 1;
+  }
+  std::vector<std::unique_ptr<ProgressReportingJob>> jobs;
+  std::vector<worker::WorkerProcess::BatchJob> batch;
+  for (size_t i = 0; i < n; ++i) {
+    jobs.push_back(
+        std::make_unique<ProgressReportingJob>(store_, items[i], observers->on_progress));
+    worker::RunLimits rl;
+    rl.timeout = *limits[i].timeout;
+    rl.kill_grace = *limits[i].kill_grace;
+    rl.memory_limit_mb = *limits[i].memory_limit_mb;
+    rl.max_output_bytes = *limits[i].max_output_bytes;
+    batch.push_back({&items[i], rl, jobs[i].get()});
+  }
+  std::vector<std::chrono::steady_clock::time_point> started(n);
+  bool died = false;
+  auto on_start = [&](size_t k) {
+    std::unique_lock<std::mutex> g(mu_);
+    // As between jobs sent one at a time: outcomes do not wait behind a slow job (the last of
+    // a run may be), nor past the budget. The worker runs job k meanwhile.
+    if (!r.finished.empty() &&
+        (SinceUs(r.first_finished) > options_.reserve_ahead_ms * 1000 || !Quick(items[k].queue)))
+      (void)CommitFinished(r, {}, 0, g);
+    started[k] = StartJob(runner, items[k]);
+  };
+  auto on_done = [&](size_t k, worker::WorkerRun run) {
+    const store::Item& item = items[k];
+    store::Completion c;
+    if (run.died) {
+      died = true;
       log::Warn("worker process " + std::to_string((*w)->pid()) + " running job " + item.id + " (" +
                 item.queue + "): " + run.cause + "; it is replaced");
-  }
-  if (run.died) {
-    if (!run.log.empty()) {  // what the job printed before its worker died
-      (void)store_->RemoveFile(item.id, "job.log");
-      (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+      if (!run.log.empty()) {  // what the job printed before its worker died
+        (void)store_->RemoveFile(item.id, "job.log");
+        (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
+      }
+      c = jobs[k]->TakeCompletion(run.cause);
+      c.ok = false;
+      c.exception_type = store::ExceptionType::kApplication;
+      c.error_code = run.error_code;
+      c.error_message = run.cause;
+    } else {
+      c = CompletePythonJob(item, *jobs[k], std::move(run.log), run.timed_out, run.why);
     }
-    store::Completion c = job.TakeCompletion(run.cause);
-    c.ok = false;
-    c.exception_type = store::ExceptionType::kApplication;
-    c.error_code = run.error_code;
-    c.error_message = run.cause;
-    return c;
+    std::lock_guard<std::mutex> g(mu_);
+    EndJob(r, item, std::move(c), started[k], observers);
+  };
+  size_t ran = 0;
+  if (!w.ok()) {
+    std::lock_guard<std::mutex> g(mu_);
+    started[0] = StartJob(runner, items[0]);
+    EndJob(r, items[0], jobs[0]->TakeCompletion("no worker process: " + w.status().message()),
+           started[0], observers);
+    ran = 1;
+  } else {
+    ran = (*w)->RunBatch(batch, on_start, on_done);
+    // Counted over every type's jobs in the worker, checked after each job of its type.
+    const int64_t max_runs = *limits[ran - 1].max_runs_per_worker;
+    if (died || (max_runs > 0 && (*w)->jobs_run() >= max_runs)) {
+      std::shared_ptr<worker::WorkerProcess> gone;
+      std::lock_guard<std::mutex> g(mu_);
+      if (workers_[runner] == *w) gone.swap(workers_[runner]);
+    }
   }
-  return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
+  l.lock();
+  // What did not start goes back to the front, in order (still claimed by this runner).
+  for (size_t i = items.size(); i-- > ran;) r.held.push_front(std::move(items[i]));
 }
 
 void Dispatcher::HeartbeatLoop() {
@@ -733,6 +797,13 @@ std::vector<Dispatcher::RunningJob> Dispatcher::Running() const {
   std::sort(out.begin(), out.end(),
             [](const RunningJob& a, const RunningJob& b) { return a.started < b.started; });
   return out;
+}
+
+int Dispatcher::WorkerPid(int runner) const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (runner < 0 || static_cast<size_t>(runner) >= workers_.size()) return 0;
+  const auto& w = workers_[static_cast<size_t>(runner)];
+  return w && w->alive() ? static_cast<int>(w->pid()) : 0;
 }
 
 Dispatcher::Counters Dispatcher::counters() const {

@@ -113,7 +113,9 @@ class Dispatcher {
     int64_t started_ms = 0;  // wall clock, ms since the epoch
   };
   std::vector<RunningJob> Running() const;
-  int workers() const { return options_.workers; }      // worker processes; 0 = in-process
+  int workers() const { return options_.workers; }  // worker processes; 0 = in-process
+  // The process id of runner slot `runner`'s worker process; 0 while it has none ready.
+  int WorkerPid(int runner) const;
   int runners() const { return options_.concurrency; }  // runner slots: jobs at once
   // The limits a job of `type` runs under, every one set: the policy's, then the type's
   // decorator's, then the policy's section for the type (null type: the policy's).
@@ -145,9 +147,20 @@ class Dispatcher {
     decltype(DispatcherOptions::on_progress) on_progress;
     decltype(DispatcherOptions::on_finished) on_finished;
   };
-  store::Completion RunOne(int runner, const store::Item& item, const Observers& observers);
-  store::Completion RunInWorker(int runner, const store::Item& item, const JobTypeInfo* type,
-                                StoreJob& job);
+  // mu_ held: `item` starts now on runner `index` (counted busy, shown by Running(), its
+  // start recorded if it was held); sets item.started_ms and returns the start.
+  std::chrono::steady_clock::time_point StartJob(int index, store::Item& item);
+  // mu_ held: the job StartJob started ended with `c`, which waits in r.finished for its commit.
+  void EndJob(RunnerState& r, store::Item item, store::Completion c,
+              std::chrono::steady_clock::time_point started,
+              std::shared_ptr<const Observers> observers);
+  // A native job, or a Python job in this process's interpreters.
+  store::Completion RunOne(const store::Item& item, const Observers& observers);
+  // mu_ held by l (released while jobs run): runs r.held's front in the runner's worker
+  // process, with the held jobs after it that are not native sent along in one message (up
+  // to the worker's max_runs_per_worker), and puts back at r.held's front those a dead
+  // worker never started.
+  void RunInWorker(int runner, RunnerState& r, std::unique_lock<std::mutex>& l);
   // The failure that replaces an outcome the store refused as invalid (`why`): FAILED at
   // once (BUSINESS, code OUTCOME_REFUSED), the same lease, nothing of the refused outcome.
   static store::Completion RefusedOutcome(const store::Item& item, store::Completion c,

@@ -129,31 +129,66 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
                           uint64_t generation, python::JobBackend* job, double timeout,
                           int64_t max_output_bytes,
                           std::function<void(int stream, std::string_view text)> on_output) {
-  PythonJobRun run;
-  run.why = "the job's handler did not report an outcome";
+  bool given = false;
+  PythonJobRun out;
+  RunPythonJobs(
+      pool, config, generation,
+      [&](PythonJobSpec* s) {
+        if (given) return false;
+        given = true;
+        *s = {job, timeout, max_output_bytes, std::move(on_output)};
+        return true;
+      },
+      [&](PythonJobRun run) { out = std::move(run); });
+  return out;
+}
+
+void RunPythonJobs(python::InterpreterPool* pool, const PythonJobsConfig& config,
+                   uint64_t generation, const std::function<bool(PythonJobSpec* job)>& next,
+                   const std::function<void(PythonJobRun run)>& done) {
+  const std::string not_reported = "the job's handler did not report an outcome";
   auto lease = pool->Acquire(config.robot_key, config.kind);
   if (!lease.ok()) {
-    run.why = "no interpreter: " + lease.status().message();
-    return run;
+    for (PythonJobSpec s; next(&s);) {
+      PythonJobRun run;
+      run.why = "no interpreter: " + lease.status().message();
+      done(std::move(run));
+    }
+    return;
   }
-  RunCapture capture(/*echo=*/false);
-  capture.set_keep_in_memory(true);
-  capture.set_max_kept_bytes(max_output_bytes);
-  capture.set_job(job);
-  if (on_output) capture.set_sink(std::move(on_output));
+  // One spec for every job (its environment is ~90 strings): only the timeout differs.
   python::TaskSpec spec = CodeSpec(LoaderCode(config, generation) + "_j.call_current()\n", config);
-  spec.timeout_seconds = timeout;
-  python::TaskResult r = (*lease)->Run(spec, &capture);
-  run.log = capture.text(1) + capture.text(2);
-  if (r.outcome == python::TaskResult::Outcome::kTimeout) {
-    run.timed_out = true;
-    char seconds[32];
-    snprintf(seconds, sizeof seconds, "%g", timeout);
-    run.why = std::string("timed out after ") + seconds + " s";
-  } else if (r.exit_code != 0) {
-    run.why = "the job's interpreter failed: " + capture.text(2);
-  }
-  return run;
+  PythonJobSpec current;
+  std::optional<RunCapture> capture;
+  (*lease)->RunEach(
+      [&](const python::TaskSpec** task, python::TaskContext** context) {
+        current = PythonJobSpec();
+        if (!next(&current)) return false;
+        capture.emplace(/*echo=*/false);
+        capture->set_keep_in_memory(true);
+        capture->set_max_kept_bytes(current.max_output_bytes);
+        capture->set_job(current.job);
+        if (current.on_output) capture->set_sink(std::move(current.on_output));
+        spec.timeout_seconds = current.timeout;
+        *task = &spec;
+        *context = &*capture;
+        return true;
+      },
+      [&](python::TaskResult r) {
+        PythonJobRun run;
+        run.why = not_reported;
+        run.log = capture->text(1) + capture->text(2);
+        if (r.outcome == python::TaskResult::Outcome::kTimeout) {
+          run.timed_out = true;
+          char seconds[32];
+          snprintf(seconds, sizeof seconds, "%g", current.timeout);
+          run.why = std::string("timed out after ") + seconds + " s";
+        } else if (r.exit_code != 0) {
+          run.why = "the job's interpreter failed: " + capture->text(2);
+        }
+        capture.reset();
+        done(std::move(run));
+      });
 }
 
 }  // namespace robotni::exec

@@ -56,6 +56,21 @@ PythonJobRun RunPythonJob(python::InterpreterPool* pool, const PythonJobsConfig&
                           int64_t max_output_bytes,
                           std::function<void(int stream, std::string_view text)> on_output = {});
 
+// One job of RunPythonJobs, as RunPythonJob's arguments name them.
+struct PythonJobSpec {
+  python::JobBackend* job = nullptr;
+  double timeout = 0;
+  int64_t max_output_bytes = -1;
+  std::function<void(int stream, std::string_view text)> on_output;
+};
+// Runs jobs one after another in one interpreter leased from `pool`, handed to its thread
+// once for all of them: `next` gives each job (false: no more), `done` gets each one's run.
+// Both are called on the interpreter's thread (or this one, when no interpreter can be had:
+// then every job's run says why).
+void RunPythonJobs(python::InterpreterPool* pool, const PythonJobsConfig& config,
+                   uint64_t generation, const std::function<bool(PythonJobSpec* job)>& next,
+                   const std::function<void(PythonJobRun run)>& done);
+
 }  // namespace robotni::exec
 
 #endif  // ROBOTNI_RUNTIME_EXEC_PYTHON_JOBS_H_

@@ -478,6 +478,23 @@ TaskResult Interpreter::Run(const TaskSpec& spec, TaskContext* context) {
   return done.get_future().get();
 }
 
+void Interpreter::RunEach(
+    const std::function<bool(const TaskSpec** spec, TaskContext** context)>& next,
+    const std::function<void(TaskResult result)>& done) {
+  std::promise<void> finished;
+  impl_->Post([&] {
+    try {
+      const TaskSpec* spec = nullptr;
+      TaskContext* context = nullptr;
+      while (next(&spec, &context)) done(impl_->RunLocked(*spec, context));
+      finished.set_value();
+    } catch (...) {  // the caller's, not the executor's: it must not end this thread
+      finished.set_exception(std::current_exception());
+    }
+  });
+  finished.get_future().get();
+}
+
 void Interpreter::Call(const std::function<void()>& fn) {
   std::promise<void> done;
   impl_->Post([&] {

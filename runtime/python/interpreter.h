@@ -99,6 +99,12 @@ class Interpreter {
   // Runs one task and blocks until it ends. Output goes to `context` (or the
   // console when null).
   TaskResult Run(const TaskSpec& spec, TaskContext* context);
+  // Runs tasks one after another with one hand-off to the executor thread for all of them
+  // (a hand-off per task cost a worker process two context switches per job): `next`, on
+  // that thread, gives each task's spec and context (false: no more); `done`, there too,
+  // gets each one's result. Blocks until `next` says no more.
+  void RunEach(const std::function<bool(const TaskSpec** spec, TaskContext** context)>& next,
+               const std::function<void(TaskResult result)>& done);
   // Runs `fn` on the executor thread with this interpreter's GIL held; blocks.
   void Call(const std::function<void()>& fn);
 

@@ -378,29 +378,47 @@ int WorkerMain(int fd) {
       continue;
     }
     if (m.value("t", "") != "run") continue;
-    ChannelJob job(&channel, ItemFrom(m.value("item", json::object())));
+    // A run of jobs, run one after another on the interpreter's thread with one hand-off
+    // for all; each one's outcome is sent as soon as it ends (so a death is blamed on the
+    // job it happened in).
+    const json jobs = m.value("jobs", json::array());
+    size_t k = 0;
+    std::optional<ChannelJob> job;
     // The job's output streams to the control process as it is written (up to max_output
     // per stream: a flood costs no more), so a job whose worker dies keeps what it printed.
-    int64_t max_output = m.value("max_output_bytes", int64_t{-1});
     int64_t sent[3] = {0, 0, 0};  // guarded by the capture's lock, which calls the sink
-    auto stream_out = [&channel, &sent, max = max_output](int stream, std::string_view text) {
-      int s = stream == 2 ? 2 : 1;
-      size_t take =
-          max < 0 ? text.size()
-                  : std::min<size_t>(text.size(),
-                                     static_cast<size_t>(std::max<int64_t>(0, max - sent[s])));
-      if (take == 0) return;
-      sent[s] += static_cast<int64_t>(take);
-      (void)channel.Send({{"t", "out"}, {"s", s}, {"x", std::string(text.substr(0, take))}});
-    };
-    exec::PythonJobRun run = exec::RunPythonJob(&pool, config, generation, &job,
-                                                m.value("timeout", 0.0), max_output, stream_out);
-    json done = {{"t", "done"},
-                 {"outcome", job.outcome()},
-                 {"log", std::move(run.log)},
-                 {"timed_out", run.timed_out},
-                 {"why", run.why}};
-    if (!channel.Send(done).ok()) Leave(0);
+    exec::RunPythonJobs(
+        &pool, config, generation,
+        [&](exec::PythonJobSpec* s) {
+          if (k >= jobs.size() || !jobs[k].is_object()) return false;
+          const json& j = jobs[k];
+          job.emplace(&channel, ItemFrom(j.value("item", json::object())));
+          sent[1] = sent[2] = 0;
+          s->job = &*job;
+          s->timeout = j.value("timeout", 0.0);
+          s->max_output_bytes = j.value("max_output_bytes", int64_t{-1});
+          s->on_output = [&channel, &sent, max = s->max_output_bytes](int stream,
+                                                                      std::string_view text) {
+            int st = stream == 2 ? 2 : 1;
+            size_t take = max < 0 ? text.size()
+                                  : std::min<size_t>(
+                                        text.size(),
+                                        static_cast<size_t>(std::max<int64_t>(0, max - sent[st])));
+            if (take == 0) return;
+            sent[st] += static_cast<int64_t>(take);
+            (void)channel.Send({{"t", "out"}, {"s", st}, {"x", std::string(text.substr(0, take))}});
+          };
+          return true;
+        },
+        [&](exec::PythonJobRun run) {
+          json done = {{"t", "done"},
+                       {"outcome", job->outcome()},
+                       {"log", std::move(run.log)},
+                       {"timed_out", run.timed_out},
+                       {"why", run.why}};
+          if (!channel.Send(done).ok()) Leave(0);
+          ++k;
+        });
   }
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -323,13 +324,13 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
       out.result.exit_code = m.value("exit_code", 1);
       out.result.outcome = static_cast<python::TaskResult::Outcome>(m.value("outcome", 0));
       out.result.detail = m.value("detail", "");
-      return true;
+      return Watch::kEnd;
     }
-    return false;
+    return Watch::kGoOn;
   };
   Limits limits{spec.timeout_seconds, kill_grace, memory_limit_mb};
   std::string code;
-  bool ended = WriteFrame(fd_, task).ok() && Supervise(limits, on_message, &code);
+  bool ended = WriteFrame(fd_, task).ok() && Supervise(&limits, on_message, &code);
   for (const auto& id : ahead) (void)items->GiveBack(id);
   if (ended) return out;
   Death death = AwaitDeath();
@@ -346,23 +347,42 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
 WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
                              python::JobBackend* job) {
   WorkerRun out;
-  ++jobs_run_;
-  exec::RunCapture streamed(/*echo=*/false);  // the job's output so far, if the worker dies
-  streamed.set_keep_in_memory(true);
-  streamed.set_max_kept_bytes(limits.max_output_bytes);
-  json run = {{"t", "run"},
-              {"item",
-               {{"id", item.id},
-                {"type", item.queue},
-                {"payload", item.payload_json},
-                {"attempt", item.attempt},
-                {"max_attempts", item.max_attempts}}},
-              {"timeout", limits.timeout},
-              {"max_output_bytes", limits.max_output_bytes}};
+  RunBatch(
+      {{&item, limits, job}}, [](size_t) {}, [&](size_t, WorkerRun run) { out = std::move(run); });
+  return out;
+}
+
+size_t WorkerProcess::RunBatch(const std::vector<BatchJob>& jobs,
+                               const std::function<void(size_t k)>& on_start,
+                               const std::function<void(size_t k, WorkerRun run)>& on_done) {
+  if (jobs.empty()) return 0;
+  json list = json::array();
+  for (const BatchJob& j : jobs)
+    list.push_back({{"item",
+                     {{"id", j.item->id},
+                      {"type", j.item->queue},
+                      {"payload", j.item->payload_json},
+                      {"attempt", j.item->attempt},
+                      {"max_attempts", j.item->max_attempts}}},
+                    {"timeout", j.limits.timeout},
+                    {"max_output_bytes", j.limits.max_output_bytes}});
+  size_t k = 0;  // the job running now
+  Limits limits;
+  std::optional<exec::RunCapture> streamed;  // its output so far, if the worker dies
+  auto start = [&] {
+    const RunLimits& l = jobs[k].limits;
+    limits = {l.timeout, l.kill_grace, l.memory_limit_mb};
+    streamed.emplace(/*echo=*/false);
+    streamed->set_keep_in_memory(true);
+    streamed->set_max_kept_bytes(l.max_output_bytes);
+    ++jobs_run_;
+    on_start(k);
+  };
   auto on_message = [&](const json& m) {
+    python::JobBackend* job = jobs[k].job;
     const std::string t = m.value("t", "");
     if (t == "out") {
-      streamed.Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
+      streamed->Write(m.value("s", 1) == 2 ? 2 : 1, m.value("x", ""));
     } else if (t == "progress") {
       (void)job->Progress(m.value("message", ""));
     } else if (t == "heartbeat") {
@@ -371,6 +391,7 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
       auto c = job->IsCancelled();
       (void)WriteFrame(fd_, {{"t", "cancelled"}, {"value", c.ok() && *c}});
     } else if (t == "done") {
+      WorkerRun out;
       const json& o = m["outcome"];
       if (o.is_object() && o.value("ok", false)) {
         job->SetResult(o.value("result", "null"));
@@ -383,34 +404,41 @@ WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
       out.log = m.value("log", "");
       out.timed_out = m.value("timed_out", false);
       out.why = m.value("why", "");
-      return true;
+      on_done(k, std::move(out));
+      if (++k == jobs.size()) return Watch::kEnd;
+      start();
+      return Watch::kNext;
     }
-    return false;
+    return Watch::kGoOn;
   };
   std::string code = "WORKER_DIED";
-  if (WriteFrame(fd_, run).ok() &&
-      Supervise({limits.timeout, limits.kill_grace, limits.memory_limit_mb}, on_message, &code))
-    return out;
+  start();
+  if (WriteFrame(fd_, {{"t", "run"}, {"jobs", std::move(list)}}).ok() &&
+      Supervise(&limits, on_message, &code))
+    return jobs.size();
   Death death = AwaitDeath();
+  WorkerRun out;
   out.died = true;
-  out.log = streamed.text(1) + streamed.text(2);
+  out.log = streamed->text(1) + streamed->text(2);
   out.error_code = death.kill_cause.empty() ? "WORKER_DIED" : code;
   out.cause = death.kill_cause.empty()
                   ? "the worker process died: " + DescribeExit(death.exit_status)
                   : death.kill_cause;
   if (code == "WORKER_DIED" && !death.kill_cause.empty())
     out.cause = "the worker process was killed: " + death.kill_cause;
-  return out;
+  on_done(k, std::move(out));
+  return k + 1;
 }
 
-bool WorkerProcess::Supervise(const Limits& limits,
-                              const std::function<bool(const json&)>& on_message,
+bool WorkerProcess::Supervise(const Limits* limits,
+                              const std::function<Watch(const json&)>& on_message,
                               std::string* code) {
   auto start = Clock::now();
-  bool hard_deadline = limits.timeout > 0;
-  auto deadline = start + std::chrono::milliseconds(
-                              static_cast<int64_t>((limits.timeout + limits.kill_grace) * 1000));
-  int64_t memory_limit = limits.memory_limit_mb * 1024 * 1024;
+  auto deadline_of = [&] {
+    return start + std::chrono::milliseconds(
+                       static_cast<int64_t>((limits->timeout + limits->kill_grace) * 1000));
+  };
+  auto deadline = deadline_of();
   auto last_memory_check = start;
   for (;;) {
     pollfd p{fd_, POLLIN, 0};
@@ -430,19 +458,25 @@ bool WorkerProcess::Supervise(const Limits& limits,
           return false;
         }
         if (!got) break;
-        if (on_message(m)) return true;
+        Watch w = on_message(m);
+        if (w == Watch::kEnd) return true;
+        if (w == Watch::kNext) {
+          start = Clock::now();
+          deadline = deadline_of();
+        }
       }
     }
-    if (hard_deadline && Clock::now() >= deadline) {
+    auto now = Clock::now();
+    if (limits->timeout > 0 && now >= deadline) {
       *code = "TIMEOUT";
-      Kill("timeout after " + Seconds(limits.timeout) + " s, killed");
+      Kill("timeout after " + Seconds(limits->timeout) + " s, killed");
       return false;
     }
-    auto now = Clock::now();
+    const int64_t memory_limit = limits->memory_limit_mb * 1024 * 1024;
     if (memory_limit > 0 && now - last_memory_check >= std::chrono::milliseconds(100) &&
         (last_memory_check = now, ResidentBytes() > memory_limit)) {
       *code = "MEMORY_LIMIT";
-      Kill("memory limit " + std::to_string(limits.memory_limit_mb) + " MiB exceeded");
+      Kill("memory limit " + std::to_string(limits->memory_limit_mb) + " MiB exceeded");
       return false;
     }
   }

@@ -89,6 +89,20 @@ class WorkerProcess {
   bool alive() const { return !exited_; }
 
   WorkerRun Run(const store::Item& item, const RunLimits& limits, python::JobBackend* job);
+  // Runs jobs one after another, sent in one message: the worker hands them to its
+  // interpreter's thread once, and their outcomes are read here as each ends (a job at a
+  // time cost two round trips between threads, and a pair of context switches, per job).
+  // on_start(k) is called when job k starts as far as this process can tell (job 0 at once,
+  // each later one when the outcome before it arrived: its timeout counts from there);
+  // on_done(k, run) after its outcome. Returns how many started; when the worker died, the
+  // last of them got `died` and the ones after it never started.
+  struct BatchJob {
+    const store::Item* item = nullptr;
+    RunLimits limits;
+    python::JobBackend* job = nullptr;
+  };
+  size_t RunBatch(const std::vector<BatchJob>& jobs, const std::function<void(size_t k)>& on_start,
+                  const std::function<void(size_t k, WorkerRun run)>& on_done);
   // Runs a robot task (isolation process) in the worker's main interpreter: its output
   // goes to context->Write as it is written, and its work-item calls are answered on
   // context->work_items() here. `spec.timeout_seconds` is soft in the worker; past it plus
@@ -109,16 +123,18 @@ class WorkerProcess {
  private:
   WorkerProcess() = default;
   void Reap(bool block);  // waitpid; sets exit_status_ / exited_
-  // Run's and RunTask's watch: hands each message of the worker to `on_message` until it
-  // returns true (the job or task ended: returns true), and kills the worker past
-  // timeout + kill grace (*code = TIMEOUT) or over its memory limit (sampled every 100 ms,
-  // *code = MEMORY_LIMIT). False when the worker died or was killed.
+  // RunBatch's and RunTask's watch: hands each message of the worker to `on_message` until it
+  // says kEnd (returns true), and kills the worker past timeout + kill grace (*code =
+  // TIMEOUT) or over its memory limit (sampled every 100 ms, *code = MEMORY_LIMIT). kNext:
+  // the next job started, under the *limits on_message set: its timeout counts from now.
+  // False when the worker died or was killed.
   struct Limits {
     double timeout = 0, kill_grace = 0;
     int64_t memory_limit_mb = 0;
   };
-  bool Supervise(const Limits& limits, const std::function<bool(const nlohmann::json&)>& on_message,
-                 std::string* code);
+  enum class Watch { kGoOn, kNext, kEnd };
+  bool Supervise(const Limits* limits,
+                 const std::function<Watch(const nlohmann::json&)>& on_message, std::string* code);
   // Waits for a dead or dying worker (killed after 1 s if it lingers) and says how it ended.
   struct Death {
     std::string kill_cause;  // "" = it died on its own

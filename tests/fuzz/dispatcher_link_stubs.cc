@@ -45,8 +45,9 @@ StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const WorkerSpec&,
 
 WorkerProcess::~WorkerProcess() = default;
 
-WorkerRun WorkerProcess::Run(const store::Item&, const RunLimits&, python::JobBackend*) {
-  NotInFuzzer("WorkerProcess::Run");
+size_t WorkerProcess::RunBatch(const std::vector<BatchJob>&, const std::function<void(size_t)>&,
+                               const std::function<void(size_t, WorkerRun)>&) {
+  NotInFuzzer("WorkerProcess::RunBatch");
 }
 
 void WorkerProcess::Kill(const std::string&) { NotInFuzzer("WorkerProcess::Kill"); }

@@ -107,6 +107,17 @@ TEST_F(StorePostgresTest, TwoServeNodesShareTheQueueAndRunEachJobOnce) {
   const int port_a = ServingPort(*a), port_b = ServingPort(*b);
   ASSERT_GT(port_a, 0);
   ASSERT_GT(port_b, 0);
+  // Both nodes' worker processes are up before the jobs come: otherwise the first one alone
+  // may run every job (it runs 400 in a fraction of the other's start).
+  for (int port : {port_a, port_b}) {
+    bool warm = false;
+    for (int i = 0; i < 600 && !warm; ++i) {
+      auto r = SendHttp(port, "GET", "/api/worker/status");
+      warm = r.status == 200 && r.body["workers"]["slots"][0]["pid"].is_number();
+      if (!warm) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(warm) << "node on port " << port << " has no worker process after 30 s";
+  }
   auto pump_a = std::make_unique<OutputPump>(a.get());
   auto pump_b = std::make_unique<OutputPump>(b.get());
   constexpr int kJobs = 400;

@@ -96,7 +96,45 @@ TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
   ASSERT_NE(slow, nullptr);
   EXPECT_EQ(slow->concurrency, 1);
   EXPECT_EQ(slow->limits.timeout, 0.5);
-  EXPECT_EQ(dispatcher_->types().size(), 5u);
+  EXPECT_EQ(dispatcher_->types().size(), 6u);
+}
+
+// In worker processes, a runner sends the jobs it claimed ahead in one message. When the
+// worker dies in one of them, only that job fails; those before it keep their outcomes, and
+// those after it (never started) run in the new worker without spending an attempt.
+TEST_F(DispatcherTest, AWorkerDeathInARunOfJobsFailsOnlyItsJob) {
+  dispatcher_.reset();
+  DispatcherOptions d = options_;
+  d.type_filters = {"add_or_exit", "nap"};
+  d.workers = 1;
+  d.worker_executable = ROBOTNI_BINARY;
+  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+  ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
+  dispatcher_->Start();
+  // Known quick, so claimed and sent in runs.
+  std::vector<std::string> warm;
+  for (int i = 0; i < 64; ++i) warm.push_back(Submit("add_or_exit", R"({"x": 1, "y": 1})"));
+  for (const auto& id : warm) ASSERT_EQ(WaitFinished(id).state, store::State::kDone);
+  // The runner naps while the run is queued: its next claim takes the run whole.
+  std::string nap = Submit("nap", R"({"seconds": 0.3})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::vector<std::string> run;
+  for (int i = 0; i < 10; ++i)
+    run.push_back(i == 4 ? Submit("add_or_exit", R"({"x": 0, "y": 0, "exit": true})", 1)
+                         : Submit("add_or_exit", "{\"x\": " + std::to_string(i) + ", \"y\": 1}"));
+  EXPECT_EQ(WaitFinished(nap).state, store::State::kDone);
+  for (int i = 0; i < 10; ++i) {
+    auto it = WaitFinished(run[i]);
+    EXPECT_EQ(it.attempt, 1) << "job " << i;
+    if (i == 4) {
+      EXPECT_EQ(it.state, store::State::kFailed);
+      EXPECT_EQ(it.error_code, "WORKER_DIED");
+      EXPECT_NE(it.error_message.find("exit code 3"), std::string::npos) << it.error_message;
+    } else {
+      EXPECT_EQ(it.state, store::State::kDone) << "job " << i;
+      EXPECT_EQ(it.result_json, std::to_string(i + 1));
+    }
+  }
 }
 
 TEST_F(DispatcherTest, RunsJobsAndRecordsResultsAndFailures) {
