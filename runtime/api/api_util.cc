@@ -29,8 +29,9 @@ nlohmann::json OrNull(const std::string& s) {
 }
 
 nlohmann::json ParseStoredJson(const std::string& text) {
-  if (JsonNestedTooDeep(text)) return nlohmann::json(nlohmann::json::value_t::discarded);
-  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json doc;
+  (void)ParseJsonWithin(text, &doc);  // discarded when invalid or too deep
+  return doc;
 }
 
 int64_t NowMs() {
@@ -56,11 +57,11 @@ bool ParseLimit(const Request& req, int fallback, int max, int* out, Response* e
 }
 
 bool ParseJsonBody(const Request& req, nlohmann::json* out, Response* err) {
-  if (JsonNestedTooDeep(req.body)) {
+  bool too_deep = false;  // *out is discarded when invalid: callers say how
+  if (!ParseJsonWithin(req.body, out, &too_deep) && too_deep) {
     *err = Response::Error(400, "body " + JsonTooDeepMessage());
     return false;
   }
-  *out = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   return true;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace robotni {
 
 // Levels of arrays and objects: {"a": [1]} is 2 deep. Python's json module (recursion limit
@@ -25,6 +27,12 @@ std::string JsonDepthProblem(std::string_view text, int max_depth = kMaxJsonDept
 // True when `text` nests deeper than `max_depth` (whether or not the rest of it is valid
 // JSON), for callers that report invalid JSON in words of their own.
 bool JsonNestedTooDeep(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// Parses `text` into *out in one pass, refusing nesting past `max_depth` as it goes (the check
+// and then the parse each read the text: hot paths parse a frame or a body per job). False,
+// with *out discarded, when it is not valid JSON or (*too_deep, when given) nests too deep.
+bool ParseJsonWithin(std::string_view text, nlohmann::json* out, bool* too_deep = nullptr,
+                     int max_depth = kMaxJsonDepth);
 
 // The message for text that nests too deep: "is nested deeper than 128 levels (the limit)".
 std::string JsonTooDeepMessage(int max_depth = kMaxJsonDepth);

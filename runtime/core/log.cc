@@ -4,7 +4,6 @@
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
 #include <chrono>
@@ -89,6 +88,30 @@ class HostSink final : public spdlog::sinks::base_sink<spdlog::details::null_mut
   std::function<void(Level, std::string_view)> fn_;
 };
 
+thread_local std::string* t_batch = nullptr;  // the outermost live Batch's lines
+
+// The FILE's sink: fwrite and fflush of each whole line, or the line kept by this thread's Batch.
+class FileSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit FileSink(FILE* out) : out_(out) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    if (t_batch) {
+      t_batch->append(line.data(), line.size());
+      return;
+    }
+    fwrite(line.data(), 1, line.size(), out_);
+    fflush(out_);
+  }
+  void flush_() override { fflush(out_); }
+
+ private:
+  FILE* out_;
+};
+
 // The process's logger. It is never registered with spdlog, so a host's own spdlog setup
 // (default logger, registry, levels) and this one never meet. Leaked on purpose: Write may
 // run from static destructors.
@@ -117,9 +140,7 @@ struct State {
       s = std::make_shared<HostSink>(sink);
       s->set_formatter(MakeFormatter(format, ""));
     } else {
-      // fwrite + fflush of each whole line.
-      s = std::make_shared<spdlog::sinks::stdout_sink_base<spdlog::details::console_nullmutex>>(
-          out ? out : stderr);
+      s = std::make_shared<FileSink>(out ? out : stderr);
       s->set_formatter(MakeFormatter(format, "\n"));
     }
     logger->sinks() = {std::move(s)};
@@ -218,6 +239,21 @@ void Write(Level level, std::string_view msg, const nlohmann::json& fields) noex
   } catch (...) {
     // Dropped: see log.h.
   }
+}
+
+Batch::Batch() : outermost_(t_batch == nullptr) {
+  if (outermost_) t_batch = &lines_;
+}
+
+Batch::~Batch() {
+  if (!outermost_) return;
+  t_batch = nullptr;
+  if (lines_.empty()) return;
+  State& s = GetState();
+  std::lock_guard<std::mutex> l(s.mu);
+  FILE* out = s.out ? s.out : stderr;
+  fwrite(lines_.data(), 1, lines_.size(), out);
+  fflush(out);
 }
 
 }  // namespace robotni::log

@@ -389,9 +389,12 @@ StatusOr<std::vector<store::Item>> Dispatcher::CommitFinished(RunnerState& r,
   }
   if (stopping_) cv_.notify_all();  // Drain() waits for busy == 0
   l.unlock();
-  for (size_t i = 0; i < finished.size(); ++i) {
-    const auto& f = finished[i];
-    if (f.observers->on_finished) f.observers->on_finished(f.item, f.c, outcomes[i]);
+  {
+    log::Batch lines;  // serve logs a line per finished job: one write for them all
+    for (size_t i = 0; i < finished.size(); ++i) {
+      const auto& f = finished[i];
+      if (f.observers->on_finished) f.observers->on_finished(f.item, f.c, outcomes[i]);
+    }
   }
   l.lock();
   return reserved;

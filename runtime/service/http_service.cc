@@ -150,16 +150,18 @@ void LogJobFinished(const store::Item& item, const store::Completion& c, const S
   double seconds = item.started_ms > 0 ? std::max<int64_t>(0, now - item.started_ms) / 1000.0 : 0;
   char took[32];
   snprintf(took, sizeof(took), "%.3f", seconds);
-  nlohmann::json fields = {{"event", "job_finished"}, {"job_id", item.id},
-                           {"type", item.queue},      {"attempt", item.attempt},
-                           {"outcome", outcome},      {"duration_seconds", seconds}};
   std::string msg = "job " + item.id + " (" + item.queue + ") " + outcome + " in " + took + " s";
-  if (!c.ok) {
-    fields["error_code"] = c.error_code;
-    fields["error"] = c.error_message;
-    msg += ": " + (c.error_code.empty() ? "" : c.error_code + ": ") + c.error_message;
+  if (!c.ok) msg += ": " + (c.error_code.empty() ? "" : c.error_code + ": ") + c.error_message;
+  nlohmann::json fields;  // only JSON lines show them: a line per job, so not made for nothing
+  if (log::GetFormat() == log::Format::kJson) {
+    fields = {{"event", "job_finished"}, {"job_id", item.id},  {"type", item.queue},
+              {"attempt", item.attempt}, {"outcome", outcome}, {"duration_seconds", seconds}};
+    if (!c.ok) {
+      fields["error_code"] = c.error_code;
+      fields["error"] = c.error_message;
+    }
+    if (!s.ok()) fields["commit_error"] = s.message();
   }
-  if (!s.ok()) fields["commit_error"] = s.message();
   log::Write(level, msg, fields);
 }
 

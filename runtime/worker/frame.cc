@@ -48,13 +48,12 @@ Status FrameReader::Next(nlohmann::json* out, bool* got) {
   std::string_view text(buf_.data() + 4, n);
   // Payloads and results travel as strings; a frame itself nests a few levels. One that
   // nests past the limit is refused before anything copies it (core/json_limits.h).
-  if (JsonNestedTooDeep(text)) {
-    buf_.erase(0, 4 + static_cast<size_t>(n));
-    return Status::InvalidArgument("worker frame " + JsonTooDeepMessage());
-  }
-  auto doc = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json doc;
+  bool too_deep = false;
+  const bool parsed = ParseJsonWithin(text, &doc, &too_deep);
   buf_.erase(0, 4 + static_cast<size_t>(n));
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("t") || !doc["t"].is_string())
+  if (too_deep) return Status::InvalidArgument("worker frame " + JsonTooDeepMessage());
+  if (!parsed || !doc.is_object() || !doc.contains("t") || !doc["t"].is_string())
     return Status::InvalidArgument("malformed worker frame");
   *out = std::move(doc);
   *got = true;

@@ -161,8 +161,8 @@ struct SqliteStore::WriterConn {
   Stmt batch_savepoint, batch_release, batch_rollback_to;
   Stmt unreserve, bump_sequence, insert_sequence, release_owner;
   Stmt find_key, insert_item, insert_timeline, keep_started, insert_file;
-  Stmt claim_one_queue, candidates, claim_by_id, next_queue_ge, next_queue_gt, item_files;
-  Stmt claim_one_queue_lean, claim_by_id_lean;
+  Stmt claim_one_queue, candidates, next_queue_ge, next_queue_gt, item_files;
+  Stmt claim_one_queue_lean;
   Stmt set_started, record_start;
   Stmt fenced_row, finish, heartbeat, set_payload, touch;
   Stmt item_state, finished_by, import_state, cancel_pending, request_cancel, flush_timeline, flush,
@@ -209,7 +209,6 @@ struct SqliteStore::WriterConn {
         "WHERE id IN (SELECT id FROM items INDEXED BY items_ready WHERE state = 'PENDING' "
         "AND queue = ?4 AND not_before <= ?3 AND cancel_requested = 0 "
         "ORDER BY priority DESC, id LIMIT ?5) RETURNING ";
-    const std::string by_id = "WHERE id = ?4 AND state = 'PENDING' RETURNING ";
     ROBOTNI_RETURN_IF_ERROR(
         claim_one_queue.Prepare(d, Cat({claim, one_queue, cols, ", has_files"}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(
@@ -219,9 +218,6 @@ struct SqliteStore::WriterConn {
         "SELECT id, priority FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue = "
         "?1 "
         "AND not_before <= ?2 AND cancel_requested = 0 ORDER BY priority DESC, id LIMIT ?3"));
-    ROBOTNI_RETURN_IF_ERROR(
-        claim_by_id.Prepare(d, Cat({claim, by_id, cols, ", has_files"}).c_str()));
-    ROBOTNI_RETURN_IF_ERROR(claim_by_id_lean.Prepare(d, Cat({claim, by_id, kLeanCols}).c_str()));
     ROBOTNI_RETURN_IF_ERROR(next_queue_ge.Prepare(
         d,
         "SELECT queue FROM items INDEXED BY items_ready WHERE state = 'PENDING' AND queue >= ?1 "
@@ -1208,20 +1204,32 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
     if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
   } else if (queues.size() > 1) {
     // Top candidates of each queue, merged by (priority DESC, id).
-    std::vector<std::pair<int64_t, int64_t>> cand;  // (-priority, id)
-    for (const std::string& q : queues) {
+    struct Candidate {
+      int64_t neg_priority, id;
+      size_t queue;
+      bool operator<(const Candidate& o) const {
+        return neg_priority != o.neg_priority ? neg_priority < o.neg_priority : id < o.id;
+      }
+    };
+    std::vector<Candidate> cand;
+    for (size_t q = 0; q < queues.size(); ++q) {
       StmtUse u(w.candidates);
-      u.BindStatic(1, q).Bind(2, now).Bind(3, req.max_items);
+      u.BindStatic(1, queues[q]).Bind(2, now).Bind(3, req.max_items);
       int rc;
-      while ((rc = u.Step()) == SQLITE_ROW) cand.emplace_back(-u.Int(1), u.Int(0));
+      while ((rc = u.Step()) == SQLITE_ROW) cand.push_back({-u.Int(1), u.Int(0), q});
       if (rc != SQLITE_DONE) return u.Error(rc, "reserve candidates");
     }
     std::sort(cand.begin(), cand.end());
     if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
-    for (const auto& c : cand) {
-      StmtUse u(req.lean ? w.claim_by_id_lean : w.claim_by_id);
-      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).Bind(4, c.second);
-      u.Bind(6, started);
+    // The merged top takes a head of each queue's candidates: claimed with one statement per
+    // queue (the same query, in this transaction), not one per item.
+    std::vector<int> per_queue(queues.size(), 0);
+    for (const auto& c : cand) ++per_queue[c.queue];
+    for (size_t q = 0; q < queues.size(); ++q) {
+      if (per_queue[q] == 0) continue;
+      StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
+      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[q]);
+      u.Bind(5, per_queue[q]).Bind(6, started);
       int rc;
       while ((rc = u.Step()) == SQLITE_ROW) take(u);
       if (rc != SQLITE_DONE) return u.Error(rc, "reserve");

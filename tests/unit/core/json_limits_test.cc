@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace robotni {
 namespace {
 
@@ -43,6 +45,28 @@ TEST(JsonLimitsTest, InvalidJsonIsNotValid) {
   for (const char* bad : {"", "{", "[1,", "nope", "{'a':1}", "1 2"}) {
     EXPECT_EQ(JsonDepthProblem(bad), "is not valid JSON") << bad;
     EXPECT_FALSE(JsonNestedTooDeep(bad)) << bad;
+  }
+}
+
+// The one-pass parse keeps the check's answers and gives the value nlohmann's parse gives.
+TEST(JsonLimitsTest, ParseWithinParsesWhatFitsAndRefusesTheRest) {
+  nlohmann::json v;
+  bool too_deep = true;
+  ASSERT_TRUE(
+      ParseJsonWithin(R"({"a": [1, {"b": null}], "c": "d", "e": 1.5, "f": -2})", &v, &too_deep));
+  EXPECT_FALSE(too_deep);
+  EXPECT_EQ(v, nlohmann::json::parse(R"({"a": [1, {"b": null}], "c": "d", "e": 1.5, "f": -2})"));
+  ASSERT_TRUE(ParseJsonWithin(Arrays(kMaxJsonDepth), &v));
+  EXPECT_EQ(v.dump(), Arrays(kMaxJsonDepth));
+  for (const std::string& deep : {Arrays(kMaxJsonDepth + 1), std::string(70000, '[')}) {
+    EXPECT_FALSE(ParseJsonWithin(deep, &v, &too_deep));
+    EXPECT_TRUE(too_deep);
+    EXPECT_TRUE(v.is_discarded());
+  }
+  for (const char* bad : {"", "{", "[1,", "nope", "{'a':1}", "1 2"}) {
+    EXPECT_FALSE(ParseJsonWithin(bad, &v, &too_deep)) << bad;
+    EXPECT_FALSE(too_deep) << bad;
+    EXPECT_TRUE(v.is_discarded()) << bad;
   }
 }
 

@@ -153,5 +153,24 @@ TEST_F(LogTest, ThreadsWriteWholeJsonLines) {
   }
 }
 
+// A Batch keeps its thread's lines until it ends, then writes them whole and in order; the
+// lines of other threads meanwhile are written at once.
+TEST_F(LogTest, ABatchWritesItsThreadsLinesWhenItEnds) {
+  {
+    Batch batch;
+    Info("first");
+    {
+      Batch nested;  // adds to the outer one
+      Warn("second");
+    }
+    std::thread([] { Info("from another thread"); }).join();
+    EXPECT_EQ(Lines(), std::vector<std::string>{"robotni: from another thread"});
+  }
+  EXPECT_EQ(Lines(), (std::vector<std::string>{"robotni: from another thread", "robotni: first",
+                                               "robotni: warning: second"}));
+  Info("after");
+  EXPECT_EQ(Lines().back(), "robotni: after");
+}
+
 }  // namespace
 }  // namespace robotni::log

@@ -639,6 +639,26 @@ TEST_P(StoreTest, ReservePrefixRouting) {
   EXPECT_TRUE(store_->Reserve(bad).status().IsInvalidArgument());
 }
 
+// A claim over several queues takes the top of them all by (priority, age), a head of each
+// queue's items; the rest stay pending.
+TEST_P(StoreTest, ReserveAcrossQueuesTakesTheMergedTop) {
+  OpenStore();
+  std::string a5 = MustCreate("a", "{}", 5);
+  std::string a1 = MustCreate("a", "{}", 1);
+  std::string b3 = MustCreate("b", "{}", 3);
+  std::string b3_later = MustCreate("b", "{}", 3);
+  std::string a1_later = MustCreate("a", "{}", 1);
+  auto items = ReserveN({"a", "b"}, 3);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].id, a5);
+  EXPECT_EQ(items[1].id, b3);
+  EXPECT_EQ(items[2].id, b3_later);
+  auto rest = ReserveN({"a", "b"}, 10);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].id, a1);
+  EXPECT_EQ(rest[1].id, a1_later);
+}
+
 TEST_P(StoreTest, ScheduledItemsAreSkippedUntilDue) {
   OpenStore();
   NewItem later{.queue = "q", .priority = 100, .not_before_ms = now_ + 60000};
