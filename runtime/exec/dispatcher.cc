@@ -665,12 +665,15 @@ void Dispatcher::RunInWorker(int runner, RunnerState& r, std::unique_lock<std::m
   bool died = false;
   auto on_start = [&](size_t k) {
     std::unique_lock<std::mutex> g(mu_);
+    // Started first: the worker runs it already, so Drain (which waits for busy == 0 and then
+    // gives back every lease) must never see this runner idle while the commit below runs.
+    // A run goes on when the service stops: it is at most about the budget of expected work.
+    started[k] = StartJob(runner, items[k]);
     // As between jobs sent one at a time: outcomes do not wait behind a slow job (the last of
-    // a run may be), nor past the budget. The worker runs job k meanwhile.
+    // a run may be), nor past the budget.
     if (!r.finished.empty() &&
         (SinceUs(r.first_finished) > options_.reserve_ahead_ms * 1000 || !Quick(items[k].queue)))
       (void)CommitFinished(r, {}, 0, g);
-    started[k] = StartJob(runner, items[k]);
   };
   auto on_done = [&](size_t k, worker::WorkerRun run) {
     const store::Item& item = items[k];
