@@ -390,8 +390,9 @@ int WorkerMain(int fd) {
     exec::RunPythonJobs(
         &pool, config, generation,
         [&](exec::PythonJobSpec* s) {
-          if (k >= jobs.size() || !jobs[k].is_object()) return false;
-          const json& j = jobs[k];
+          if (k >= jobs.size()) return false;
+          static const json kNone = json::object();  // a job is answered even when malformed
+          const json& j = jobs[k].is_object() ? jobs[k] : kNone;
           job.emplace(&channel, ItemFrom(j.value("item", json::object())));
           sent[1] = sent[2] = 0;
           s->job = &*job;
