@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -96,7 +97,7 @@ TEST_F(DispatcherTest, LoadsJobTypesWithSchemasAndLimits) {
   ASSERT_NE(slow, nullptr);
   EXPECT_EQ(slow->concurrency, 1);
   EXPECT_EQ(slow->limits.timeout, 0.5);
-  EXPECT_EQ(dispatcher_->types().size(), 6u);
+  EXPECT_EQ(dispatcher_->types().size(), 7u);
 }
 
 // In worker processes, a runner sends the jobs it claimed ahead in one message. When the
@@ -135,6 +136,39 @@ TEST_F(DispatcherTest, AWorkerDeathInARunOfJobsFailsOnlyItsJob) {
       EXPECT_EQ(it.result_json, std::to_string(i + 1));
     }
   }
+}
+
+// Stopping while runs of jobs are in worker processes: the runs end, what was not sent goes
+// back, and a second dispatcher runs the rest; every job runs exactly once (each one appends
+// its number to a file) and none is lost.
+TEST_F(DispatcherTest, AStopBetweenRunsLosesNoJobAndRunsNoneTwice) {
+  dispatcher_.reset();
+  DispatcherOptions d = options_;
+  d.type_filters = {"record"};
+  d.workers = 2;
+  d.worker_executable = ROBOTNI_BINARY;
+  const std::string path = (dir_ / "ran.txt").string();
+  auto make = [&] {
+    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &pool_, d);
+    ASSERT_TRUE(dispatcher_->LoadJobTypes().ok());
+    dispatcher_->Start();
+  };
+  make();
+  auto submit = [&](int n) {
+    return Submit("record", "{\"path\": \"" + path + "\", \"n\": " + std::to_string(n) + "}");
+  };
+  ASSERT_EQ(WaitFinished(submit(-1)).state, store::State::kDone);  // known quick from now on
+  std::vector<std::string> ids;
+  for (int n = 0; n < 2000; ++n) ids.push_back(submit(n));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  dispatcher_->Drain(std::chrono::milliseconds(5000));
+  make();
+  for (const auto& id : ids) ASSERT_EQ(WaitFinished(id).state, store::State::kDone) << id;
+  std::ifstream in(path);
+  std::map<int, int> runs;
+  for (int n; in >> n;) ++runs[n];
+  for (int n = 0; n < 2000; ++n)
+    ASSERT_EQ(runs[n], 1) << "job " << n << " ran " << runs[n] << " times";
 }
 
 TEST_F(DispatcherTest, RunsJobsAndRecordsResultsAndFailures) {
