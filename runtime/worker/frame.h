@@ -16,6 +16,11 @@
 
 namespace robotni::worker {
 
+// The protocol's version, in `init` and `hello`: a worker executable of another robotni build
+// (ROBOTNI_WORKER_EXECUTABLE) that speaks another is refused at its start, with both named.
+// 2: `run` carries a list of jobs. (1: one job; its hello named no version.)
+inline constexpr int kWorkerProtocol = 2;
+
 // Frames longer than this are refused (a corrupt length must not allocate gigabytes).
 inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
 

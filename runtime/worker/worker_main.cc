@@ -333,9 +333,16 @@ int WorkerMain(int fd) {
   exec::PythonJobsConfig config = ConfigFrom(init.value("config", json::object()));
   uint64_t generation = init.value("generation", uint64_t{0});
 
-  json hello = {{"t", "hello"}, {"pid", getpid()}};
+  json hello = {{"t", "hello"}, {"pid", getpid()}, {"protocol", kWorkerProtocol}};
   python::InterpreterPool pool(python::InterpreterPool::Options{1, 1});
-  Status started = python::InterpreterHost::Start();
+  const int protocol = init.value("protocol", 1);
+  Status started =
+      protocol == kWorkerProtocol
+          ? python::InterpreterHost::Start()
+          : Status::Unsupported("this worker (" + std::string(ROBOTNI_VERSION) +
+                                ") speaks worker protocol " + std::to_string(kWorkerProtocol) +
+                                ", its control process " + std::to_string(protocol) +
+                                ": they are different versions of robotni");
   if (started.ok()) {
     auto types = exec::LoadPythonJobTypes(&pool, config, generation);
     if (types.ok())

@@ -133,9 +133,10 @@ StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   w->pid_ = pid;
   w->fd_ = sv[0];
   w->generation_ = spec.generation;
-  Status s = WriteFrame(
-      w->fd_,
-      {{"t", "init"}, {"config", ConfigJson(spec.config)}, {"generation", spec.generation}});
+  Status s = WriteFrame(w->fd_, {{"t", "init"},
+                                 {"protocol", kWorkerProtocol},
+                                 {"config", ConfigJson(spec.config)},
+                                 {"generation", spec.generation}});
   json hello;
   if (s.ok()) s = ReadFrame(w->fd_, &w->reader_, &hello, start_timeout);
   if (!s.ok()) {
@@ -153,6 +154,12 @@ StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   }
   if (hello.value("t", "") != "hello")
     return Status::IOError("the worker process sent " + hello.value("t", "?") + " before hello");
+  const int protocol = hello.value("protocol", 1);
+  if (protocol != kWorkerProtocol)
+    return Status::Unsupported("the worker executable " + spec.executable +
+                               " speaks worker protocol " + std::to_string(protocol) +
+                               ", this robotni " + std::to_string(kWorkerProtocol) +
+                               ": it is another version of robotni (ROBOTNI_WORKER_EXECUTABLE?)");
   if (hello.contains("error"))
     return Status::PythonError(hello["error"].is_string() ? hello["error"].get<std::string>()
                                                           : "the worker process failed to start");

@@ -3,7 +3,11 @@
 // and the jobs after it never start; the hard timeout counts from each job's own start.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +15,8 @@
 #include <vector>
 
 #include "worker/worker_process.h"
+
+extern char** environ;
 
 namespace robotni::worker {
 namespace {
@@ -167,6 +173,60 @@ TEST_F(WorkerBatchTest, TheHardTimeoutCountsFromEachJobsOwnStart) {
   EXPECT_EQ(runs_[2].error_code, "TIMEOUT");
   EXPECT_THAT(runs_[2].cause, HasSubstr("timeout after 0.3 s, killed"));
   EXPECT_EQ(jobs_[3]->result, "");
+}
+
+// A worker executable of another robotni build (its hello names no protocol version: 1) is
+// refused at its start, naming both versions, instead of misreading runs later.
+TEST_F(WorkerBatchTest, AWorkerOfAnotherProtocolIsRefusedAtItsStart) {
+  fs::path old_worker = dir_ / "old-worker";
+  std::ofstream(old_worker) << R"(#!/usr/bin/python3.11
+import json, os, struct
+fd = 3
+n = struct.unpack("<I", os.read(fd, 4))[0]
+init = b""
+while len(init) < n:
+    init += os.read(fd, n - len(init))
+hello = json.dumps({"t": "hello", "pid": os.getpid(), "types": []}).encode()
+os.write(fd, struct.pack("<I", len(hello)) + hello)
+os.read(fd, 1)  # until the control process closes the stream
+)";
+  fs::permissions(old_worker, fs::perms::owner_all);
+  WorkerSpec spec;
+  spec.executable = old_worker.string();
+  spec.config.robot_key = spec.config.robot_root = dir_.string();
+  auto w = WorkerProcess::Start(spec);
+  ASSERT_FALSE(w.ok());
+  EXPECT_THAT(w.status().message(), HasSubstr("speaks worker protocol 1, this robotni " +
+                                              std::to_string(kWorkerProtocol)));
+}
+
+// And the other way: a control process of another build (its init names no protocol) gets a
+// hello that says why this worker will not serve it, and the worker leaves.
+TEST_F(WorkerBatchTest, AControlProcessOfAnotherProtocolIsToldAtInit) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sv[1], 3);
+  std::string exe = ROBOTNI_BINARY;
+  std::vector<char*> argv = {exe.data(), const_cast<char*>("worker"), const_cast<char*>("--fd"),
+                             const_cast<char*>("3"), nullptr};
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(sv[1]);
+  ASSERT_TRUE(WriteFrame(sv[0], {{"t", "init"}, {"config", nlohmann::json::object()}}).ok());
+  FrameReader reader;
+  nlohmann::json hello;
+  ASSERT_TRUE(ReadFrame(sv[0], &reader, &hello, std::chrono::milliseconds(30000)).ok());
+  EXPECT_EQ(hello["t"], "hello");
+  EXPECT_THAT(hello.value("error", ""),
+              HasSubstr("speaks worker protocol " + std::to_string(kWorkerProtocol) +
+                        ", its control process 1"));
+  close(sv[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
 }
 
 }  // namespace
