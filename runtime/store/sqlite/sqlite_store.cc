@@ -1195,15 +1195,12 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
     keys.push_back(
         {items->back().priority, u.Int(0), u.Int(has_files_col) != 0, items->size() - 1});
   };
+  // How many to claim from each queue. Over several, the top candidates of each merged by
+  // (priority DESC, id): the merged top is a head of each queue's candidates.
+  std::vector<int> per_queue(queues.size(), 0);
   if (queues.size() == 1) {
-    StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
-    u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[0]);
-    u.Bind(5, req.max_items).Bind(6, started);
-    int rc;
-    while ((rc = u.Step()) == SQLITE_ROW) take(u);
-    if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
+    per_queue[0] = req.max_items;
   } else if (queues.size() > 1) {
-    // Top candidates of each queue, merged by (priority DESC, id).
     struct Candidate {
       int64_t neg_priority, id;
       size_t queue;
@@ -1221,19 +1218,17 @@ Status SqliteStore::ReserveInTx(const ReserveRequest& req, std::vector<Item>* it
     }
     std::sort(cand.begin(), cand.end());
     if (cand.size() > static_cast<size_t>(req.max_items)) cand.resize(req.max_items);
-    // The merged top takes a head of each queue's candidates: claimed with one statement per
-    // queue (the same query, in this transaction), not one per item.
-    std::vector<int> per_queue(queues.size(), 0);
     for (const auto& c : cand) ++per_queue[c.queue];
-    for (size_t q = 0; q < queues.size(); ++q) {
-      if (per_queue[q] == 0) continue;
-      StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
-      u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[q]);
-      u.Bind(5, per_queue[q]).Bind(6, started);
-      int rc;
-      while ((rc = u.Step()) == SQLITE_ROW) take(u);
-      if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
-    }
+  }
+  // One statement per queue (the same query, in this transaction), not one per item.
+  for (size_t q = 0; q < queues.size(); ++q) {
+    if (per_queue[q] == 0) continue;
+    StmtUse u(req.lean ? w.claim_one_queue_lean : w.claim_one_queue);
+    u.BindStatic(1, req.owner).Bind(2, expires).Bind(3, now).BindStatic(4, queues[q]);
+    u.Bind(5, per_queue[q]).Bind(6, started);
+    int rc;
+    while ((rc = u.Step()) == SQLITE_ROW) take(u);
+    if (rc != SQLITE_DONE) return u.Error(rc, "reserve");
   }
   auto before = [](const Key& a, const Key& b) {
     if (a.priority != b.priority) return a.priority > b.priority;
