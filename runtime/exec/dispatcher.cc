@@ -525,7 +525,7 @@ store::Completion Dispatcher::RunOne(const store::Item& item, const Observers& o
   Limits limits = LimitsOf(type);
   PythonJobRun run = RunPythonJob(pool_, python_config(), generation_, &job, *limits.timeout,
                                   *limits.max_output_bytes);
-  return CompletePythonJob(item, job, std::move(run.log), run.timed_out, run.why);
+  return CompletePythonJob(item, job, std::move(run.log), run.timed_out ? "TIMEOUT" : "", run.why);
 }
 
 Limits Dispatcher::LimitsOf(const JobTypeInfo* type) const {
@@ -572,7 +572,7 @@ store::Completion Dispatcher::RefusedOutcome(const store::Item& item, store::Com
 }
 
 store::Completion Dispatcher::CompletePythonJob(const store::Item& item, StoreJob& job,
-                                                std::string log, bool timed_out,
+                                                std::string log, const std::string& failure_code,
                                                 const std::string& why) {
   // The job's captured output becomes its `job.log` file (served by GET .../log). Attached
   // before the completion so a client that saw the job finish finds it; a retry replaces it.
@@ -581,10 +581,10 @@ store::Completion Dispatcher::CompletePythonJob(const store::Item& item, StoreJo
     (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(log)});
   }
   store::Completion c = job.TakeCompletion(why);
-  if (timed_out) {
+  if (!failure_code.empty()) {
     c.ok = false;
     c.exception_type = store::ExceptionType::kApplication;
-    c.error_code = "TIMEOUT";
+    c.error_code = failure_code;
     c.error_message = why;
   }
   return c;
@@ -677,23 +677,15 @@ void Dispatcher::RunInWorker(int runner, RunnerState& r, std::unique_lock<std::m
   };
   auto on_done = [&](size_t k, worker::WorkerRun run) {
     const store::Item& item = items[k];
-    store::Completion c;
     if (run.died) {
       died = true;
       log::Warn("worker process " + std::to_string((*w)->pid()) + " running job " + item.id + " (" +
                 item.queue + "): " + run.cause + "; it is replaced");
-      if (!run.log.empty()) {  // what the job printed before its worker died
-        (void)store_->RemoveFile(item.id, "job.log");
-        (void)store_->AddFile(item.id, store::NewFile{"job.log", std::move(run.log)});
-      }
-      c = jobs[k]->TakeCompletion(run.cause);
-      c.ok = false;
-      c.exception_type = store::ExceptionType::kApplication;
-      c.error_code = run.error_code;
-      c.error_message = run.cause;
-    } else {
-      c = CompletePythonJob(item, *jobs[k], std::move(run.log), run.timed_out, run.why);
     }
+    // A job whose worker died keeps as its log what it printed before.
+    const std::string code = run.died ? run.error_code : run.timed_out ? "TIMEOUT" : "";
+    store::Completion c =
+        CompletePythonJob(item, *jobs[k], std::move(run.log), code, run.died ? run.cause : run.why);
     std::lock_guard<std::mutex> g(mu_);
     EndJob(r, item, std::move(c), started[k], observers);
   };

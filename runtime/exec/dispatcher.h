@@ -172,9 +172,11 @@ class Dispatcher {
   // in running_, so its heartbeats go on meanwhile.
   Status CompleteWhenReachable(const store::Item& item, const store::Completion& c, Status s);
   // A Python job's end, in-process or in a worker: its log attached as job.log, and the
-  // completion it reported (or `why`), TIMEOUT when the soft timeout fired.
+  // completion it reported (or `why`); an APPLICATION failure with `failure_code` and `why`
+  // instead when that is set (TIMEOUT when the soft timeout fired, WORKER_DIED ... when its
+  // worker was lost).
   store::Completion CompletePythonJob(const store::Item& item, StoreJob& job, std::string log,
-                                      bool timed_out, const std::string& why);
+                                      const std::string& failure_code, const std::string& why);
   // The runner's worker process, started (or replaced after a reload) when needed.
   StatusOr<std::shared_ptr<worker::WorkerProcess>> WorkerFor(int runner);
   // Before a runner reserves: its worker is up, or is started; false (after waiting out

@@ -351,14 +351,6 @@ WorkerProcess::TaskRun WorkerProcess::RunTask(const python::TaskSpec& spec, doub
   return out;
 }
 
-WorkerRun WorkerProcess::Run(const store::Item& item, const RunLimits& limits,
-                             python::JobBackend* job) {
-  WorkerRun out;
-  RunBatch(
-      {{&item, limits, job}}, [](size_t) {}, [&](size_t, WorkerRun run) { out = std::move(run); });
-  return out;
-}
-
 size_t WorkerProcess::RunBatch(const std::vector<BatchJob>& jobs,
                                const std::function<void(size_t k)>& on_start,
                                const std::function<void(size_t k, WorkerRun run)>& on_done) {

@@ -5,15 +5,15 @@
 //
 // Started with posix_spawn (never a fork that then runs Python: reference R23, R25) in a
 // process group of its own (a terminal's Ctrl-C is the control process's to handle),
-// with one end of a socketpair as its fd 3. Run() sends it one job and blocks until the
-// job's outcome arrives or the worker dies, answering its progress, heartbeat and cancel
+// with one end of a socketpair as its fd 3. RunBatch() sends it jobs and blocks until their
+// outcomes arrive or the worker dies, answering their progress, heartbeat and cancel
 // messages meanwhile, and enforcing the hard limits the worker cannot enforce on itself:
 // a job past its timeout plus the kill grace, or a worker over its memory limit, is
 // killed with SIGKILL. A death is named: "signal 11 (SIGSEGV)", "exit code 3",
 // "timeout after 30 s, killed", "memory limit 512 MiB exceeded".
 //
-// Thread-safety: one thread calls Start/Run/the destructor; Kill may be called from any
-// thread.
+// Thread-safety: one thread calls Start/RunBatch/RunTask/the destructor; Kill may be called from
+// any thread.
 
 #include <sys/types.h>
 
@@ -88,7 +88,6 @@ class WorkerProcess {
   int jobs_run() const { return jobs_run_; }
   bool alive() const { return !exited_; }
 
-  WorkerRun Run(const store::Item& item, const RunLimits& limits, python::JobBackend* job);
   // Runs jobs one after another, sent in one message: the worker hands them to its
   // interpreter's thread once, and their outcomes are read here as each ends (a job at a
   // time cost two round trips between threads, and a pair of context switches, per job).
