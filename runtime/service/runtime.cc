@@ -815,9 +815,8 @@ std::string DefaultStoreUrl(const std::string& robot) {
 std::string ItemInfo::ToJson() const {
   auto parse = [](const std::string& s) {
     if (s.empty()) return nlohmann::json(nullptr);
-    if (JsonNestedTooDeep(s)) return nlohmann::json(s);  // kept as text, never copied deep
-    auto j = nlohmann::json::parse(s, nullptr, false);
-    return j.is_discarded() ? nlohmann::json(s) : j;
+    nlohmann::json j;  // invalid or too deep: kept as text, never copied deep
+    return ParseJsonWithin(s, &j) ? j : nlohmann::json(s);
   };
   nlohmann::json details = nlohmann::json::array();
   for (const auto& f : file_details)
